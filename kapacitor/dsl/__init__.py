@@ -1,0 +1,1 @@
+"""The plugin language: tokens -> AST -> check -> plan -> engine, one module per stage."""

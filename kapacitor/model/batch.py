@@ -1,0 +1,179 @@
+"""Columnar micro-batches of points: what crosses NATS between ingest, matcher and interpreter.
+
+A batch holds many points (rows) of possibly many series. Series keys are stored once and rows
+point at them through `series_idx`; each field is one typed column with a presence mask, so no
+per-point Python object exists on the hot path.
+
+Wire format: one msgpack map (msgspec), numeric columns as raw little-endian bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from kapacitor.errors import CodecError
+
+WIRE_VERSION = 1
+
+
+class FieldType(IntEnum):
+    FLOAT = 0
+    INT = 1
+    UINT = 2
+    BOOL = 3
+    STRING = 4
+
+
+_DTYPES: dict[FieldType, Any] = {
+    FieldType.FLOAT: np.dtype("<f8"),
+    FieldType.INT: np.dtype("<i8"),
+    FieldType.UINT: np.dtype("<u8"),
+    FieldType.BOOL: np.dtype("?"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesKey:
+    """A series: measurement plus its tag set, tags sorted by key."""
+
+    measurement: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def tag(self, key: str) -> str | None:
+        for k, v in self.tags:
+            if k == key:
+                return v
+        return None
+
+    def __str__(self) -> str:
+        if not self.tags:
+            return self.measurement
+        return self.measurement + "," + ",".join(f"{k}={v}" for k, v in self.tags)
+
+
+@dataclass(slots=True)
+class Column:
+    """One field across the rows of a batch.
+
+    `values` has one entry per row (an object array of str for STRING); entries where `present`
+    is False are meaningless. `present` is None when every row has the field.
+    """
+
+    type: FieldType
+    values: npt.NDArray[Any]
+    present: npt.NDArray[np.bool_] | None = None
+
+    def take(self, idx: npt.NDArray[np.intp]) -> Column:
+        return Column(self.type, self.values[idx], None if self.present is None else self.present[idx])
+
+    def present_mask(self, n: int) -> npt.NDArray[np.bool_]:
+        if self.present is None:
+            return np.ones(n, dtype=np.bool_)
+        return self.present
+
+
+@dataclass(slots=True)
+class PointBatch:
+    """Rows of points, columnar. `time` is int64 nanoseconds since the epoch."""
+
+    db: str
+    rp: str
+    series: list[SeriesKey]
+    series_idx: npt.NDArray[np.int32]
+    time: npt.NDArray[np.int64]
+    fields: dict[str, Column] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.time.shape[0])
+
+    def take(self, idx: npt.NDArray[np.intp]) -> PointBatch:
+        """The rows at `idx`, in that order; unused series and all-absent fields are dropped."""
+        sidx = self.series_idx[idx]
+        used, inverse = np.unique(sidx, return_inverse=True)
+        cols: dict[str, Column] = {}
+        for name, col in self.fields.items():
+            sub = col.take(idx)
+            if sub.present is not None:
+                if not sub.present.any():
+                    continue
+                if sub.present.all():
+                    sub.present = None
+            cols[name] = sub
+        return PointBatch(
+            self.db,
+            self.rp,
+            [self.series[int(i)] for i in used],
+            inverse.astype(np.int32, copy=False).reshape(-1),
+            self.time[idx],
+            cols,
+        )
+
+    def measurements(self) -> npt.NDArray[Any]:
+        """The measurement of every distinct series, as an object array aligned with `series`."""
+        return np.array([s.measurement for s in self.series], dtype=object)
+
+
+def empty_batch(db: str = "", rp: str = "") -> PointBatch:
+    return PointBatch(db, rp, [], np.zeros(0, np.int32), np.zeros(0, np.int64), {})
+
+
+def encode_batch(batch: PointBatch) -> bytes:
+    fields: dict[str, list[Any]] = {}
+    for name, col in batch.fields.items():
+        if col.type is FieldType.STRING:
+            vals: Any = [str(v) if v is not None else "" for v in col.values.tolist()]
+        else:
+            vals = np.ascontiguousarray(col.values, dtype=_DTYPES[col.type]).tobytes()
+        present = None if col.present is None else np.packbits(col.present).tobytes()
+        fields[name] = [int(col.type), vals, present]
+    doc = {
+        "v": WIRE_VERSION,
+        "db": batch.db,
+        "rp": batch.rp,
+        "n": len(batch),
+        "series": [[s.measurement, [list(t) for t in s.tags]] for s in batch.series],
+        "sidx": np.ascontiguousarray(batch.series_idx, dtype="<i4").tobytes(),
+        "time": np.ascontiguousarray(batch.time, dtype="<i8").tobytes(),
+        "fields": fields,
+    }
+    return msgspec.msgpack.encode(doc)
+
+
+def decode_batch(data: bytes) -> PointBatch:
+    """Inverse of `encode_batch`; raises CodecError on anything malformed."""
+    try:
+        doc = msgspec.msgpack.decode(data)
+        if doc.get("v") != WIRE_VERSION:
+            raise CodecError(f"unsupported batch version {doc.get('v')!r}")
+        n = int(doc["n"])
+        series = [SeriesKey(m, tuple((k, v) for k, v in tags)) for m, tags in doc["series"]]
+        sidx = np.frombuffer(doc["sidx"], dtype="<i4")
+        times = np.frombuffer(doc["time"], dtype="<i8")
+        if sidx.shape[0] != n or times.shape[0] != n:
+            raise CodecError("batch columns disagree on the row count")
+        if n and (sidx.min() < 0 or sidx.max() >= len(series)):
+            raise CodecError("batch series index out of range")
+        fields: dict[str, Column] = {}
+        for name, (code, vals, present) in doc["fields"].items():
+            ftype = FieldType(code)
+            if ftype is FieldType.STRING:
+                values = np.array(vals, dtype=object)
+            else:
+                values = np.frombuffer(vals, dtype=_DTYPES[ftype])
+            if values.shape[0] != n:
+                raise CodecError(f"field {name!r} has {values.shape[0]} rows, expected {n}")
+            mask = None
+            if present is not None:
+                mask = np.unpackbits(np.frombuffer(present, np.uint8), count=n).astype(np.bool_)
+            fields[name] = Column(ftype, values, mask)
+        return PointBatch(str(doc["db"]), str(doc["rp"]), series, sidx, times, fields)
+    except CodecError:
+        raise
+    except (msgspec.DecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise CodecError(f"undecodable point batch: {e}") from e
