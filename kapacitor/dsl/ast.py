@@ -45,7 +45,9 @@ class String(Node):
     value: str
 
     def __str__(self) -> str:
-        return '"' + self.value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        # Line breaks are escaped: a string literal never spans lines.
+        return '"' + text.replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class Unary(Node):
 
 @dataclass(frozen=True, slots=True)
 class Binary(Node):
-    op: str  # + - * / % == != < <= > >= and or
+    op: str  # + - * / % == != < <= > >= =~ !~ and or
     left: Expr
     right: Expr
 

@@ -1,0 +1,1 @@
+"""Alert delivery: the event document handlers send, and the handlers themselves."""

@@ -1,0 +1,2 @@
+"""Everything that talks to NATS: subject names, stream declarations, the client and the
+embedded server. Only this package imports `nats`."""

@@ -1,0 +1,119 @@
+"""Connecting to NATS and declaring the streams, consumers and KV buckets the services share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DiscardPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.kv import KeyValue
+
+from kapacitor.bus import subjects
+from kapacitor.errors import BusError
+
+log = logging.getLogger("kapacitor.bus")
+
+CONNECT_TIMEOUT_S = 5.0
+ACK_WAIT_S = 60.0
+MAX_ACK_PENDING = 256
+ALERTS_KEEP = 10_000
+
+
+async def connect(url: str, name: str, *, retry_for: float = 30.0) -> Client:
+    """Connect, retrying while the server comes up; once connected, reconnect forever."""
+
+    async def _err(e: Exception) -> None:
+        log.warning("nats error: %s", e)
+
+    async def _disc() -> None:
+        log.warning("nats disconnected")
+
+    async def _reconn() -> None:
+        log.info("nats reconnected")
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + retry_for
+    last: Exception | None = None
+    while loop.time() < deadline:
+        try:
+            return await nats.connect(
+                url,
+                name=name,
+                connect_timeout=2,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                allow_reconnect=True,
+                error_cb=_err,
+                disconnected_cb=_disc,
+                reconnected_cb=_reconn,
+            )
+        except Exception as e:  # nats raises plain OSError/TimeoutError variants here
+            last = e
+            await asyncio.sleep(0.2)
+    raise BusError(f"cannot connect to NATS at {url}: {last}")
+
+
+async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
+    try:
+        await js.add_stream(cfg)
+    except BadRequestError:
+        await js.update_stream(cfg)
+
+
+async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024**3) -> None:
+    """Create (or update) every stream, consumer and bucket; safe to call from every service."""
+    await _ensure_stream(js, StreamConfig(
+        name=subjects.POINTS_STREAM, subjects=[subjects.POINTS_IN],
+        retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.FILE,
+        max_bytes=points_max_bytes, discard=DiscardPolicy.NEW))
+    await _ensure_stream(js, StreamConfig(
+        name=subjects.MATCHED_STREAM, subjects=[subjects.MATCHED_ALL],
+        retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.FILE,
+        max_bytes=points_max_bytes, discard=DiscardPolicy.NEW))
+    await _ensure_stream(js, StreamConfig(
+        name=subjects.ALERTS_STREAM, subjects=[subjects.ALERTS_ALL],
+        retention=RetentionPolicy.LIMITS, storage=StorageType.FILE, max_msgs=ALERTS_KEEP))
+    for stream, durable in ((subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER),
+                            (subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER)):
+        try:
+            await js.consumer_info(stream, durable)
+        except NotFoundError:
+            await js.add_consumer(stream, ConsumerConfig(
+                durable_name=durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_S,
+                max_ack_pending=MAX_ACK_PENDING, max_waiting=64))
+    for bucket in (subjects.PLUGINS_BUCKET, subjects.STATS_BUCKET):
+        await kv_bucket(js, bucket)
+
+
+async def kv_bucket(js: JetStreamContext, bucket: str) -> KeyValue:
+    try:
+        return await js.key_value(bucket)
+    except (NotFoundError, BadRequestError, Exception) as e:  # bucket missing: create it
+        if isinstance(e, asyncio.CancelledError):
+            raise
+        return await js.create_key_value(KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE))
+
+
+async def setup(url: str, name: str) -> tuple[Client, JetStreamContext]:
+    nc = await connect(url, name)
+    js = nc.jetstream(timeout=10)
+    await ensure_topology(js)
+    return nc, js
+
+
+def header(msg: Any, key: str, default: str = "") -> str:
+    h = getattr(msg, "headers", None) or {}
+    return str(h.get(key, default))

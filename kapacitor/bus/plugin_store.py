@@ -1,0 +1,115 @@
+"""Plugin definitions and counters in JetStream KV: durable, and watched by every service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.kv import KeyValue
+
+from kapacitor.bus import subjects
+from kapacitor.errors import PluginNotFound
+from kapacitor.plugins import PluginDefinition, decode_definition, encode_definition
+
+log = logging.getLogger("kapacitor.plugins")
+
+
+class PluginStats(msgspec.Struct, kw_only=True):
+    plugin: str
+    revision: int = 0
+    points_processed: int = 0
+    points_skipped: int = 0
+    alerts_fired: int = 0
+    errors: int = 0
+    last_error: str = ""
+    last_point_time: int = 0
+
+
+class PluginStore:
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    async def get(self, name: str) -> PluginDefinition:
+        try:
+            entry = await self.kv.get(subjects.token(name))
+        except KeyNotFoundError:
+            raise PluginNotFound(f"no plugin named {name!r}") from None
+        if entry.value is None:
+            raise PluginNotFound(f"no plugin named {name!r}")
+        return decode_definition(entry.value)
+
+    async def put(self, d: PluginDefinition) -> None:
+        await self.kv.put(subjects.token(d.name), encode_definition(d))
+
+    async def delete(self, name: str) -> None:
+        await self.get(name)
+        await self.kv.purge(subjects.token(name))
+
+    async def list(self) -> list[PluginDefinition]:
+        try:
+            keys = await self.kv.keys()
+        except NoKeysError:
+            return []
+        out = []
+        for k in keys:
+            try:
+                entry = await self.kv.get(k)
+            except KeyNotFoundError:
+                continue
+            if entry.value:
+                out.append(decode_definition(entry.value))
+        return sorted(out, key=lambda d: d.name)
+
+    async def watch(
+        self, on_change: Callable[[dict[str, PluginDefinition]], Awaitable[None]]
+    ) -> None:
+        """Call `on_change(all definitions)` at start and after every change, forever.
+
+        The watcher is restarted if it fails: KV watchers have had bugs, and a missed update
+        would leave a service on a stale definition.
+        """
+        while True:
+            try:
+                current: dict[str, PluginDefinition] = {d.name: d for d in await self.list()}
+                await on_change(dict(current))
+                watcher = await self.kv.watchall(include_history=False)
+                async for entry in watcher:
+                    if entry is None:
+                        continue
+                    name = subjects.untoken(entry.key)
+                    if entry.operation in ("DEL", "PURGE") or not entry.value:
+                        current.pop(name, None)
+                    else:
+                        current[name] = decode_definition(entry.value)
+                    await on_change(dict(current))
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # loop boundary: log, then re-list and re-watch
+                log.warning("plugin watch failed, restarting: %s", e)
+                await asyncio.sleep(0.5)
+
+
+class StatsStore:
+    def __init__(self, kv: KeyValue) -> None:
+        self.kv = kv
+
+    async def get(self, name: str) -> PluginStats:
+        try:
+            entry = await self.kv.get(subjects.token(name))
+        except KeyNotFoundError:
+            return PluginStats(plugin=name)
+        if not entry.value:
+            return PluginStats(plugin=name)
+        return msgspec.json.decode(entry.value, type=PluginStats)
+
+    async def put(self, stats: PluginStats) -> None:
+        await self.kv.put(subjects.token(stats.plugin), msgspec.json.encode(stats))
+
+    async def delete(self, name: str) -> None:
+        try:
+            await self.kv.purge(subjects.token(name))
+        except KeyNotFoundError:
+            pass

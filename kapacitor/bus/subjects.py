@@ -1,0 +1,63 @@
+"""Every NATS subject, stream, consumer and KV bucket name of the system, in one place.
+
+    kapacitor.ingest.write            request/reply: API -> ingest, a chunk of a /write body
+    kapacitor.points.in               stream POINTS: parsed point batches, ingest -> matcher
+    kapacitor.plugin.<plugin>         stream MATCHED: a plugin's matched batches, matcher -> interpreter
+    kapacitor.alerts.<plugin>         stream ALERTS: alert events, interpreter -> API (recent alerts)
+    kapacitor.control.<what>          core: control requests (stats, ping) between services
+    KV kapacitor_plugins              plugin definitions, watched by matcher and interpreter
+    KV kapacitor_stats                per-plugin counters published by interpreters
+"""
+
+from __future__ import annotations
+
+import re
+
+INGEST_WRITE = "kapacitor.ingest.write"
+INGEST_QUEUE = "ingest"
+
+POINTS_STREAM = "KAPACITOR_POINTS"
+POINTS_IN = "kapacitor.points.in"
+MATCHER_CONSUMER = "matcher"
+
+MATCHED_STREAM = "KAPACITOR_MATCHED"
+MATCHED_ALL = "kapacitor.plugin.>"
+INTERPRETER_CONSUMER = "interpreter"
+
+ALERTS_STREAM = "KAPACITOR_ALERTS"
+ALERTS_ALL = "kapacitor.alerts.>"
+
+PLUGINS_BUCKET = "kapacitor_plugins"
+STATS_BUCKET = "kapacitor_stats"
+
+NATS_INPUT_QUEUE = "kapacitor-ingest"
+
+# Headers on ingest write requests.
+H_DB = "Kapacitor-Db"
+H_RP = "Kapacitor-Rp"
+H_PRECISION = "Kapacitor-Precision"
+H_FIRST_LINE = "Kapacitor-First-Line"
+H_NOW = "Kapacitor-Now"
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def token(name: str) -> str:
+    """A name made safe as one subject token or KV key ('.', '*', '>' and spaces are escaped)."""
+    return _UNSAFE.sub(lambda m: "=" + format(ord(m.group()), "x") + "=", name)
+
+
+def untoken(tok: str) -> str:
+    return re.sub(r"=([0-9a-f]+)=", lambda m: chr(int(m.group(1), 16)), tok)
+
+
+def plugin_points(plugin: str) -> str:
+    return f"kapacitor.plugin.{token(plugin)}"
+
+
+def plugin_alerts(plugin: str) -> str:
+    return f"kapacitor.alerts.{token(plugin)}"
+
+
+def plugin_from_subject(subject: str) -> str:
+    return untoken(subject.rsplit(".", 1)[-1])

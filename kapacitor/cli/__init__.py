@@ -1,0 +1,1 @@
+"""`kapacitor`: the command line over the HTTP API."""

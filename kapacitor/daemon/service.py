@@ -1,0 +1,62 @@
+"""What every service process does the same way: config, logging, signals, the event loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from kapacitor.config import Config, load_config
+from kapacitor.errors import KapacitorError
+
+ServiceMain = Callable[[Config, asyncio.Event], Awaitable[None]]
+
+
+def setup_logging(level: str, name: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format=f"%(asctime)s %(levelname)s [{name}] %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run_service(name: str, main: ServiceMain, argv: list[str] | None = None) -> None:
+    """Run `main(config, stop_event)` until SIGTERM/SIGINT sets the event; exit 1 on a KapacitorError."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
+    parser.add_argument("-config", "--config", dest="config", default=None, help="TOML config file")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_config(args.config)
+    except KapacitorError as e:
+        print(f"{name}: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    setup_logging(str(cfg.get("logging", "level")), name)
+    if not cfg.nats_url:
+        print(f"{name}: nats.url (KAPACITOR_NATS_URL) must be set to run a service alone", file=sys.stderr)
+        raise SystemExit(2)
+
+    async def _amain() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(cfg, stop)
+
+    try:
+        run_loop(_amain())
+    except KapacitorError as e:
+        logging.getLogger(name).error("%s", e)
+        raise SystemExit(1) from None
+
+
+def run_loop(coro: Awaitable[None]) -> None:
+    """uvloop when installed (it is with uvicorn[standard]), else asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coro)  # type: ignore[arg-type]
+        return
+    uvloop.run(coro)

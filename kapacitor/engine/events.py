@@ -1,0 +1,104 @@
+"""Alert events: what a plugin emits when an instance's alert state changes.
+
+Messages: the default firing message is
+``"{plugin} {instance} is {level}: value {value} {op} {threshold}"`` (e.g.
+``cpu_idle cpu,host=a is CRITICAL: value 27.5 < 30``); the default recovery message is
+``"{plugin} {instance} is OK: value {value} {op} {threshold} no longer holds (was {previous_level})"``.
+A user `message=` template is used for both and may name `{plugin}`, `{instance}`,
+`{level}`, `{previous_level}`, `{value}`, `{op}`, `{threshold}`, `{time}`, `{duration}` and any
+tag key of the instance (`{host}`); unknown placeholders stay as written.
+"""
+
+from __future__ import annotations
+
+import string
+
+import msgspec
+
+from kapacitor.engine.plan import fmt_number
+
+DEFAULT_FIRING = "{plugin} {instance} is {level}: value {value} {op} {threshold}"
+DEFAULT_RECOVERY = (
+    "{plugin} {instance} is OK: value {value} {op} {threshold} no longer holds (was {previous_level})"
+)
+
+
+class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One state change of one alert of one instance.
+
+    `duration` is the time since the alert first fired (0 on the firing event itself);
+    `time` is the event time of the point that caused the change.
+    """
+
+    id: str
+    plugin: str
+    instance: str
+    tags: dict[str, str]
+    level: str
+    previous_level: str
+    value: float
+    time: int
+    message: str
+    duration: int
+
+
+class _Lenient(dict[str, str]):
+    """Leaves `{unknown}` placeholders untouched instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+_FORMATTER = string.Formatter()
+
+
+def render_message(template: str, values: dict[str, str]) -> str:
+    """`template` with `{name}` replaced from `values`; never raises on user templates."""
+    mapping = _Lenient(values)
+    try:
+        return _FORMATTER.vformat(template, (), mapping)
+    except (ValueError, IndexError, KeyError, AttributeError):
+        return template
+
+
+def build_event(
+    *,
+    event_id: str,
+    plugin: str,
+    instance: str,
+    tags: dict[str, str],
+    level: str,
+    previous_level: str,
+    value: float,
+    time: int,
+    duration: int,
+    op: str,
+    threshold: float,
+    template: str | None,
+) -> AlertEvent:
+    values = dict(tags)
+    values.update(
+        plugin=plugin,
+        instance=instance,
+        level=level,
+        previous_level=previous_level,
+        value=fmt_number(value),
+        op=op,
+        threshold=fmt_number(threshold),
+        time=str(time),
+        duration=str(duration),
+    )
+    if template is None:
+        template = DEFAULT_FIRING if level != "OK" else DEFAULT_RECOVERY
+    return AlertEvent(
+        id=event_id,
+        plugin=plugin,
+        instance=instance,
+        tags=dict(tags),
+        level=level,
+        previous_level=previous_level,
+        value=value,
+        time=time,
+        message=render_message(template, values),
+        duration=duration,
+    )

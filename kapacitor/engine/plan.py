@@ -1,0 +1,466 @@
+"""Planning: a checked syntax tree becomes a flat list of column operators.
+
+Each operator produces one column (`%i`) from earlier columns. Identical sub-expressions are
+planned once (so `avg(w) + max(w)` shares one window), `let` names a column, and operators that
+no `alert` depends on are dropped, so an unused `let` neither costs time nor makes rows that
+lack its fields get skipped.
+
+    %0 = field usage_idle
+    %1 = window.count %0 n=10
+    %2 = agg.avg %1
+    %3 = alert %2 < 30 level=CRITICAL
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from kapacitor.dsl.ast import (
+    Binary,
+    Bool,
+    Call,
+    Duration,
+    Expr,
+    Ident,
+    Keyword,
+    Let,
+    Node,
+    Number,
+    OpRef,
+    Regex,
+    Script,
+    String,
+    Unary,
+)
+from kapacitor.errors import DslTypeError
+
+
+class Kind(Enum):
+    """What a column holds: a number, a truth value (1.0/0.0) or a window of numbers."""
+
+    NUM = "number"
+    BOOL = "bool"
+    VEC = "window"
+
+
+AGGREGATES = (
+    "avg",
+    "sum",
+    "count",
+    "min",
+    "max",
+    "first",
+    "last",
+    "median",
+    "spread",
+    "stddev",
+    "percentile",
+)
+_AGG_ALIASES = {"mean": "avg"}
+ARITHMETIC = ("+", "-", "*", "/", "%")
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+LOGICAL = ("and", "or")
+LEVELS = ("INFO", "WARNING", "CRITICAL")
+
+
+def fmt_number(v: float) -> str:
+    """A number as a user wrote it: 30 rather than 30.0, 27.5 as is."""
+    if v == v and abs(v) < 1e15 and float(v).is_integer():
+        return str(int(v))
+    return repr(float(v))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldOp:
+    name: str
+
+    def inputs(self) -> tuple[int, ...]:
+        return ()
+
+    def remap(self, f: Callable[[int], int]) -> FieldOp:
+        return self
+
+    def describe(self) -> str:
+        return f"field {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConstOp:
+    value: float
+    boolean: bool = False
+
+    def inputs(self) -> tuple[int, ...]:
+        return ()
+
+    def remap(self, f: Callable[[int], int]) -> ConstOp:
+        return self
+
+    def describe(self) -> str:
+        if self.boolean:
+            return "const " + ("true" if self.value else "false")
+        return f"const {fmt_number(self.value)}"
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp:
+    op: str
+    arg: int
+
+    def inputs(self) -> tuple[int, ...]:
+        return (self.arg,)
+
+    def remap(self, f: Callable[[int], int]) -> UnaryOp:
+        return dataclasses.replace(self, arg=f(self.arg))
+
+    def describe(self) -> str:
+        return f"unary {self.op} %{self.arg}"
+
+
+@dataclass(frozen=True, slots=True)
+class BinaryOp:
+    op: str
+    left: int
+    right: int
+
+    def inputs(self) -> tuple[int, ...]:
+        return (self.left, self.right)
+
+    def remap(self, f: Callable[[int], int]) -> BinaryOp:
+        return dataclasses.replace(self, left=f(self.left), right=f(self.right))
+
+    def describe(self) -> str:
+        return f"binary {self.op} %{self.left} %{self.right}"
+
+
+@dataclass(frozen=True, slots=True)
+class CountWindowOp:
+    arg: int
+    n: int
+
+    def inputs(self) -> tuple[int, ...]:
+        return (self.arg,)
+
+    def remap(self, f: Callable[[int], int]) -> CountWindowOp:
+        return dataclasses.replace(self, arg=f(self.arg))
+
+    def describe(self) -> str:
+        return f"window.count %{self.arg} n={self.n}"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindowOp:
+    arg: int
+    span_ns: int
+    text: str = dataclasses.field(compare=False, default="")
+
+    def inputs(self) -> tuple[int, ...]:
+        return (self.arg,)
+
+    def remap(self, f: Callable[[int], int]) -> TimeWindowOp:
+        return dataclasses.replace(self, arg=f(self.arg))
+
+    def describe(self) -> str:
+        return f"window.time %{self.arg} span={self.text or str(self.span_ns) + 'ns'}"
+
+
+@dataclass(frozen=True, slots=True)
+class AggOp:
+    func: str
+    arg: int
+    p: float | None = None
+
+    def inputs(self) -> tuple[int, ...]:
+        return (self.arg,)
+
+    def remap(self, f: Callable[[int], int]) -> AggOp:
+        return dataclasses.replace(self, arg=f(self.arg))
+
+    def describe(self) -> str:
+        tail = "" if self.p is None else f" p={fmt_number(self.p)}"
+        return f"agg.{self.func} %{self.arg}{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOp:
+    """`alert(value, op, threshold)`; `threshold` is a literal number or a column id."""
+
+    index: int
+    value: int
+    op: str
+    threshold: float | None
+    threshold_col: int | None
+    level: str
+    message: str | None
+
+    def inputs(self) -> tuple[int, ...]:
+        return (self.value,) if self.threshold_col is None else (self.value, self.threshold_col)
+
+    def remap(self, f: Callable[[int], int]) -> AlertOp:
+        col = None if self.threshold_col is None else f(self.threshold_col)
+        return dataclasses.replace(self, value=f(self.value), threshold_col=col)
+
+    def describe(self) -> str:
+        if self.threshold_col is not None:
+            thr = f"%{self.threshold_col}"
+        else:
+            thr = fmt_number(self.threshold if self.threshold is not None else 0.0)
+        text = f"alert %{self.value} {self.op} {thr} level={self.level}"
+        if self.message is not None:
+            text += " message=" + str(String(self.message))
+        return text
+
+
+Op = FieldOp | ConstOp | UnaryOp | BinaryOp | CountWindowOp | TimeWindowOp | AggOp | AlertOp
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A planned script: operators in evaluation order; `ops[i]` produces column `%i`."""
+
+    ops: tuple[Op, ...]
+    kinds: tuple[Kind | None, ...]
+    names: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Fields every processed row must carry as numbers."""
+        return tuple(op.name for op in self.ops if isinstance(op, FieldOp))
+
+    @property
+    def alerts(self) -> tuple[AlertOp, ...]:
+        return tuple(op for op in self.ops if isinstance(op, AlertOp))
+
+    @property
+    def has_time_window(self) -> bool:
+        return any(isinstance(op, TimeWindowOp) for op in self.ops)
+
+    def __str__(self) -> str:
+        lines = []
+        for i, op in enumerate(self.ops):
+            line = f"%{i} = {op.describe()}"
+            if self.names and self.names[i]:
+                line += "  # let " + ", ".join(self.names[i])
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def _err(node: Node, message: str) -> DslTypeError:
+    return DslTypeError(message, node.span)
+
+
+class _Planner:
+    def __init__(self) -> None:
+        self.ops: list[Op] = []
+        self.kinds: list[Kind | None] = []
+        self.memo: dict[Op, int] = {}
+        self.lets: dict[str, int] = {}
+        self.names: dict[int, list[str]] = {}
+        self.alert_count = 0
+
+    def emit(self, op: Op, kind: Kind | None) -> int:
+        if not isinstance(op, AlertOp) and op in self.memo:
+            return self.memo[op]
+        self.ops.append(op)
+        self.kinds.append(kind)
+        idx = len(self.ops) - 1
+        if not isinstance(op, AlertOp):
+            self.memo[op] = idx
+        return idx
+
+    def kind(self, col: int) -> Kind:
+        k = self.kinds[col]
+        assert k is not None
+        return k
+
+    def statement(self, stmt: Let | Expr) -> None:
+        if isinstance(stmt, Let):
+            if isinstance(stmt.value, Call) and stmt.value.name == "alert":
+                raise _err(stmt.value, "alert(...) cannot be bound with let; write it as a statement")
+            col = self.expr(stmt.value)
+            self.lets[stmt.name] = col
+            self.names.setdefault(col, []).append(stmt.name)
+            return
+        if isinstance(stmt, Call) and stmt.name == "alert":
+            self.alert(stmt)
+            return
+        raise _err(stmt, f"statement {stmt} has no effect: only alert(...) produces output")
+
+    def expr(self, node: Expr) -> int:
+        if isinstance(node, Ident):
+            if node.name in self.lets:
+                return self.lets[node.name]
+            return self.emit(FieldOp(node.name), Kind.NUM)
+        if isinstance(node, Number):
+            return self.emit(ConstOp(float(node.value)), Kind.NUM)
+        if isinstance(node, Bool):
+            return self.emit(ConstOp(1.0 if node.value else 0.0, boolean=True), Kind.BOOL)
+        if isinstance(node, Unary):
+            return self.unary(node)
+        if isinstance(node, Binary):
+            return self.binary(node)
+        if isinstance(node, Call):
+            return self.call(node)
+        what = {
+            String: "a string",
+            Duration: "a duration",
+            Regex: "a regex",
+            OpRef: "an operator",
+        }.get(type(node), type(node).__name__)
+        raise _err(node, f"{what} ({node}) is not allowed here")
+
+    def scalar(self, node: Expr, *allowed: Kind) -> int:
+        col = self.expr(node)
+        kind = self.kind(col)
+        if kind not in allowed:
+            want = " or ".join(k.value for k in allowed)
+            raise _err(node, f"expected a {want}, got a {kind.value}: {node}")
+        return col
+
+    def unary(self, node: Unary) -> int:
+        if node.op == "-":
+            return self.emit(UnaryOp("-", self.scalar(node.operand, Kind.NUM)), Kind.NUM)
+        if node.op == "not":
+            return self.emit(UnaryOp("not", self.scalar(node.operand, Kind.BOOL)), Kind.BOOL)
+        raise _err(node, f"unknown unary operator {node.op!r}")
+
+    def binary(self, node: Binary) -> int:
+        op = node.op
+        if op in ARITHMETIC:
+            left = self.scalar(node.left, Kind.NUM)
+            right = self.scalar(node.right, Kind.NUM)
+            return self.emit(BinaryOp(op, left, right), Kind.NUM)
+        if op in COMPARISONS:
+            left = self.scalar(node.left, Kind.NUM, Kind.BOOL)
+            right = self.scalar(node.right, Kind.NUM, Kind.BOOL)
+            if self.kind(left) is not self.kind(right):
+                raise _err(node, f"cannot compare a {self.kind(left).value} with a "
+                           f"{self.kind(right).value}: {node}")
+            if self.kind(left) is Kind.BOOL and op not in ("==", "!="):
+                raise _err(node, f"truth values can only be compared with == or !=: {node}")
+            return self.emit(BinaryOp(op, left, right), Kind.BOOL)
+        if op in LOGICAL:
+            left = self.scalar(node.left, Kind.BOOL)
+            right = self.scalar(node.right, Kind.BOOL)
+            return self.emit(BinaryOp(op, left, right), Kind.BOOL)
+        raise _err(node, f"unknown operator {op!r}")
+
+    def call(self, node: Call) -> int:
+        name = _AGG_ALIASES.get(node.name, node.name)
+        if name == "window":
+            return self.window(node)
+        if name in AGGREGATES:
+            return self.aggregate(node, name)
+        if name == "alert":
+            raise _err(node, "alert(...) must be a statement of its own, not part of an expression")
+        known = ", ".join(sorted((*AGGREGATES, "mean", "window", "alert")))
+        raise _err(node, f"unknown function {node.name!r} (known: {known})")
+
+    def window(self, node: Call) -> int:
+        for kw in node.kwargs:
+            if kw.name in ("every", "align"):
+                raise _err(kw, f"window option {kw.name}= is not supported yet")
+            raise _err(kw, f"window() has no option {kw.name}=")
+        if len(node.args) != 2:
+            raise _err(node, "window() takes 2 arguments: window(value, N) or window(value, 10s)")
+        arg = self.scalar(node.args[0], Kind.NUM, Kind.BOOL)
+        size = node.args[1]
+        if isinstance(size, Number) and not isinstance(size.value, bool):
+            if not isinstance(size.value, int) or size.value <= 0:
+                raise _err(size, f"window size must be a whole number of points > 0, got {size}")
+            return self.emit(CountWindowOp(arg, int(size.value)), Kind.VEC)
+        if isinstance(size, Duration):
+            if size.ns <= 0:
+                raise _err(size, f"window span must be longer than 0, got {size}")
+            return self.emit(TimeWindowOp(arg, size.ns, size.text), Kind.VEC)
+        raise _err(size, f"window size must be a point count or a duration, got {size}")
+
+    def aggregate(self, node: Call, name: str) -> int:
+        if node.kwargs:
+            raise _err(node.kwargs[0], f"{node.name}() takes no options")
+        want = 2 if name == "percentile" else 1
+        if len(node.args) != want:
+            usage = f"{node.name}(window(...), p)" if want == 2 else f"{node.name}(window(...))"
+            raise _err(node, f"{node.name}() takes {want} argument(s): {usage}")
+        arg = self.expr(node.args[0])
+        if self.kind(arg) is not Kind.VEC:
+            raise _err(node.args[0], f"{node.name}() needs a window, e.g. {node.name}(window(x, 10))")
+        p: float | None = None
+        if name == "percentile":
+            pn = node.args[1]
+            if not isinstance(pn, Number) or isinstance(pn.value, bool) or not 0 <= pn.value <= 100:
+                raise _err(pn, f"percentile needs a number between 0 and 100, got {pn}")
+            p = float(pn.value)
+        return self.emit(AggOp(name, arg, p), Kind.NUM)
+
+    def alert(self, node: Call) -> None:
+        if len(node.args) != 3:
+            raise _err(node, "alert() takes 3 arguments: alert(value, <, threshold)")
+        value_node, op_node, thr_node = node.args
+        value = self.scalar(value_node, Kind.NUM, Kind.BOOL)
+        if not isinstance(op_node, OpRef) or op_node.op not in COMPARISONS:
+            raise _err(op_node, f"expected a comparison ({' '.join(COMPARISONS)}), got {op_node}")
+        threshold: float | None = None
+        threshold_col: int | None = None
+        if isinstance(thr_node, Number) and not isinstance(thr_node.value, bool):
+            threshold = float(thr_node.value)
+        elif isinstance(thr_node, Bool):
+            threshold = 1.0 if thr_node.value else 0.0
+        else:
+            threshold_col = self.scalar(thr_node, Kind.NUM, Kind.BOOL)
+        level, message = "CRITICAL", None
+        for kw in node.kwargs:
+            level, message = self.alert_option(kw, level, message)
+        self.emit(
+            AlertOp(self.alert_count, value, op_node.op, threshold, threshold_col, level, message),
+            None,
+        )
+        self.alert_count += 1
+
+    def alert_option(self, kw: Keyword, level: str, message: str | None) -> tuple[str, str | None]:
+        if kw.name == "message":
+            if not isinstance(kw.value, String):
+                raise _err(kw.value, f"message= needs a string, got {kw.value}")
+            return level, kw.value.value
+        if kw.name == "level":
+            text = kw.value.value if isinstance(kw.value, String | Ident) else None
+            if isinstance(kw.value, Ident):
+                text = kw.value.name
+            if text is None or text.upper() not in LEVELS:
+                raise _err(kw.value, f"level= must be one of {', '.join(LEVELS)}, got {kw.value}")
+            return text.upper(), message
+        raise _err(kw, f"alert() has no option {kw.name}= (known: message, level)")
+
+    def finish(self) -> Program:
+        """Drop operators no alert needs and renumber the rest, keeping their order."""
+        live = [False] * len(self.ops)
+        for i in range(len(self.ops) - 1, -1, -1):
+            if isinstance(self.ops[i], AlertOp):
+                live[i] = True
+            if live[i]:
+                for j in self.ops[i].inputs():
+                    live[j] = True
+        new_id: dict[int, int] = {}
+        ops: list[Op] = []
+        kinds: list[Kind | None] = []
+        names: list[tuple[str, ...]] = []
+        for i, op in enumerate(self.ops):
+            if not live[i]:
+                continue
+            new_id[i] = len(ops)
+            ops.append(op.remap(new_id.__getitem__))
+            kinds.append(self.kinds[i])
+            names.append(tuple(self.names.get(i, ())))
+        return Program(tuple(ops), tuple(kinds), tuple(names))
+
+
+def build_program(script: Script) -> Program:
+    """Plan `script`; raises DslTypeError (with the offending node's span) for what cannot run."""
+    planner = _Planner()
+    for stmt in script.statements:
+        planner.statement(stmt)
+    if planner.alert_count == 0:
+        raise _err(script, "the script has no alert(...) statement, so it can never produce output")
+    return planner.finish()

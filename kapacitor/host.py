@@ -1,0 +1,90 @@
+"""The interpreter's domain: one runtime per enabled plugin, rebuilt when its definition changes,
+fed with matched batches. No I/O: the service delivers the events and publishes the counters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kapacitor.bus.plugin_store import PluginStats
+from kapacitor.clock import Clock
+from kapacitor.dsl.compile import compile_script
+from kapacitor.engine import AlertEvent, PluginRuntime, build_program
+from kapacitor.errors import KapacitorError
+from kapacitor.match.router import instance_keys, instance_tags
+from kapacitor.model import PointBatch
+from kapacitor.plugins import PluginDefinition
+
+log = logging.getLogger("kapacitor.interpreter")
+
+
+@dataclass
+class Slot:
+    definition: PluginDefinition
+    runtime: PluginRuntime
+    group_by: tuple[str, ...] | None
+    stats: PluginStats
+    dirty: bool = True
+    webhook: str = ""
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class PluginHost:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.slots: dict[str, Slot] = {}
+        self.stats: dict[str, PluginStats] = {}
+
+    def sync(self, definitions: Iterable[PluginDefinition]) -> None:
+        """Load new or re-defined enabled plugins; drop disabled and deleted ones."""
+        wanted = {d.name: d for d in definitions if d.enabled}
+        for name in list(self.slots):
+            if name not in wanted:
+                del self.slots[name]
+        for name, d in wanted.items():
+            slot = self.slots.get(name)
+            if slot is not None and slot.definition.revision == d.revision:
+                slot.definition = d
+                continue
+            stats = self.stats.setdefault(name, PluginStats(plugin=name))
+            try:
+                program = build_program(compile_script(d.script).script)
+            except KapacitorError as e:
+                stats.errors += 1
+                stats.last_error = f"cannot load: {e}"
+                log.error("plugin %s cannot be loaded: %s", name, e)
+                continue
+            stats.revision = d.revision
+            self.slots[name] = Slot(d, PluginRuntime(name, program, self.clock),
+                                    tuple(d.group_by) if d.group_by else None, stats)
+
+    def process(self, plugin: str, batch: PointBatch) -> list[AlertEvent]:
+        slot = self.slots.get(plugin)
+        if slot is None:
+            return []
+        stats = slot.stats
+        try:
+            keys, idx = instance_keys(batch, slot.group_by)
+            tags = instance_tags(batch, keys, idx, slot.group_by)
+            result = slot.runtime.process(batch, idx, keys, tags)
+        except KapacitorError as e:
+            stats.errors += 1
+            stats.last_error = str(e)
+            slot.dirty = True
+            return []
+        stats.points_processed += len(batch)
+        stats.points_skipped += result.skipped
+        stats.alerts_fired += sum(1 for e in result.events if e.level != "OK")
+        if len(batch):
+            stats.last_point_time = int(batch.time.max())
+        slot.dirty = True
+        return result.events
+
+    def take_dirty(self) -> list[PluginStats]:
+        out = []
+        for slot in self.slots.values():
+            if slot.dirty:
+                slot.dirty = False
+                out.append(slot.stats)
+        return out

@@ -1,0 +1,307 @@
+"""The HTTP API (FastAPI) under /kapacitor/v1, plus InfluxDB-compatible /write and /ping.
+
+Wiring only: definitions are validated by kapacitor.plugins, writes are parsed by the ingest
+service (over NATS), state lives in JetStream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from nats.aio.client import Client
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kapacitor import __version__
+from kapacitor.bus import subjects
+from kapacitor.bus.client import kv_bucket, setup
+from kapacitor.bus.plugin_store import PluginStats, PluginStore, StatsStore
+from kapacitor.config import Config
+from kapacitor.errors import KapacitorError, PluginError, PluginNotFound
+from kapacitor.ingest import PRECISIONS, decode_reply
+from kapacitor.lineprotocol import split_body
+from kapacitor.plugins import DefinitionErrors, PluginDefinition, validate_definition
+
+INGEST_TIMEOUT_S = 60.0
+V1 = "/kapacitor/v1"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+class PluginBody(BaseModel):
+    name: str
+    from_: str = Field(alias="from")
+    script: str
+    where: str = ""
+    db: str = ""
+    rp: str = ""
+    group_by: list[str] | None = None
+    webhook: str = ""
+    enabled: bool | None = None
+
+
+class PluginPatch(BaseModel):
+    enabled: bool | None = None
+
+
+class CheckBody(BaseModel):
+    script: str
+    where: str = ""
+
+
+class State:
+    nc: Client
+    js: JetStreamContext
+    plugins: PluginStore
+    stats: StatsStore
+
+
+def plugin_json(d: PluginDefinition, stats: PluginStats | None) -> dict[str, Any]:
+    doc: dict[str, Any] = msgspec.to_builtins(d)
+    doc["link"] = {"rel": "self", "href": f"{V1}/plugins/{d.name}"}
+    if stats is not None:
+        doc["stats"] = {
+            "points_processed": stats.points_processed,
+            "points_skipped": stats.points_skipped,
+            "alerts_fired": stats.alerts_fired,
+            "errors": stats.errors,
+            "last_error": stats.last_error,
+        }
+        doc.update(doc["stats"])
+    return doc
+
+
+def create_app(cfg: Config) -> FastAPI:
+    state = State()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.nc, state.js = await setup(cfg.nats_url, "kapacitor-api")
+        state.plugins = PluginStore(await kv_bucket(state.js, subjects.PLUGINS_BUCKET))
+        state.stats = StatsStore(await kv_bucket(state.js, subjects.STATS_BUCKET))
+        yield
+        await state.nc.drain()
+
+    app = FastAPI(title="Kapacitor", version=__version__, lifespan=lifespan)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.message, **exc.extra}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+            parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+        return JSONResponse({"error": "invalid request: " + "; ".join(parts)}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(PluginNotFound)
+    async def _nf(request: Request, exc: PluginNotFound) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+
+    @app.exception_handler(KapacitorError)
+    async def _kap(request: Request, exc: KapacitorError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.middleware("http")
+    async def _version_header(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["X-Kapacitor-Version"] = __version__
+        return response
+
+    # ---- ping -------------------------------------------------------------------------
+    @app.api_route("/ping", methods=["GET", "HEAD"], status_code=204)
+    @app.api_route(V1 + "/ping", methods=["GET", "HEAD"], status_code=204)
+    async def ping() -> Response:
+        return Response(status_code=204)
+
+    # ---- write ------------------------------------------------------------------------
+    async def read_body(request: Request) -> bytes:
+        limit = int(cfg.get("http", "max-body-size"))
+        gz = request.headers.get("content-encoding", "").lower() == "gzip"
+        dec = zlib.decompressobj(wbits=47) if gz else None
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                if dec is not None:
+                    chunk = dec.decompress(chunk, limit + 1 - size)
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, f"request body too large: limit is {limit} bytes")
+                parts.append(chunk)
+            if dec is not None:
+                tail = dec.flush()
+                size += len(tail)
+                if size > limit:
+                    raise ApiError(413, f"request body too large: limit is {limit} bytes")
+                parts.append(tail)
+        except zlib.error as e:
+            raise ApiError(400, f"invalid gzip body: {e}") from None
+        return b"".join(parts)
+
+    @app.post("/write", status_code=204, openapi_extra={"requestBody": {"content": {"text/plain": {}}}})
+    @app.post(V1 + "/write", status_code=204, openapi_extra={"requestBody": {"content": {"text/plain": {}}}})
+    async def write(request: Request, db: str = "", rp: str = "", precision: str = "ns") -> Response:
+        """Line protocol, exactly as InfluxDB 1.x: 204 when every line is stored, 400 naming the
+        bad lines otherwise (the good lines of the same body are kept)."""
+        if not db:
+            raise ApiError(400, "database is required: add ?db=NAME")
+        if precision not in PRECISIONS:
+            raise ApiError(400, f"invalid precision {precision!r}: use one of n, u, ms, s, m, h")
+        body = await read_body(request)
+        if not body.strip():
+            return Response(status_code=204)
+        rp = rp or str(cfg.get("ingest", "default-rp"))
+        now = str(time.time_ns())
+        chunks = split_body(body, int(cfg.get("http", "write-chunk-size")))
+
+        async def send(first_line: int, chunk: bytes) -> Any:
+            headers = {subjects.H_DB: db, subjects.H_RP: rp, subjects.H_PRECISION: precision,
+                       subjects.H_FIRST_LINE: str(first_line), subjects.H_NOW: now}
+            try:
+                msg = await state.nc.request(subjects.INGEST_WRITE, chunk, timeout=INGEST_TIMEOUT_S,
+                                             headers=headers)
+            except NoRespondersError:
+                raise ApiError(503, "no ingest service is running") from None
+            except NatsTimeout:
+                raise ApiError(503, "ingest service did not answer in time") from None
+            return decode_reply(msg.data)
+
+        replies = await asyncio.gather(*(send(f, c) for f, c in chunks))
+        failures = [r.failure for r in replies if r.failure]
+        accepted = sum(r.accepted for r in replies)
+        errors = [e for r in replies for e in r.errors]
+        if failures:
+            raise ApiError(503, "write not stored: " + failures[0], accepted=accepted)
+        if errors:
+            first = errors[0]
+            raise ApiError(
+                400,
+                f"partial write: line {first.line}: {first.message}"
+                + (f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else "")
+                + f"; {accepted} points accepted",
+                accepted=accepted,
+                rejected=len(errors),
+                errors=[{"line": e.line, "message": e.message} for e in errors],
+            )
+        return Response(status_code=204)
+
+    # ---- plugins ----------------------------------------------------------------------
+    @app.get(V1 + "/plugins")
+    async def list_plugins() -> dict[str, Any]:
+        out = []
+        for d in await state.plugins.list():
+            out.append(plugin_json(d, await state.stats.get(d.name)))
+        return {"plugins": out}
+
+    @app.post(V1 + "/plugins")
+    async def define(body: PluginBody) -> dict[str, Any]:
+        """Create or update (re-define) a plugin. Nothing is stored when script or where is bad."""
+        now = time.time_ns()
+        try:
+            old: PluginDefinition | None = await state.plugins.get(body.name)
+        except PluginNotFound:
+            old = None
+        d = PluginDefinition(
+            name=body.name, from_=body.from_, script=body.script, where=body.where, db=body.db,
+            rp=body.rp, group_by=body.group_by or None, webhook=body.webhook,
+            enabled=body.enabled if body.enabled is not None else (old.enabled if old else False),
+            created=old.created if old else now, modified=now,
+            revision=(old.revision + 1) if old else 1,
+        )
+        try:
+            validate_definition(d)
+        except DefinitionErrors as e:
+            raise ApiError(400, str(e), diagnostics=[
+                {"part": part, "line": err.span.line, "col": err.span.col, "message": err.message,
+                 "rendered": err.render("script" if part == "script" else "where")}
+                for part, err in e.problems]) from None
+        except PluginError as e:
+            raise ApiError(400, str(e)) from None
+        await state.plugins.put(d)
+        return plugin_json(d, await state.stats.get(d.name))
+
+    @app.post(V1 + "/check")
+    async def check(body: CheckBody) -> dict[str, Any]:
+        d = PluginDefinition(name="check", from_="check", script=body.script, where=body.where)
+        try:
+            validate_definition(d)
+        except DefinitionErrors as e:
+            return {"ok": False, "diagnostics": [
+                {"part": part, "line": err.span.line, "col": err.span.col, "message": err.message,
+                 "rendered": err.render("script" if part == "script" else "where")}
+                for part, err in e.problems]}
+        return {"ok": True, "diagnostics": []}
+
+    @app.get(V1 + "/plugins/{name}")
+    async def show(name: str) -> dict[str, Any]:
+        d = await state.plugins.get(name)
+        return plugin_json(d, await state.stats.get(name))
+
+    @app.patch(V1 + "/plugins/{name}")
+    async def patch(name: str, body: PluginPatch) -> dict[str, Any]:
+        d = await state.plugins.get(name)
+        if body.enabled is not None and body.enabled != d.enabled:
+            d = msgspec.structs.replace(d, enabled=body.enabled, modified=time.time_ns())
+            await state.plugins.put(d)
+        return plugin_json(d, await state.stats.get(name))
+
+    @app.delete(V1 + "/plugins/{name}", status_code=204)
+    async def delete(name: str) -> Response:
+        await state.plugins.delete(name)
+        await state.stats.delete(name)
+        return Response(status_code=204)
+
+    # ---- alerts -----------------------------------------------------------------------
+    @app.get(V1 + "/alerts")
+    async def alerts(plugin: str = "", limit: int = 100) -> dict[str, Any]:
+        """The most recent alert events, newest last."""
+        limit = max(1, min(limit, 10_000))
+        try:
+            info = await state.js.stream_info(subjects.ALERTS_STREAM)
+        except NotFoundError:
+            return {"alerts": []}
+        first, last = info.state.first_seq, info.state.last_seq
+        want = subjects.plugin_alerts(plugin) if plugin else None
+        out: list[Any] = []
+        seq = last
+        scanned = 0
+        while seq >= first and seq > 0 and len(out) < limit and scanned < 20 * limit:
+            scanned += 1
+            try:
+                m = await state.js.get_msg(subjects.ALERTS_STREAM, seq)
+            except NotFoundError:
+                seq -= 1
+                continue
+            if want is None or m.subject == want:
+                out.append(orjson.loads(m.data or b"{}"))
+            seq -= 1
+        out.reverse()
+        return {"alerts": out}
+
+    return app

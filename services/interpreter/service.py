@@ -1,0 +1,108 @@
+"""Interpreter: matched batches from the MATCHED stream through each plugin's runtime; alert
+events to the alert log, webhooks and the ALERTS stream; counters to the stats bucket."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import msgspec
+import nats.errors
+
+from kapacitor.alerting.document import event_json
+from kapacitor.alerting.handlers import AlertLog, Webhook
+from kapacitor.bus import subjects
+from kapacitor.bus.client import kv_bucket, setup
+from kapacitor.bus.plugin_store import PluginStore, StatsStore
+from kapacitor.clock import SystemClock
+from kapacitor.config import Config
+from kapacitor.daemon.service import run_service
+from kapacitor.errors import KapacitorError
+from kapacitor.host import PluginHost
+from kapacitor.model import decode_batch
+from kapacitor.plugins import PluginDefinition
+
+log = logging.getLogger("kapacitor.interpreter")
+FETCH_TIMEOUT_S = 1.0
+
+
+async def serve(cfg: Config, stop: asyncio.Event) -> None:
+    nc, js = await setup(cfg.nats_url, "kapacitor-interpreter")
+    store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
+    stats_store = StatsStore(await kv_bucket(js, subjects.STATS_BUCKET))
+    host = PluginHost(SystemClock())
+    ready = asyncio.Event()
+    alert_log = AlertLog(cfg.alert_log) if cfg.alert_log is not None else None
+    default_webhook = str(cfg.get("alert", "webhook-url"))
+    webhook_timeout = cfg.duration("alert", "webhook-timeout")
+    webhooks: dict[str, Webhook] = {}
+
+    # Counters survive restarts: start from what was last published.
+    for d in await store.list():
+        host.stats[d.name] = await stats_store.get(d.name)
+
+    async def on_change(defs: dict[str, PluginDefinition]) -> None:
+        for name in defs:
+            if name not in host.stats:
+                host.stats[name] = await stats_store.get(name)
+        host.sync(defs.values())
+        ready.set()
+
+    def webhook(url: str) -> Webhook:
+        w = webhooks.get(url)
+        if w is None:
+            w = webhooks[url] = Webhook(url, webhook_timeout)
+        return w
+
+    async def publish_stats() -> None:
+        interval = cfg.duration("interpreter", "stats-interval")
+        while True:
+            await asyncio.sleep(interval)
+            for s in host.take_dirty():
+                await stats_store.put(msgspec.structs.replace(s))
+
+    watch = asyncio.create_task(store.watch(on_change))
+    await ready.wait()
+    stats_task = asyncio.create_task(publish_stats())
+    psub = await js.pull_subscribe_bind(subjects.INTERPRETER_CONSUMER, subjects.MATCHED_STREAM)
+    fetch_batch = int(cfg.get("interpreter", "fetch-batch"))
+    log.info("interpreter ready")
+    while not stop.is_set():
+        try:
+            msgs = await psub.fetch(fetch_batch, timeout=FETCH_TIMEOUT_S)
+        except nats.errors.TimeoutError:
+            continue
+        for msg in msgs:
+            plugin = subjects.plugin_from_subject(msg.subject)
+            try:
+                events = host.process(plugin, decode_batch(msg.data))
+            except KapacitorError as e:
+                log.error("plugin %s: dropping message: %s", plugin, e)
+                await msg.term()
+                continue
+            if events:
+                slot = host.slots.get(plugin)
+                url = (slot.definition.webhook if slot else "") or default_webhook
+                for ev in events:
+                    doc = event_json(ev)
+                    if alert_log is not None:
+                        alert_log.send(doc)
+                    if url:
+                        webhook(url).send(doc)
+                    await js.publish(subjects.plugin_alerts(plugin), doc, stream=subjects.ALERTS_STREAM)
+                if alert_log is not None:
+                    alert_log.flush()
+            await msg.ack()
+    watch.cancel()
+    stats_task.cancel()
+    for s in host.take_dirty():
+        await stats_store.put(s)
+    for w in webhooks.values():
+        await w.close()
+    if alert_log is not None:
+        await alert_log.close()
+    await nc.drain()
+
+
+def main() -> None:
+    run_service("interpreter", serve)

@@ -1,0 +1,4 @@
+from services.matcher.service import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Matcher: point batches from the POINTS stream, split per enabled plugin (--from, --where,
+--db/--rp) and published to each plugin's subject on the MATCHED stream."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats.errors
+from nats.aio.msg import Msg
+
+from kapacitor.bus import subjects
+from kapacitor.bus.client import kv_bucket, setup
+from kapacitor.bus.plugin_store import PluginStore
+from kapacitor.config import Config
+from kapacitor.daemon.service import run_service
+from kapacitor.errors import KapacitorError
+from kapacitor.match.router import PluginRoute, route, routes_for
+from kapacitor.model import decode_batch, encode_batch
+from kapacitor.plugins import PluginDefinition
+
+log = logging.getLogger("kapacitor.matcher")
+FETCH_TIMEOUT_S = 1.0
+
+
+async def serve(cfg: Config, stop: asyncio.Event) -> None:
+    nc, js = await setup(cfg.nats_url, "kapacitor-matcher")
+    store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
+    routes: list[PluginRoute] = []
+    ready = asyncio.Event()
+
+    async def on_change(defs: dict[str, PluginDefinition]) -> None:
+        nonlocal routes
+        routes = routes_for(d for d in defs.values() if d.enabled)
+        log.info("routing to %d enabled plugin(s)", len(routes))
+        ready.set()
+
+    watch = asyncio.create_task(store.watch(on_change))
+    await ready.wait()
+    psub = await js.pull_subscribe_bind(subjects.MATCHER_CONSUMER, subjects.POINTS_STREAM)
+    fetch_batch = int(cfg.get("matcher", "fetch-batch"))
+
+    async def handle(msg: Msg) -> None:
+        try:
+            batch = decode_batch(msg.data)
+        except KapacitorError as e:
+            log.error("dropping undecodable message %s: %s", msg.metadata.sequence, e)
+            await msg.term()
+            return
+        for plugin, sub in route(batch, routes).items():
+            await js.publish(subjects.plugin_points(plugin), encode_batch(sub),
+                             stream=subjects.MATCHED_STREAM)
+        await msg.ack()
+
+    log.info("matcher ready")
+    while not stop.is_set():
+        try:
+            msgs = await psub.fetch(fetch_batch, timeout=FETCH_TIMEOUT_S)
+        except nats.errors.TimeoutError:
+            continue
+        for msg in msgs:
+            await handle(msg)
+    watch.cancel()
+    await nc.drain()
+
+
+def main() -> None:
+    run_service("matcher", serve)

@@ -1,0 +1,151 @@
+"""The founding workflow, end to end, through a real kapacitord driven by the CLI and HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kapacitor.testing.daemon import Daemon, wait_until
+from kapacitor.testing.receivers import WebhookReceiver
+
+T0 = 1_700_000_000_000_000_000
+S = 1_000_000_000
+SCRIPT = "alert(avg(window(value, 10)), <, 30)\n"
+
+
+def cpu_lines(host: str, dc: str, values: list[float], start: int = 0) -> str:
+    return "".join(
+        f"cpu_idle,host={host},dc={dc} value={v} {T0 + (start + i) * S}\n" for i, v in enumerate(values)
+    )
+
+
+def expected_transitions(values: list[float], n: int = 10, threshold: float = 30) -> list[tuple[int, str]]:
+    """(index, level) of every alert a count window of n with avg < threshold must raise."""
+    out, firing = [], False
+    for i in range(n - 1, len(values)):
+        avg = sum(values[i - n + 1 : i + 1]) / n
+        if avg < threshold and not firing:
+            out.append((i, "CRITICAL"))
+            firing = True
+        elif avg >= threshold and firing:
+            out.append((i, "OK"))
+            firing = False
+    return out
+
+
+VALUES = [50.0] * 10 + [10.0] * 15 + [80.0] * 10
+
+
+def define(d: Daemon, tmp_path: Path, script: str = SCRIPT, *extra: str) -> None:
+    f = tmp_path / "cpu.kap"
+    f.write_text(script)
+    r = d.cli("define", "--name", "my_alert_script", "--from", "cpu_idle",
+              "--where", "host = 'a' and dc = 'east'", "--script", str(f), *extra)
+    assert r.code == 0, r.stderr
+
+
+def test_defined_plugin_alerts_on_live_data(daemon: Daemon, tmp_path: Path) -> None:
+    with WebhookReceiver() as hook:
+        daemon.env["KAPACITOR_ALERT_WEBHOOK_URL"] = hook.url
+        daemon.start()
+        define(daemon, tmp_path)
+        assert daemon.cli("enable", "my_alert_script").code == 0
+        body = cpu_lines("a", "east", VALUES) + cpu_lines("b", "east", [0.0] * 20) + cpu_lines(
+            "a", "west", [0.0] * 20)
+        r = daemon.write(body)
+        assert r.status_code == 204, r.text
+
+        want = expected_transitions(VALUES)
+        assert [lvl for _, lvl in want] == ["CRITICAL", "OK"]
+        alerts = wait_until(lambda: len(daemon.alerts_log()) >= 2 and daemon.alerts_log(),
+                            what="two alerts in the alert log")
+        assert [(a["time_ns"], a["level"]) for a in alerts] == [(T0 + i * S, lvl) for i, lvl in want]
+        assert alerts[0]["plugin"] == "my_alert_script"
+        assert alerts[0]["tags"] == {"dc": "east", "host": "a"}
+        first_avg = sum(VALUES[want[0][0] - 9 : want[0][0] + 1]) / 10
+        assert abs(alerts[0]["value"] - first_avg) < 1e-9
+        wait_until(lambda: len(hook.bodies) >= 2, what="two webhook POSTs")
+        assert [b["level"] for b in hook.bodies] == ["CRITICAL", "OK"]
+
+        def counters() -> dict[str, int] | None:
+            doc = daemon.cli("show", "my_alert_script", "--json").json()
+            return doc if doc["points_processed"] == len(VALUES) else None
+
+        doc = wait_until(counters, what="points_processed to reach the matched points")
+        assert doc["alerts_fired"] == 1
+        assert doc["errors"] == 0
+        assert doc["enabled"] is True
+
+        api_alerts = daemon.get("/kapacitor/v1/alerts", plugin="my_alert_script").json()["alerts"]
+        assert [a["level"] for a in api_alerts] == ["CRITICAL", "OK"]
+        human = daemon.cli("show", "my_alert_script")
+        assert "Alerts fired:     1" in human.stdout
+
+
+def test_redefine_changes_behaviour_and_disable_stops_alerts(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.start()
+    define(daemon, tmp_path)
+    assert daemon.cli("enable", "my_alert_script").code == 0
+    assert daemon.write(cpu_lines("a", "east", [50.0] * 12)).status_code == 204
+    wait_until(lambda: daemon.cli("show", "my_alert_script", "--json").json()["points_processed"] == 12,
+               what="first points processed")
+    assert daemon.alerts_log() == []
+    # Same data, new threshold: the re-defined plugin fires without a restart.
+    define(daemon, tmp_path, "alert(avg(window(value, 10)), <, 60)\n")
+    assert daemon.cli("show", "my_alert_script", "--json").json()["enabled"] is True
+    import time
+
+    time.sleep(1.5)  # definitions reach running services within 1 s
+    assert daemon.write(cpu_lines("a", "east", [50.0] * 12, start=100)).status_code == 204
+    alerts = wait_until(daemon.alerts_log, what="an alert from the re-defined plugin")
+    assert [a["level"] for a in alerts] == ["CRITICAL"]
+
+    assert daemon.cli("disable", "my_alert_script").code == 0
+    assert daemon.cli("show", "my_alert_script", "--json").json()["enabled"] is False
+    time.sleep(1.5)
+    assert daemon.write(cpu_lines("a", "east", [100.0] * 12, start=200)).status_code == 204
+    time.sleep(2.0)
+    assert [a["level"] for a in daemon.alerts_log()] == ["CRITICAL"]
+
+
+def test_bad_line_gets_400_with_line_number_and_good_lines_count(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.start()
+    define(daemon, tmp_path)
+    assert daemon.cli("enable", "my_alert_script").code == 0
+    import time
+
+    time.sleep(1.0)
+    good = cpu_lines("a", "east", [50.0] * 5).splitlines()
+    body = "\n".join(good[:2] + ["cpu_idle,host=a,dc=east value=oops 1"] + good[2:]) + "\n"
+    r = daemon.write(body)
+    assert r.status_code == 400
+    doc = r.json()
+    assert "line 3" in doc["error"]
+    assert doc["accepted"] == 5
+    assert [e["line"] for e in doc["errors"]] == [3]
+    wait_until(lambda: daemon.cli("show", "my_alert_script", "--json").json()["points_processed"] == 5,
+               what="the five good lines to be processed")
+
+
+def test_restart_keeps_plugins_state_and_unprocessed_data(tmp_path: Path) -> None:
+    data = tmp_path / "kapacitor"
+    d = Daemon(data)
+    try:
+        d.start()
+        define(d, tmp_path)
+        assert d.cli("enable", "my_alert_script").code == 0
+        assert d.stop() == 0
+        # Only the front door: points are acked (durable) but nothing processes them yet.
+        d.services = "api,ingest"
+        d.start()
+        assert d.write(cpu_lines("a", "east", VALUES)).status_code == 204
+        assert d.stop() == 0
+        assert d.alerts_log() == []
+        d.services = None
+        d.start()
+        listed = d.cli("list", "--json").json()["plugins"]
+        assert [(p["name"], p["enabled"]) for p in listed] == [("my_alert_script", True)]
+        alerts = wait_until(lambda: len(d.alerts_log()) >= 2 and d.alerts_log(),
+                            what="alerts from points written before the restart")
+        assert [a["level"] for a in alerts] == ["CRITICAL", "OK"]
+    finally:
+        d.stop()
