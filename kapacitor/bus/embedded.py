@@ -41,6 +41,7 @@ class EmbeddedNats:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
         self._log: list[str] = []
+        self._drainer: threading.Thread | None = None
 
     def start(self) -> str:
         self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -61,7 +62,8 @@ class EmbeddedNats:
                 port = int(m.group(2))
             if "Server is ready" in line and port is not None:
                 self.url = f"nats://{self.host}:{port}"
-                threading.Thread(target=self._drain, daemon=True).start()
+                self._drainer = threading.Thread(target=self._drain, daemon=True)
+                self._drainer.start()
                 return self.url
         self.stop()
         raise BusError("embedded nats-server did not start:\n" + "\n".join(self._log[-20:]))
@@ -77,11 +79,17 @@ class EmbeddedNats:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._drainer is not None:
+            self._drainer.join(timeout)
+            self._drainer = None
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()

@@ -319,23 +319,35 @@ def p_error(tok: Any) -> None:
         if stream.opens:
             line, col = stream.positions.line_col(stream.opens[-1])
             message += f": missing ')' to close the '(' at {line}:{col}"
+        elif stream.last is not None and stream.last.type == "LET":
+            message += ": expected a name after 'let'"
         elif stream.last is not None and stream.last.type not in ENDERS:
             message += f": expected an expression after '{stream.text_of(stream.last)}'"
         raise DslSyntaxError(message, stream.positions.end_span(), source)
     message = f"unexpected {_describe(tok, stream)}"
-    prev = getattr(tok, "prev_type", None)
+    prev_tok = getattr(tok, "prev", None)
+    prev = prev_tok.type if prev_tok is not None else None
     if tok.type == "RPAREN" and getattr(tok, "unmatched", False):
         message += ": no '(' to close"
+    elif tok.type == "RPAREN" and prev == "COMMA":
+        message += ": expected an argument after ','"
+    elif tok.type == "COMMA" and prev in ("LPAREN", "COMMA"):
+        message += ": expected an argument before it"
+    elif prev == "LET":
+        message += ": expected a name after 'let'"
     elif tok.type == "ASSIGN":
         message += ": use '==' to compare (named arguments are only allowed in calls)"
     elif tok.type in ("EQ", "NE", "LT", "LE", "GT", "GE", "MATCH", "NOMATCH") and prev in ENDERS:
         message += ": comparisons do not chain, write (a < b) and (b < c)"
     elif stream.last_newline and tok.type in ("PLUS", "TIMES", "DIVIDE", "MOD", "AND", "OR"):
         message += ": a line cannot start with an operator; end the previous line with it"
-    elif tok.type in ("NAME", "INT", "FLOAT", "STRING", "DURATION", "REGEX", "LPAREN") and (
-        prev in ENDERS
-    ):
-        message += ": missing ',' or an operator before it?"
+    elif prev in ENDERS and tok.type in ENDERS - {"RPAREN"} | {"LPAREN", "NOT", "LET"}:
+        if getattr(tok, "depth", 0):
+            message += ": missing ',' or an operator before it?"
+        else:
+            message += ": missing an operator before it, or a ';' or newline between statements?"
+    elif prev_tok is not None and prev not in ENDERS and prev not in ("LPAREN", "COMMA", "SEP"):
+        message += f": expected an expression after '{stream.text_of(prev_tok)}'"
     else:
         expected = _expected(_PARSER.statestack[-1]) if _PARSER.statestack else []
         if 0 < len(expected) <= 3:
@@ -380,12 +392,22 @@ class _Annotating:
     def __init__(self, stream: TokenStream) -> None:
         self.stream = stream
 
+    # PLY reads these when it reduces an empty rule with tracking on.
+    @property
+    def lineno(self) -> int:
+        return int(self.stream.lexer.lineno)
+
+    @property
+    def lexpos(self) -> int:
+        return int(self.stream.lexer.lexpos)
+
     def token(self) -> Any:
-        before = self.stream.lexer.prev_type
+        before = self.stream.last
         depth = len(self.stream.opens)
         tok = self.stream.token()
         if tok is not None:
-            tok.prev_type = before
+            tok.prev = before
+            tok.depth = depth
             tok.unmatched = tok.type == "RPAREN" and depth == 0
         return tok
 

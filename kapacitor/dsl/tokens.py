@@ -18,9 +18,10 @@ from __future__ import annotations
 import bisect
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import ply.lex as lex
 
@@ -155,7 +156,9 @@ INT64_MAX = 2**63 - 1
 
 # Tokens after which an expression may end: a newline after one of them ends the statement,
 # and a `/` after one of them is a division rather than a regex.
-ENDERS = frozenset({"NAME", "INT", "FLOAT", "STRING", "DURATION", "REGEX", "TRUE", "FALSE", "RPAREN"})
+ENDERS = frozenset(
+    {"NAME", "INT", "FLOAT", "STRING", "DURATION", "REGEX", "TRUE", "FALSE", "RPAREN"}
+)
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 
@@ -196,21 +199,38 @@ def _fail(t: Any, message: str, start: int, end: int) -> DslSyntaxError:
 
 # --- PLY rules. Function rules are tried in definition order, before string rules. -------------
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _rule(pattern: str) -> Callable[[_F], _F]:
+    """PLY reads a rule's regex from its docstring; setting it here keeps formatters off it."""
+
+    def mark(func: _F) -> _F:
+        func.__doc__ = pattern
+        return func
+
+    return mark
+
+
 t_ignore = " \t"
 
 
+@_rule(r"(?:\#|//)[^\r\n]*")
 def t_COMMENT(t: Any) -> None:
-    r"(?:\#|//)[^\r\n]*"
     # Comments vanish; the newline that ends them is still a token.
+    return None
 
 
+@_rule(r"\r\n|\n|\r")
 def t_NEWLINE(t: Any) -> Any:
-    r"\r\n|\n|\r"
     return t
 
 
+@_rule(
+    r"(?![0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+(?![A-Za-z0-9_µ]))"  # not a float such as 1e3
+    r"[0-9]+(?:\.[0-9]+)?[A-Za-z_µ][A-Za-z0-9_µ]*"
+)
 def t_DURATION(t: Any) -> Any:
-    r"(?![0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+(?![A-Za-z0-9_µ]))[0-9]+(?:\.[0-9]+)?[A-Za-z_µ][A-Za-z0-9_µ]*"
     # Any number glued to letters lands here, so that `10x` is reported as a bad duration
     # rather than as a number followed by a stray name.
     text: str = t.value
@@ -250,8 +270,8 @@ def _format_ns(ns: int) -> str:
     return f"{ns}ns"
 
 
+@_rule(r"(?:[0-9]+\.[0-9]+|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+")
 def t_FLOAT(t: Any) -> Any:
-    r"(?:[0-9]+\.[0-9]+|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+"
     value = float(t.value)
     if value == float("inf"):
         raise _fail(t, f"number '{t.value}' is too large", t.lexpos, t.lexpos + len(t.value))
@@ -259,8 +279,8 @@ def t_FLOAT(t: Any) -> Any:
     return t
 
 
+@_rule(r"[0-9]+")
 def t_INT(t: Any) -> Any:
-    r"[0-9]+"
     text: str = t.value
     if len(text.lstrip("0")) > 19 or int(text) > INT64_MAX:
         raise _fail(
@@ -273,14 +293,14 @@ def t_INT(t: Any) -> Any:
     return t
 
 
+@_rule(r"[A-Za-z_][A-Za-z0-9_]*")
 def t_NAME(t: Any) -> Any:
-    r"[A-Za-z_][A-Za-z0-9_]*"
     t.type = KEYWORDS.get(t.value, "NAME")
     return t
 
 
+@_rule("\"(?:[^\"\\\\\\r\\n]|\\\\[^\\r\\n])*\"|'(?:[^'\\\\\\r\\n]|\\\\[^\\r\\n])*'")
 def t_STRING(t: Any) -> Any:
-    r""""(?:[^"\\\r\n]|\\[^\r\n])*"|'(?:[^'\\\r\n]|\\[^\r\n])*'"""
     raw: str = t.value[1:-1]
     out: list[str] = []
     i = 0
@@ -309,8 +329,8 @@ def t_STRING(t: Any) -> Any:
     return t
 
 
+@_rule(r"/")
 def t_DIVIDE(t: Any) -> Any:
-    r"/"
     if getattr(t.lexer, "prev_type", None) in ENDERS:
         return t
     # Not after an operand: this is a regex literal. Scan to the closing unescaped `/`.
@@ -381,8 +401,8 @@ def compile_regex(
         raise DslSyntaxError(f"bad regex: {exc}", span, source) from None
 
 
+@_rule(r"==|!=|<=|>=|=~|!~|&&|\|\||[<>=!+\-*%(),;]")
 def t_OPERATOR(t: Any) -> Any:
-    r"==|!=|<=|>=|=~|!~|&&|\|\||[<>=!+\-*%(),;]"
     t.type = OPERATORS[t.value]
     return t
 
@@ -436,10 +456,9 @@ class TokenStream:
         self.ends: dict[int, int] = {}
         self.opens: list[int] = []  # offsets of the '(' not yet closed
         self.last: Any = None  # the last token returned
-        self.last_newline = False  # whether a significant newline preceded `last`
+        self.last_newline = False  # whether `last` comes right after a newline separator
 
     def token(self) -> Any:
-        newline = False
         while True:
             tok = self.lexer.token()
             if tok is None:
@@ -447,10 +466,8 @@ class TokenStream:
             tok.end = self.lexer.lexpos
             if tok.type == "NEWLINE":
                 if self.opens or self.lexer.prev_type not in ENDERS:
-                    newline = newline or self.lexer.prev_type == "SEP"
                     continue  # a newline inside (...) or after an operator: whitespace
                 tok.type = "SEP"
-                newline = True
             elif tok.type == "SEMI":
                 tok.type = "SEP"
             elif tok.type == "LPAREN":
@@ -459,7 +476,9 @@ class TokenStream:
                 self.opens.pop()
             self.ends[tok.lexpos] = tok.end
             self.lexer.prev_type = tok.type
-            self.last_newline = newline and tok.type != "SEP"
+            # Whether this token starts a line that a newline separator ended before it.
+            last = self.last
+            self.last_newline = last is not None and last.type == "SEP" and last.value != ";"
             self.last = tok
             return tok
 

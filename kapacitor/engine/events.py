@@ -3,7 +3,8 @@
 Messages: the default firing message is
 ``"{plugin} {instance} is {level}: value {value} {op} {threshold}"`` (e.g.
 ``cpu_idle cpu,host=a is CRITICAL: value 27.5 < 30``); the default recovery message is
-``"{plugin} {instance} is OK: value {value} {op} {threshold} no longer holds (was {previous_level})"``.
+``"{plugin} {instance} is OK: value {value} {op} {threshold} no longer holds
+(was {previous_level})"`` (one line).
 A user `message=` template is used for both and may name `{plugin}`, `{instance}`,
 `{level}`, `{previous_level}`, `{value}`, `{op}`, `{threshold}`, `{time}`, `{duration}` and any
 tag key of the instance (`{host}`); unknown placeholders stay as written.
@@ -11,15 +12,14 @@ tag key of the instance (`{host}`); unknown placeholders stay as written.
 
 from __future__ import annotations
 
-import string
-
 import msgspec
 
 from kapacitor.engine.plan import fmt_number
 
 DEFAULT_FIRING = "{plugin} {instance} is {level}: value {value} {op} {threshold}"
 DEFAULT_RECOVERY = (
-    "{plugin} {instance} is OK: value {value} {op} {threshold} no longer holds (was {previous_level})"
+    "{plugin} {instance} is OK: value {value} {op} {threshold} no longer holds"
+    " (was {previous_level})"
 )
 
 
@@ -49,15 +49,11 @@ class _Lenient(dict[str, str]):
         return "{" + key + "}"
 
 
-_FORMATTER = string.Formatter()
-
-
 def render_message(template: str, values: dict[str, str]) -> str:
     """`template` with `{name}` replaced from `values`; never raises on user templates."""
-    mapping = _Lenient(values)
     try:
-        return _FORMATTER.vformat(template, (), mapping)
-    except (ValueError, IndexError, KeyError, AttributeError):
+        return template.format_map(_Lenient(values))
+    except (ValueError, IndexError, KeyError, AttributeError, TypeError):
         return template
 
 
@@ -76,20 +72,30 @@ def build_event(
     threshold: float,
     template: str | None,
 ) -> AlertEvent:
-    values = dict(tags)
-    values.update(
-        plugin=plugin,
-        instance=instance,
-        level=level,
-        previous_level=previous_level,
-        value=fmt_number(value),
-        op=op,
-        threshold=fmt_number(threshold),
-        time=str(time),
-        duration=str(duration),
-    )
+    v, thr = fmt_number(value), fmt_number(threshold)
     if template is None:
-        template = DEFAULT_FIRING if level != "OK" else DEFAULT_RECOVERY
+        # The common case, formatted directly: events are rare but alert storms are not.
+        if level != "OK":
+            message = f"{plugin} {instance} is {level}: value {v} {op} {thr}"
+        else:
+            message = (
+                f"{plugin} {instance} is OK: value {v} {op} {thr} no longer holds"
+                f" (was {previous_level})"
+            )
+    else:
+        values = dict(tags)
+        values.update(
+            plugin=plugin,
+            instance=instance,
+            level=level,
+            previous_level=previous_level,
+            value=v,
+            op=op,
+            threshold=thr,
+            time=str(time),
+            duration=str(duration),
+        )
+        message = render_message(template, values)
     return AlertEvent(
         id=event_id,
         plugin=plugin,
@@ -99,6 +105,6 @@ def build_event(
         previous_level=previous_level,
         value=value,
         time=time,
-        message=render_message(template, values),
+        message=message,
         duration=duration,
     )

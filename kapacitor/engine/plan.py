@@ -64,6 +64,7 @@ ARITHMETIC = ("+", "-", "*", "/", "%")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 LOGICAL = ("and", "or")
 LEVELS = ("INFO", "WARNING", "CRITICAL")
+MATH = ("abs", "sqrt", "floor", "ceil", "round")
 
 
 def fmt_number(v: float) -> str:
@@ -117,6 +118,39 @@ class UnaryOp:
 
     def describe(self) -> str:
         return f"unary {self.op} %{self.arg}"
+
+
+@dataclass(frozen=True, slots=True)
+class MathOp:
+    """abs, sqrt, floor, ceil, round of a number; sqrt of a negative yields no value."""
+
+    func: str
+    arg: int
+
+    def inputs(self) -> tuple[int, ...]:
+        return (self.arg,)
+
+    def remap(self, f: Callable[[int], int]) -> MathOp:
+        return dataclasses.replace(self, arg=f(self.arg))
+
+    def describe(self) -> str:
+        return f"math.{self.func} %{self.arg}"
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOp:
+    """`time()`: the point's timestamp in ns; `now()`: the runtime clock's time per batch."""
+
+    now: bool = False
+
+    def inputs(self) -> tuple[int, ...]:
+        return ()
+
+    def remap(self, f: Callable[[int], int]) -> TimeOp:
+        return self
+
+    def describe(self) -> str:
+        return "now" if self.now else "time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +247,18 @@ class AlertOp:
         return text
 
 
-Op = FieldOp | ConstOp | UnaryOp | BinaryOp | CountWindowOp | TimeWindowOp | AggOp | AlertOp
+Op = (
+    FieldOp
+    | ConstOp
+    | UnaryOp
+    | MathOp
+    | TimeOp
+    | BinaryOp
+    | CountWindowOp
+    | TimeWindowOp
+    | AggOp
+    | AlertOp
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +323,9 @@ class _Planner:
     def statement(self, stmt: Let | Expr) -> None:
         if isinstance(stmt, Let):
             if isinstance(stmt.value, Call) and stmt.value.name == "alert":
-                raise _err(stmt.value, "alert(...) cannot be bound with let; write it as a statement")
+                raise _err(
+                    stmt.value, "alert(...) cannot be bound with let; write it as a statement"
+                )
             col = self.expr(stmt.value)
             self.lets[stmt.name] = col
             self.names.setdefault(col, []).append(stmt.name)
@@ -297,6 +344,9 @@ class _Planner:
             return self.emit(ConstOp(float(node.value)), Kind.NUM)
         if isinstance(node, Bool):
             return self.emit(ConstOp(1.0 if node.value else 0.0, boolean=True), Kind.BOOL)
+        if isinstance(node, Duration):
+            # Durations compute as nanoseconds: `now() - time() > 30s`.
+            return self.emit(ConstOp(float(node.ns)), Kind.NUM)
         if isinstance(node, Unary):
             return self.unary(node)
         if isinstance(node, Binary):
@@ -305,7 +355,6 @@ class _Planner:
             return self.call(node)
         what = {
             String: "a string",
-            Duration: "a duration",
             Regex: "a regex",
             OpRef: "an operator",
         }.get(type(node), type(node).__name__)
@@ -336,8 +385,11 @@ class _Planner:
             left = self.scalar(node.left, Kind.NUM, Kind.BOOL)
             right = self.scalar(node.right, Kind.NUM, Kind.BOOL)
             if self.kind(left) is not self.kind(right):
-                raise _err(node, f"cannot compare a {self.kind(left).value} with a "
-                           f"{self.kind(right).value}: {node}")
+                raise _err(
+                    node,
+                    f"cannot compare a {self.kind(left).value} with a "
+                    f"{self.kind(right).value}: {node}",
+                )
             if self.kind(left) is Kind.BOOL and op not in ("==", "!="):
                 raise _err(node, f"truth values can only be compared with == or !=: {node}")
             return self.emit(BinaryOp(op, left, right), Kind.BOOL)
@@ -353,10 +405,34 @@ class _Planner:
             return self.window(node)
         if name in AGGREGATES:
             return self.aggregate(node, name)
+        if name in MATH:
+            self.no_options(node)
+            self.arity(node, 1)
+            return self.emit(MathOp(name, self.scalar(node.args[0], Kind.NUM)), Kind.NUM)
+        if name in ("time", "now"):
+            self.no_options(node)
+            self.arity(node, 0)
+            return self.emit(TimeOp(now=name == "now"), Kind.NUM)
+        if name == "field":
+            self.no_options(node)
+            self.arity(node, 1)
+            if not isinstance(node.args[0], String):
+                raise _err(node.args[0], 'field() needs a string constant: field("disk used %")')
+            return self.emit(FieldOp(node.args[0].value), Kind.NUM)
         if name == "alert":
             raise _err(node, "alert(...) must be a statement of its own, not part of an expression")
-        known = ", ".join(sorted((*AGGREGATES, "mean", "window", "alert")))
+        if name == "tag":
+            raise _err(node, "tag() is not supported by the engine yet")
+        known = ", ".join(sorted((*AGGREGATES, *MATH, "mean", "window", "alert", "field", "time")))
         raise _err(node, f"unknown function {node.name!r} (known: {known})")
+
+    def no_options(self, node: Call) -> None:
+        if node.kwargs:
+            raise _err(node.kwargs[0], f"{node.name}() takes no options")
+
+    def arity(self, node: Call, n: int) -> None:
+        if len(node.args) != n:
+            raise _err(node, f"{node.name}() takes {n} argument(s), got {len(node.args)}")
 
     def window(self, node: Call) -> int:
         for kw in node.kwargs:
@@ -386,7 +462,9 @@ class _Planner:
             raise _err(node, f"{node.name}() takes {want} argument(s): {usage}")
         arg = self.expr(node.args[0])
         if self.kind(arg) is not Kind.VEC:
-            raise _err(node.args[0], f"{node.name}() needs a window, e.g. {node.name}(window(x, 10))")
+            raise _err(
+                node.args[0], f"{node.name}() needs a window, e.g. {node.name}(window(x, 10))"
+            )
         p: float | None = None
         if name == "percentile":
             pn = node.args[1]
@@ -408,6 +486,8 @@ class _Planner:
             threshold = float(thr_node.value)
         elif isinstance(thr_node, Bool):
             threshold = 1.0 if thr_node.value else 0.0
+        elif isinstance(thr_node, Duration):
+            threshold = float(thr_node.ns)
         else:
             threshold_col = self.scalar(thr_node, Kind.NUM, Kind.BOOL)
         level, message = "CRITICAL", None
@@ -425,8 +505,10 @@ class _Planner:
                 raise _err(kw.value, f"message= needs a string, got {kw.value}")
             return level, kw.value.value
         if kw.name == "level":
-            text = kw.value.value if isinstance(kw.value, String | Ident) else None
-            if isinstance(kw.value, Ident):
+            text: str | None = None
+            if isinstance(kw.value, String):
+                text = kw.value.value
+            elif isinstance(kw.value, Ident):
                 text = kw.value.name
             if text is None or text.upper() not in LEVELS:
                 raise _err(kw.value, f"level= must be one of {', '.join(LEVELS)}, got {kw.value}")

@@ -131,12 +131,14 @@ class WindowState:
         if nseg * k < _KEY_LIMIT and not self.force_rank_search:
             keys = seg_of * k + rel + 1
             q = np.maximum(times - base[gr] - d, -1) + 1
-            return np.searchsorted(keys, gr * k + q, side="right").astype(np.int64)
+            fast: IntArray = np.searchsorted(keys, gr * k + q, side="right").astype(np.int64)
+            return fast
         uniq = np.unique(ext_t)
         k = uniq.shape[0] + 1
         keys = seg_of * k + np.searchsorted(uniq, ext_t) + 1
         q = np.searchsorted(uniq, times - d, side="right")
-        return np.searchsorted(keys, gr * k + q, side="right").astype(np.int64)
+        ranked: IntArray = np.searchsorted(keys, gr * k + q, side="right").astype(np.int64)
+        return ranked
 
     def _store(
         self, ids: IntArray, ext: FloatArray, ext_t: IntArray, start: IntArray, length: IntArray

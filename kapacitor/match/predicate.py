@@ -23,11 +23,15 @@ Semantics (also in docs/where.md):
   `not (usage > 1)` is true for a point without `usage`. NaN follows IEEE: only `!=` is true.
 
 Efficiency: a comparison on a reference that resolves to a tag depends on the series alone, so it
-is evaluated once per distinct tag set and cached in the Predicate (dropped wholesale past
-`cache_limit` entries). Per tag set the whole clause is folded with three-valued logic (true /
-false / depends on fields); only rows of "depends" series are evaluated column-wise, with numpy,
-and each AND / OR operand only on the rows still undecided. String fields are the one per-row
-Python loop (object arrays).
+is evaluated once per distinct tag set and cached in the Predicate. Per tag set the whole clause
+is folded with three-valued logic (true / false / depends on fields); only rows of "depends"
+series are evaluated column-wise, with numpy, and each AND / OR operand only on the rows still
+undecided. String fields are the one per-row Python loop (object arrays).
+
+The cache is keyed by tag-set ids from a `TagsetIndex` shared by all predicates (by default the
+module's DEFAULT_INDEX): a batch's series are looked up once for all predicates, and each
+predicate then reads its per-id outcome tables with numpy fancy indexing. The index forgets
+everything past `limit` (100k) tag sets, and predicates drop their tables with it.
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ from kapacitor.match.where import (
 )
 from kapacitor.model.batch import Column, FieldType, PointBatch, SeriesKey
 
-__all__ = ["DEFAULT_CACHE_LIMIT", "Predicate", "compile_where"]
+__all__ = ["DEFAULT_CACHE_LIMIT", "DEFAULT_INDEX", "Predicate", "TagsetIndex", "compile_where"]
 
 DEFAULT_CACHE_LIMIT = 100_000
 
@@ -260,17 +264,72 @@ class _NotNode:
 _Node = _LeafNode | _AndNode | _OrNode | _NotNode
 
 
-class Predicate:
-    """A compiled where clause. Holds a per-tag-set cache, so keep one per plugin and reuse it."""
+class TagsetIndex:
+    """Interns tag sets as small ints, shared by every Predicate that uses it.
 
-    def __init__(self, expr: WhereExpr | None, cache_limit: int = DEFAULT_CACHE_LIMIT) -> None:
+    `ids(series)` maps a batch's series to tag-set ids with one dict lookup per series, and
+    remembers the answer for that very `series` list, so N predicates evaluated on one batch pay
+    for the lookups once, then work on numpy arrays indexed by id. Past `limit` ids everything
+    is forgotten (a new `generation`), which tells predicates to drop their per-id tables.
+    Not thread-safe; the matcher evaluates on one thread (its event loop).
+    """
+
+    def __init__(self, limit: int = DEFAULT_CACHE_LIMIT) -> None:
+        self.limit = limit
+        self.generation = 0
+        self.tags: list[Tags] = []
+        self._ids: dict[Tags, int] = {}
+        # The last series list seen (held, so its identity cannot be reused) and its ids.
+        self._memo: tuple[list[SeriesKey], int, IndexArray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+    def ids(self, series: list[SeriesKey]) -> IndexArray:
+        memo = self._memo
+        if (
+            memo is not None
+            and memo[0] is series
+            and memo[1] == self.generation
+            and memo[2].shape[0] == len(series)
+        ):
+            return memo[2]
+        tagsets = [s.tags for s in series]
+        found = list(map(self._ids.get, tagsets))
+        if None in found:
+            if len(self._ids) + found.count(None) > self.limit:
+                self.generation += 1
+                self.tags = []
+                self._ids = {}
+                found = [None] * len(tagsets)
+            ids_of, tags = self._ids, self.tags
+            for i, t in enumerate(tagsets):
+                if found[i] is None:
+                    tid = ids_of.get(t)  # the same tag set may repeat within the batch
+                    if tid is None:
+                        tid = ids_of[t] = len(tags)
+                        tags.append(t)
+                    found[i] = tid
+        ids: IndexArray = np.array(found, dtype=np.intp)
+        self._memo = (series, self.generation, ids)
+        return ids
+
+
+DEFAULT_INDEX = TagsetIndex()
+
+
+class Predicate:
+    """A compiled where clause, with its per-tag-set results; keep one per plugin and reuse it."""
+
+    def __init__(self, expr: WhereExpr | None, index: TagsetIndex | None = None) -> None:
         self.expr = expr
-        self.cache_limit = cache_limit
+        self.index = DEFAULT_INDEX if index is None else index
         self._leaves: list[_Leaf] = []
         self._tree = None if expr is None else self._build(expr)
-        # tag set -> (whole-clause code, per-leaf codes). Keyed by tags, not SeriesKey: a tag
-        # set's outcome does not depend on the measurement, and tuples hash faster.
-        self._cache: dict[Tags, tuple[int, tuple[int, ...]]] = {}
+        # Per tag-set id: the whole clause's code (-1: not computed yet) and each leaf's code.
+        self._generation = self.index.generation
+        self._overall = np.full(0, -1, dtype=np.int8)
+        self._codes = np.zeros((0, len(self._leaves)), dtype=np.int8)
 
     def _build(self, e: WhereExpr) -> _Node:
         if isinstance(e, Compare):
@@ -289,7 +348,8 @@ class Predicate:
 
     @property
     def cache_size(self) -> int:
-        return len(self._cache)
+        """How many tag sets have their outcome cached."""
+        return int(np.count_nonzero(self._overall >= 0))
 
     def __str__(self) -> str:
         return "" if self.expr is None else str(self.expr)
@@ -315,7 +375,6 @@ class Predicate:
             return np.ones(n, dtype=np.bool_)
         if n == 0:
             return np.zeros(0, dtype=np.bool_)
-        tree = self._tree
         if candidate_rows is None:
             rows: IndexArray = np.arange(n, dtype=np.intp)
             sidx = batch.series_idx
@@ -323,41 +382,38 @@ class Predicate:
             rows = np.asarray(candidate_rows, dtype=np.intp)
             sidx = batch.series_idx[rows]
 
-        nseries = len(batch.series)
-        if candidate_series is None:
-            which: IndexArray = np.arange(nseries, dtype=np.intp)
-        else:
-            which = np.asarray(candidate_series, dtype=np.intp)
-        entries = self._entries(batch.series, which.tolist())
-        overall = np.zeros(nseries, dtype=np.int8)
-        overall[which] = [e[0] for e in entries]
-
-        per_row = overall[sidx]
+        ids = self.index.ids(batch.series)
+        self._ensure(ids, ids if candidate_series is None else ids[candidate_series])
+        per_row = self._overall[ids][sidx]
         result: BoolArray = per_row == _TRUE
         unknown = np.flatnonzero(per_row == _ROWS)
         if unknown.size:
-            codes = np.zeros((nseries, len(self._leaves)), dtype=np.int8)
-            codes[which] = [e[1] for e in entries]
-            result[unknown] = tree.rows(batch, rows[unknown], codes[sidx[unknown]])
+            codes = self._codes[ids[sidx[unknown]]]
+            result[unknown] = self._tree.rows(batch, rows[unknown], codes)
         return result
 
-    def _entries(
-        self, series: list[SeriesKey], which: list[int]
-    ) -> list[tuple[int, tuple[int, ...]]]:
-        cache = self._cache
-        tagsets = [series[i].tags for i in which]
-        found = list(map(cache.get, tagsets))
-        if None not in found:
-            return found  # type: ignore[return-value]  # no None left, checked just above
-        out: list[tuple[int, tuple[int, ...]]] = []
-        for tags, entry in zip(tagsets, found, strict=True):
-            if entry is None:
-                entry = self._compute(tags)
-                if len(cache) >= self.cache_limit:
-                    cache.clear()  # crude but bounded; series churn refills it cheaply
-                cache[tags] = entry
-            out.append(entry)
-        return out
+    def _ensure(self, ids: IndexArray, wanted: IndexArray) -> None:
+        """Size the tables for all `ids`; compute the outcome of the `wanted` ones not known."""
+        if self._generation != self.index.generation:
+            self._generation = self.index.generation
+            self._overall = np.full(0, -1, dtype=np.int8)
+            self._codes = np.zeros((0, len(self._leaves)), dtype=np.int8)
+        if ids.size == 0:
+            return
+        top = int(ids.max()) + 1
+        if top > self._overall.shape[0]:
+            size = max(top, 2 * self._overall.shape[0], 64)
+            overall = np.full(size, -1, dtype=np.int8)
+            overall[: self._overall.shape[0]] = self._overall
+            codes = np.zeros((size, len(self._leaves)), dtype=np.int8)
+            codes[: self._codes.shape[0]] = self._codes
+            self._overall, self._codes = overall, codes
+        missing = wanted[self._overall[wanted] < 0]
+        if missing.size == 0:
+            return
+        tags = self.index.tags
+        for tid in np.unique(missing).tolist():
+            self._overall[tid], self._codes[tid] = self._compute(tags[tid])
 
     def _compute(self, tags: Tags) -> tuple[int, tuple[int, ...]]:
         assert self._tree is not None
@@ -366,6 +422,6 @@ class Predicate:
         return self._tree.fold(codes), tuple(codes)
 
 
-def compile_where(expr: WhereExpr | None, cache_limit: int = DEFAULT_CACHE_LIMIT) -> Predicate:
-    """A Predicate for `expr`; None gives the predicate that matches every point."""
-    return Predicate(expr, cache_limit)
+def compile_where(expr: WhereExpr | None, index: TagsetIndex | None = None) -> Predicate:
+    """A Predicate for `expr` (None: matches every point), caching by tag set in `index`."""
+    return Predicate(expr, index)

@@ -15,17 +15,26 @@ rows shared by all routes, so 100 plugins on 100 measurements do not scan the ba
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from kapacitor.match.predicate import Predicate, compile_where
+from kapacitor.match.where import parse_where
 from kapacitor.model.batch import PointBatch, SeriesKey
+from kapacitor.plugins import PluginDefinition
 
-__all__ = ["PluginRoute", "instance_keys", "route", "series_instance_key"]
+__all__ = [
+    "PluginRoute",
+    "instance_keys",
+    "instance_tags",
+    "route",
+    "routes_for",
+    "series_instance_key",
+]
 
 IndexArray = npt.NDArray[np.intp]
 
@@ -45,17 +54,14 @@ class PluginRoute:
 def _by_measurement(batch: PointBatch) -> dict[str, tuple[IndexArray, IndexArray]]:
     """measurement -> (row indices in input order, indices into batch.series)."""
     n = len(batch)
-    ids: dict[str, int] = {}
-    series_mid = np.fromiter(
-        (ids.setdefault(s.measurement, len(ids)) for s in batch.series),
-        dtype=np.intp,
-        count=len(batch.series),
-    )
-    names = list(ids)
+    measurements = [s.measurement for s in batch.series]
+    names = list(dict.fromkeys(measurements))
     if len(names) == 1:  # the common case: nothing to split
         return {
             names[0]: (np.arange(n, dtype=np.intp), np.arange(len(batch.series), dtype=np.intp))
         }
+    position = {m: i for i, m in enumerate(names)}
+    series_mid = np.array(list(map(position.__getitem__, measurements)), dtype=np.intp)
     row_mid = series_mid[batch.series_idx]
     order = np.argsort(row_mid, kind="stable")  # stable: rows stay in input order per group
     bounds = np.cumsum(np.bincount(row_mid, minlength=len(names)))
@@ -100,20 +106,37 @@ def route(batch: PointBatch, routes: Sequence[PluginRoute]) -> dict[str, PointBa
     return out
 
 
+_NEEDS_ESCAPE = re.compile(r"[\\,= ]")
+
+
 def _escape(s: str) -> str:
-    if not any(c in s for c in "\\,= "):
+    if _NEEDS_ESCAPE.search(s) is None:
         return s
     return s.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
+# (series, group_by) -> key. Instances persist across batches, so their keys are worth keeping;
+# bounded like the predicate caches.
+_KEY_CACHE: dict[tuple[SeriesKey, tuple[str, ...] | None], str] = {}
+_KEY_CACHE_LIMIT = 100_000
+
+
 def series_instance_key(series: SeriesKey, group_by: tuple[str, ...] | None) -> str:
     """The instance key of one series: see `instance_keys`."""
+    cached = _KEY_CACHE.get((series, group_by))
+    if cached is not None:
+        return cached
     if group_by is None:
         parts = [_escape(series.measurement)]
         parts += [f"{_escape(k)}={_escape(v)}" for k, v in series.tags]
-        return ",".join(parts)
-    tags = dict(series.tags)
-    return ",".join(f"{_escape(k)}={_escape(tags.get(k, ''))}" for k in sorted(set(group_by)))
+        key = ",".join(parts)
+    else:
+        tags = dict(series.tags)
+        key = ",".join(f"{_escape(k)}={_escape(tags.get(k, ''))}" for k in sorted(set(group_by)))
+    if len(_KEY_CACHE) >= _KEY_CACHE_LIMIT:
+        _KEY_CACHE.clear()
+    _KEY_CACHE[(series, group_by)] = key
+    return key
 
 
 def instance_keys(
@@ -141,5 +164,45 @@ def instance_keys(
             i = index[key] = len(keys)
             keys.append(key)
         series_to_instance[s] = i
-    per_row: Any = series_to_instance[sidx]
+    per_row: IndexArray = series_to_instance[sidx]
     return keys, per_row
+
+
+def instance_tags(
+    batch: PointBatch,
+    keys: list[str],
+    per_row: npt.NDArray[np.intp],
+    group_by: tuple[str, ...] | None,
+) -> list[dict[str, str]]:
+    """The tags of each instance listed by `instance_keys`: all tags of its series, or the
+    group-by tags (a missing one as '')."""
+    if not keys:
+        return []
+    _, first_row = np.unique(per_row, return_index=True)
+    out: list[dict[str, str]] = []
+    for row in first_row.tolist():
+        series = batch.series[int(batch.series_idx[row])]
+        if group_by is None:
+            out.append(dict(series.tags))
+        else:
+            tags = dict(series.tags)
+            out.append({k: tags.get(k, "") for k in sorted(set(group_by))})
+    return out
+
+
+def routes_for(definitions: Iterable[PluginDefinition]) -> list[PluginRoute]:
+    """The routes of plugin definitions (whose where clauses were checked when defined)."""
+    out = []
+    for d in definitions:
+        where = compile_where(parse_where(d.where)) if d.where.strip() else compile_where(None)
+        out.append(
+            PluginRoute(
+                name=d.name,
+                measurement=d.from_,
+                db=d.db or None,
+                rp=d.rp or None,
+                where=where,
+                group_by=tuple(d.group_by) if d.group_by else None,
+            )
+        )
+    return out

@@ -443,7 +443,7 @@ def p_expr_or(p: Any) -> None:
     ops = _flatten(a.node, Or) + _flatten(b.node, Or)
     text = _text(p)
     node = Or(ops, span=_span(text, a.start, b.end))
-    p[0] = _check_depth(p, _Node(node, a.start, b.end, max(a.depth, b.depth) + 1))
+    p[0] = _check_depth(p, _Node(node, a.start, b.end, _nary_depth(a, b, Or)))
 
 
 def p_expr_and(p: Any) -> None:
@@ -452,7 +452,12 @@ def p_expr_and(p: Any) -> None:
     ops = _flatten(a.node, And) + _flatten(b.node, And)
     text = _text(p)
     node = And(ops, span=_span(text, a.start, b.end))
-    p[0] = _check_depth(p, _Node(node, a.start, b.end, max(a.depth, b.depth) + 1))
+    p[0] = _check_depth(p, _Node(node, a.start, b.end, _nary_depth(a, b, And)))
+
+
+def _nary_depth(a: _Node, b: _Node, kind: type[And] | type[Or]) -> int:
+    # An operand of the same kind is merged into the new node, so it adds no level.
+    return max(x.depth - 1 if isinstance(x.node, kind) else x.depth for x in (a, b)) + 1
 
 
 def _flatten(node: WhereExpr, kind: type[And] | type[Or]) -> tuple[WhereExpr, ...]:

@@ -12,13 +12,21 @@ from kapacitor.bus.embedded import EmbeddedNats
 
 
 def docker_engine_answers() -> bool:
-    try:
-        import docker
+    import socket
 
-        client = docker.from_env(timeout=2)
-        return bool(client.ping())
-    except Exception:  # no engine, no socket, no package: all mean "not available"
+    # Ask the engine's socket directly: the docker CLI may exist without an engine, and
+    # docker-py leaks its socket when the engine is missing.
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
         return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(2)
+        try:
+            s.connect(host.removeprefix("unix://"))
+            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            return b" 200 " in s.recv(64)
+        except OSError:
+            return False
 
 
 @contextmanager

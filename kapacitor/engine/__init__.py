@@ -1,0 +1,21 @@
+"""The plugin engine: plan a script into column operators, run them over point batches.
+
+    program = build_program(script)           # plan.py
+    runtime = PluginRuntime("cpu", program, clock)
+    result = runtime.process(batch, instance_idx, instance_keys, instance_tags)
+
+See docs/engine.md for the exact semantics.
+"""
+
+from kapacitor.engine.events import AlertEvent
+from kapacitor.engine.plan import Program, build_program
+from kapacitor.engine.runtime import PluginRuntime, ProcessResult, RuntimeStats
+
+__all__ = [
+    "AlertEvent",
+    "PluginRuntime",
+    "ProcessResult",
+    "Program",
+    "RuntimeStats",
+    "build_program",
+]

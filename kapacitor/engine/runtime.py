@@ -1,0 +1,516 @@
+"""Running a planned plugin over point batches, with per-instance state.
+
+`PluginRuntime.process` takes one columnar batch and the instance of every row and runs the
+program's operators over whole columns:
+
+1. Rows missing any field the program reads, or carrying it as bool/string, are *skipped*.
+2. The rest are stably sorted by instance, so each instance's rows are one run in arrival order.
+3. If the program has a time window, *late* rows (time below the newest time already accepted
+   for the instance) are dropped.
+4. Operators run in plan order over those working rows; windows and alerts carry state per
+   instance in arrays indexed by a dense instance id the runtime assigns to each instance key.
+5. Alert state changes become `AlertEvent`s, returned in batch row order (then alert order).
+
+Nothing here reads the wall clock; `clock` only stamps `stats.last_batch_ns`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from kapacitor.clock import Clock
+from kapacitor.engine.aggregate import AGGREGATE_FUNCTIONS
+from kapacitor.engine.alert import AlertState
+from kapacitor.engine.columns import Scalar, Value, Vector, and_valid
+from kapacitor.engine.events import AlertEvent, build_event
+from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of, grow
+from kapacitor.engine.plan import (
+    AggOp,
+    AlertOp,
+    BinaryOp,
+    ConstOp,
+    CountWindowOp,
+    FieldOp,
+    MathOp,
+    Program,
+    TimeOp,
+    TimeWindowOp,
+    UnaryOp,
+)
+from kapacitor.engine.window import NO_TIME, WindowState, window_vector
+from kapacitor.errors import CodecError, PluginError
+from kapacitor.model.batch import FieldType, PointBatch
+
+SNAPSHOT_VERSION = 1
+_NUMERIC = (FieldType.FLOAT, FieldType.INT, FieldType.UINT)
+_COMPARE = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+@dataclass(slots=True)
+class RuntimeStats:
+    """Counters since the runtime was created (not part of snapshots)."""
+
+    points_processed: int = 0
+    points_skipped: int = 0  # a field the program reads was missing or not numeric
+    points_late: int = 0  # older than the instance's newest point (time windows only)
+    alerts_fired: int = 0
+    recoveries: int = 0
+    errors: int = 0
+    batches: int = 0
+    last_batch_ns: int = 0
+
+
+@dataclass(slots=True)
+class ProcessResult:
+    """Outcome of one batch: `points + skipped + late == len(batch)`."""
+
+    events: list[AlertEvent]
+    points: int
+    skipped: int
+    late: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """The working rows of a batch: sorted by instance, with their batch row and instance."""
+
+    times: IntArray
+    inst: IntArray
+    groups: Groups
+    order: IntArray  # batch row of each working row
+    bidx: IntArray  # batch instance index of each batch row
+
+
+class _WindowSnap(msgspec.Struct, frozen=True):
+    lens: bytes
+    vals: bytes
+    times: bytes
+    seen: bytes
+    first: bytes
+
+
+class _AlertSnap(msgspec.Struct, frozen=True):
+    active: bytes
+    fired_at: bytes
+
+
+class _Snapshot(msgspec.Struct, frozen=True):
+    v: int
+    plugin: str
+    program: str
+    keys: list[str]
+    newest: bytes
+    windows: list[_WindowSnap]
+    alerts: list[_AlertSnap]
+
+
+def _arr(data: bytes, dtype: str, n: int | None = None) -> npt.NDArray[Any]:
+    out = np.frombuffer(data, dtype=dtype).copy()
+    if n is not None and out.shape[0] != n:
+        raise CodecError(f"snapshot array has {out.shape[0]} entries, expected {n}")
+    return out
+
+
+class PluginRuntime:
+    """One plugin's program plus the state of all its instances."""
+
+    def __init__(self, plugin: str, program: Program, clock: Clock) -> None:
+        self.plugin = plugin
+        self.program = program
+        self.clock = clock
+        self.stats = RuntimeStats()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._windows: dict[int, WindowState] = {}
+        self._alerts: dict[int, AlertState] = {}
+        for i, op in enumerate(self.program.ops):
+            if isinstance(op, CountWindowOp):
+                self._windows[i] = WindowState(size=op.n)
+            elif isinstance(op, TimeWindowOp):
+                self._windows[i] = WindowState(span_ns=op.span_ns)
+            elif isinstance(op, AlertOp):
+                self._alerts[i] = AlertState()
+        self._newest: IntArray = np.zeros(0, np.int64)
+        self._capacity = 0
+
+    @property
+    def instance_count(self) -> int:
+        return len(self._ids)
+
+    def _ensure(self, n: int) -> None:
+        if n <= self._capacity:
+            return
+        cap = max(n, 2 * self._capacity, 64)
+        for w in self._windows.values():
+            w.ensure(cap)
+        for a in self._alerts.values():
+            a.ensure(cap)
+        self._newest = grow(self._newest, cap, NO_TIME)
+        self._capacity = cap
+
+    def process(
+        self,
+        batch: PointBatch,
+        instance_idx: npt.NDArray[np.integer[Any]],
+        instance_keys: list[str],
+        instance_tags: list[dict[str, str]],
+    ) -> ProcessResult:
+        """Run one batch; `instance_idx[i]` indexes `instance_keys`/`instance_tags` for row i."""
+        try:
+            result = self._process(batch, instance_idx, instance_keys, instance_tags)
+        except Exception:
+            self.stats.errors += 1
+            raise
+        self.stats.batches += 1
+        self.stats.last_batch_ns = self.clock.now_ns()
+        self.stats.points_processed += result.points
+        self.stats.points_skipped += result.skipped
+        self.stats.points_late += result.late
+        return result
+
+    def _process(
+        self,
+        batch: PointBatch,
+        instance_idx: npt.NDArray[np.integer[Any]],
+        instance_keys: list[str],
+        instance_tags: list[dict[str, str]],
+    ) -> ProcessResult:
+        n = len(batch)
+        bidx = np.asarray(instance_idx, dtype=np.int64)
+        if bidx.shape != (n,):
+            raise PluginError(f"instance_idx has shape {bidx.shape}, the batch has {n} rows")
+        if len(instance_tags) != len(instance_keys):
+            raise PluginError("instance_keys and instance_tags differ in length")
+        if n == 0:
+            return ProcessResult([], 0, 0)
+        if int(bidx.min()) < 0 or int(bidx.max()) >= len(instance_keys):
+            raise PluginError("instance_idx points outside instance_keys")
+
+        ids = self._ids
+        # Only keys that have rows get a (persistent) id: one dict lookup per instance, not row.
+        used = np.flatnonzero(np.bincount(bidx, minlength=len(instance_keys)))
+        key_ids = np.full(len(instance_keys), -1, np.int64)
+        key_ids[used] = [ids.setdefault(instance_keys[k], len(ids)) for k in used.tolist()]
+        self._ensure(len(ids))
+        inst_all = key_ids[bidx]
+
+        order = np.argsort(inst_all, kind="stable")
+        inst = inst_all[order]
+        times = batch.time[order].astype(np.int64, copy=False)
+        groups = groups_of(inst)
+        late = 0
+        if self.program.has_time_window:
+            keep = self._drop_late(times, groups)
+            if keep is not None:
+                late = n - int(keep.shape[0])
+                order, inst, times = order[keep], inst[keep], times[keep]
+                groups = groups_of(inst)
+        m = int(order.shape[0])
+        if m == 0:
+            return ProcessResult([], 0, 0, late)
+        fields, complete = self._read_fields(batch, order)
+        skipped = m - (m if complete is None else int(np.count_nonzero(complete)))
+        now = float(self.clock.now_ns())
+
+        found: list[tuple[int, int, AlertEvent]] = []
+        env: list[Value | None] = []
+        for i, op in enumerate(self.program.ops):
+            if isinstance(op, FieldOp):
+                env.append(fields[op.name])
+            elif isinstance(op, TimeOp):
+                env.append(Scalar(np.full(m, now) if op.now else times.astype(np.float64)))
+            elif isinstance(op, MathOp):
+                env.append(_math(op.func, _scalar(env[op.arg])))
+            elif isinstance(op, ConstOp):
+                env.append(Scalar(np.full(m, op.value, np.float64)))
+            elif isinstance(op, UnaryOp):
+                env.append(_unary(op.op, _scalar(env[op.arg])))
+            elif isinstance(op, BinaryOp):
+                env.append(_binary(op.op, _scalar(env[op.left]), _scalar(env[op.right])))
+            elif isinstance(op, CountWindowOp | TimeWindowOp):
+                env.append(self._window(i, _scalar(env[op.arg]), times, inst, groups, m))
+            elif isinstance(op, AggOp):
+                env.append(_aggregate(op, _vector(env[op.arg]), m))
+            else:
+                env.append(None)
+                work = _Rows(times, inst, groups, order, bidx)
+                self._alert(i, op, env, work, instance_keys, instance_tags, found)
+        found.sort(key=lambda e: (e[0], e[1]))
+        return ProcessResult([e[2] for e in found], m - skipped, skipped, late)
+
+    def _read_fields(
+        self, batch: PointBatch, order: IntArray
+    ) -> tuple[dict[str, Scalar], BoolArray | None]:
+        """Each field the program reads, as float64 over the working rows, valid where the row
+        carries it as a number; and the rows carrying all of them (None: every row)."""
+        m = int(order.shape[0])
+        out: dict[str, Scalar] = {}
+        complete: BoolArray | None = None
+        for name in self.program.fields:
+            col = batch.fields.get(name)
+            if col is None or col.type not in _NUMERIC:
+                scalar = Scalar(np.zeros(m, np.float64), np.zeros(m, np.bool_))
+            else:
+                present = None if col.present is None else col.present[order]
+                scalar = Scalar(col.values[order].astype(np.float64), present)
+            out[name] = scalar
+            complete = and_valid(complete, scalar.valid)
+        return out, complete
+
+    def _drop_late(self, times: IntArray, groups: Groups) -> IntArray | None:
+        """Rows to keep if some are late (None: all in order); advances the newest times."""
+        newest = self._newest
+        first_late = times[groups.starts] < newest[groups.ids]
+        step_back = np.zeros(times.shape[0], np.bool_)
+        step_back[1:] = times[1:] < times[:-1]
+        step_back[groups.starts] = False
+        if not first_late.any() and not step_back.any():
+            newest[groups.ids] = times[groups.last_rows]
+            return None
+        bad = first_late | np.logical_or.reduceat(step_back, groups.starts)
+        late = np.zeros(times.shape[0], np.bool_)
+        good = ~bad
+        newest[groups.ids[good]] = times[groups.last_rows[good]]
+        # Out-of-order instances are rare: a Python loop over just those is fine.
+        for g in np.flatnonzero(bad).tolist():
+            s, e = int(groups.starts[g]), int(groups.starts[g] + groups.counts[g])
+            iid = int(groups.ids[g])
+            seg = times[s:e]
+            running = np.maximum.accumulate(np.concatenate(([newest[iid]], seg)))
+            late[s:e] = seg < running[:-1]
+            newest[iid] = running[-1]
+        return np.flatnonzero(~late).astype(np.int64)
+
+    def _window(
+        self, i: int, arg: Scalar, times: IntArray, inst: IntArray, groups: Groups, m: int
+    ) -> Vector:
+        state = self._windows[i]
+        rows = arg.valid_rows()
+        if rows is None:
+            return window_vector(state, arg.values, times, groups, None, m)
+        if rows.shape[0] == 0:
+            zeros = np.zeros(m, np.int64)
+            return Vector(np.zeros(1, np.float64), zeros, zeros, np.zeros(m, np.bool_))
+        sub = groups_of(inst[rows])
+        return window_vector(state, arg.values[rows], times[rows], sub, rows, m)
+
+    def _alert(
+        self,
+        i: int,
+        op: AlertOp,
+        env: list[Value | None],
+        work: _Rows,
+        keys: list[str],
+        tags: list[dict[str, str]],
+        found: list[tuple[int, int, AlertEvent]],
+    ) -> None:
+        """Evaluate one alert's condition and turn its state changes into events."""
+        times, inst, groups, order, bidx = work.times, work.inst, work.groups, work.order, work.bidx
+        x = _scalar(env[op.value])
+        if op.threshold_col is not None:
+            thr = _scalar(env[op.threshold_col])
+            valid = and_valid(x.valid, thr.valid)
+            thr_values: FloatArray | None = thr.values
+        else:
+            valid, thr_values = x.valid, None
+        threshold = op.threshold if op.threshold is not None else 0.0
+        compare = _COMPARE[op.op]
+        if valid is None:
+            rows = None
+            xv = x.values
+            tv = thr_values
+            g, t, ins = groups, times, inst
+        else:
+            rows = np.flatnonzero(valid).astype(np.int64)
+            if rows.shape[0] == 0:
+                return
+            xv = x.values[rows]
+            tv = None if thr_values is None else thr_values[rows]
+            t, ins = times[rows], inst[rows]
+            g = groups_of(ins)
+        cond = compare(xv, threshold if tv is None else tv)
+        changed, fired, durations = self._alerts[i].step(cond, t, ins, g)
+        if changed.shape[0] == 0:
+            return
+        many = len(self.program.alerts) > 1
+        for pos, up, dur in zip(changed.tolist(), fired.tolist(), durations.tolist(), strict=True):
+            working = pos if rows is None else int(rows[pos])
+            row = int(order[working])
+            k = int(bidx[row])
+            key = keys[k]
+            event = build_event(
+                event_id=f"{self.plugin}:{key}#{op.index}" if many else f"{self.plugin}:{key}",
+                plugin=self.plugin,
+                instance=key,
+                tags=tags[k],
+                level=op.level if up else "OK",
+                previous_level="OK" if up else op.level,
+                value=float(xv[pos]),
+                time=int(t[pos]),
+                duration=int(dur),
+                op=op.op,
+                threshold=threshold if tv is None else float(tv[pos]),
+                template=op.message,
+            )
+            if up:
+                self.stats.alerts_fired += 1
+            else:
+                self.stats.recoveries += 1
+            found.append((row, op.index, event))
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """All per-instance state (instance ids, window tails, alert bits), msgpack-encoded."""
+        n = len(self._ids)
+        windows = []
+        for w in self._windows.values():
+            lens, vals, tms = w.export(n)
+            windows.append(
+                _WindowSnap(
+                    lens=lens.astype("<i8").tobytes(),
+                    vals=vals.astype("<f8").tobytes(),
+                    times=tms.astype("<i8").tobytes(),
+                    seen=w.seen[:n].astype("<i8").tobytes(),
+                    first=w.first[:n].astype("<i8").tobytes(),
+                )
+            )
+        alerts = [
+            _AlertSnap(
+                active=a.active[:n].astype("?").tobytes(),
+                fired_at=a.fired_at[:n].astype("<i8").tobytes(),
+            )
+            for a in self._alerts.values()
+        ]
+        snap = _Snapshot(
+            v=SNAPSHOT_VERSION,
+            plugin=self.plugin,
+            program=str(self.program),
+            keys=list(self._ids),
+            newest=self._newest[:n].astype("<i8").tobytes(),
+            windows=windows,
+            alerts=alerts,
+        )
+        return msgspec.msgpack.encode(snap)
+
+    def restore(self, data: bytes) -> None:
+        """Replace all state with a snapshot of a runtime of the same program.
+
+        Raises CodecError for undecodable data and PluginError for a different program.
+        """
+        try:
+            snap = msgspec.msgpack.decode(data, type=_Snapshot)
+        except msgspec.DecodeError as e:
+            raise CodecError(f"undecodable plugin snapshot: {e}") from e
+        if snap.v != SNAPSHOT_VERSION:
+            raise CodecError(f"unsupported snapshot version {snap.v}")
+        if snap.program != str(self.program):
+            raise PluginError(f"snapshot of plugin {snap.plugin!r} was taken for another program")
+        if len(snap.windows) != len(self._windows) or len(snap.alerts) != len(self._alerts):
+            raise CodecError("snapshot does not match the program's operators")
+        n = len(snap.keys)
+        self._reset()
+        self._ids = {k: i for i, k in enumerate(snap.keys)}
+        if len(self._ids) != n:
+            raise CodecError("snapshot has duplicate instance keys")
+        self._ensure(n)
+        self._newest[:n] = _arr(snap.newest, "<i8", n)
+        for w, ws in zip(self._windows.values(), snap.windows, strict=True):
+            lens = _arr(ws.lens, "<i8", n)
+            vals = _arr(ws.vals, "<f8")
+            tms = _arr(ws.times, "<i8", vals.shape[0])
+            if int(lens.sum()) != vals.shape[0] or (n and int(lens.min()) < 0):
+                raise CodecError("snapshot window tails are inconsistent")
+            w.load(lens, vals, tms)
+            w.seen[:n] = _arr(ws.seen, "<i8", n)
+            w.first[:n] = _arr(ws.first, "<i8", n)
+        for a, snap_a in zip(self._alerts.values(), snap.alerts, strict=True):
+            a.active[:n] = _arr(snap_a.active, "?", n)
+            a.fired_at[:n] = _arr(snap_a.fired_at, "<i8", n)
+
+
+def _scalar(v: Value | None) -> Scalar:
+    assert isinstance(v, Scalar), "planner guarantees a scalar here"
+    return v
+
+
+def _vector(v: Value | None) -> Vector:
+    assert isinstance(v, Vector), "planner guarantees a window here"
+    return v
+
+
+def _unary(op: str, a: Scalar) -> Scalar:
+    if op == "-":
+        return Scalar(-a.values, a.valid)
+    return Scalar((a.values == 0).astype(np.float64), a.valid)
+
+
+def _math(func: str, a: Scalar) -> Scalar:
+    x = a.values
+    if func == "abs":
+        return Scalar(np.abs(x), a.valid)
+    if func == "floor":
+        return Scalar(np.floor(x), a.valid)
+    if func == "ceil":
+        return Scalar(np.ceil(x), a.valid)
+    if func == "round":  # halves away from zero, like Go's math.Round
+        return Scalar(np.copysign(np.floor(np.abs(x) + 0.5), x), a.valid)
+    ok = x >= 0
+    out = np.sqrt(x, out=np.zeros_like(x), where=ok)
+    return Scalar(out, ok if a.valid is None else a.valid & ok)
+
+
+def _binary(op: str, a: Scalar, b: Scalar) -> Scalar:
+    """Arithmetic, comparison or logic on two columns; x/0 and x%0 yield no value."""
+    valid = and_valid(a.valid, b.valid)
+    x, y = a.values, b.values
+    if op in _COMPARE:
+        return Scalar(_COMPARE[op](x, y).astype(np.float64), valid)
+    if op == "and":
+        return Scalar(((x != 0) & (y != 0)).astype(np.float64), valid)
+    if op == "or":
+        return Scalar(((x != 0) | (y != 0)).astype(np.float64), valid)
+    with np.errstate(all="ignore"):
+        if op == "+":
+            return Scalar(x + y, valid)
+        if op == "-":
+            return Scalar(x - y, valid)
+        if op == "*":
+            return Scalar(x * y, valid)
+        nonzero = y != 0
+        if op == "/":
+            out = np.divide(x, y, out=np.zeros_like(x), where=nonzero)
+        else:
+            out = np.fmod(x, y, out=np.zeros_like(x), where=nonzero)
+    return Scalar(out, nonzero if valid is None else valid & nonzero)
+
+
+def _aggregate(op: AggOp, vec: Vector, m: int) -> Scalar:
+    rows = np.flatnonzero(vec.valid)
+    out = np.zeros(m, np.float64)
+    valid = vec.valid.copy()
+    if rows.shape[0] == 0:
+        return Scalar(out, valid)
+    if rows.shape[0] == m:
+        lo, hi = vec.lo, vec.hi
+    else:
+        lo, hi = vec.lo[rows], vec.hi[rows]
+    values, ok = AGGREGATE_FUNCTIONS[op.func](vec.ext, lo, hi, op.p)
+    out[rows] = values
+    if ok is not None:
+        valid[rows] = ok
+    return Scalar(out, valid)

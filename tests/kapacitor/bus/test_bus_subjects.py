@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kapacitor.bus import subjects
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_token_round_trips_and_is_one_safe_subject_token(name: str) -> None:
+    tok = subjects.token(name)
+    assert subjects.untoken(tok) == name or "=" in name
+    assert not any(c in tok for c in ". *>\t\r\n")
+
+
+def test_plugin_subjects() -> None:
+    assert subjects.plugin_points("cpu.alert") == "kapacitor.plugin.cpu=2e=alert"
+    assert subjects.plugin_from_subject(subjects.plugin_points("cpu.alert")) == "cpu.alert"

@@ -1,0 +1,178 @@
+"""The vectorized engine against the per-point reference, over random streams and batchings.
+
+Values are multiples of 1/4 below 1000, so sums are exact in any order and alert conditions
+cannot flip on rounding; only the reported values are compared with a tolerance.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from engine_testkit import (
+    SECOND,
+    Reference,
+    Row,
+    agg,
+    alert,
+    make_batch,
+    script,
+    win,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kapacitor.clock import ManualClock
+from kapacitor.dsl.ast import Binary, Bool, Ident, Let, Number, Script
+from kapacitor.engine import PluginRuntime, build_program
+from kapacitor.model.batch import FieldType
+
+X = Ident("x")
+Y = Ident("y")
+
+AGG_THRESHOLDS = {
+    "avg": 30,
+    "mean": 30,
+    "sum": 90,
+    "count": 2.5,
+    "min": 20,
+    "max": 40,
+    "first": 30,
+    "last": 30,
+    "median": 30,
+    "spread": 25,
+    "stddev": 15,
+}
+
+SCRIPTS: dict[str, Script] = {}
+for _name, _thr in AGG_THRESHOLDS.items():
+    for _size in (1, 3, "4s"):
+        SCRIPTS[f"{_name}-{_size}"] = script(alert(agg(_name, win("x", _size)), ">", _thr))
+for _size in (4, "5s"):
+    SCRIPTS[f"p90-{_size}"] = script(alert(agg("percentile", win("x", _size), Number(90)), ">", 40))
+    SCRIPTS[f"p0-{_size}"] = script(alert(agg("percentile", win("x", _size), Number(0)), ">", 1))
+SCRIPTS.update(
+    {
+        "let-two-alerts": script(
+            Let("w", win("x", 3)),
+            alert(Binary("-", agg("max", Ident("w")), agg("min", Ident("w"))), ">", 20),
+            alert(agg("last", Ident("w")), "<=", agg("avg", Ident("w")), level="WARNING"),
+        ),
+        "two-fields": script(alert(agg("avg", win(Binary("+", X, Y), 3)), ">", 60)),
+        "nested-windows": script(alert(agg("max", win(agg("avg", win("x", 2)), 3)), "<", 25)),
+        "nested-time-windows": script(
+            alert(agg("min", win(agg("sum", win("x", "3s")), "2s")), ">", 40)
+        ),
+        "division": script(alert(Binary("/", X, Y), ">", 2)),
+        "modulo": script(alert(Binary("%", X, Y), ">=", 3)),
+        "logic": script(
+            alert(
+                Binary("and", Binary(">", X, Number(40)), Binary("<", Y, Number(10))),
+                "==",
+                Bool(True),
+            )
+        ),
+        "mixed-windows": script(
+            alert(agg("avg", win("x", "3s")), ">", agg("avg", win("x", 4))),
+            alert(agg("count", win("y", "2s")), ">=", 2, level="info"),
+        ),
+        "bare-field": script(alert(Binary("*", X, Number(2)), ">", 70)),
+    }
+)
+
+TYPES = [FieldType.FLOAT, FieldType.INT, FieldType.UINT, FieldType.STRING, FieldType.BOOL]
+Stream = list[tuple[list[Row], dict[str, FieldType]]]
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> Stream:
+    """Shape parameters come from hypothesis (and shrink); the details from a seeded RNG."""
+    n_rows = draw(st.integers(0, 250))
+    n_inst = draw(st.integers(1, 6))
+    p_missing = draw(st.sampled_from([0.0, 0.05, 0.3]))
+    p_late = draw(st.sampled_from([0.0, 0.05, 0.2]))
+    p_bad_type = draw(st.sampled_from([0.0, 0.1, 0.3]))
+    rng = random.Random(draw(st.integers(0, 2**32)))
+
+    def value() -> float:
+        return float(rng.randint(0, 60)) if rng.random() < 0.5 else rng.randint(0, 240) / 4
+
+    clock = 100
+    rows = []
+    for _ in range(n_rows):
+        clock += rng.choice([0, 1, 1, 1, 2, 3])
+        late = rng.choice([1, 2, 5]) if rng.random() < p_late else 0
+        fields = {f: value() for f in ("x", "y") if rng.random() >= p_missing}
+        rows.append(Row(rng.randrange(n_inst), (clock - late) * SECOND, fields))
+    cuts = sorted(rng.randrange(n_rows + 1) for _ in range(rng.randint(0, 12)))
+    bounds = [0, *cuts, n_rows]
+    out = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        types = {}
+        for f in ("x", "y"):
+            if rng.random() < p_bad_type:
+                types[f] = rng.choice(TYPES[3:])
+            elif rng.random() < p_bad_type / 3:
+                continue  # a batch without the field at all
+            else:
+                types[f] = rng.choice(TYPES[:3])
+        out.append((rows[a:b], types))
+    return out
+
+
+def run_both(name: str, stream: Stream, *, force_rank: bool = False) -> None:
+    scr = SCRIPTS[name]
+    runtime = PluginRuntime("p", build_program(scr), ManualClock())
+    for w in runtime._windows.values():
+        w.force_rank_search = force_rank
+    ref = Reference("p", scr)
+    for rows, types in stream:
+        batch, idx, keys, tags, seen = make_batch(rows, types)
+        result = runtime.process(batch, idx, keys, tags)
+        expected = ref.feed([(keys[int(idx[i])], r.time, seen[i]) for i, r in enumerate(rows)])
+        got = [(e.id, e.level, e.previous_level, e.time, e.duration) for e in result.events]
+        assert got == [(e.id, e.level, e.previous_level, e.time, e.duration) for e in expected]
+        assert [e.value for e in result.events] == pytest.approx([e.value for e in expected])
+        for e in result.events:
+            assert e.tags == {"host": e.instance.split("=")[1]}
+        assert result.points + result.skipped + result.late == len(rows)
+    assert runtime.stats.points_processed == ref.points
+    assert runtime.stats.points_skipped == ref.skipped
+    assert runtime.stats.points_late == ref.late
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=streams())
+def test_engine_matches_reference(name: str, stream: Stream) -> None:
+    run_both(name, stream)
+
+
+@pytest.mark.parametrize("name", ["avg-4s", "p90-5s", "nested-time-windows", "mixed-windows"])
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=streams())
+def test_time_windows_overflow_safe_search(name: str, stream: Stream) -> None:
+    """The rank-based grouped search (used when time keys could overflow) agrees too."""
+    run_both(name, stream, force_rank=True)
+
+
+@pytest.mark.parametrize("name", ["avg-3", "avg-4s", "let-two-alerts", "nested-time-windows"])
+@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=streams(), data=st.data())
+def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.DataObject) -> None:
+    """Half the batches, snapshot, restore into a fresh runtime, the rest: same events."""
+    program = build_program(SCRIPTS[name])
+    split = data.draw(st.integers(0, len(stream)))
+    whole = PluginRuntime("p", program, ManualClock())
+    first = PluginRuntime("p", program, ManualClock())
+    expected, got = [], []
+    for i, (rows, types) in enumerate(stream):
+        batch, idx, keys, tags, _ = make_batch(rows, types)
+        expected += whole.process(batch, idx, keys, tags).events
+        if i == split:
+            second = PluginRuntime("p", build_program(SCRIPTS[name]), ManualClock())
+            second.restore(first.snapshot())
+            first = second
+        got += first.process(batch, idx, keys, tags).events
+    assert got == expected
+    assert whole.snapshot() == first.snapshot()
