@@ -12,7 +12,7 @@ from kapacitor.clock import Clock
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import AlertEvent, PluginRuntime, build_program
 from kapacitor.errors import KapacitorError
-from kapacitor.match.router import instance_keys, instance_tags
+from kapacitor.match.router import InstanceResolver
 from kapacitor.model import PointBatch
 from kapacitor.plugins import PluginDefinition
 
@@ -23,7 +23,7 @@ log = logging.getLogger("kapacitor.interpreter")
 class Slot:
     definition: PluginDefinition
     runtime: PluginRuntime
-    group_by: tuple[str, ...] | None
+    instances: InstanceResolver
     stats: PluginStats
     dirty: bool = True
     webhook: str = ""
@@ -57,7 +57,7 @@ class PluginHost:
                 continue
             stats.revision = d.revision
             self.slots[name] = Slot(d, PluginRuntime(name, program, self.clock),
-                                    tuple(d.group_by) if d.group_by else None, stats)
+                                    InstanceResolver(tuple(d.group_by) if d.group_by else None), stats)
 
     def process(self, plugin: str, batch: PointBatch) -> list[AlertEvent]:
         slot = self.slots.get(plugin)
@@ -65,8 +65,7 @@ class PluginHost:
             return []
         stats = slot.stats
         try:
-            keys, idx = instance_keys(batch, slot.group_by)
-            tags = instance_tags(batch, keys, idx, slot.group_by)
+            keys, idx, tags = slot.instances.resolve(batch)
             result = slot.runtime.process(batch, idx, keys, tags)
         except KapacitorError as e:
             stats.errors += 1

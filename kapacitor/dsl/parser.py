@@ -273,7 +273,7 @@ def p_argument_positional(p: Any) -> None:
 
 
 def p_argument_named(p: Any) -> None:
-    """argument : NAME ASSIGN value"""
+    """argument : NAME ASSIGN expr"""
     p[0] = Keyword(p[1], p[3], span=_span(p))
 
 
@@ -331,6 +331,8 @@ def p_error(tok: Any) -> None:
         message += ": no '(' to close"
     elif tok.type == "RPAREN" and prev == "COMMA":
         message += ": expected an argument after ','"
+    elif tok.type == "COMMA" and not getattr(tok, "depth", 0):
+        message += ": not inside a call (does an earlier ')' close too much?)"
     elif tok.type == "COMMA" and prev in ("LPAREN", "COMMA"):
         message += ": expected an argument before it"
     elif prev == "LET":

@@ -3,15 +3,17 @@
 `PluginRuntime.process` takes one columnar batch and the instance of every row and runs the
 program's operators over whole columns:
 
-1. Rows missing any field the program reads, or carrying it as bool/string, are *skipped*.
-2. The rest are stably sorted by instance, so each instance's rows are one run in arrival order.
-3. If the program has a time window, *late* rows (time below the newest time already accepted
-   for the instance) are dropped.
+1. Rows are stably sorted by instance, so each instance's rows are one run in arrival order.
+2. If the program has a time window, *late* rows (time below the newest time of an earlier,
+   not-late row of the instance) are dropped and counted.
+3. Each field the program reads becomes a column that has a value only on rows carrying the
+   field as int/uint/float; on the other rows everything computed from it has no value (so the
+   row does not enter windows over it). Rows lacking any read field count as *skipped*.
 4. Operators run in plan order over those working rows; windows and alerts carry state per
-   instance in arrays indexed by a dense instance id the runtime assigns to each instance key.
+   instance in arrays indexed by a dense id the runtime gives each instance key it sees rows of.
 5. Alert state changes become `AlertEvent`s, returned in batch row order (then alert order).
 
-Nothing here reads the wall clock; `clock` only stamps `stats.last_batch_ns`.
+Nothing here reads the wall clock: `now()` and `stats.last_batch_ns` ask `clock`, once per batch.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ class RuntimeStats:
     """Counters since the runtime was created (not part of snapshots)."""
 
     points_processed: int = 0
-    points_skipped: int = 0  # a field the program reads was missing or not numeric
+    points_skipped: int = 0  # lacked (as a number) at least one field the program reads
     points_late: int = 0  # older than the instance's newest point (time windows only)
     alerts_fired: int = 0
     recoveries: int = 0
@@ -74,7 +76,12 @@ class RuntimeStats:
 
 @dataclass(slots=True)
 class ProcessResult:
-    """Outcome of one batch: `points + skipped + late == len(batch)`."""
+    """Outcome of one batch: `points + skipped + late == len(batch)`.
+
+    `points`: rows carrying every field the program reads; `skipped`: rows lacking one or more
+    (they still feed the parts of the program that do not need the missing field); `late`: rows
+    dropped for arriving out of time order (time-window programs only).
+    """
 
     events: list[AlertEvent]
     points: int

@@ -28,6 +28,7 @@ from kapacitor.model.batch import PointBatch, SeriesKey
 from kapacitor.plugins import PluginDefinition
 
 __all__ = [
+    "InstanceResolver",
     "PluginRoute",
     "instance_keys",
     "instance_tags",
@@ -206,3 +207,52 @@ def routes_for(definitions: Iterable[PluginDefinition]) -> list[PluginRoute]:
             )
         )
     return out
+
+
+class InstanceResolver:
+    """`instance_keys` and `instance_tags` in one pass, remembering each series' instance.
+
+    One resolver per plugin: the series -> (key, tags) map is the plugin's own, so the hot path
+    is one dict lookup per distinct series in the batch, and none per row.
+    """
+
+    def __init__(self, group_by: tuple[str, ...] | None, limit: int = 100_000) -> None:
+        self.group_by = group_by
+        self.limit = limit
+        self._known: dict[SeriesKey, tuple[str, dict[str, str]]] = {}
+
+    def _instance(self, series: SeriesKey) -> tuple[str, dict[str, str]]:
+        found = self._known.get(series)
+        if found is None:
+            key = series_instance_key(series, self.group_by)
+            if self.group_by is None:
+                tags = dict(series.tags)
+            else:
+                all_tags = dict(series.tags)
+                tags = {k: all_tags.get(k, "") for k in sorted(set(self.group_by))}
+            if len(self._known) >= self.limit:
+                self._known.clear()
+            found = self._known[series] = (key, tags)
+        return found
+
+    def resolve(
+        self, batch: PointBatch
+    ) -> tuple[list[str], npt.NDArray[np.intp], list[dict[str, str]]]:
+        """(instance keys, per-row index into them, tags of each instance)."""
+        if len(batch) == 0:
+            return [], np.zeros(0, dtype=np.intp), []
+        keys: list[str] = []
+        tags: list[dict[str, str]] = []
+        index: dict[str, int] = {}
+        series_to_instance = np.empty(len(batch.series), dtype=np.intp)
+        instance = self._instance
+        for s, series in enumerate(batch.series):
+            key, t = instance(series)
+            i = index.get(key)
+            if i is None:
+                i = index[key] = len(keys)
+                keys.append(key)
+                tags.append(t)
+            series_to_instance[s] = i
+        per_row: IndexArray = series_to_instance[batch.series_idx]
+        return keys, per_row, tags

@@ -38,12 +38,47 @@ _DTYPES: dict[FieldType, Any] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+_SEP = "\x00"
+
+
 class SeriesKey:
-    """A series: measurement plus its tag set, tags sorted by key."""
+    """A series: measurement plus its tag set, tags sorted by key.
+
+    Immutable. Equality and hashing go through one precomputed string (`wire`), because series
+    keys are dict keys on every hot path and Python caches a str's hash but not a tuple's.
+    """
+
+    __slots__ = ("_hash", "measurement", "tags", "wire")
 
     measurement: str
-    tags: tuple[tuple[str, str], ...] = ()
+    tags: tuple[tuple[str, str], ...]
+    wire: str
+
+    def __init__(self, measurement: str, tags: tuple[tuple[str, str], ...] = ()) -> None:
+        object.__setattr__(self, "measurement", measurement)
+        object.__setattr__(self, "tags", tags)
+        parts = [measurement]
+        for k, v in tags:
+            parts.append(k)
+            parts.append(v)
+        wire = _SEP.join(parts)
+        object.__setattr__(self, "wire", wire)
+        object.__setattr__(self, "_hash", hash(wire))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("SeriesKey is immutable")
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[no-any-return]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SeriesKey) and other.wire == self.wire
+
+    def __repr__(self) -> str:
+        return f"SeriesKey({self.measurement!r}, {self.tags!r})"
+
+    def __reduce__(self) -> tuple[type[SeriesKey], tuple[str, tuple[tuple[str, str], ...]]]:
+        return (SeriesKey, (self.measurement, self.tags))
 
     def tag(self, key: str) -> str | None:
         for k, v in self.tags:
@@ -55,6 +90,33 @@ class SeriesKey:
         if not self.tags:
             return self.measurement
         return self.measurement + "," + ",".join(f"{k}={v}" for k, v in self.tags)
+
+
+_SERIES_CACHE: dict[str, SeriesKey] = {}
+_SERIES_CACHE_LIMIT = 200_000
+
+
+def _series_from_wire(item: Any) -> SeriesKey:
+    """A series from its wire form: the NUL-joined string when no part has a NUL, else lists."""
+    if isinstance(item, str):
+        sk = _SERIES_CACHE.get(item)
+        if sk is None:
+            parts = item.split(_SEP)
+            if len(parts) % 2 != 1:
+                raise CodecError("malformed series key in batch")
+            sk = SeriesKey(parts[0], tuple(zip(parts[1::2], parts[2::2], strict=True)))
+            if len(_SERIES_CACHE) >= _SERIES_CACHE_LIMIT:
+                _SERIES_CACHE.clear()
+            _SERIES_CACHE[item] = sk
+        return sk
+    m, tags = item
+    return SeriesKey(m, tuple((k, v) for k, v in tags))
+
+
+def _series_to_wire(sk: SeriesKey) -> Any:
+    if sk.wire.count(_SEP) == 2 * len(sk.tags):
+        return sk.wire
+    return [sk.measurement, [list(t) for t in sk.tags]]
 
 
 @dataclass(slots=True)
@@ -137,7 +199,7 @@ def encode_batch(batch: PointBatch) -> bytes:
         "db": batch.db,
         "rp": batch.rp,
         "n": len(batch),
-        "series": [[s.measurement, [list(t) for t in s.tags]] for s in batch.series],
+        "series": [_series_to_wire(s) for s in batch.series],
         "sidx": np.ascontiguousarray(batch.series_idx, dtype="<i4").tobytes(),
         "time": np.ascontiguousarray(batch.time, dtype="<i8").tobytes(),
         "fields": fields,
@@ -152,7 +214,7 @@ def decode_batch(data: bytes) -> PointBatch:
         if doc.get("v") != WIRE_VERSION:
             raise CodecError(f"unsupported batch version {doc.get('v')!r}")
         n = int(doc["n"])
-        series = [SeriesKey(m, tuple((k, v) for k, v in tags)) for m, tags in doc["series"]]
+        series = [_series_from_wire(item) for item in doc["series"]]
         sidx = np.frombuffer(doc["sidx"], dtype="<i4")
         times = np.frombuffer(doc["time"], dtype="<i8")
         if sidx.shape[0] != n or times.shape[0] != n:

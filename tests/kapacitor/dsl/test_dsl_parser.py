@@ -50,7 +50,11 @@ def test_the_example_tree() -> None:
         (
             Call(
                 "alert",
-                (Call("avg", (Call("window", (Ident("value"), Number(10))),)), OpRef("<"), Number(30)),
+                (
+                    Call("avg", (Call("window", (Ident("value"), Number(10))),)),
+                    OpRef("<"),
+                    Number(30),
+                ),
             ),
         )
     )
@@ -61,7 +65,7 @@ def test_the_example_tree() -> None:
 
 
 def test_let_keywords_and_literals() -> None:
-    script = parse('let a = f(x, 5m, every=1m, s="q\'", r=/a/, b=true)\n\ng(a, op=>=)')
+    script = parse('let a = f(x, 5m, every=1m, s="q\'", r=/a/, b=true)\n\ng(a, >=)')
     let, call = script.statements
     assert isinstance(let, Let) and let.name == "a" and let.span == Span(1, 1, 49)
     assert let.value == Call(
@@ -74,7 +78,9 @@ def test_let_keywords_and_literals() -> None:
             Keyword("b", Bool(True)),
         ),
     )
-    assert call == Call("g", (Ident("a"),), (Keyword("op", OpRef(">=")),))
+    assert call == Call("g", (Ident("a"), OpRef(">=")))
+    with pytest.raises(DslSyntaxError, match="unexpected '>='"):
+        parse("g(a, op=>=)")  # an operator is only a positional argument
 
 
 @pytest.mark.parametrize(
@@ -114,20 +120,41 @@ def test_statement_separators() -> None:
         ("alert(x, <, 30))", "unexpected ')': no '(' to close", "1:16"),
         ("f(x,)", "unexpected ')': expected an argument after ','", "1:5"),
         ("f(,)", "unexpected ',': expected an argument before it", "1:3"),
-        ("x = 3", "unexpected '=': use '==' to compare (named arguments are only allowed in calls)", "1:3"),
+        (
+            "x = 3",
+            "unexpected '=': use '==' to compare (named arguments are only allowed in calls)",
+            "1:3",
+        ),
         ("a < b < c", "unexpected '<': comparisons do not chain, write (a < b) and (b < c)", "1:7"),
-        ("let x = a\n + b", "unexpected '+': a line cannot start with an operator; end the previous line with it", "2:2"),
+        (
+            "let x = a\n + b",
+            "unexpected '+': a line cannot start with an operator; end the previous line with it",
+            "2:2",
+        ),
         ("f(a b)", "unexpected 'b': missing ',' or an operator before it?", "1:5"),
-        ("f(x) g(y)", "unexpected 'g': missing an operator before it, or a ';' or newline between statements?", "1:6"),
+        (
+            "f(x) g(y)",
+            "unexpected 'g': missing an operator before it, or a ';' or newline between "
+            "statements?",
+            "1:6",
+        ),
         ("let = 3", "unexpected '=': expected a name after 'let'", "1:5"),
         ("let x =", "unexpected end of script: expected an expression after '='", "1:8"),
         ("x +", "unexpected end of script: expected an expression after '+'", "1:4"),
         ("a +* b", "unexpected '*': expected an expression after '+'", "1:4"),
-        ("f(every=1, 2)", "positional argument after named argument 'every=': put positional arguments first", "1:12"),
+        (
+            "f(every=1, 2)",
+            "positional argument after named argument 'every=': put positional arguments first",
+            "1:12",
+        ),
         ("f(a=1, a=2)", "f() got the named argument 'a' twice", "1:8"),
         ("f(x <)", "unexpected ')': expected an expression after '<'", "1:6"),
         ("a = = b", "unexpected '='", "1:3"),
-        ("-" * 150 + "x", "expression nested too deeply (more than 100 levels): split it with let bindings", "1:51"),
+        (
+            "-" * 150 + "x",
+            "expression nested too deeply (more than 100 levels): split it with let bindings",
+            "1:51",
+        ),
     ],
 )
 def test_syntax_errors(source: str, message: str, where: str) -> None:
@@ -165,10 +192,10 @@ def _leaves() -> st.SearchStrategy[Expr]:
         _names.map(Ident),
         st.integers(0, 2**63 - 1).map(Number),
         st.floats(0, 1e300, allow_nan=False, allow_infinity=False).map(Number),
-        st.text(max_size=8).filter(lambda s: "\r" not in s or True).map(String),
+        st.text(max_size=8).map(String),
         st.booleans().map(Bool),
-        st.tuples(st.integers(1, 10**6), _units).map(lambda p: Duration(0, f"{p[0]}{p[1]}")),
-        st.from_regex(r"[a-z0-9^$.*+?/]{1,6}", fullmatch=True).map(Regex),
+        st.tuples(st.integers(1, 10**4), _units).map(lambda p: Duration(0, f"{p[0]}{p[1]}")),
+        st.sampled_from(["a", "^web/[0-9]+$", "x|y", "(?i)a.b", "\\d+", "[/]"]).map(Regex),
     )
 
 
@@ -184,7 +211,7 @@ def _extend(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
             ),
             _names,
             st.lists(arg, max_size=3),
-            st.lists(st.tuples(_names, arg), max_size=2),
+            st.lists(st.tuples(_names, children), max_size=2),
         ),
     )
 
@@ -193,13 +220,10 @@ _exprs = st.recursive(_leaves(), _extend, max_leaves=12)
 _statements = st.one_of(_exprs, st.builds(Let, _names, _exprs))
 
 
-def _fix_durations(text: str) -> Script:
-    return parse(text)  # durations are generated with ns=0: compare after one round trip
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_statements, max_size=4))
 def test_random_trees_print_and_parse_back(statements: list[Expr | Let]) -> None:
+    # Generated durations carry ns=0, so trees are compared after a first parse.
     script = Script(tuple(statements))
     once = parse(str(script))
     assert str(once) == str(script)

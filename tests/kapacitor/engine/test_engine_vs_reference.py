@@ -6,6 +6,7 @@ cannot flip on rounding; only the reported values are compared with a tolerance.
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -107,7 +108,7 @@ def streams(draw: st.DrawFn) -> Stream:
     cuts = sorted(rng.randrange(n_rows + 1) for _ in range(rng.randint(0, 12)))
     bounds = [0, *cuts, n_rows]
     out = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         types = {}
         for f in ("x", "y"):
             if rng.random() < p_bad_type:
