@@ -64,6 +64,44 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
+def tree_cpu(root: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each process under `root`, by a short name."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    pids = [root]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            pids.append(int(d))
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")
+        except OSError:
+            continue
+        if pid != root and not _descends(pid, root):
+            continue
+        name = "nats-server" if b"nats-server" in cmd[0] else "kapacitord"
+        for part in cmd:
+            if part.startswith(b"services."):
+                name = part.decode().split(".")[1]
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def _descends(pid: int, root: int) -> bool:
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            return False
+        if pid == root:
+            return True
+    return False
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--series", type=int, default=1000)
@@ -97,6 +135,7 @@ def main() -> None:
             time.sleep(1.5)  # let every service load the definition
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
+            cpu0 = tree_cpu(d.proc.pid)
             with httpx.Client(base_url=d.url, timeout=120) as client:
                 t0 = time.perf_counter()
                 for body in posts:
@@ -112,6 +151,7 @@ def main() -> None:
                         sys.exit(f"timed out: {doc['points_processed']} of {total} processed")
                     time.sleep(0.02)
                 elapsed = time.perf_counter() - t0
+            cpu1 = tree_cpu(d.proc.pid)
             done.set()
             sampler.join()
             result = {
@@ -122,6 +162,7 @@ def main() -> None:
                 "peak_rss_mb": round(peak[0] / 1024, 1),
                 "alerts_fired": doc["alerts_fired"],
                 "errors": doc["errors"],
+                "cpu_seconds": {k: round(v - cpu0.get(k, 0.0), 2) for k, v in sorted(cpu1.items())},
             }
         finally:
             done.set()
@@ -132,6 +173,7 @@ def main() -> None:
         print(f"R1: {result['points']:,} points in {result['seconds']} s = {result['points_per_s']:,} points/s "
               f"(POSTs done after {result['post_seconds']} s); peak RSS {result['peak_rss_mb']} MB; "
               f"alerts {result['alerts_fired']}, errors {result['errors']}")
+        print("CPU seconds by process: " + ", ".join(f"{k} {v}" for k, v in result["cpu_seconds"].items()))
 
 
 if __name__ == "__main__":

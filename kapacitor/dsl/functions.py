@@ -233,7 +233,7 @@ _REGISTRY: tuple[Function, ...] = (
                 "critical",
                 keyword_only=True,
                 const=True,
-                doc='"info", "warning" or "critical"',
+                doc='"info", "warning" or "critical" (any case)',
             ),
         ),
         Type.ALERT,

@@ -148,8 +148,6 @@ _UNIT_HINTS: dict[str, str] = {
     "msecs": "ms",
     "usec": "us",
     "nsec": "ns",
-    "mo": "d",
-    "y": "w",
 }
 
 INT64_MAX = 2**63 - 1

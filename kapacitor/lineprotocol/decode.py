@@ -639,6 +639,12 @@ def _parse(
     fast: bool,
 ) -> tuple[PointBatch, list[LineProtocolError]]:
     mult = precision_multiplier(precision)
+    if fast:
+        from kapacitor.lineprotocol.uniform import parse_uniform
+
+        uniform = parse_uniform(body, db=db, rp=rp, mult=mult)
+        if uniform is not None:
+            return uniform, []
     now_raw = str(now_ns // mult).encode()
     lines, raw_lines = _split_lines(body)
     force: frozenset[int] = frozenset()

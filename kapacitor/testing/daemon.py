@@ -63,8 +63,8 @@ class Daemon:
         argv = [sys.executable, "-m", "kapacitor.daemon.main"]
         if self.services:
             argv += ["--services", self.services]
-        log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(argv, env=self.environ(), stdout=log, stderr=log)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(argv, env=self.environ(), stdout=log, stderr=log)
         if "api" in wait_for:
             self.wait_ready()
         return self

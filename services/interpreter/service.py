@@ -89,7 +89,9 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                         alert_log.send(doc)
                     if url:
                         webhook(url).send(doc)
-                    await js.publish(subjects.plugin_alerts(plugin), doc, stream=subjects.ALERTS_STREAM)
+                    # A core publish, captured by the ALERTS stream: awaiting a JetStream ack
+                    # per event would stall the interpreter during an alert storm.
+                    await nc.publish(subjects.plugin_alerts(plugin), doc)
                 if alert_log is not None:
                     alert_log.flush()
             await msg.ack()
