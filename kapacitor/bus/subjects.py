@@ -1,12 +1,12 @@
 """Every NATS subject, stream, consumer and KV bucket name of the system, in one place.
 
-    kapacitor.ingest.write            request/reply: API -> ingest, a chunk of a /write body
-    kapacitor.points.in               stream POINTS: parsed point batches, ingest -> matcher
-    kapacitor.plugin.<plugin>         stream MATCHED: a plugin's matched batches, matcher -> interpreter
-    kapacitor.alerts.<plugin>         stream ALERTS: alert events, interpreter -> API (recent alerts)
-    kapacitor.control.<what>          core: control requests (stats, ping) between services
-    KV kapacitor_plugins              plugin definitions, watched by matcher and interpreter
-    KV kapacitor_stats                per-plugin counters published by interpreters
+kapacitor.ingest.write            request/reply: API -> ingest, a chunk of a /write body
+kapacitor.points.in               stream POINTS: parsed point batches, ingest -> matcher
+kapacitor.plugin.<plugin>         stream MATCHED: a plugin's matched batches, matcher -> interpreter
+kapacitor.alerts.<plugin>         stream ALERTS: alert events, interpreter -> API (recent alerts)
+kapacitor.control.<what>          core: control requests (stats, ping) between services
+KV kapacitor_plugins              plugin definitions, watched by matcher and interpreter
+KV kapacitor_stats                per-plugin counters published by interpreters
 """
 
 from __future__ import annotations

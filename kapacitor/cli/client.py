@@ -28,7 +28,9 @@ class ApiClient:
         except httpx.ConnectError:
             raise ClientError(f"cannot reach kapacitord at {self.where}: is it running?") from None
         except httpx.TimeoutException:
-            raise ClientError(f"kapacitord at {self.where} did not answer in {TIMEOUT_S:.0f}s") from None
+            raise ClientError(
+                f"kapacitord at {self.where} did not answer in {TIMEOUT_S:.0f}s"
+            ) from None
         except httpx.HTTPError as e:
             raise ClientError(f"request to {self.where} failed: {e}") from None
 

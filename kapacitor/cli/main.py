@@ -32,10 +32,16 @@ class Ctx:
 
 _ctx = Ctx()
 
-UrlOpt = Annotated[str | None, typer.Option("--url", envvar="KAPACITOR_URL",
-                                             help="API URL (default http://localhost:9092)")]
-SockOpt = Annotated[str | None, typer.Option("--socket", envvar="KAPACITOR_UNIX_SOCKET",
-                                              help="talk to the API over this unix socket")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--url", envvar="KAPACITOR_URL", help="API URL (default http://localhost:9092)"),
+]
+SockOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--socket", envvar="KAPACITOR_UNIX_SOCKET", help="talk to the API over this unix socket"
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
@@ -64,12 +70,22 @@ def _diagnostics(doc: Any) -> str:
 def define(
     name_arg: Annotated[str | None, typer.Argument(metavar="[NAME]", help="plugin name")] = None,
     name: Annotated[str | None, typer.Option("--name", help="plugin name")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="measurement the plugin watches")] = None,
-    script: Annotated[Path | None, typer.Option("--script", help="script file ('-' for stdin)")] = None,
-    where: Annotated[str, typer.Option("--where", help="filter, e.g. \"host = 'a' and dc = 'east'\"")] = "",
-    group_by: Annotated[str, typer.Option("--group-by", help="comma-separated tags: one instance per value set")] = "",
+    from_: Annotated[
+        str | None, typer.Option("--from", help="measurement the plugin watches")
+    ] = None,
+    script: Annotated[
+        Path | None, typer.Option("--script", help="script file ('-' for stdin)")
+    ] = None,
+    where: Annotated[
+        str, typer.Option("--where", help="filter, e.g. \"host = 'a' and dc = 'east'\"")
+    ] = "",
+    group_by: Annotated[
+        str, typer.Option("--group-by", help="comma-separated tags: one instance per value set")
+    ] = "",
     db: Annotated[str, typer.Option("--db", help="only points written to this database")] = "",
-    rp: Annotated[str, typer.Option("--rp", help="only points written to this retention policy")] = "",
+    rp: Annotated[
+        str, typer.Option("--rp", help="only points written to this retention policy")
+    ] = "",
     webhook: Annotated[str, typer.Option("--webhook", help="POST this plugin's alerts here")] = "",
     json_out: JsonOpt = False,
 ) -> None:
@@ -88,9 +104,16 @@ def define(
         source = sys.stdin.read() if str(script) == "-" else script.read_text()
     except OSError as e:
         _fail(f"cannot read script {script}: {e.strerror}", 2)
-    body = {"name": plugin, "from": from_, "script": source, "where": where, "db": db, "rp": rp,
-            "group_by": [t.strip() for t in group_by.split(",") if t.strip()] or None,
-            "webhook": webhook}
+    body = {
+        "name": plugin,
+        "from": from_,
+        "script": source,
+        "where": where,
+        "db": db,
+        "rp": rp,
+        "group_by": [t.strip() for t in group_by.split(",") if t.strip()] or None,
+        "webhook": webhook,
+    }
     try:
         doc = _ctx.client.call("POST", V1 + "/plugins", json=body)
     except ClientError as e:
@@ -136,15 +159,27 @@ def list_(json_out: JsonOpt = False) -> None:
         return
     rows = [("NAME", "FROM", "ENABLED", "POINTS", "ALERTS", "ERRORS")]
     for p in doc["plugins"]:
-        rows.append((p["name"], p["from"], str(p["enabled"]).lower(), str(p.get("points_processed", 0)),
-                     str(p.get("alerts_fired", 0)), str(p.get("errors", 0))))
+        rows.append(
+            (
+                p["name"],
+                p["from"],
+                str(p["enabled"]).lower(),
+                str(p.get("points_processed", 0)),
+                str(p.get("alerts_fired", 0)),
+                str(p.get("errors", 0)),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        sys.stdout.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+        sys.stdout.write(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n"
+        )
 
 
 @app.command()
-def show(name: Annotated[str, typer.Argument(help="plugin name")], json_out: JsonOpt = False) -> None:
+def show(
+    name: Annotated[str, typer.Argument(help="plugin name")], json_out: JsonOpt = False
+) -> None:
     """Show a plugin: definition, state and counters."""
     p = _ctx.client.call("GET", f"{V1}/plugins/{name}")
     if json_out:

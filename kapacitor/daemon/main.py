@@ -19,10 +19,16 @@ def build_parser() -> argparse.ArgumentParser:
         "replay and api services. No config needed.",
     )
     p.add_argument("command", nargs="?", default="run", choices=["run", "config", "version"])
-    p.add_argument("-config", "--config", dest="config", default=None,
-                   help="TOML config file (default: $KAPACITOR_CONFIG_PATH, else none)")
-    p.add_argument("--services", default=None,
-                   help="comma-separated services to run here (default: all)")
+    p.add_argument(
+        "-config",
+        "--config",
+        dest="config",
+        default=None,
+        help="TOML config file (default: $KAPACITOR_CONFIG_PATH, else none)",
+    )
+    p.add_argument(
+        "--services", default=None, help="comma-separated services to run here (default: all)"
+    )
     p.add_argument("-pidfile", "--pidfile", dest="pidfile", default=None, help="write the pid here")
     return p
 

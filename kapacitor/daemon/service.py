@@ -7,7 +7,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from kapacitor.config import Config, load_config
 from kapacitor.errors import KapacitorError
@@ -24,7 +25,7 @@ def setup_logging(level: str, name: str) -> None:
 
 
 def run_service(name: str, main: ServiceMain, argv: list[str] | None = None) -> None:
-    """Run `main(config, stop_event)` until SIGTERM/SIGINT sets the event; exit 1 on a KapacitorError."""
+    """Run `main(config, stop)` until SIGTERM/SIGINT sets `stop`; exit 1 on a KapacitorError."""
     parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
     parser.add_argument("-config", "--config", dest="config", default=None, help="TOML config file")
     args = parser.parse_args(argv)
@@ -35,7 +36,10 @@ def run_service(name: str, main: ServiceMain, argv: list[str] | None = None) -> 
         raise SystemExit(2) from None
     setup_logging(str(cfg.get("logging", "level")), name)
     if not cfg.nats_url:
-        print(f"{name}: nats.url (KAPACITOR_NATS_URL) must be set to run a service alone", file=sys.stderr)
+        print(
+            f"{name}: nats.url (KAPACITOR_NATS_URL) must be set to run a service alone",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
 
     async def _amain() -> None:
@@ -52,11 +56,11 @@ def run_service(name: str, main: ServiceMain, argv: list[str] | None = None) -> 
         raise SystemExit(1) from None
 
 
-def run_loop(coro: Awaitable[None]) -> None:
+def run_loop(coro: Coroutine[Any, Any, None]) -> None:
     """uvloop when installed (it is with uvicorn[standard]), else asyncio's loop."""
     try:
         import uvloop
     except ImportError:
-        asyncio.run(coro)  # type: ignore[arg-type]
+        asyncio.run(coro)
         return
     uvloop.run(coro)

@@ -58,7 +58,9 @@ def parse_services(text: str) -> list[str]:
     names = [s.strip() for s in text.split(",") if s.strip()]
     bad = [n for n in names if n not in ALL_SERVICES]
     if bad:
-        raise ConfigError(f"unknown service(s) {', '.join(bad)}: choose from {', '.join(ALL_SERVICES)}")
+        raise ConfigError(
+            f"unknown service(s) {', '.join(bad)}: choose from {', '.join(ALL_SERVICES)}"
+        )
     if not names:
         raise ConfigError("no services to run")
     return names
@@ -132,7 +134,9 @@ class Supervisor:
                         c.backoff = BACKOFF_START_S
                     continue
                 c.restarts += 1
-                log.error("%s exited with code %s; restart %d in %.1fs", c.name, rc, c.restarts, c.backoff)
+                log.error(
+                    "%s exited with code %s; restart %d in %.1fs", c.name, rc, c.restarts, c.backoff
+                )
                 c.proc = None
                 c.restart_at = now + c.backoff
                 c.backoff = min(c.backoff * 2, backoff_max)

@@ -53,6 +53,7 @@ class SeriesKey:
     measurement: str
     tags: tuple[tuple[str, str], ...]
     wire: str
+    _hash: int
 
     def __init__(self, measurement: str, tags: tuple[tuple[str, str], ...] = ()) -> None:
         object.__setattr__(self, "measurement", measurement)
@@ -69,7 +70,7 @@ class SeriesKey:
         raise AttributeError("SeriesKey is immutable")
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[no-any-return]
+        return self._hash
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SeriesKey) and other.wire == self.wire
@@ -132,7 +133,9 @@ class Column:
     present: npt.NDArray[np.bool_] | None = None
 
     def take(self, idx: npt.NDArray[np.intp]) -> Column:
-        return Column(self.type, self.values[idx], None if self.present is None else self.present[idx])
+        return Column(
+            self.type, self.values[idx], None if self.present is None else self.present[idx]
+        )
 
     def present_mask(self, n: int) -> npt.NDArray[np.bool_]:
         if self.present is None:

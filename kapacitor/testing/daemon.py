@@ -48,12 +48,14 @@ class Daemon:
 
     def environ(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KAPACITOR_")}
-        env.update({
-            "KAPACITOR_DATA_DIR": str(self.data_dir),
-            "KAPACITOR_HTTP_BIND_ADDRESS": f"127.0.0.1:{self.port}",
-            "KAPACITOR_INTERPRETER_STATS_INTERVAL": "200ms",
-            "KAPACITOR_LOGGING_LEVEL": "INFO",
-        })
+        env.update(
+            {
+                "KAPACITOR_DATA_DIR": str(self.data_dir),
+                "KAPACITOR_HTTP_BIND_ADDRESS": f"127.0.0.1:{self.port}",
+                "KAPACITOR_INTERPRETER_STATS_INTERVAL": "200ms",
+                "KAPACITOR_LOGGING_LEVEL": "INFO",
+            }
+        )
         env.update(self.env)
         return env
 
@@ -91,7 +93,11 @@ class Daemon:
         raise RuntimeError(f"{text!r} not logged in {timeout}s:\n{self.log()}")
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+        return (
+            self.log_path.read_text(errors="replace")
+            if self.log_path and self.log_path.exists()
+            else ""
+        )
 
     def stop(self, timeout: float = 60.0) -> int:
         if self.proc is None:
@@ -110,13 +116,21 @@ class Daemon:
     def cli(self, *args: str, stdin: str | None = None, timeout: float = 60.0) -> CliResult:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KAPACITOR_")}
         env["KAPACITOR_URL"] = self.url
-        p = subprocess.run([sys.executable, "-m", "kapacitor.cli.main", *args], input=stdin,
-                           capture_output=True, text=True, env=env, timeout=timeout)
+        p = subprocess.run(
+            [sys.executable, "-m", "kapacitor.cli.main", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
         return CliResult(p.returncode, p.stdout, p.stderr)
 
     def write(self, body: bytes | str, db: str = "telegraf", **params: str) -> httpx.Response:
         data = body.encode() if isinstance(body, str) else body
-        return httpx.post(self.url + "/write", params={"db": db, **params}, content=data, timeout=60)
+        return httpx.post(
+            self.url + "/write", params={"db": db, **params}, content=data, timeout=60
+        )
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(self.url + path, params=params, timeout=30)
@@ -137,4 +151,6 @@ def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.1, wha
         if last:
             return last
         time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}: last={last!r}")
+    raise AssertionError(
+        f"timed out after {timeout}s waiting for {what or predicate}: last={last!r}"
+    )

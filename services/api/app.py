@@ -164,9 +164,17 @@ def create_app(cfg: Config) -> FastAPI:
             raise ApiError(400, f"invalid gzip body: {e}") from None
         return b"".join(parts)
 
-    @app.post("/write", status_code=204, openapi_extra={"requestBody": {"content": {"text/plain": {}}}})
-    @app.post(V1 + "/write", status_code=204, openapi_extra={"requestBody": {"content": {"text/plain": {}}}})
-    async def write(request: Request, db: str = "", rp: str = "", precision: str = "ns") -> Response:
+    @app.post(
+        "/write", status_code=204, openapi_extra={"requestBody": {"content": {"text/plain": {}}}}
+    )
+    @app.post(
+        V1 + "/write",
+        status_code=204,
+        openapi_extra={"requestBody": {"content": {"text/plain": {}}}},
+    )
+    async def write(
+        request: Request, db: str = "", rp: str = "", precision: str = "ns"
+    ) -> Response:
         """Line protocol, exactly as InfluxDB 1.x: 204 when every line is stored, 400 naming the
         bad lines otherwise (the good lines of the same body are kept)."""
         if not db:
@@ -181,11 +189,17 @@ def create_app(cfg: Config) -> FastAPI:
         chunks = split_body(body, int(cfg.get("http", "write-chunk-size")))
 
         async def send(first_line: int, chunk: bytes) -> Any:
-            headers = {subjects.H_DB: db, subjects.H_RP: rp, subjects.H_PRECISION: precision,
-                       subjects.H_FIRST_LINE: str(first_line), subjects.H_NOW: now}
+            headers = {
+                subjects.H_DB: db,
+                subjects.H_RP: rp,
+                subjects.H_PRECISION: precision,
+                subjects.H_FIRST_LINE: str(first_line),
+                subjects.H_NOW: now,
+            }
             try:
-                msg = await state.nc.request(subjects.INGEST_WRITE, chunk, timeout=INGEST_TIMEOUT_S,
-                                             headers=headers)
+                msg = await state.nc.request(
+                    subjects.INGEST_WRITE, chunk, timeout=INGEST_TIMEOUT_S, headers=headers
+                )
             except NoRespondersError:
                 raise ApiError(503, "no ingest service is running") from None
             except NatsTimeout:
@@ -228,19 +242,36 @@ def create_app(cfg: Config) -> FastAPI:
         except PluginNotFound:
             old = None
         d = PluginDefinition(
-            name=body.name, from_=body.from_, script=body.script, where=body.where, db=body.db,
-            rp=body.rp, group_by=body.group_by or None, webhook=body.webhook,
+            name=body.name,
+            from_=body.from_,
+            script=body.script,
+            where=body.where,
+            db=body.db,
+            rp=body.rp,
+            group_by=body.group_by or None,
+            webhook=body.webhook,
             enabled=body.enabled if body.enabled is not None else (old.enabled if old else False),
-            created=old.created if old else now, modified=now,
+            created=old.created if old else now,
+            modified=now,
             revision=(old.revision + 1) if old else 1,
         )
         try:
             validate_definition(d)
         except DefinitionErrors as e:
-            raise ApiError(400, str(e), diagnostics=[
-                {"part": part, "line": err.span.line, "col": err.span.col, "message": err.message,
-                 "rendered": err.render("script" if part == "script" else "where")}
-                for part, err in e.problems]) from None
+            raise ApiError(
+                400,
+                str(e),
+                diagnostics=[
+                    {
+                        "part": part,
+                        "line": err.span.line,
+                        "col": err.span.col,
+                        "message": err.message,
+                        "rendered": err.render("script" if part == "script" else "where"),
+                    }
+                    for part, err in e.problems
+                ],
+            ) from None
         except PluginError as e:
             raise ApiError(400, str(e)) from None
         await state.plugins.put(d)
@@ -252,10 +283,19 @@ def create_app(cfg: Config) -> FastAPI:
         try:
             validate_definition(d)
         except DefinitionErrors as e:
-            return {"ok": False, "diagnostics": [
-                {"part": part, "line": err.span.line, "col": err.span.col, "message": err.message,
-                 "rendered": err.render("script" if part == "script" else "where")}
-                for part, err in e.problems]}
+            return {
+                "ok": False,
+                "diagnostics": [
+                    {
+                        "part": part,
+                        "line": err.span.line,
+                        "col": err.span.col,
+                        "message": err.message,
+                        "rendered": err.render("script" if part == "script" else "where"),
+                    }
+                    for part, err in e.problems
+                ],
+            }
         return {"ok": True, "diagnostics": []}
 
     @app.get(V1 + "/plugins/{name}")

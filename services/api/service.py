@@ -50,8 +50,13 @@ def open_sockets(cfg: Config) -> list[socket.socket]:
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
     socks = open_sockets(cfg)
-    config = uvicorn.Config(create_app(cfg), log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=10, lifespan="on")
+    config = uvicorn.Config(
+        create_app(cfg),
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     # We own signal handling (run_service); uvicorn must not install its own.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]

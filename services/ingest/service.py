@@ -23,8 +23,12 @@ log = logging.getLogger("kapacitor.ingest")
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
     nc, js = await setup(cfg.nats_url, "kapacitor-ingest")
 
-    async def store(data: bytes, db: str, rp: str, precision: str, first_line: int, now: int) -> WriteReply:
-        batch, errors = parse_chunk(data, db=db, rp=rp, precision=precision, now_ns=now, first_line=first_line)
+    async def store(
+        data: bytes, db: str, rp: str, precision: str, first_line: int, now: int
+    ) -> WriteReply:
+        batch, errors = parse_chunk(
+            data, db=db, rp=rp, precision=precision, now_ns=now, first_line=first_line
+        )
         if len(batch):
             await js.publish(subjects.POINTS_IN, encode_batch(batch), stream=subjects.POINTS_STREAM)
         return reply_for(len(batch), errors)

@@ -48,8 +48,9 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             await msg.term()
             return
         for plugin, sub in route(batch, routes).items():
-            await js.publish(subjects.plugin_points(plugin), encode_batch(sub),
-                             stream=subjects.MATCHED_STREAM)
+            await js.publish(
+                subjects.plugin_points(plugin), encode_batch(sub), stream=subjects.MATCHED_STREAM
+            )
         await msg.ack()
 
     log.info("matcher ready")

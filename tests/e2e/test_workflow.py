@@ -14,11 +14,14 @@ SCRIPT = "alert(avg(window(value, 10)), <, 30)\n"
 
 def cpu_lines(host: str, dc: str, values: list[float], start: int = 0) -> str:
     return "".join(
-        f"cpu_idle,host={host},dc={dc} value={v} {T0 + (start + i) * S}\n" for i, v in enumerate(values)
+        f"cpu_idle,host={host},dc={dc} value={v} {T0 + (start + i) * S}\n"
+        for i, v in enumerate(values)
     )
 
 
-def expected_transitions(values: list[float], n: int = 10, threshold: float = 30) -> list[tuple[int, str]]:
+def expected_transitions(
+    values: list[float], n: int = 10, threshold: float = 30
+) -> list[tuple[int, str]]:
     """(index, level) of every alert a count window of n with avg < threshold must raise."""
     out, firing = [], False
     for i in range(n - 1, len(values)):
@@ -38,8 +41,18 @@ VALUES = [50.0] * 10 + [10.0] * 15 + [80.0] * 10
 def define(d: Daemon, tmp_path: Path, script: str = SCRIPT, *extra: str) -> None:
     f = tmp_path / "cpu.kap"
     f.write_text(script)
-    r = d.cli("define", "--name", "my_alert_script", "--from", "cpu_idle",
-              "--where", "host = 'a' and dc = 'east'", "--script", str(f), *extra)
+    r = d.cli(
+        "define",
+        "--name",
+        "my_alert_script",
+        "--from",
+        "cpu_idle",
+        "--where",
+        "host = 'a' and dc = 'east'",
+        "--script",
+        str(f),
+        *extra,
+    )
     assert r.code == 0, r.stderr
 
 
@@ -49,16 +62,23 @@ def test_defined_plugin_alerts_on_live_data(daemon: Daemon, tmp_path: Path) -> N
         daemon.start()
         define(daemon, tmp_path)
         assert daemon.cli("enable", "my_alert_script").code == 0
-        body = cpu_lines("a", "east", VALUES) + cpu_lines("b", "east", [0.0] * 20) + cpu_lines(
-            "a", "west", [0.0] * 20)
+        body = (
+            cpu_lines("a", "east", VALUES)
+            + cpu_lines("b", "east", [0.0] * 20)
+            + cpu_lines("a", "west", [0.0] * 20)
+        )
         r = daemon.write(body)
         assert r.status_code == 204, r.text
 
         want = expected_transitions(VALUES)
         assert [lvl for _, lvl in want] == ["CRITICAL", "OK"]
-        alerts = wait_until(lambda: len(daemon.alerts_log()) >= 2 and daemon.alerts_log(),
-                            what="two alerts in the alert log")
-        assert [(a["time_ns"], a["level"]) for a in alerts] == [(T0 + i * S, lvl) for i, lvl in want]
+        alerts = wait_until(
+            lambda: len(daemon.alerts_log()) >= 2 and daemon.alerts_log(),
+            what="two alerts in the alert log",
+        )
+        assert [(a["time_ns"], a["level"]) for a in alerts] == [
+            (T0 + i * S, lvl) for i, lvl in want
+        ]
         assert alerts[0]["plugin"] == "my_alert_script"
         assert alerts[0]["tags"] == {"dc": "east", "host": "a"}
         first_avg = sum(VALUES[want[0][0] - 9 : want[0][0] + 1]) / 10
@@ -81,13 +101,17 @@ def test_defined_plugin_alerts_on_live_data(daemon: Daemon, tmp_path: Path) -> N
         assert "Alerts fired:     1" in human.stdout
 
 
-def test_redefine_changes_behaviour_and_disable_stops_alerts(daemon: Daemon, tmp_path: Path) -> None:
+def test_redefine_changes_behaviour_and_disable_stops_alerts(
+    daemon: Daemon, tmp_path: Path
+) -> None:
     daemon.start()
     define(daemon, tmp_path)
     assert daemon.cli("enable", "my_alert_script").code == 0
     assert daemon.write(cpu_lines("a", "east", [50.0] * 12)).status_code == 204
-    wait_until(lambda: daemon.cli("show", "my_alert_script", "--json").json()["points_processed"] == 12,
-               what="first points processed")
+    wait_until(
+        lambda: daemon.cli("show", "my_alert_script", "--json").json()["points_processed"] == 12,
+        what="first points processed",
+    )
     assert daemon.alerts_log() == []
     # Same data, new threshold: the re-defined plugin fires without a restart.
     define(daemon, tmp_path, "alert(avg(window(value, 10)), <, 60)\n")
@@ -107,7 +131,9 @@ def test_redefine_changes_behaviour_and_disable_stops_alerts(daemon: Daemon, tmp
     assert [a["level"] for a in daemon.alerts_log()] == ["CRITICAL"]
 
 
-def test_bad_line_gets_400_with_line_number_and_good_lines_count(daemon: Daemon, tmp_path: Path) -> None:
+def test_bad_line_gets_400_with_line_number_and_good_lines_count(
+    daemon: Daemon, tmp_path: Path
+) -> None:
     daemon.start()
     define(daemon, tmp_path)
     assert daemon.cli("enable", "my_alert_script").code == 0
@@ -115,15 +141,17 @@ def test_bad_line_gets_400_with_line_number_and_good_lines_count(daemon: Daemon,
 
     time.sleep(1.0)
     good = cpu_lines("a", "east", [50.0] * 5).splitlines()
-    body = "\n".join(good[:2] + ["cpu_idle,host=a,dc=east value=oops 1"] + good[2:]) + "\n"
+    body = "\n".join([*good[:2], "cpu_idle,host=a,dc=east value=oops 1", *good[2:]]) + "\n"
     r = daemon.write(body)
     assert r.status_code == 400
     doc = r.json()
     assert "line 3" in doc["error"]
     assert doc["accepted"] == 5
     assert [e["line"] for e in doc["errors"]] == [3]
-    wait_until(lambda: daemon.cli("show", "my_alert_script", "--json").json()["points_processed"] == 5,
-               what="the five good lines to be processed")
+    wait_until(
+        lambda: daemon.cli("show", "my_alert_script", "--json").json()["points_processed"] == 5,
+        what="the five good lines to be processed",
+    )
 
 
 def test_restart_keeps_plugins_state_and_unprocessed_data(tmp_path: Path) -> None:
@@ -144,8 +172,10 @@ def test_restart_keeps_plugins_state_and_unprocessed_data(tmp_path: Path) -> Non
         d.start()
         listed = d.cli("list", "--json").json()["plugins"]
         assert [(p["name"], p["enabled"]) for p in listed] == [("my_alert_script", True)]
-        alerts = wait_until(lambda: len(d.alerts_log()) >= 2 and d.alerts_log(),
-                            what="alerts from points written before the restart")
+        alerts = wait_until(
+            lambda: len(d.alerts_log()) >= 2 and d.alerts_log(),
+            what="alerts from points written before the restart",
+        )
         assert [a["level"] for a in alerts] == ["CRITICAL", "OK"]
     finally:
         d.stop()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from kapacitor.bus import subjects
-from kapacitor.bus.client import setup
+from kapacitor.bus.client import kv_bucket, setup
 from kapacitor.bus.plugin_store import PluginStats, PluginStore, StatsStore
-from kapacitor.bus.client import kv_bucket
 from kapacitor.plugins import PluginDefinition
 
 

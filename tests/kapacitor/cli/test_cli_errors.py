@@ -14,8 +14,13 @@ from kapacitor.testing.ports import free_port
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAPACITOR_")}
     env["KAPACITOR_URL"] = f"http://127.0.0.1:{free_port()}"
-    return subprocess.run([sys.executable, "-m", "kapacitor.cli.main", *args],
-                          capture_output=True, text=True, env=env, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "kapacitor.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize(
@@ -25,8 +30,11 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         (("show", "x", "--json"), 1, "cannot reach kapacitord"),
         (("define", "--from", "cpu", "--script", "x.kap"), 2, "define needs a name"),
         (("define", "--name", "a", "--script", "x.kap"), 2, "define needs --from"),
-        (("define", "--name", "a", "--from", "cpu", "--script", "/nonexistent.kap"), 2,
-         "cannot read script /nonexistent.kap"),
+        (
+            ("define", "--name", "a", "--from", "cpu", "--script", "/nonexistent.kap"),
+            2,
+            "cannot read script /nonexistent.kap",
+        ),
         (("frobnicate",), 2, "No such command 'frobnicate'"),
         (("list", "--bogus"), 2, "No such option: --bogus"),
     ],

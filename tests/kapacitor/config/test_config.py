@@ -21,7 +21,9 @@ def test_defaults_need_no_file() -> None:
 
 def test_file_then_env_override(tmp_path: Path) -> None:
     f = tmp_path / "k.toml"
-    f.write_text('data_dir = "/srv/k"\n[http]\nbind-address = ":1234"\n[nats]\nurl = "nats://x:4222"\n')
+    f.write_text(
+        'data_dir = "/srv/k"\n[http]\nbind-address = ":1234"\n[nats]\nurl = "nats://x:4222"\n'
+    )
     cfg = load_config(f, env={"KAPACITOR_HTTP_BIND_ADDRESS": "127.0.0.1:9"})
     assert cfg.get("http", "bind-address") == "127.0.0.1:9"
     assert cfg.nats_url == "nats://x:4222"
@@ -65,8 +67,13 @@ def test_rendered_default_config_is_valid_toml_and_loads_back(tmp_path: Path) ->
 
 
 def test_kapacitord_config_command_prints_defaults() -> None:
-    p = subprocess.run([sys.executable, "-m", "kapacitor.daemon.main", "config"],
-                       capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, check=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "kapacitor.daemon.main", "config"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        check=True,
+    )
     assert tomllib.loads(p.stdout)["nats"]["url"] == ""
     assert "KAPACITOR_NATS_URL" in p.stdout
 
@@ -74,8 +81,11 @@ def test_kapacitord_config_command_prints_defaults() -> None:
 def test_kapacitord_rejects_bad_config_in_one_line(tmp_path: Path) -> None:
     f = tmp_path / "k.toml"
     f.write_text("[nope]\n")
-    p = subprocess.run([sys.executable, "-m", "kapacitor.daemon.main", "-config", str(f)],
-                       capture_output=True, text=True)
+    p = subprocess.run(
+        [sys.executable, "-m", "kapacitor.daemon.main", "-config", str(f)],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 1
     assert p.stderr.strip().count("\n") == 0
     assert "unknown section [nope]" in p.stderr
