@@ -38,6 +38,11 @@ class PluginHost:
 
     def sync(self, definitions: Iterable[PluginDefinition]) -> None:
         """Load new or re-defined enabled plugins; drop disabled and deleted ones."""
+        definitions = list(definitions)
+        known = {d.name for d in definitions}
+        for name in list(self.stats):
+            if name not in known:  # deleted: a plugin defined again later counts from zero
+                del self.stats[name]
         wanted = {d.name: d for d in definitions if d.enabled}
         for name in list(self.slots):
             if name not in wanted:
