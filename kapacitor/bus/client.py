@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats
+import nats.errors
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -30,6 +33,7 @@ CONNECT_TIMEOUT_S = 5.0
 ACK_WAIT_S = 60.0
 MAX_ACK_PENDING = 256
 ALERTS_KEEP = 10_000
+FETCH_TIMEOUT_S = 1.0
 
 
 async def connect(url: str, name: str, *, retry_for: float = 30.0) -> Client:
@@ -75,28 +79,22 @@ async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
 
 async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024**3) -> None:
     """Create (or update) every stream, consumer and bucket; safe to call from every service."""
-    await _ensure_stream(
-        js,
-        StreamConfig(
-            name=subjects.POINTS_STREAM,
-            subjects=[subjects.POINTS_IN],
-            retention=RetentionPolicy.WORK_QUEUE,
-            storage=StorageType.FILE,
-            max_bytes=points_max_bytes,
-            discard=DiscardPolicy.NEW,
-        ),
-    )
-    await _ensure_stream(
-        js,
-        StreamConfig(
-            name=subjects.MATCHED_STREAM,
-            subjects=[subjects.MATCHED_ALL],
-            retention=RetentionPolicy.WORK_QUEUE,
-            storage=StorageType.FILE,
-            max_bytes=points_max_bytes,
-            discard=DiscardPolicy.NEW,
-        ),
-    )
+    # Points wait in work queues until their consumer acks them: a 204 means durable.
+    for name, subject in (
+        (subjects.POINTS_STREAM, subjects.POINTS_IN),
+        (subjects.MATCHED_STREAM, subjects.MATCHED_ALL),
+    ):
+        await _ensure_stream(
+            js,
+            StreamConfig(
+                name=name,
+                subjects=[subject],
+                retention=RetentionPolicy.WORK_QUEUE,
+                storage=StorageType.FILE,
+                max_bytes=points_max_bytes,
+                discard=DiscardPolicy.NEW,
+            ),
+        )
     await _ensure_stream(
         js,
         StreamConfig(
@@ -149,3 +147,22 @@ async def setup(url: str, name: str) -> tuple[Client, JetStreamContext]:
 def header(msg: Any, key: str, default: str = "") -> str:
     h = getattr(msg, "headers", None) or {}
     return str(h.get(key, default))
+
+
+async def consume(
+    js: JetStreamContext,
+    stream: str,
+    durable: str,
+    batch: int,
+    stop: asyncio.Event,
+    handle: Callable[[Msg], Awaitable[None]],
+) -> None:
+    """Pull from a durable consumer and `handle` each message in order, until `stop` is set."""
+    psub = await js.pull_subscribe_bind(durable, stream)
+    while not stop.is_set():
+        try:
+            msgs = await psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
+        except nats.errors.TimeoutError:
+            continue
+        for msg in msgs:
+            await handle(msg)

@@ -7,12 +7,12 @@ import asyncio
 import logging
 
 import msgspec
-import nats.errors
+from nats.aio.msg import Msg
 
 from kapacitor.alerting.document import event_json
 from kapacitor.alerting.handlers import AlertLog, Webhook
 from kapacitor.bus import subjects
-from kapacitor.bus.client import kv_bucket, setup
+from kapacitor.bus.client import consume, kv_bucket, setup
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.clock import SystemClock
 from kapacitor.config import Config
@@ -23,7 +23,6 @@ from kapacitor.model import decode_batch
 from kapacitor.plugins import PluginDefinition
 
 log = logging.getLogger("kapacitor.interpreter")
-FETCH_TIMEOUT_S = 1.0
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
@@ -64,37 +63,36 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
     stats_task = asyncio.create_task(publish_stats())
-    psub = await js.pull_subscribe_bind(subjects.INTERPRETER_CONSUMER, subjects.MATCHED_STREAM)
-    fetch_batch = int(cfg.get("interpreter", "fetch-batch"))
-    log.info("interpreter ready")
-    while not stop.is_set():
+
+    async def handle(msg: Msg) -> None:
+        plugin = subjects.plugin_from_subject(msg.subject)
         try:
-            msgs = await psub.fetch(fetch_batch, timeout=FETCH_TIMEOUT_S)
-        except nats.errors.TimeoutError:
-            continue
-        for msg in msgs:
-            plugin = subjects.plugin_from_subject(msg.subject)
-            try:
-                events = host.process(plugin, decode_batch(msg.data))
-            except KapacitorError as e:
-                log.error("plugin %s: dropping message: %s", plugin, e)
-                await msg.term()
-                continue
-            if events:
-                slot = host.slots.get(plugin)
-                url = (slot.definition.webhook if slot else "") or default_webhook
-                for ev in events:
-                    doc = event_json(ev)
-                    if alert_log is not None:
-                        alert_log.send(doc)
-                    if url:
-                        webhook(url).send(doc)
-                    # A core publish, captured by the ALERTS stream: awaiting a JetStream ack
-                    # per event would stall the interpreter during an alert storm.
-                    await nc.publish(subjects.plugin_alerts(plugin), doc)
+            events = host.process(plugin, decode_batch(msg.data))
+        except KapacitorError as e:
+            log.error("plugin %s: dropping message: %s", plugin, e)
+            await msg.term()
+            return
+        if events:
+            slot = host.slots.get(plugin)
+            url = (slot.definition.webhook if slot else "") or default_webhook
+            for ev in events:
+                doc = event_json(ev)
                 if alert_log is not None:
-                    alert_log.flush()
-            await msg.ack()
+                    alert_log.send(doc)
+                if url:
+                    webhook(url).send(doc)
+                # A core publish, captured by the ALERTS stream: awaiting a JetStream ack
+                # per event would stall the interpreter during an alert storm.
+                await nc.publish(subjects.plugin_alerts(plugin), doc)
+            if alert_log is not None:
+                alert_log.flush()
+        await msg.ack()
+
+    log.info("interpreter ready")
+    fetch_batch = int(cfg.get("interpreter", "fetch-batch"))
+    await consume(
+        js, subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, fetch_batch, stop, handle
+    )
     watch.cancel()
     stats_task.cancel()
     for s in host.take_dirty():

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import nats.errors
 from nats.aio.msg import Msg
 
 from kapacitor.bus import subjects
-from kapacitor.bus.client import kv_bucket, setup
+from kapacitor.bus.client import consume, kv_bucket, setup
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
@@ -20,7 +19,6 @@ from kapacitor.model import decode_batch, encode_batch
 from kapacitor.plugins import PluginDefinition
 
 log = logging.getLogger("kapacitor.matcher")
-FETCH_TIMEOUT_S = 1.0
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
@@ -37,8 +35,6 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
 
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
-    psub = await js.pull_subscribe_bind(subjects.MATCHER_CONSUMER, subjects.POINTS_STREAM)
-    fetch_batch = int(cfg.get("matcher", "fetch-batch"))
 
     async def handle(msg: Msg) -> None:
         try:
@@ -54,13 +50,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await msg.ack()
 
     log.info("matcher ready")
-    while not stop.is_set():
-        try:
-            msgs = await psub.fetch(fetch_batch, timeout=FETCH_TIMEOUT_S)
-        except nats.errors.TimeoutError:
-            continue
-        for msg in msgs:
-            await handle(msg)
+    fetch_batch = int(cfg.get("matcher", "fetch-batch"))
+    await consume(js, subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
     watch.cancel()
     await nc.drain()
 
