@@ -43,7 +43,7 @@ async def connect(url: str, name: str, *, retry_for: float = 30.0) -> Client:
         log.warning("nats error: %s", e)
 
     async def _disc() -> None:
-        log.warning("nats disconnected")
+        log.info("nats disconnected")
 
     async def _reconn() -> None:
         log.info("nats reconnected")
@@ -166,3 +166,22 @@ async def consume(
             continue
         for msg in msgs:
             await handle(msg)
+    await psub.unsubscribe()
+
+
+async def shutdown(nc: Client, *tasks: asyncio.Task[Any]) -> None:
+    """Cancel a service's background tasks, then flush and close its connection.
+
+    Not `drain()`: every message is acked before the next is fetched, so nothing is in flight,
+    and draining live KV watchers can hang for the whole drain timeout.
+    """
+    for t in tasks:
+        t.cancel()
+    for t in tasks:
+        try:
+            await t
+        except asyncio.CancelledError:
+            pass
+    if nc.is_connected:
+        await nc.flush()
+    await nc.close()

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kapacitor import __version__
 from kapacitor.bus import subjects
-from kapacitor.bus.client import kv_bucket, setup
+from kapacitor.bus.client import kv_bucket, setup, shutdown
 from kapacitor.bus.plugin_store import PluginStats, PluginStore, StatsStore
 from kapacitor.config import Config
 from kapacitor.errors import KapacitorError, PluginError, PluginNotFound
@@ -99,7 +99,7 @@ def create_app(cfg: Config) -> FastAPI:
         state.plugins = PluginStore(await kv_bucket(state.js, subjects.PLUGINS_BUCKET))
         state.stats = StatsStore(await kv_bucket(state.js, subjects.STATS_BUCKET))
         yield
-        await state.nc.drain()
+        await shutdown(state.nc)
 
     app = FastAPI(title="Kapacitor", version=__version__, lifespan=lifespan)
 

@@ -10,7 +10,7 @@ import time
 from nats.aio.msg import Msg
 
 from kapacitor.bus import subjects
-from kapacitor.bus.client import header, setup
+from kapacitor.bus.client import header, setup, shutdown
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
@@ -72,7 +72,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         log.info("accepting line protocol on NATS subject %r", subject)
     log.info("ingest ready")
     await stop.wait()
-    await nc.drain()
+    await shutdown(nc)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from nats.aio.msg import Msg
 from kapacitor.alerting.document import event_json
 from kapacitor.alerting.handlers import AlertLog, Webhook
 from kapacitor.bus import subjects
-from kapacitor.bus.client import consume, kv_bucket, setup
+from kapacitor.bus.client import consume, kv_bucket, setup, shutdown
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.clock import SystemClock
 from kapacitor.config import Config
@@ -101,7 +101,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await w.close()
     if alert_log is not None:
         await alert_log.close()
-    await nc.drain()
+    await shutdown(nc, watch, stats_task)
 
 
 def main() -> None:

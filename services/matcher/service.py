@@ -9,7 +9,7 @@ import logging
 from nats.aio.msg import Msg
 
 from kapacitor.bus import subjects
-from kapacitor.bus.client import consume, kv_bucket, setup
+from kapacitor.bus.client import consume, kv_bucket, setup, shutdown
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
@@ -52,8 +52,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     log.info("matcher ready")
     fetch_batch = int(cfg.get("matcher", "fetch-batch"))
     await consume(js, subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
-    watch.cancel()
-    await nc.drain()
+    await shutdown(nc, watch)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from kapacitor.bus.client import setup
+from kapacitor.bus.client import setup, shutdown
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 
@@ -20,7 +20,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     nc, _js = await setup(cfg.nats_url, "kapacitor-replay")
     log.info("replay ready")
     await stop.wait()
-    await nc.drain()
+    await shutdown(nc)
 
 
 def main() -> None:
