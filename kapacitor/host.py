@@ -7,14 +7,13 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kapacitor.bus.plugin_store import PluginStats
 from kapacitor.clock import Clock
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import AlertEvent, PluginRuntime, build_program
 from kapacitor.errors import KapacitorError
 from kapacitor.match.router import InstanceResolver
 from kapacitor.model import PointBatch
-from kapacitor.plugins import PluginDefinition
+from kapacitor.plugins import PluginDefinition, PluginStats
 
 log = logging.getLogger("kapacitor.interpreter")
 

@@ -28,6 +28,17 @@ class PluginDefinition(msgspec.Struct, frozen=True, kw_only=True):
     revision: int = 0  # bumped on every define, so runtimes know to rebuild state
 
 
+class PluginStats(msgspec.Struct, kw_only=True):
+    plugin: str
+    revision: int = 0
+    points_processed: int = 0
+    points_skipped: int = 0
+    alerts_fired: int = 0
+    errors: int = 0
+    last_error: str = ""
+    last_point_time: int = 0
+
+
 def encode_definition(d: PluginDefinition) -> bytes:
     return msgspec.json.encode(d)
 

@@ -12,20 +12,14 @@ from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
 from kapacitor.errors import PluginNotFound
-from kapacitor.plugins import PluginDefinition, decode_definition, encode_definition
+from kapacitor.plugins import (
+    PluginDefinition,
+    PluginStats,
+    decode_definition,
+    encode_definition,
+)
 
 log = logging.getLogger("kapacitor.plugins")
-
-
-class PluginStats(msgspec.Struct, kw_only=True):
-    plugin: str
-    revision: int = 0
-    points_processed: int = 0
-    points_skipped: int = 0
-    alerts_fired: int = 0
-    errors: int = 0
-    last_error: str = ""
-    last_point_time: int = 0
 
 
 class PluginStore:

@@ -208,21 +208,51 @@ def show(
 def check(
     script: Annotated[Path, typer.Argument(help="script file ('-' for stdin)")],
     where: Annotated[str, typer.Option("--where", help="also check this where clause")] = "",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="print every stage: tokens, tree, types, plan")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check a script (and a where clause) without defining anything; exit 1 on errors."""
+    """Check a script (and a where clause) locally, without a server; exit 1 on errors."""
+    from kapacitor.dsl.explain import explain as explain_stages
+    from kapacitor.errors import DslError
+    from kapacitor.plugins import DefinitionErrors, PluginDefinition, validate_definition
+
     try:
         source = sys.stdin.read() if str(script) == "-" else script.read_text()
     except OSError as e:
         _fail(f"cannot read script {script}: {e.strerror}", 2)
-    doc = _ctx.client.call("POST", V1 + "/check", json={"script": source, "where": where})
+    problems: list[tuple[str, DslError]] = []
+    try:
+        validate_definition(
+            PluginDefinition(name="check", from_="check", script=source, where=where)
+        )
+    except DefinitionErrors as e:
+        problems = e.problems
+    label = {"script": str(script), "where": "where"}
     if json_out:
-        _print_json(doc)
-    elif not doc["ok"]:
-        sys.stderr.write(_diagnostics(doc).replace("script:", f"{script}:") + "\n")
+        _print_json(
+            {
+                "ok": not problems,
+                "diagnostics": [
+                    {
+                        "part": part,
+                        "line": err.span.line,
+                        "col": err.span.col,
+                        "message": err.message,
+                        "rendered": err.render(label[part]),
+                    }
+                    for part, err in problems
+                ],
+            }
+        )
+    elif problems:
+        sys.stderr.write("\n".join(err.render(label[part]) for part, err in problems) + "\n")
     else:
+        if explain:
+            sys.stdout.write(explain_stages(source))
         sys.stdout.write(f"{script}: ok\n")
-    if not doc["ok"]:
+    if problems:
         raise typer.Exit(1)
 
 

@@ -29,12 +29,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kapacitor import __version__
 from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_bucket, setup, shutdown
-from kapacitor.bus.plugin_store import PluginStats, PluginStore, StatsStore
+from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.config import Config
 from kapacitor.errors import KapacitorError, PluginError, PluginNotFound
 from kapacitor.ingest import PRECISIONS, decode_reply
 from kapacitor.lineprotocol import split_body
-from kapacitor.plugins import DefinitionErrors, PluginDefinition, validate_definition
+from kapacitor.plugins import DefinitionErrors, PluginDefinition, PluginStats, validate_definition
 
 INGEST_TIMEOUT_S = 60.0
 V1 = "/kapacitor/v1"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_bucket, setup
-from kapacitor.bus.plugin_store import PluginStats, PluginStore, StatsStore
-from kapacitor.plugins import PluginDefinition
+from kapacitor.bus.plugin_store import PluginStore, StatsStore
+from kapacitor.plugins import PluginDefinition, PluginStats
 
 
 async def test_topology_is_idempotent_and_plugins_round_trip(nats_url: str) -> None:
