@@ -1,0 +1,107 @@
+"""A real InfluxDB 1.x for tests: the Debian package's influxd (installed when missing), started
+on free loopback ports with its data in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from kapacitor.testing.ports import free_port
+
+START_TIMEOUT_S = 60.0
+
+
+def ensure_influxd() -> str:
+    """The influxd binary; installs Debian's `influxdb` package first if it is missing."""
+    found = shutil.which("influxd")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise RuntimeError(
+            "influxd is not installed and installing it needs root: apt-get install influxdb"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "influxdb"], check=True, env=env, capture_output=True
+    )
+    found = shutil.which("influxd")
+    if not found:
+        raise RuntimeError("installing the influxdb package did not provide influxd")
+    return found
+
+
+class InfluxServer:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.rpc_port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> InfluxServer:
+        binary = ensure_influxd()
+        self.root.mkdir(parents=True, exist_ok=True)
+        conf = self.root / "influxdb.conf"
+        conf.write_text(
+            f'reporting-disabled = true\nbind-address = "127.0.0.1:{self.rpc_port}"\n'
+            f'[meta]\n  dir = "{self.root}/meta"\n'
+            f'[data]\n  dir = "{self.root}/data"\n  wal-dir = "{self.root}/wal"\n'
+            "  query-log-enabled = false\n"
+            "[monitor]\n  store-enabled = false\n"
+            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            "[ifql]\n  enabled = false\n"
+        )
+        log = (self.root / "influxd.log").open("ab")
+        with log:
+            self.proc = subprocess.Popen([binary, "-config", str(conf)], stdout=log, stderr=log)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"influxd exited: {(self.root / 'influxd.log').read_text()[-2000:]}"
+                )
+            try:
+                if httpx.get(self.url + "/ping", timeout=1).status_code == 204:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("influxd did not answer /ping in time")
+
+    def query(self, q: str, db: str = "") -> dict[str, object]:
+        r = httpx.post(self.url + "/query", params={"q": q, "db": db}, timeout=30)
+        r.raise_for_status()
+        doc: dict[str, object] = r.json()
+        return doc
+
+    def write(self, db: str, body: str, precision: str = "ns") -> None:
+        r = httpx.post(
+            self.url + "/write",
+            params={"db": db, "precision": precision},
+            content=body.encode(),
+            timeout=30,
+        )
+        if r.status_code != 204:
+            raise RuntimeError(f"influx write failed: {r.status_code} {r.text}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
