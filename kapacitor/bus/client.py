@@ -105,6 +105,15 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
             max_msgs=ALERTS_KEEP,
         ),
     )
+    await _ensure_stream(
+        js,
+        StreamConfig(
+            name=subjects.RECORDINGS_STREAM,
+            subjects=[subjects.RECORDINGS_ALL],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+        ),
+    )
     for stream, durable in (
         (subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER),
         (subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER),
@@ -122,7 +131,7 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
                     max_waiting=64,
                 ),
             )
-    for bucket in (subjects.PLUGINS_BUCKET, subjects.STATS_BUCKET):
+    for bucket in (subjects.PLUGINS_BUCKET, subjects.STATS_BUCKET, subjects.RECORDINGS_BUCKET):
         await kv_bucket(js, bucket)
 
 

@@ -32,6 +32,12 @@ STATS_BUCKET = "kapacitor_stats"
 
 NATS_INPUT_QUEUE = "kapacitor-ingest"
 
+RECORDINGS_STREAM = "KAPACITOR_RECORDINGS"
+RECORDINGS_ALL = "kapacitor.recording.>"
+RECORDINGS_BUCKET = "kapacitor_recordings"
+REPLAY_QUEUE = "replay"
+REPLAY_STOP_ALL = "kapacitor.replay.stop.*"
+
 # Headers on ingest write requests.
 H_DB = "Kapacitor-Db"
 H_RP = "Kapacitor-Rp"
@@ -61,3 +67,19 @@ def plugin_alerts(plugin: str) -> str:
 
 def plugin_from_subject(subject: str) -> str:
     return untoken(subject.rsplit(".", 1)[-1])
+
+
+def recording(rec_id: str) -> str:
+    return f"kapacitor.recording.{token(rec_id)}"
+
+
+def replay_ctl(verb: str) -> str:
+    return f"kapacitor.replay.ctl.{verb}"
+
+
+def replay_stop(rec_id: str) -> str:
+    return f"kapacitor.replay.stop.{token(rec_id)}"
+
+
+def replay_progress(replay_id: str) -> str:
+    return f"kapacitor.replay.progress.{token(replay_id)}"

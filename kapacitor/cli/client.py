@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -14,13 +16,25 @@ TIMEOUT_S = 30.0
 
 
 class ApiClient:
-    def __init__(self, url: str | None = None, socket: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        socket: str | None = None,
+        *,
+        token: str = "",
+        username: str = "",
+        password: str = "",
+    ) -> None:
         self.url = (url or os.environ.get("KAPACITOR_URL") or DEFAULT_CLI_URL).rstrip("/")
         socket = socket or os.environ.get("KAPACITOR_UNIX_SOCKET") or None
         transport = httpx.HTTPTransport(uds=socket) if socket else None
         base = "http://kapacitor" if socket else self.url
         self.where = socket or self.url
-        self._http = httpx.Client(base_url=base, timeout=TIMEOUT_S, transport=transport)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        auth = httpx.BasicAuth(username, password) if username else None
+        self._http = httpx.Client(
+            base_url=base, timeout=TIMEOUT_S, transport=transport, headers=headers, auth=auth
+        )
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
@@ -45,7 +59,28 @@ class ApiClient:
             doc = None
         if r.status_code >= 400:
             msg = doc.get("error") if isinstance(doc, dict) else None
+            if r.status_code in (401, 403) and not msg:
+                msg = f"{self.where} refused the credentials (HTTP {r.status_code})"
             err = ClientError(msg or f"HTTP {r.status_code}: {r.text[:200]}")
             err.doc = doc  # type: ignore[attr-defined]
+            err.status = r.status_code  # type: ignore[attr-defined]
             raise err
         return doc
+
+    @contextmanager
+    def stream(self, method: str, path: str, **kw: Any) -> Iterator[Iterator[str]]:
+        """The lines of a streamed answer (NDJSON); ClientError when the call fails."""
+        try:
+            with self._http.stream(method, path, timeout=None, **kw) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    try:
+                        msg = r.json().get("error")
+                    except ValueError:
+                        msg = None
+                    raise ClientError(msg or f"HTTP {r.status_code}")
+                yield (line for line in r.iter_lines() if line.strip())
+        except httpx.ConnectError:
+            raise ClientError(f"cannot reach kapacitord at {self.where}: is it running?") from None
+        except httpx.HTTPError as e:
+            raise ClientError(f"request to {self.where} failed: {e}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ import msgspec
 import orjson
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from nats.aio.client import Client
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
@@ -30,13 +31,19 @@ from kapacitor import __version__
 from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_bucket, setup, shutdown
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
-from kapacitor.config import Config
-from kapacitor.errors import KapacitorError, PluginError, PluginNotFound
+from kapacitor.bus.recording_store import RecordingNotFound, RecordingStore
+from kapacitor.clock import SystemClock
+from kapacitor.config import DEFAULT_DB, DEFAULT_RP, Config
+from kapacitor.errors import DslError, KapacitorError, PluginError, PluginNotFound
 from kapacitor.ingest import PRECISIONS, decode_reply
 from kapacitor.lineprotocol import split_body
+from kapacitor.match.where import parse_where
 from kapacitor.plugins import DefinitionErrors, PluginDefinition, PluginStats, validate_definition
+from kapacitor.replay.recording import RecordingInfo, RecordingStats, new_recording_id
+from kapacitor.replay.storage import export_lines, import_lines
 
 INGEST_TIMEOUT_S = 60.0
+REPLAY_TIMEOUT_S = 3600.0
 V1 = "/kapacitor/v1"
 
 
@@ -68,11 +75,37 @@ class CheckBody(BaseModel):
     where: str = ""
 
 
+class QueryRecordingBody(BaseModel):
+    host: str
+    query: str
+    db: str = ""
+    rp: str = ""
+    username: str = ""
+    password: str = ""
+    id: str = ""
+
+
+class StreamRecordingBody(BaseModel):
+    from_: str = Field("", alias="from")
+    where: str = ""
+    db: str = ""
+    rp: str = ""
+    duration: float = 0.0
+    id: str = ""
+
+
+class ReplayBody(BaseModel):
+    recording: str
+    plugin: str
+    send_alerts: bool = False
+
+
 class State:
     nc: Client
     js: JetStreamContext
     plugins: PluginStore
     stats: StatsStore
+    recordings: RecordingStore
 
 
 def plugin_json(d: PluginDefinition, stats: PluginStats | None) -> dict[str, Any]:
@@ -98,6 +131,9 @@ def create_app(cfg: Config) -> FastAPI:
         state.nc, state.js = await setup(cfg.nats_url, "kapacitor-api")
         state.plugins = PluginStore(await kv_bucket(state.js, subjects.PLUGINS_BUCKET))
         state.stats = StatsStore(await kv_bucket(state.js, subjects.STATS_BUCKET))
+        state.recordings = RecordingStore(
+            state.js, await kv_bucket(state.js, subjects.RECORDINGS_BUCKET)
+        )
         yield
         await shutdown(state.nc)
 
@@ -118,6 +154,10 @@ def create_app(cfg: Config) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(RecordingNotFound)
+    async def _rnf(request: Request, exc: RecordingNotFound) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=404)
 
     @app.exception_handler(PluginNotFound)
     async def _nf(request: Request, exc: PluginNotFound) -> JSONResponse:
@@ -343,5 +383,139 @@ def create_app(cfg: Config) -> FastAPI:
             seq -= 1
         out.reverse()
         return {"alerts": out}
+
+    # ---- recordings -------------------------------------------------------------------
+    async def ask_replay(verb: str, body: dict[str, Any], timeout: float = 30.0) -> Any:
+        try:
+            msg = await state.nc.request(
+                subjects.replay_ctl(verb), orjson.dumps(body), timeout=timeout
+            )
+        except NoRespondersError:
+            raise ApiError(503, "no replay service is running") from None
+        except NatsTimeout:
+            raise ApiError(504, "the replay service did not answer in time") from None
+        doc = orjson.loads(msg.data)
+        if isinstance(doc, dict) and doc.get("failure"):
+            raise ApiError(400, str(doc["failure"]))
+        return doc
+
+    @app.get(V1 + "/recordings")
+    async def list_recordings() -> dict[str, Any]:
+        return {"recordings": [msgspec.to_builtins(r) for r in await state.recordings.list()]}
+
+    @app.get(V1 + "/recordings/{rec_id}")
+    async def get_recording(rec_id: str) -> dict[str, Any]:
+        info: dict[str, Any] = msgspec.to_builtins(await state.recordings.get(rec_id))
+        return info
+
+    @app.delete(V1 + "/recordings/{rec_id}", status_code=204)
+    async def delete_recording(rec_id: str) -> Response:
+        await state.recordings.delete(rec_id)
+        return Response(status_code=204)
+
+    @app.post(V1 + "/recordings/query", status_code=201)
+    async def record_query(body: QueryRecordingBody) -> Any:
+        """Record what an InfluxQL query selects from an InfluxDB 1.x (runs in the background:
+        poll GET /recordings/{id} until its status is finished or failed)."""
+        return await ask_replay("record_query", body.model_dump())
+
+    @app.post(V1 + "/recordings/stream", status_code=201)
+    async def record_stream(body: StreamRecordingBody) -> Any:
+        """Start recording the live stream (optionally narrowed); `duration` > 0 stops it."""
+        if body.where.strip():
+            try:
+                parse_where(body.where)
+            except DslError as e:
+                raise ApiError(400, f"where {e}") from None
+        return await ask_replay("record_stream", body.model_dump(by_alias=True))
+
+    @app.post(V1 + "/recordings/{rec_id}/stop")
+    async def stop_recording(rec_id: str) -> Any:
+        info = await state.recordings.get(rec_id)
+        if info.status != "running":
+            raise ApiError(409, f"recording {rec_id} is not running (it is {info.status})")
+        try:
+            msg = await state.nc.request(subjects.replay_stop(rec_id), b"", timeout=10)
+        except (NoRespondersError, NatsTimeout):
+            # Its replay service is gone (restarted): keep what was stored and close it.
+            info = msgspec.structs.replace(info, status="finished")
+            await state.recordings.put(info)
+            return msgspec.to_builtins(info)
+        return orjson.loads(msg.data)
+
+    @app.get(V1 + "/recordings/{rec_id}/export")
+    async def export_recording(rec_id: str) -> StreamingResponse:
+        """The recording as line protocol (with batch headers that keep db and rp)."""
+        await state.recordings.get(rec_id)
+
+        async def lines() -> AsyncIterator[bytes]:
+            async for b in state.recordings.batches(rec_id):
+                for chunk in export_lines([b]):
+                    yield chunk
+
+        return StreamingResponse(lines(), media_type="text/plain; charset=utf-8")
+
+    @app.post(V1 + "/recordings/import", status_code=201)
+    async def import_recording(request: Request, db: str = "", rp: str = "", id: str = "") -> Any:
+        """A recording made from a line-protocol file (as `export` writes it)."""
+        data = await read_body(request)
+        batches, errors = import_lines(data, db=db or DEFAULT_DB, rp=rp or DEFAULT_RP)
+        if errors:
+            first = errors[0]
+            raise ApiError(
+                400,
+                f"line {first.line}: {first.reason}"
+                + (f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""),
+                errors=[{"line": e.line, "message": e.reason} for e in errors[:100]],
+            )
+        if not batches:
+            raise ApiError(400, "the file holds no points")
+        rid = id or new_recording_id(SystemClock())
+        if await state.recordings.exists(rid):
+            raise ApiError(409, f"a recording with id {rid!r} exists already")
+        info = RecordingInfo(id=rid, kind="file", created=time.time_ns(), source="import")
+        stats = RecordingStats()
+        for b in batches:
+            stats.add(b, await state.recordings.append(rid, b))
+        info = msgspec.structs.replace(stats.apply(info), status="finished")
+        await state.recordings.put(info)
+        return msgspec.to_builtins(info)
+
+    # ---- replays ------------------------------------------------------------------------
+    @app.post(V1 + "/replays")
+    async def run_replay(body: ReplayBody) -> StreamingResponse:
+        """Replay a recording to a plugin in isolation. The answer is NDJSON: progress lines
+        `{"done": n, "total": m}`, then `{"report": {...}}` (or `{"error": "..."}`)."""
+        await state.recordings.get(body.recording)
+        await state.plugins.get(body.plugin)
+        replay_id = uuid.uuid4().hex
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+        async def on_progress(msg: Any) -> None:
+            queue.put_nowait(msg.data + b"\n")
+
+        sub = await state.nc.subscribe(subjects.replay_progress(replay_id), cb=on_progress)
+        request = {**body.model_dump(), "replay_id": replay_id}
+        task = asyncio.ensure_future(ask_replay("replay", request, timeout=REPLAY_TIMEOUT_S))
+
+        async def lines() -> AsyncIterator[bytes]:
+            try:
+                while not task.done():
+                    getter = asyncio.ensure_future(queue.get())
+                    done, _ = await asyncio.wait(
+                        {getter, task}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if getter in done:
+                        yield getter.result()
+                    else:
+                        getter.cancel()
+                try:
+                    yield orjson.dumps({"report": task.result()}) + b"\n"
+                except ApiError as e:
+                    yield orjson.dumps({"error": e.message}) + b"\n"
+            finally:
+                await sub.unsubscribe()
+
+        return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     return app

@@ -1,0 +1,100 @@
+"""Recordings on the bus: batches in the RECORDINGS stream (one subject per recording),
+metadata in the recordings KV bucket. Durable across restarts and visible from every host."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.kv import KeyValue
+
+from kapacitor.bus import subjects
+from kapacitor.errors import KapacitorError
+from kapacitor.model import PointBatch, decode_batch, encode_batch
+from kapacitor.replay.recording import RecordingInfo, decode_info, encode_info
+
+READ_BATCH = 64
+READ_TIMEOUT_S = 2.0
+
+
+class RecordingNotFound(KapacitorError):
+    pass
+
+
+class RecordingStore:
+    def __init__(self, js: JetStreamContext, kv: KeyValue) -> None:
+        self.js = js
+        self.kv = kv
+
+    async def exists(self, rec_id: str) -> bool:
+        try:
+            entry = await self.kv.get(subjects.token(rec_id))
+        except KeyNotFoundError:
+            return False
+        return bool(entry.value)
+
+    async def get(self, rec_id: str) -> RecordingInfo:
+        try:
+            entry = await self.kv.get(subjects.token(rec_id))
+        except KeyNotFoundError:
+            raise RecordingNotFound(f"no recording with id {rec_id!r}") from None
+        if not entry.value:
+            raise RecordingNotFound(f"no recording with id {rec_id!r}")
+        return decode_info(entry.value)
+
+    async def put(self, info: RecordingInfo) -> None:
+        await self.kv.put(subjects.token(info.id), encode_info(info))
+
+    async def list(self) -> list[RecordingInfo]:
+        try:
+            keys = await self.kv.keys()
+        except NoKeysError:
+            return []
+        out = []
+        for k in keys:
+            try:
+                entry = await self.kv.get(k)
+            except KeyNotFoundError:
+                continue
+            if entry.value:
+                out.append(decode_info(entry.value))
+        return sorted(out, key=lambda r: r.created)
+
+    async def append(self, rec_id: str, batch: PointBatch) -> int:
+        """Store one batch; returns its size in bytes."""
+        data = encode_batch(batch)
+        await self.js.publish(subjects.recording(rec_id), data, stream=subjects.RECORDINGS_STREAM)
+        return len(data)
+
+    async def batches(self, rec_id: str) -> AsyncIterator[PointBatch]:
+        """The recording's batches in the order they were stored."""
+        subject = subjects.recording(rec_id)
+        psub = await self.js.pull_subscribe(
+            subject,
+            stream=subjects.RECORDINGS_STREAM,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.NONE,
+                deliver_policy=DeliverPolicy.ALL,
+                inactive_threshold=60.0,
+            ),
+        )
+        try:
+            remaining = (await psub.consumer_info()).num_pending or 0
+            while remaining > 0:
+                try:
+                    msgs = await psub.fetch(min(READ_BATCH, remaining), timeout=READ_TIMEOUT_S)
+                except nats.errors.TimeoutError:
+                    break
+                for msg in msgs:
+                    remaining -= 1
+                    yield decode_batch(msg.data)
+        finally:
+            await psub.unsubscribe()
+
+    async def delete(self, rec_id: str) -> None:
+        await self.get(rec_id)
+        await self.js.purge_stream(subjects.RECORDINGS_STREAM, subject=subjects.recording(rec_id))
+        await self.kv.purge(subjects.token(rec_id))

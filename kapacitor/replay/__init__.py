@@ -1,0 +1,1 @@
+"""Recording points (from InfluxDB or the live stream) and replaying them to one plugin."""
