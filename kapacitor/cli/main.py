@@ -310,9 +310,9 @@ def _wait_recording(rec_id: str) -> dict[str, Any]:
 
 
 def _print_recording_id(info: dict[str, Any]) -> None:
-    sys.stdout.write(f"RecordingID={info['id']}\n")
     if info["status"] == "failed":
         _fail(f"recording {info['id']} failed: {info['error']}")
+    sys.stdout.write(f"RecordingID={info['id']}\n")
 
 
 @app.command()
@@ -497,6 +497,10 @@ def replay(
     expect: Annotated[
         Path | None, typer.Option("--expect", help="fail unless the report equals this saved one")
     ] = None,
+    real_clock: Annotated[
+        bool, typer.Option("--real-clock", help="replay at the recorded pace")
+    ] = False,
+    speed: Annotated[float, typer.Option("--speed", help="replay N times the recorded pace")] = 0.0,
     json_out: JsonOpt = False,
 ) -> None:
     """Replay a recording to a plugin in isolation and print what it raised."""
@@ -510,7 +514,14 @@ def replay(
             _fail(f"cannot read {expect}: {e.strerror}", 2)
         except ValueError as e:
             _fail(f"{expect} is not a saved replay report: {e}", 2)
-    body = {"recording": recording, "plugin": plugin, "send_alerts": send_alerts}
+    if speed < 0:
+        _fail("--speed must be positive", 2)
+    body = {
+        "recording": recording,
+        "plugin": plugin,
+        "send_alerts": send_alerts,
+        "speed": speed or (1.0 if real_clock else 0.0),
+    }
     report_doc: Any = None
     console = _progress_console()
     progress = None

@@ -160,6 +160,11 @@ def _source_of(query: str) -> tuple[str, str]:
     return "", ""
 
 
+def database_of(query: str) -> str:
+    """The database a query names in a qualified FROM ("" when it names none)."""
+    return _source_of(query)[0]
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -150,13 +150,15 @@ def replay(
     total: int | None = None,
     recording: str = "",
     chunk_rows: int = CHUNK_ROWS,
+    pace: Callable[[int], None] | None = None,
 ) -> ReplayReport:
     """Replay `batches` to the plugin `definition` (see the module doc) and report.
 
     `progress(done, total)` is called after every chunk with the rows replayed so far and
-    `total` (default: the rows in the recording). Errors of the plugin (it cannot be loaded, a
-    chunk fails) go into the report's `errors`, as the interpreter would count them; nothing
-    raises except a `progress` callback.
+    `total` (default: the rows in the recording). `pace(event_time)`, when given, is called
+    before each chunk with its last event time and may sleep to replay at recorded pace.
+    Errors of the plugin (it cannot be loaded, a chunk fails) go into the report's `errors`,
+    as the interpreter would count them; nothing raises except a `progress` callback.
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be positive")
@@ -189,6 +191,8 @@ def replay(
     errors_seen = 0
     for start in range(0, n, chunk_rows):
         stop = min(n, start + chunk_rows)
+        if pace is not None:
+            pace(int(times[stop - 1]))  # --real-clock/--speed: wait until this chunk is due
         clock.set(int(times[stop - 1]))
         chunk_fam = fam[start:stop]
         cuts = np.flatnonzero(np.diff(chunk_fam)) + 1

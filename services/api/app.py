@@ -98,6 +98,7 @@ class ReplayBody(BaseModel):
     recording: str
     plugin: str
     send_alerts: bool = False
+    speed: float = Field(0.0, ge=0.0)  # 0: as fast as possible; 1: recorded pace
 
 
 class State:

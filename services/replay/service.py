@@ -24,15 +24,34 @@ from kapacitor.clock import SystemClock
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
-from kapacitor.influx.client import query_batches
+from kapacitor.influx.client import database_of, query_batches
 from kapacitor.match.predicate import Predicate, compile_where
 from kapacitor.match.where import parse_where
 from kapacitor.model import PointBatch, decode_batch
-from kapacitor.replay.player import encode_report, replay
+from kapacitor.replay.player import CHUNK_ROWS, encode_report, replay
 from kapacitor.replay.recording import RecordingInfo, RecordingStats, new_recording_id
 
 log = logging.getLogger("kapacitor.replay")
 INFO_EVERY_BATCHES = 20
+PACED_CHUNK_ROWS = 100  # smaller chunks follow the recorded pace more closely
+
+
+class Pacer:
+    """Sleeps so that event time advances `speed` times as fast as the wall clock."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+        self.origin: tuple[float, int] | None = None
+
+    def wait(self, event_ns: int) -> None:
+        if self.origin is None:
+            self.origin = (time.monotonic(), event_ns)
+            return
+        wall0, event0 = self.origin
+        due = wall0 + (event_ns - event0) / 1e9 / self.speed
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
 
 
 @dataclass
@@ -120,6 +139,10 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     async def record_query(req: dict[str, Any], msg: Msg) -> bytes:
         rid = await fresh_id(str(req.get("id", "")))
         info = RecordingInfo(id=rid, kind="query", created=clock.now_ns(), source=str(req["query"]))
+        # Like Telegraf users expect: an unqualified query reads the default database.
+        db = str(req.get("db", "")) or (
+            "" if database_of(str(req["query"])) else str(cfg.get("ingest", "default-db"))
+        )
         await recordings.put(info)
 
         async def run() -> None:
@@ -129,7 +152,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                 async for batch in query_batches(
                     str(req["host"]),
                     str(req["query"]),
-                    db=str(req.get("db", "")),
+                    db=db,
                     rp=str(req.get("rp", "")),
                     username=str(req.get("username", "")),
                     password=str(req.get("password", "")),
@@ -229,8 +252,17 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                     lambda: asyncio.ensure_future(nc.publish(progress_subject, body))
                 )
 
+        speed = float(req.get("speed", 0) or 0)
+        pace = Pacer(speed).wait if speed > 0 else None
         report = await asyncio.to_thread(
-            replay, batches, definition, progress=progress, total=info.points, recording=rid
+            replay,
+            batches,
+            definition,
+            progress=progress,
+            total=info.points,
+            recording=rid,
+            pace=pace,
+            chunk_rows=PACED_CHUNK_ROWS if pace else CHUNK_ROWS,
         )
         if req.get("send_alerts") and report.alerts:
             await send_alerts(report.alerts, definition.webhook)

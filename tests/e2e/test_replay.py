@@ -46,8 +46,6 @@ def test_record_define_replay_enable_push(tmp_path: Path) -> None:
             "record",
             "--host",
             influx.url,
-            "--db",
-            "telegraf",
             "--query",
             "select value from cpu_idle where time > now() - 1h",
         )
@@ -97,6 +95,11 @@ def test_record_define_replay_enable_push(tmp_path: Path) -> None:
                 ("CRITICAL", t0 + 15 * S),
                 ("OK", t0 + 27 * S),
             ]
+        started = time.monotonic()
+        r = local.cli("replay", live_id, "my_alert_script", "--speed", "20", "--json")
+        assert r.code == 0, r.stderr
+        assert time.monotonic() - started >= 34 / 20  # 34 s of recorded time at 20x
+        assert r.json()["alerts"] == reports[live_id]["alerts"]
         r = local.cli("replay", from_influx, "my_alert_script", "--save", str(saved))
         assert r.code == 0 and "CRITICAL" in r.stdout, r.stderr
         r = local.cli("replay", live_id, "my_alert_script", "--expect", str(saved))
@@ -139,6 +142,11 @@ def test_record_define_replay_enable_push(tmp_path: Path) -> None:
         assert local.cli("push", "--remote", prod.url, "my_alert_script", "--force").code == 0
         r = local.cli("push", "--remote", "http://127.0.0.1:9", "my_alert_script")
         assert r.code == 1 and "cannot reach" in r.stderr
+
+        r = local.cli("record", "--host", "http://127.0.0.1:9", "--query", "select * from x")
+        assert r.code == 1 and "cannot reach InfluxDB" in r.stderr and r.stdout == ""
+        r = local.cli("record", "--host", influx.url, "--query", "select * from nothing_here")
+        assert r.code == 1 and "no points" in r.stderr
 
         exported = local.cli("export", live_id)
         assert exported.code == 0 and exported.stdout.count("cpu_idle,") == 2 * len(VALUES)
