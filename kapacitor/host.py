@@ -88,6 +88,24 @@ class PluginHost:
         slot.dirty = True
         return result.events
 
+    def tick(self, now_ns: int) -> list[tuple[str, list[AlertEvent]]]:
+        """Run every runtime's due deadman() checks at clock time `now_ns` (the service calls
+        this every second); (plugin, events) for the plugins that produced events."""
+        out = []
+        for name, slot in self.slots.items():
+            try:
+                events = slot.runtime.on_timer(now_ns)
+            except KapacitorError as e:
+                slot.stats.errors += 1
+                slot.stats.last_error = str(e)
+                slot.dirty = True
+                continue
+            if events:
+                slot.stats.alerts_fired += sum(1 for e in events if e.level != "OK")
+                slot.dirty = True
+                out.append((name, events))
+        return out
+
     def take_dirty(self) -> list[PluginStats]:
         out = []
         for slot in self.slots.values():

@@ -35,8 +35,11 @@ from kapacitor.dsl.ast import (
 )
 from kapacitor.dsl.functions import ALERT_LEVELS, Function, Param, lookup
 from kapacitor.dsl.functions import suggest as suggest_function
+from kapacitor.dsl.scalar_check import EXTRA_CHECKS as SCALAR_CHECKS
+from kapacitor.dsl.stream_check import EXTRA_CHECKS as STREAM_CHECKS
 from kapacitor.dsl.tokens import compile_regex
 from kapacitor.dsl.types import FIELD_TYPES, NUMERIC, Type, describe
+from kapacitor.dsl.window_check import EXTRA_CHECKS as WINDOW_CHECKS
 from kapacitor.errors import DslError, DslTypeError, Span
 
 # The largest count window: the engine keeps that many values per series.
@@ -436,7 +439,7 @@ class _Checker:
     # --- calls ----------------------------------------------------------------------------
 
     def call(self, node: Call) -> _T:
-        fn = lookup(node.name)
+        fn = lookup(node.name, len(node.args))
         if fn is None:
             raise self.unknown_function(node)
         bound = self.bind(fn, node)
@@ -445,7 +448,11 @@ class _Checker:
             arg = bound.get(param.name)
             if arg is not None:
                 self.argument(fn, node, param, arg)
+        for arg in node.args[len(fn.positional) :]:  # the repeats of a variadic function
+            self.argument(fn, node, fn.positional[-1], arg)
         _EXTRA_CHECKS.get(fn.name, _no_extra_check)(self, node, bound)
+        if fn.name == "default":  # of the field's type, which the value decided
+            return self.types[id(bound["field"])]
         if fn.name == "field":
             name = self.constants[id(bound["name"])]
             assert isinstance(name, str)
@@ -463,7 +470,7 @@ class _Checker:
 
     def bind(self, fn: Function, node: Call) -> dict[str, Expr]:
         positional = fn.positional
-        if len(node.args) > len(positional):
+        if len(node.args) > len(positional) and not fn.variadic:
             raise self.error(
                 f"{fn.name}() takes {_count(positional)}, got {len(node.args)}: {fn.signature()}",
                 node.args[len(positional)].span,
@@ -502,6 +509,8 @@ class _Checker:
         t = self.infer(arg)
         if param.const and isinstance(t, _FieldVar):
             raise self.const_error(fn, param, arg)
+        if param.type == FIELD_TYPES:
+            return  # any field, whatever the rest uses it as: is_present(f) (checked later)
         if self.coerce(t, param.type, arg.span) is None:
             if param.type == Type.VECTOR and t != Type.VECTOR and t != Type.ALERT:
                 raise self.error(
@@ -630,6 +639,16 @@ def _check_alert(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
             f"({checker.shown(tt)}): the threshold must be {what}",
             threshold.span,
         )
+    if (vt == Type.BOOL) != (tt == Type.BOOL):
+        what = "true or false" if vt == Type.BOOL else "a number"
+        raise checker.error(
+            f"alert() compares its value ({checker.shown(vt)}) with its threshold "
+            f"({checker.shown(tt)}): the threshold must be {what}",
+            threshold.span,
+        )
+    op = checker.constants.get(id(args["op"]))
+    if vt == Type.BOOL and op not in ("==", "!="):
+        raise checker.error(f"alert() compares bools with == or != only, got {op}", args["op"].span)
     level_node = args.get("level")
     if level_node is not None:
         level = checker.constants[id(level_node)]
@@ -650,6 +669,9 @@ _EXTRA_CHECKS = {
     "tag": _check_name,
     "field": _check_name,
     "alert": _check_alert,
+    **SCALAR_CHECKS,
+    **WINDOW_CHECKS,
+    **STREAM_CHECKS,
 }
 
 assert all(lookup(name) is not None for name in _EXTRA_CHECKS)

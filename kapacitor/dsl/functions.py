@@ -58,7 +58,12 @@ class Kind(Enum):
 
     WINDOW = "Windows"
     AGGREGATE = "Aggregates (vector -> scalar)"
+    VECTOR = "Vector functions (vector -> vector)"
     MATH = "Math (scalar -> float)"
+    CONVERSION = "Conversions"
+    STRING = "Strings"
+    TIME = "Time of a point (UTC)"
+    STREAM = "Stream functions (stateful, per series)"
     POINT = "Reading the point"
     ALERT = "Alerts"
 
@@ -72,6 +77,7 @@ class Function:
     doc: str
     example: str
     aliases: tuple[str, ...] = ()
+    variadic: bool = False  # the last positional parameter may be repeated: min(a, b, ...)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -83,6 +89,8 @@ class Function:
     def signature(self) -> str:
         """`window(x: number, size: int | duration, *, every: int | duration = none, ...)`."""
         parts = [str(p) for p in self.positional]
+        if self.variadic:
+            parts.append("...")
         named = [str(p) for p in self.params if p.keyword_only]
         if named:
             parts += ["*", *named]
@@ -114,6 +122,135 @@ def _math(name: str, doc: str, example: str) -> Function:
     return Function(name, (Param("x", NUMERIC),), Type.FLOAT, Kind.MATH, doc, example)
 
 
+class _Dur(int):
+    """A duration default (ns) that prints as written: `unit: duration = 1s`."""
+
+    text: str
+
+    def __new__(cls, ns: int, text: str) -> _Dur:
+        self = super().__new__(cls, ns)
+        self.text = text
+        return self
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# --- stateful stream functions (engine: kapacitor/engine/stream.py) ---
+_X = Param("x", NUMERIC, doc="the value; points without it are not counted")
+_UNIT = Param(
+    "unit", Type.DURATION, _Dur(1_000_000_000, "1s"), const=True, doc="the time unit of the result"
+)
+_COND = Param("cond", Type.BOOL, doc="the condition; points where it has no value are ignored")
+
+
+def _stream(
+    name: str, params: tuple[Param, ...], returns: Type, doc: str, example: str
+) -> Function:
+    return Function(name, params, returns, Kind.STREAM, doc, example)
+
+
+_STREAM: tuple[Function, ...] = (
+    _stream(
+        "derivative",
+        (
+            _X,
+            _UNIT,
+            Param(
+                "non_negative",
+                Type.BOOL,
+                False,
+                keyword_only=True,
+                const=True,
+                doc="no value where x decreased (counter resets)",
+            ),
+        ),
+        Type.FLOAT,
+        "The rate of change per `unit` since the series' previous point: "
+        "(x - x_prev) / ((t - t_prev) / unit). No value on a series' first point; a point "
+        "with the same time as the previous one has no value and is ignored.",
+        "alert(derivative(bytes_sent, 1s, non_negative=true), >, 1e6)",
+    ),
+    _stream(
+        "difference",
+        (_X,),
+        Type.FLOAT,
+        "x minus the series' previous value of x; no value on the first.",
+        "alert(abs(difference(value)), >, 10)",
+    ),
+    _stream(
+        "elapsed",
+        (_X, _UNIT),
+        Type.FLOAT,
+        "The time since the series' previous point having x, in `unit`s; no value on the first.",
+        "alert(elapsed(value, 1s), >, 60)",
+    ),
+    _stream(
+        "cumulative_sum",
+        (_X,),
+        Type.FLOAT,
+        "The sum of all of the series' values of x so far, this one included.",
+        "alert(cumulative_sum(errors), >, 100)",
+    ),
+    _stream(
+        "moving_average",
+        (_X, Param("n", Type.INT, const=True, doc="how many values, > 0")),
+        Type.FLOAT,
+        "The mean of the series' last `n` values of x, once it has `n` (same as "
+        "avg(window(x, n))).",
+        "alert(moving_average(value, 10), >, 90)",
+    ),
+    _stream(
+        "state_duration",
+        (_COND, _UNIT),
+        Type.FLOAT,
+        "How long `cond` has been true for the series, in `unit`s: 0 on the point it becomes "
+        "true, -1 while it is false.",
+        "alert(state_duration(cpu > 90, 1m), >=, 5)",
+    ),
+    _stream(
+        "state_count",
+        (_COND,),
+        Type.INT,
+        "How many consecutive points `cond` has been true for the series: 1 on the point it "
+        "becomes true, -1 while it is false.",
+        "alert(state_count(errors > 0), >=, 3)",
+    ),
+    _stream(
+        "changed",
+        (Param("x", NUMERIC | Type.BOOL, doc="the value; points without it are not counted"),),
+        Type.BOOL,
+        "Whether x differs from the series' previous value of x; false on the first.",
+        "alert(changed(status), ==, true)",
+    ),
+    _stream(
+        "sigma",
+        (_X,),
+        Type.FLOAT,
+        "How many standard deviations x is from the mean of the series' values so far, this "
+        "one included (sample standard deviation); 0 for the first two values and while all "
+        "values are equal.",
+        "alert(sigma(value), >, 3)",
+    ),
+    _stream(
+        "sample",
+        (
+            _X,
+            Param(
+                "every",
+                Type.INT | Type.DURATION,
+                const=True,
+                doc="an int: every `every`-th value of the series, starting with the first; a "
+                "duration: the first value in each `every`-long period since the epoch",
+            ),
+        ),
+        Type.FLOAT,
+        "x on sampled points only; no value on the others.",
+        "alert(sample(value, 10s), >, 90)",
+    ),
+)
+
+
 _REGISTRY: tuple[Function, ...] = (
     Function(
         "window",
@@ -133,7 +270,9 @@ _REGISTRY: tuple[Function, ...] = (
                 keyword_only=True,
                 const=True,
                 doc="emit only every `every` points (int) or every `every` of time (duration), "
-                "of the same kind as `size`; none: after every point",
+                "of the same kind as `size` (`every` = `size`: tumbling windows); none: after "
+                "every point. A time window emitted at boundary b holds the points in "
+                "[b - size, b) and is evaluated on the first point at or after b",
             ),
             Param(
                 "align",
@@ -141,8 +280,9 @@ _REGISTRY: tuple[Function, ...] = (
                 False,
                 keyword_only=True,
                 const=True,
-                doc="time windows only: start windows at multiples of `size` since the epoch "
-                "instead of at the first point",
+                doc="time windows only: emit at multiples of `every` (of `size` when `every` "
+                "is none) since the epoch, e.g. [12:00:00, 12:00:10), instead of counting from "
+                "the series' first point",
             ),
         ),
         Type.VECTOR,
@@ -171,6 +311,37 @@ _REGISTRY: tuple[Function, ...] = (
         "values at or below it.",
         "alert(percentile(window(latency, 100), 99), >, 250)",
     ),
+    _aggregate(
+        "mode",
+        "The most frequent value; of several equally frequent ones, the smallest.",
+    ),
+    Function(
+        "distinct",
+        (_V,),
+        Type.VECTOR,
+        Kind.VECTOR,
+        "The distinct values of the window, ascending (as InfluxQL's distinct()); count them "
+        "with count(distinct(...)).",
+        "alert(count(distinct(window(status_code, 5m))), >, 3)",
+    ),
+    Function(
+        "top",
+        (_V, Param("n", Type.INT, const=True, doc="how many values, > 0")),
+        Type.VECTOR,
+        Kind.VECTOR,
+        "The `n` largest values of the window (all of them when it holds fewer), in window "
+        "order; of equal values the older ones are taken first.",
+        "alert(avg(top(window(latency, 100), 5)), >, 250)",
+    ),
+    Function(
+        "bottom",
+        (_V, Param("n", Type.INT, const=True, doc="how many values, > 0")),
+        Type.VECTOR,
+        Kind.VECTOR,
+        "The `n` smallest values of the window (all of them when it holds fewer), in window "
+        "order; of equal values the older ones are taken first.",
+        "alert(avg(bottom(window(free_mb, 100), 5)), <, 10)",
+    ),
     _math("abs", "The absolute value.", "alert(abs(value - 20), >, 5)"),
     _math("sqrt", "The square root; no value for a negative x.", "alert(sqrt(value), >, 3)"),
     _math("floor", "The largest integral value <= x.", "alert(floor(value), ==, 0)"),
@@ -180,13 +351,195 @@ _REGISTRY: tuple[Function, ...] = (
         "x rounded to the nearest integer, halves away from zero.",
         "alert(round(value), >, 3)",
     ),
+    # --- stateless scalar functions (engine: kapacitor/engine/scalar.py, strings.py) ---
+    Function(
+        "pow",
+        (Param("x", NUMERIC), Param("y", NUMERIC)),
+        Type.FLOAT,
+        Kind.MATH,
+        "x raised to the power y; no value where the result is not a finite number "
+        "(pow(0, -1), pow(-8, 0.5), overflow).",
+        "alert(pow(value, 2), >, 100)",
+    ),
+    _math(
+        "log",
+        "The natural logarithm; no value for x <= 0.",
+        "alert(log(value), >, 2)",
+    ),
+    _math("log2", "The base-2 logarithm; no value for x <= 0.", "alert(log2(value), >, 10)"),
+    _math("log10", "The base-10 logarithm; no value for x <= 0.", "alert(log10(value), >, 3)"),
+    _math("exp", "e raised to the power x; no value on overflow.", "alert(exp(value), >, 100)"),
+    _math("sin", "The sine of x radians.", "alert(sin(value), >, 0.5)"),
+    _math("cos", "The cosine of x radians.", "alert(cos(value), >, 0.5)"),
+    _math("tan", "The tangent of x radians.", "alert(tan(value), >, 1)"),
+    Function(
+        "min",
+        (Param("a", NUMERIC), Param("b", NUMERIC)),
+        Type.FLOAT,
+        Kind.MATH,
+        "The smallest of two or more numbers, per point (with one argument, min is the "
+        "aggregate of a window); no value if one of them is NaN.",
+        "alert(min(user, system), >, 50)",
+        variadic=True,
+    ),
+    Function(
+        "max",
+        (Param("a", NUMERIC), Param("b", NUMERIC)),
+        Type.FLOAT,
+        Kind.MATH,
+        "The largest of two or more numbers, per point (with one argument, max is the "
+        "aggregate of a window); no value if one of them is NaN.",
+        "alert(max(read_ms, write_ms, 0), >, 250)",
+        variadic=True,
+    ),
+    Function(
+        "int",
+        (Param("x", NUMERIC | Type.STRING | Type.BOOL),),
+        Type.INT,
+        Kind.CONVERSION,
+        "x as an int: a number truncated toward zero (no value for NaN, infinities and "
+        'numbers outside the 64-bit range), a bool as 1 or 0, a string such as "-42" parsed '
+        "(no value if it is not a decimal integer).",
+        "alert(int(value) % 2, ==, 1)",
+    ),
+    Function(
+        "float",
+        (Param("x", NUMERIC | Type.STRING | Type.BOOL),),
+        Type.FLOAT,
+        Kind.CONVERSION,
+        'x as a float: a bool as 1 or 0, a string such as "2.5e3" parsed (no value if it is '
+        "not a finite decimal number).",
+        'alert(float(field("temp text")), >, 40)',
+    ),
+    Function(
+        "string",
+        (Param("x", NUMERIC | Type.STRING | Type.BOOL),),
+        Type.STRING,
+        Kind.CONVERSION,
+        'x as text: numbers as written (`30`, `27.5`, `1e+20`, `NaN`), bools as "true" or "false".',
+        'alert(string(code) == "500", ==, true)',
+    ),
+    Function(
+        "bool",
+        (Param("x", NUMERIC | Type.STRING | Type.BOOL),),
+        Type.BOOL,
+        Kind.CONVERSION,
+        'x as a bool: a number is true unless 0; a string must be "true", "false", "t", '
+        '"f", "1", "0" (also "TRUE", "True", "T", ...), else no value.',
+        'alert(bool(up) == false, ==, true, message="{host} is down")',
+    ),
+    Function(
+        "contains",
+        (Param("s", Type.STRING), Param("sub", Type.STRING)),
+        Type.BOOL,
+        Kind.STRING,
+        "Whether `sub` occurs in `s`.",
+        'alert(contains(tag("host"), "prod") and value > 90, ==, true)',
+    ),
+    Function(
+        "has_prefix",
+        (Param("s", Type.STRING), Param("prefix", Type.STRING)),
+        Type.BOOL,
+        Kind.STRING,
+        "Whether `s` starts with `prefix`.",
+        'alert(has_prefix(tag("host"), "web") and value > 90, ==, true)',
+        ("prefix",),
+    ),
+    Function(
+        "has_suffix",
+        (Param("s", Type.STRING), Param("suffix", Type.STRING)),
+        Type.BOOL,
+        Kind.STRING,
+        "Whether `s` ends with `suffix`.",
+        'alert(has_suffix(tag("host"), ".eu") and value > 90, ==, true)',
+        ("suffix",),
+    ),
+    Function(
+        "replace",
+        (Param("s", Type.STRING), Param("old", Type.STRING), Param("new", Type.STRING)),
+        Type.STRING,
+        Kind.STRING,
+        "`s` with every occurrence of `old` replaced by `new` (an empty `old` inserts `new` "
+        "between every character).",
+        'alert(replace(status, "-", "_") == "not_ready", ==, true)',
+    ),
+    Function(
+        "regex_match",
+        (Param("s", Type.STRING), Param("re", Type.REGEX, const=True)),
+        Type.BOOL,
+        Kind.STRING,
+        "Whether `re` matches anywhere in `s`: the same as `s =~ re`.",
+        'alert(regex_match(tag("host"), /^db-\\d+$/) and value > 90, ==, true)',
+    ),
+    Function(
+        "length",
+        (Param("s", Type.STRING),),
+        Type.INT,
+        Kind.STRING,
+        "The number of characters (Unicode code points) of `s`.",
+        "alert(length(message), >, 200)",
+        ("strlen",),
+    ),
+    Function(
+        "hour",
+        (Param("t", Type.TIME),),
+        Type.INT,
+        Kind.TIME,
+        "The hour of `t`, 0 to 23, in UTC.",
+        "alert(value > 90 and hour(time()) >= 8, ==, true)",
+    ),
+    Function(
+        "minute",
+        (Param("t", Type.TIME),),
+        Type.INT,
+        Kind.TIME,
+        "The minute of `t`, 0 to 59, in UTC.",
+        "alert(minute(time()) == 0 and value > 90, ==, true)",
+    ),
+    Function(
+        "weekday",
+        (Param("t", Type.TIME),),
+        Type.INT,
+        Kind.TIME,
+        "The day of the week of `t` in UTC, 0 (Sunday) to 6 (Saturday), as in Kapacitor.",
+        "alert(weekday(time()) >= 1 and weekday(time()) <= 5 and value > 90, ==, true)",
+    ),
+    Function(
+        "day",
+        (Param("t", Type.TIME),),
+        Type.INT,
+        Kind.TIME,
+        "The day of the month of `t`, 1 to 31, in UTC.",
+        "alert(day(time()) == 1 and value > 90, ==, true)",
+    ),
+    Function(
+        "is_present",
+        (Param("field", FIELD_TYPES, doc="a field name (a bare name or field(...))"),),
+        Type.BOOL,
+        Kind.POINT,
+        "Whether the point has the field, of any type. Never makes the point skipped.",
+        "alert(is_present(error), ==, true)",
+    ),
+    Function(
+        "default",
+        (
+            Param("field", FIELD_TYPES, doc="a field name (a bare name or field(...))"),
+            Param("value", NUMERIC | Type.STRING | Type.BOOL, doc="decides the field's type"),
+        ),
+        FIELD_TYPES,
+        Kind.POINT,
+        "The field's value, or `value` on points that lack the field (or hold it as another "
+        "type); such points are not skipped.",
+        "alert(default(errors, 0), >, 10)",
+    ),
+    *_STREAM,
     Function(
         "tag",
         (Param("name", Type.STRING, const=True),),
         Type.STRING,
         Kind.POINT,
         'The value of the point\'s tag `name`; "" when the point has no such tag.',
-        'alert(value, >, 90, message="high on " + tag("host"))',
+        'alert(value > 90 and tag("host") != "test", ==, true)',
     ),
     Function(
         "field",
@@ -217,9 +570,13 @@ _REGISTRY: tuple[Function, ...] = (
     Function(
         "alert",
         (
-            Param("value", NUMERIC | Type.DURATION),
-            Param("op", Type.OP, doc="one of < <= > >= == !="),
-            Param("threshold", NUMERIC | Type.DURATION, doc="of the same kind as `value`"),
+            Param("value", NUMERIC | Type.DURATION | Type.BOOL),
+            Param("op", Type.OP, doc="one of < <= > >= == != (bools: == and != only)"),
+            Param(
+                "threshold",
+                NUMERIC | Type.DURATION | Type.BOOL,
+                doc="of the same kind as `value`",
+            ),
             Param(
                 "message",
                 Type.STRING,
@@ -242,16 +599,63 @@ _REGISTRY: tuple[Function, ...] = (
         "it when it becomes false. Only a statement can be an alert().",
         'alert(avg(window(cpu_idle, 10)), <, 30, message="cpu busy", level="warning")',
     ),
+    Function(
+        "deadman",
+        (
+            Param("threshold", NUMERIC, const=True, doc="points per `interval`, >= 0"),
+            Param("interval", Type.DURATION, const=True, doc="the length of a check, > 0"),
+            Param(
+                "message",
+                Type.STRING,
+                None,
+                keyword_only=True,
+                const=True,
+                doc="the alert's text (same placeholders as alert()); none: a message naming "
+                "the script, the count and the interval",
+            ),
+            Param(
+                "level",
+                Type.STRING,
+                "critical",
+                keyword_only=True,
+                const=True,
+                doc='"info", "warning" or "critical" (any case)',
+            ),
+        ),
+        Type.ALERT,
+        Kind.ALERT,
+        "Raise an alert, per series, when the series received `threshold` points or fewer "
+        "during the last `interval` of the engine's clock (wall time; in a replay, the "
+        "replay's clock); recover it as soon as more have arrived. Checked every "
+        "`interval`; a series is only checked once it has been watched for a whole interval. "
+        "Only a statement can be a deadman().",
+        'deadman(0, 1m, message="{instance} sends no data")',
+    ),
 )
 
-FUNCTIONS: Mapping[str, Function] = {
-    name: fn for fn in _REGISTRY for name in (fn.name, *fn.aliases)
+# name -> every function called so, in registry order (min and max exist twice: an aggregate
+# of a vector, and the scalar minimum of two or more numbers).
+OVERLOADS: Mapping[str, tuple[Function, ...]] = {
+    name: tuple(f for f in _REGISTRY if name in (f.name, *f.aliases))
+    for fn in _REGISTRY
+    for name in (fn.name, *fn.aliases)
 }
+FUNCTIONS: Mapping[str, Function] = {name: fns[0] for name, fns in OVERLOADS.items()}
 
 
-def lookup(name: str) -> Function | None:
-    """The function called `name` (or aliased so), or None."""
-    return FUNCTIONS.get(name)
+def lookup(name: str, nargs: int | None = None) -> Function | None:
+    """The function called `name` (or aliased so), or None. With `nargs` (the number of
+    positional arguments of a call), the first overload that takes that many; the first
+    overload when none does (so its signature explains the error)."""
+    fns = OVERLOADS.get(name)
+    if not fns:
+        return None
+    if nargs is not None:
+        for fn in fns:
+            required = sum(1 for p in fn.positional if p.required)
+            if required <= nargs and (fn.variadic or nargs <= len(fn.positional)):
+                return fn
+    return fns[0]
 
 
 def suggest(name: str, candidates: list[str] | None = None) -> str | None:

@@ -117,6 +117,27 @@ def agg_stddev(ext: FloatArray, lo: IntArray, hi: IntArray, p: float | None) -> 
     return np.where(ok, out, 0.0), ok
 
 
+def agg_mode(ext: FloatArray, lo: IntArray, hi: IntArray, p: float | None) -> AggResult:
+    """The most frequent value; ties go to the smallest (runs of equal sorted values)."""
+    n = lo.shape[0]
+    if n == 0:
+        return np.zeros(0, np.float64), None
+    lens = hi - lo
+    vals, _ = _sorted_windows(ext, lo, hi)
+    row = np.repeat(np.arange(n, dtype=np.int64), lens)
+    run_start = np.ones(vals.shape[0], np.bool_)
+    run_start[1:] = (vals[1:] != vals[:-1]) | (row[1:] != row[:-1])
+    first = np.flatnonzero(run_start).astype(np.int64)
+    run_len = np.diff(np.append(first, vals.shape[0]))
+    run_row = row[first]
+    row_first_run = np.searchsorted(run_row, np.arange(n, dtype=np.int64))
+    best = np.maximum.reduceat(run_len, row_first_run)
+    # The first (smallest-valued) run of each row reaching its maximum length.
+    cand = np.flatnonzero(run_len == best[run_row])
+    pick = cand[np.searchsorted(run_row[cand], np.arange(n, dtype=np.int64))]
+    return vals[first[pick]], None
+
+
 AggFn = Callable[[FloatArray, IntArray, IntArray, float | None], AggResult]
 
 AGGREGATE_FUNCTIONS: dict[str, AggFn] = {
@@ -131,4 +152,5 @@ AGGREGATE_FUNCTIONS: dict[str, AggFn] = {
     "spread": agg_spread,
     "stddev": agg_stddev,
     "percentile": agg_percentile,
+    "mode": agg_mode,
 }

@@ -3,7 +3,8 @@
 All columns are aligned with the batch's *working rows*: the accepted rows, stably sorted by
 instance. A `Scalar` is one float64 per row (booleans are 1.0/0.0) with a validity mask saying
 on which rows the value exists. A `Vector` is what a window yields: for every row a range
-`ext[lo:hi]` of one shared float64 buffer, so overlapping windows share storage.
+`ext[lo:hi]` of one shared float64 buffer, so overlapping windows share storage. A `Text` is
+one str per row (strings are the only non-float64 column).
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from kapacitor.engine.groups import BoolArray, FloatArray, IntArray
+
+ObjectArray = npt.NDArray[np.object_]
 
 
 @dataclass(slots=True)
@@ -43,7 +47,17 @@ class Vector:
     valid: BoolArray
 
 
-Value = Scalar | Vector
+@dataclass(slots=True)
+class Text:
+    """One str per working row (an object array, "" where there is no value), with the same
+    validity convention as `Scalar`. Numbers and truth values stay `Scalar`s (float64, truth
+    values 1.0/0.0); only strings (string fields, `tag()`, string functions) are `Text`."""
+
+    values: ObjectArray
+    valid: BoolArray | None = None
+
+
+Value = Scalar | Vector | Text
 
 
 def and_valid(a: BoolArray | None, b: BoolArray | None) -> BoolArray | None:

@@ -35,6 +35,11 @@ from kapacitor.dsl.ast import (
     String,
     Unary,
 )
+from kapacitor.engine import scalar as scalar_fns
+from kapacitor.engine.deadman import DeadmanOp, plan_deadman
+from kapacitor.engine.scalar import FuncOp
+from kapacitor.engine.stream import STREAM_FUNCTIONS, StreamOp, plan_stream
+from kapacitor.engine.vecfuncs import VECTOR_FUNCTIONS, VecOp, plan_vector
 from kapacitor.errors import DslTypeError
 
 
@@ -44,6 +49,7 @@ class Kind(Enum):
     NUM = "number"
     BOOL = "bool"
     VEC = "window"
+    STR = "string"  # a Text column (columns.py)
 
 
 AGGREGATES = (
@@ -58,6 +64,7 @@ AGGREGATES = (
     "spread",
     "stddev",
     "percentile",
+    "mode",
 )
 _AGG_ALIASES = {"mean": "avg"}
 ARITHMETIC = ("+", "-", "*", "/", "%")
@@ -77,6 +84,7 @@ def fmt_number(v: float) -> str:
 @dataclass(frozen=True, slots=True)
 class FieldOp:
     name: str
+    type: str = "number"  # or "string", "bool": what the checker decided the field is used as
 
     def inputs(self) -> tuple[int, ...]:
         return ()
@@ -85,7 +93,7 @@ class FieldOp:
         return self
 
     def describe(self) -> str:
-        return f"field {self.name}"
+        return f"field {self.name}" + ("" if self.type == "number" else f" as {self.type}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +181,7 @@ class BinaryOp:
 class CountWindowOp:
     arg: int
     n: int
+    every: int | None = None  # emit on every `every`-th value (kapacitor/engine/hop.py)
 
     def inputs(self) -> tuple[int, ...]:
         return (self.arg,)
@@ -181,7 +190,8 @@ class CountWindowOp:
         return dataclasses.replace(self, arg=f(self.arg))
 
     def describe(self) -> str:
-        return f"window.count %{self.arg} n={self.n}"
+        tail = "" if self.every is None else f" every={self.every}"
+        return f"window.count %{self.arg} n={self.n}{tail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +199,9 @@ class TimeWindowOp:
     arg: int
     span_ns: int
     text: str = dataclasses.field(compare=False, default="")
+    every_ns: int | None = None  # emit at boundaries `every_ns` apart (kapacitor/engine/hop.py)
+    align: bool = False  # boundaries at multiples of every_ns since the epoch
+    every_text: str = dataclasses.field(compare=False, default="")
 
     def inputs(self) -> tuple[int, ...]:
         return (self.arg,)
@@ -197,7 +210,10 @@ class TimeWindowOp:
         return dataclasses.replace(self, arg=f(self.arg))
 
     def describe(self) -> str:
-        return f"window.time %{self.arg} span={self.text or str(self.span_ns) + 'ns'}"
+        text = f"window.time %{self.arg} span={self.text or str(self.span_ns) + 'ns'}"
+        if self.every_ns is not None:
+            text += f" every={self.every_text or str(self.every_ns) + 'ns'}"
+        return text + (" align" if self.align else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +274,10 @@ Op = (
     | TimeWindowOp
     | AggOp
     | AlertOp
+    | FuncOp
+    | StreamOp
+    | VecOp
+    | DeadmanOp
 )
 
 
@@ -279,8 +299,21 @@ class Program:
         return tuple(op for op in self.ops if isinstance(op, AlertOp))
 
     @property
+    def deadmen(self) -> tuple[DeadmanOp, ...]:
+        return tuple(op for op in self.ops if isinstance(op, DeadmanOp))
+
+    @property
+    def outputs(self) -> int:
+        """The number of alert() and deadman() statements (ids get `#k` when above 1)."""
+        return sum(1 for op in self.ops if isinstance(op, AlertOp | DeadmanOp))
+
+    @property
     def has_time_window(self) -> bool:
-        return any(isinstance(op, TimeWindowOp) for op in self.ops)
+        """Whether late rows are dropped: time windows and time-reading stream functions."""
+        return any(
+            isinstance(op, TimeWindowOp) or (isinstance(op, StreamOp) and op.timed)
+            for op in self.ops
+        )
 
     def __str__(self) -> str:
         lines = []
@@ -304,6 +337,7 @@ class _Planner:
         self.lets: dict[str, int] = {}
         self.names: dict[int, list[str]] = {}
         self.alert_count = 0
+        self.field_types: dict[str, str] = {}  # field -> "string" | "bool" (else a number)
 
     def emit(self, op: Op, kind: Kind | None) -> int:
         if not isinstance(op, AlertOp) and op in self.memo:
@@ -333,13 +367,17 @@ class _Planner:
         if isinstance(stmt, Call) and stmt.name == "alert":
             self.alert(stmt)
             return
+        if isinstance(stmt, Call) and stmt.name == "deadman":
+            self.emit(plan_deadman(stmt, self.alert_count), None)
+            self.alert_count += 1
+            return
         raise _err(stmt, f"statement {stmt} has no effect: only alert(...) produces output")
 
     def expr(self, node: Expr) -> int:
         if isinstance(node, Ident):
             if node.name in self.lets:
                 return self.lets[node.name]
-            return self.emit(FieldOp(node.name), Kind.NUM)
+            return scalar_fns.field_column(self, node.name)
         if isinstance(node, Number):
             return self.emit(ConstOp(float(node.value)), Kind.NUM)
         if isinstance(node, Bool):
@@ -347,6 +385,8 @@ class _Planner:
         if isinstance(node, Duration):
             # Durations compute as nanoseconds: `now() - time() > 30s`.
             return self.emit(ConstOp(float(node.ns)), Kind.NUM)
+        if isinstance(node, String):
+            return scalar_fns.string_const(self, node.value)
         if isinstance(node, Unary):
             return self.unary(node)
         if isinstance(node, Binary):
@@ -377,6 +417,9 @@ class _Planner:
 
     def binary(self, node: Binary) -> int:
         op = node.op
+        text = scalar_fns.plan_binary(self, node)  # strings: ==, <, +, =~ ...
+        if text is not None:
+            return text
         if op in ARITHMETIC:
             left = self.scalar(node.left, Kind.NUM)
             right = self.scalar(node.right, Kind.NUM)
@@ -401,10 +444,14 @@ class _Planner:
 
     def call(self, node: Call) -> int:
         name = _AGG_ALIASES.get(node.name, node.name)
+        if scalar_fns.handles(node):  # stateless functions: pow, contains, tag, hour, ...
+            return scalar_fns.plan_call(self, node)
         if name == "window":
             return self.window(node)
         if name in AGGREGATES:
             return self.aggregate(node, name)
+        if name in VECTOR_FUNCTIONS:
+            return plan_vector(self, node, name)
         if name in MATH:
             self.no_options(node)
             self.arity(node, 1)
@@ -418,11 +465,11 @@ class _Planner:
             self.arity(node, 1)
             if not isinstance(node.args[0], String):
                 raise _err(node.args[0], 'field() needs a string constant: field("disk used %")')
-            return self.emit(FieldOp(node.args[0].value), Kind.NUM)
+            return scalar_fns.field_column(self, node.args[0].value)
+        if name in STREAM_FUNCTIONS:
+            return plan_stream(self, node, name)
         if name == "alert":
             raise _err(node, "alert(...) must be a statement of its own, not part of an expression")
-        if name == "tag":
-            raise _err(node, "tag() is not supported by the engine yet")
         known = ", ".join(sorted((*AGGREGATES, *MATH, "mean", "window", "alert", "field", "time")))
         raise _err(node, f"unknown function {node.name!r} (known: {known})")
 
@@ -435,10 +482,17 @@ class _Planner:
             raise _err(node, f"{node.name}() takes {n} argument(s), got {len(node.args)}")
 
     def window(self, node: Call) -> int:
+        every: Expr | None = None
+        align = False
         for kw in node.kwargs:
-            if kw.name in ("every", "align"):
-                raise _err(kw, f"window option {kw.name}= is not supported yet")
-            raise _err(kw, f"window() has no option {kw.name}=")
+            if kw.name == "every":
+                every = kw.value
+            elif kw.name == "align" and isinstance(kw.value, Bool):
+                align = kw.value.value
+            elif kw.name == "align":
+                raise _err(kw.value, f"align= needs true or false, got {kw.value}")
+            else:
+                raise _err(kw, f"window() has no option {kw.name}= (known: every, align)")
         if len(node.args) != 2:
             raise _err(node, "window() takes 2 arguments: window(value, N) or window(value, 10s)")
         arg = self.scalar(node.args[0], Kind.NUM, Kind.BOOL)
@@ -446,11 +500,29 @@ class _Planner:
         if isinstance(size, Number) and not isinstance(size.value, bool):
             if not isinstance(size.value, int) or size.value <= 0:
                 raise _err(size, f"window size must be a whole number of points > 0, got {size}")
-            return self.emit(CountWindowOp(arg, int(size.value)), Kind.VEC)
+            if align:
+                raise _err(node, "align= only applies to time windows (a duration size)")
+            n_every: int | None = None
+            if every is not None:
+                if not isinstance(every, Number) or not isinstance(every.value, int):
+                    raise _err(every, f"every= of a count window is a number of points: {every}")
+                if isinstance(every.value, bool) or every.value <= 0:
+                    raise _err(every, f"every= must be positive, got {every}")
+                n_every = int(every.value)
+            return self.emit(CountWindowOp(arg, int(size.value), n_every), Kind.VEC)
         if isinstance(size, Duration):
             if size.ns <= 0:
                 raise _err(size, f"window span must be longer than 0, got {size}")
-            return self.emit(TimeWindowOp(arg, size.ns, size.text), Kind.VEC)
+            if every is None:
+                if not align:
+                    return self.emit(TimeWindowOp(arg, size.ns, size.text), Kind.VEC)
+                every = size  # aligned without every=: tumbling windows
+            if not isinstance(every, Duration):
+                raise _err(every, f"every= of a time window is a duration: {every}")
+            if every.ns <= 0:
+                raise _err(every, f"every= must be longer than 0, got {every}")
+            op = TimeWindowOp(arg, size.ns, size.text, every.ns, align, every.text)
+            return self.emit(op, Kind.VEC)
         raise _err(size, f"window size must be a point count or a duration, got {size}")
 
     def aggregate(self, node: Call, name: str) -> int:
@@ -519,7 +591,7 @@ class _Planner:
         """Drop operators no alert needs and renumber the rest, keeping their order."""
         live = [False] * len(self.ops)
         for i in range(len(self.ops) - 1, -1, -1):
-            if isinstance(self.ops[i], AlertOp):
+            if isinstance(self.ops[i], AlertOp | DeadmanOp):
                 live[i] = True
             if live[i]:
                 for j in self.ops[i].inputs():
@@ -541,6 +613,7 @@ class _Planner:
 def build_program(script: Script) -> Program:
     """Plan `script`; raises DslTypeError (with the offending node's span) for what cannot run."""
     planner = _Planner()
+    planner.field_types = scalar_fns.field_types(script)
     for stmt in script.statements:
         planner.statement(stmt)
     if planner.alert_count == 0:

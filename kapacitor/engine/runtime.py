@@ -28,9 +28,11 @@ import numpy.typing as npt
 from kapacitor.clock import Clock
 from kapacitor.engine.aggregate import AGGREGATE_FUNCTIONS
 from kapacitor.engine.alert import AlertState
-from kapacitor.engine.columns import Scalar, Value, Vector, and_valid
+from kapacitor.engine.columns import Scalar, Text, Value, Vector, and_valid
+from kapacitor.engine.deadman import DeadmanOp, DeadmanSnap, DeadmanState
 from kapacitor.engine.events import AlertEvent, build_event
 from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of, grow
+from kapacitor.engine.hop import HopWindowState
 from kapacitor.engine.plan import (
     AggOp,
     AlertOp,
@@ -44,6 +46,9 @@ from kapacitor.engine.plan import (
     TimeWindowOp,
     UnaryOp,
 )
+from kapacitor.engine.scalar import FuncOp, RowContext, evaluate, read_field
+from kapacitor.engine.stream import StreamOp, StreamState
+from kapacitor.engine.vecfuncs import VecOp, aggregate_with_empty, apply_vector
 from kapacitor.engine.window import NO_TIME, WindowState, window_vector
 from kapacitor.errors import CodecError, PluginError
 from kapacitor.model.batch import FieldType, PointBatch
@@ -106,6 +111,7 @@ class _WindowSnap(msgspec.Struct, frozen=True):
     times: bytes
     seen: bytes
     first: bytes
+    next_emit: bytes = b""  # windows with every= (hop.py)
 
 
 class _AlertSnap(msgspec.Struct, frozen=True):
@@ -121,6 +127,8 @@ class _Snapshot(msgspec.Struct, frozen=True):
     newest: bytes
     windows: list[_WindowSnap]
     alerts: list[_AlertSnap]
+    streams: list[dict[str, bytes]] = msgspec.field(default_factory=list)
+    deadman: DeadmanSnap | None = None
 
 
 def _arr(data: bytes, dtype: str, n: int | None = None) -> npt.NDArray[Any]:
@@ -144,15 +152,25 @@ class PluginRuntime:
         self._ids: dict[str, int] = {}
         self._windows: dict[int, WindowState] = {}
         self._alerts: dict[int, AlertState] = {}
+        self._streams: dict[int, StreamState] = {}
         for i, op in enumerate(self.program.ops):
-            if isinstance(op, CountWindowOp):
+            if isinstance(op, CountWindowOp) and op.every is not None:
+                self._windows[i] = HopWindowState(size=op.n, every=op.every)
+            elif isinstance(op, CountWindowOp):
                 self._windows[i] = WindowState(size=op.n)
+            elif isinstance(op, TimeWindowOp) and op.every_ns is not None:
+                self._windows[i] = HopWindowState(
+                    span_ns=op.span_ns, every_ns=op.every_ns, align=op.align
+                )
             elif isinstance(op, TimeWindowOp):
                 self._windows[i] = WindowState(span_ns=op.span_ns)
             elif isinstance(op, AlertOp):
                 self._alerts[i] = AlertState()
+            elif isinstance(op, StreamOp):
+                self._streams[i] = StreamState(op)
         self._newest: IntArray = np.zeros(0, np.int64)
         self._capacity = 0
+        self._deadman = DeadmanState(self.program.deadmen, self.clock.now_ns())
 
     @property
     def instance_count(self) -> int:
@@ -166,6 +184,9 @@ class PluginRuntime:
             w.ensure(cap)
         for a in self._alerts.values():
             a.ensure(cap)
+        for s in self._streams.values():
+            s.ensure(cap)
+        self._deadman.ensure(cap)
         self._newest = grow(self._newest, cap, NO_TIME)
         self._capacity = cap
 
@@ -219,6 +240,8 @@ class PluginRuntime:
         inst = inst_all[order]
         times = batch.time[order].astype(np.int64, copy=False)
         groups = groups_of(inst)
+        if self._deadman:
+            self._observe(groups, key_ids, used, instance_tags)
         late = 0
         if self.program.has_time_window:
             keep = self._drop_late(times, groups)
@@ -250,8 +273,17 @@ class PluginRuntime:
                 env.append(_binary(op.op, _scalar(env[op.left]), _scalar(env[op.right])))
             elif isinstance(op, CountWindowOp | TimeWindowOp):
                 env.append(self._window(i, _scalar(env[op.arg]), times, inst, groups, m))
+            elif isinstance(op, StreamOp):
+                env.append(self._streams[i].apply(_scalar(env[op.arg]), times, inst, groups))
             elif isinstance(op, AggOp):
                 env.append(_aggregate(op, _vector(env[op.arg]), m))
+            elif isinstance(op, VecOp):
+                env.append(apply_vector(op, _vector(env[op.arg])))
+            elif isinstance(op, FuncOp):
+                ctx = RowContext(batch, order, bidx, times, instance_tags)
+                env.append(evaluate(op, [env[j] for j in op.args], ctx))
+            elif isinstance(op, DeadmanOp):
+                env.append(None)  # driven by on_timer(); rows are counted above
             else:
                 env.append(None)
                 work = _Rows(times, inst, groups, order, bidx)
@@ -259,16 +291,60 @@ class PluginRuntime:
         found.sort(key=lambda e: (e[0], e[1]))
         return ProcessResult([e[2] for e in found], m - skipped, skipped, late)
 
+    def _observe(
+        self, groups: Groups, key_ids: IntArray, used: IntArray, tags: list[dict[str, str]]
+    ) -> None:
+        """Count each instance's rows for deadman() (skipped and late rows included)."""
+        inverse: dict[int, int] = {}
+
+        def tags_of(iid: int) -> dict[str, str]:
+            if not inverse:
+                inverse.update(zip(key_ids[used].tolist(), used.tolist(), strict=True))
+            return dict(tags[inverse[iid]])
+
+        self._deadman.observe(groups.ids, groups.counts, self.clock.now_ns(), tags_of)
+
+    def next_timer(self) -> int | None:
+        """The clock time of the next deadman() check, or None without deadman()."""
+        return self._deadman.next_timer()
+
+    def on_timer(self, now_ns: int) -> list[AlertEvent]:
+        """Run the deadman() checks due at clock time `now_ns` (and early recoveries).
+
+        Call it periodically (the interpreter does, every second) with the runtime clock's
+        time; in a replay, with the replay's event-time clock. Events come in instance id
+        order, then statement order.
+        """
+        if not self._deadman:
+            return []
+        found = self._deadman.on_timer(
+            now_ns, self.plugin, list(self._ids), self.program.outputs > 1
+        )
+        for _, _, event in found:
+            if event.level == "OK":
+                self.stats.recoveries += 1
+            else:
+                self.stats.alerts_fired += 1
+        return [e for _, _, e in found]
+
     def _read_fields(
         self, batch: PointBatch, order: IntArray
-    ) -> tuple[dict[str, Scalar], BoolArray | None]:
+    ) -> tuple[dict[str, Scalar | Text], BoolArray | None]:
         """Each field the program reads, as float64 over the working rows, valid where the row
-        carries it as a number; and the rows carrying all of them (None: every row)."""
+        carries it as a number (string and bool fields: see scalar.read_field); and the rows
+        carrying all of them (None: every row)."""
         m = int(order.shape[0])
-        out: dict[str, Scalar] = {}
+        out: dict[str, Scalar | Text] = {}
         complete: BoolArray | None = None
-        for name in self.program.fields:
-            col = batch.fields.get(name)
+        for fop in self.program.ops:
+            if not isinstance(fop, FieldOp):
+                continue
+            name, col = fop.name, batch.fields.get(fop.name)
+            if fop.type != "number":
+                typed = read_field(batch, name, fop.type, order)
+                out[name] = typed
+                complete = and_valid(complete, typed.valid)
+                continue
             if col is None or col.type not in _NUMERIC:
                 scalar = Scalar(np.zeros(m, np.float64), np.zeros(m, np.bool_))
             else:
@@ -353,7 +429,7 @@ class PluginRuntime:
         changed, fired, durations = self._alerts[i].step(cond, t, ins, g)
         if changed.shape[0] == 0:
             return
-        many = len(self.program.alerts) > 1
+        many = self.program.outputs > 1
         for pos, up, dur in zip(changed.tolist(), fired.tolist(), durations.tolist(), strict=True):
             working = pos if rows is None else int(rows[pos])
             row = int(order[working])
@@ -394,6 +470,9 @@ class PluginRuntime:
                     times=tms.astype("<i8").tobytes(),
                     seen=w.seen[:n].astype("<i8").tobytes(),
                     first=w.first[:n].astype("<i8").tobytes(),
+                    next_emit=w.next_emit[:n].astype("<i8").tobytes()
+                    if isinstance(w, HopWindowState)
+                    else b"",
                 )
             )
         alerts = [
@@ -411,6 +490,8 @@ class PluginRuntime:
             newest=self._newest[:n].astype("<i8").tobytes(),
             windows=windows,
             alerts=alerts,
+            streams=[s.export(n) for s in self._streams.values()],
+            deadman=self._deadman.export(n) if self._deadman else None,
         )
         return msgspec.msgpack.encode(snap)
 
@@ -427,6 +508,8 @@ class PluginRuntime:
             raise CodecError(f"unsupported snapshot version {snap.v}")
         if snap.program != str(self.program):
             raise PluginError(f"snapshot of plugin {snap.plugin!r} was taken for another program")
+        if len(snap.streams) != len(self._streams):
+            raise CodecError("snapshot does not match the program's stream functions")
         if len(snap.windows) != len(self._windows) or len(snap.alerts) != len(self._alerts):
             raise CodecError("snapshot does not match the program's operators")
         n = len(snap.keys)
@@ -445,9 +528,19 @@ class PluginRuntime:
             w.load(lens, vals, tms)
             w.seen[:n] = _arr(ws.seen, "<i8", n)
             w.first[:n] = _arr(ws.first, "<i8", n)
+            if isinstance(w, HopWindowState):
+                w.next_emit[:n] = _arr(ws.next_emit, "<i8", n)
         for a, snap_a in zip(self._alerts.values(), snap.alerts, strict=True):
             a.active[:n] = _arr(snap_a.active, "?", n)
             a.fired_at[:n] = _arr(snap_a.fired_at, "<i8", n)
+        for s, carried in zip(self._streams.values(), snap.streams, strict=True):
+            s.load(n, carried)
+        if self._deadman:
+            if snap.deadman is None:
+                raise CodecError("snapshot does not match the program's deadman() statements")
+            self._deadman.load(snap.deadman, n)
+            # A restore is a restart: count afresh from now, keeping which alerts fire.
+            self._deadman.restart(self.clock.now_ns(), n)
 
 
 def _scalar(v: Value | None) -> Scalar:
@@ -516,6 +609,9 @@ def _aggregate(op: AggOp, vec: Vector, m: int) -> Scalar:
         lo, hi = vec.lo, vec.hi
     else:
         lo, hi = vec.lo[rows], vec.hi[rows]
+    if bool((hi == lo).any()):  # empty windows: only windows with every=
+        out[rows], valid[rows] = aggregate_with_empty(op.func, vec.ext, lo, hi, op.p)
+        return Scalar(out, valid)
     values, ok = AGGREGATE_FUNCTIONS[op.func](vec.ext, lo, hi, op.p)
     out[rows] = values
     if ok is not None:

@@ -189,6 +189,8 @@ def replay(
 
     events: list[dict[str, Any]] = []
     errors_seen = 0
+    if pace is not None and n:
+        pace(int(times[0]))  # the recording's start is "now" for the paced replay
     for start in range(0, n, chunk_rows):
         stop = min(n, start + chunk_rows)
         if pace is not None:

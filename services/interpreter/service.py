@@ -17,6 +17,7 @@ from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.clock import SystemClock
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
+from kapacitor.engine import AlertEvent
 from kapacitor.errors import KapacitorError
 from kapacitor.host import PluginHost
 from kapacitor.model import decode_batch
@@ -29,7 +30,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     nc, js = await setup(cfg.nats_url, "kapacitor-interpreter")
     store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
     stats_store = StatsStore(await kv_bucket(js, subjects.STATS_BUCKET))
-    host = PluginHost(SystemClock())
+    clock = SystemClock()
+    host = PluginHost(clock)
     ready = asyncio.Event()
     alert_log = AlertLog(cfg.alert_log) if cfg.alert_log is not None else None
     default_webhook = str(cfg.get("alert", "webhook-url"))
@@ -72,6 +74,17 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             log.error("plugin %s: dropping message: %s", plugin, e)
             await msg.term()
             return
+        await deliver(plugin, events)
+        await msg.ack()
+
+    async def timers() -> None:
+        """deadman() checks run on the wall clock, whether points arrive or not."""
+        while True:
+            await asyncio.sleep(1.0)
+            for plugin, events in host.tick(clock.now_ns()):
+                await deliver(plugin, events)
+
+    async def deliver(plugin: str, events: list[AlertEvent]) -> None:
         if events:
             slot = host.slots.get(plugin)
             url = (slot.definition.webhook if slot else "") or default_webhook
@@ -86,8 +99,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                 await nc.publish(subjects.plugin_alerts(plugin), doc)
             if alert_log is not None:
                 alert_log.flush()
-        await msg.ack()
 
+    timer_task = asyncio.create_task(timers())
     log.info("interpreter ready")
     fetch_batch = int(cfg.get("interpreter", "fetch-batch"))
     await consume(
@@ -95,13 +108,14 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     )
     watch.cancel()
     stats_task.cancel()
+    timer_task.cancel()
     for s in host.take_dirty():
         await stats_store.put(s)
     for w in webhooks.values():
         await w.close()
     if alert_log is not None:
         await alert_log.close()
-    await shutdown(nc, watch, stats_task)
+    await shutdown(nc, watch, stats_task, timer_task)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ from kapacitor.replay.recording import RecordingInfo, RecordingStats, new_record
 
 log = logging.getLogger("kapacitor.replay")
 INFO_EVERY_BATCHES = 20
-PACED_CHUNK_ROWS = 100  # smaller chunks follow the recorded pace more closely
+PACED_CHUNK_ROWS = 10  # small chunks follow the recorded pace closely
 
 
 class Pacer:

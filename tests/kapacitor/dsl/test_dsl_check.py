@@ -134,7 +134,7 @@ def test_expression_types(source: str, expected: Type) -> None:
         ),
         (
             "alert(x, <)",
-            "alert() takes 3 arguments, got 2: alert(value: number | duration, op: op",
+            "alert() takes 3 arguments, got 2: alert(value: number | bool | duration, op: op",
             "1:1",
         ),
         ("alert(x, <, 3, 4)", "alert() takes 3 arguments, got 4", "1:16"),
@@ -158,7 +158,8 @@ def test_expression_types(source: str, expected: Type) -> None:
         ),
         (
             "alert(x, <, <)",
-            "alert() expects a number or a duration for 'threshold', got a comparison operator",
+            "alert() expects a number or a bool or a duration for 'threshold', got a comparison "
+            "operator",
             "1:13",
         ),
         ("alert(x, 3, 3)", "alert() expects a comparison operator for 'op', got an int", "1:10"),
@@ -219,7 +220,7 @@ def test_expression_types(source: str, expected: Type) -> None:
         ("let x = 1\nalert(x(1), <, 3)", "'x' is a let binding, not a function", "2:7"),
         (
             "let h = host =~ /^web/\nalert(host, >, 2)",
-            "field 'host' is used as a number here, but as a string at 1:9",
+            "field 'host' is used as a number or a bool here, but as a string at 1:9",
             "2:7",
         ),
         (

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from engine_testkit import SECOND, agg, alert, script, win
 
 from kapacitor.dsl.ast import (
     Binary,
+    Bool,
     Call,
     Duration,
+    Expr,
     Ident,
     Keyword,
     Let,
@@ -102,11 +106,27 @@ def test_unplannable_scripts_raise_dsl_errors(scr: object, fragment: str) -> Non
         build_program(scr)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("option", ["every", "align"])
-def test_window_options_not_supported_yet_carry_the_span(option: str) -> None:
-    kw = Keyword(option, Duration(SECOND, "1s"), span=Span(1, 30, 5))
+@pytest.mark.parametrize(
+    ("option", "value", "fragment"),
+    [
+        ("every", Number(2), "every= of a time window is a duration"),
+        ("align", Duration(SECOND, "1s"), "align= needs true or false"),
+        ("evry", Duration(SECOND, "1s"), "has no option evry="),
+    ],
+)
+def test_bad_window_options_carry_the_span(option: str, value: Expr, fragment: str) -> None:
+    value = dataclasses.replace(value, span=Span(1, 30, 5))
+    kw = Keyword(option, value, span=Span(1, 30, 5))
     call = Call("window", (Ident("x"), Duration(10 * SECOND, "10s")), (kw,))
     scr = script(Call("alert", (Call("avg", (call,)), OpRef("<"), Number(3))))
-    with pytest.raises(DslError, match="not supported yet") as info:
+    with pytest.raises(DslError, match=fragment) as info:
         build_program(scr)
     assert info.value.span == Span(1, 30, 5)
+
+
+def test_window_options_are_planned() -> None:
+    every = Keyword("every", Duration(5 * SECOND, "5s"))
+    align = Keyword("align", Bool(True))
+    call = Call("window", (Ident("x"), Duration(10 * SECOND, "10s")), (every, align))
+    scr = script(Call("alert", (Call("avg", (call,)), OpRef("<"), Number(3))))
+    assert "%1 = window.time %0 span=10s every=5s align" in str(build_program(scr))

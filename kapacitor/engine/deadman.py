@@ -1,0 +1,273 @@
+"""`deadman(threshold, interval)`: alert when an instance stops sending points.
+
+Unlike `alert()`, a deadman is driven by the runtime's *clock*, not by points: the runtime
+counts every row each instance delivers (skipped and late rows too: they are signs of life),
+and `PluginRuntime.on_timer(now)` checks the counts.
+
+* The runtime starts at `clock.now_ns()` when it is created (or restored). Checks happen at
+  the first `on_timer(now)` with `now >= next_check`; the first `next_check` is start +
+  interval, each check sets the next one to `now + interval`. A check covers the rows counted
+  since the previous check (a period of at least `interval`).
+* At a check, an instance is *checked* only if it was first seen (its first row's clock
+  time) at or before the start of the period, i.e. it was watched for the whole period. So
+  nothing fires at start-up, and a new instance is checked from its first full period on.
+* A checked instance with count <= threshold fires (level, previous "OK"), once; the event's
+  `value` is the count, `time` the check's clock time.
+* A firing instance recovers at the first `on_timer` (check or not) at which its count since
+  the last check exceeds the threshold: more points are already in than the threshold
+  allows, so the next check could only say OK.
+
+Replays: the clock is the runtime's `clock`. A replay passes a clock driven by event time
+(e.g. a ManualClock set to each batch's newest point time, calling `on_timer` with it), so
+the wall clock never makes a replayed plugin look dead (see docs/engine.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import numpy as np
+
+from kapacitor.dsl.ast import Call, Duration, Ident, Number, String, Unary
+from kapacitor.engine.groups import BoolArray, IntArray, grow
+from kapacitor.errors import CodecError, DslTypeError
+
+if TYPE_CHECKING:  # events imports plan, which imports this module
+    from kapacitor.engine.events import AlertEvent
+
+NO_TIME = np.iinfo(np.int64).min
+LEVELS = ("INFO", "WARNING", "CRITICAL")
+
+DEFAULT_FIRING = (
+    "{plugin} {instance} is {level}: {value} points in {interval}, at most {threshold} allowed"
+)
+DEFAULT_RECOVERY = "{plugin} {instance} is OK: points arrive again (was {previous_level})"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadmanOp:
+    """One deadman() statement; `index` is its position among the output statements."""
+
+    index: int
+    threshold: float
+    interval_ns: int
+    level: str
+    message: str | None
+    interval_text: str = dataclasses.field(compare=False, default="")
+
+    def inputs(self) -> tuple[int, ...]:
+        return ()
+
+    def remap(self, f: Callable[[int], int]) -> DeadmanOp:
+        return self
+
+    def describe(self) -> str:
+        from kapacitor.engine.plan import fmt_number
+
+        interval = self.interval_text or f"{self.interval_ns}ns"
+        text = f"deadman {fmt_number(self.threshold)} {interval} level={self.level}"
+        if self.message is not None:
+            text += " message=" + str(String(self.message))
+        return text
+
+
+def plan_deadman(node: Call, index: int) -> DeadmanOp:
+    """Plan a `deadman(threshold, interval, message=..., level=...)` statement."""
+    if len(node.args) != 2:
+        raise DslTypeError(
+            "deadman() takes 2 arguments: deadman(threshold, interval), e.g. deadman(0, 1m)",
+            node.span,
+        )
+    thr_node, interval = node.args
+    negative = isinstance(thr_node, Unary) and thr_node.op == "-"
+    if negative or not isinstance(thr_node, Number) or isinstance(thr_node.value, bool):
+        raise DslTypeError(
+            f"deadman() threshold must be a number of points >= 0, got {thr_node}", thr_node.span
+        )
+    if not isinstance(interval, Duration) or interval.ns <= 0:
+        raise DslTypeError(
+            f"deadman() interval must be a duration > 0, got {interval}", interval.span
+        )
+    level, message = "CRITICAL", None
+    for kw in node.kwargs:
+        if kw.name == "message":
+            if not isinstance(kw.value, String):
+                raise DslTypeError(f"message= needs a string, got {kw.value}", kw.value.span)
+            message = kw.value.value
+        elif kw.name == "level":
+            text = None
+            if isinstance(kw.value, String):
+                text = kw.value.value
+            elif isinstance(kw.value, Ident):
+                text = kw.value.name
+            if text is None or text.upper() not in LEVELS:
+                raise DslTypeError(
+                    f"level= must be one of {', '.join(LEVELS)}, got {kw.value}", kw.value.span
+                )
+            level = text.upper()
+        else:
+            raise DslTypeError(
+                f"deadman() has no option {kw.name}= (known: message, level)", kw.span
+            )
+    return DeadmanOp(index, float(thr_node.value), interval.ns, level, message, interval.text)
+
+
+class _DeadmanSnap(msgspec.Struct, frozen=True):
+    next_check: int
+    last_check: int
+    count: bytes
+    active: bytes
+    fired_at: bytes
+
+
+class DeadmanSnap(msgspec.Struct, frozen=True):
+    """The deadman part of a runtime snapshot."""
+
+    since: bytes
+    tags: list[dict[str, str]]
+    ops: list[_DeadmanSnap]
+
+
+class _OpState:
+    def __init__(self, op: DeadmanOp, start_ns: int) -> None:
+        self.op = op
+        self.last_check = start_ns
+        self.next_check = start_ns + op.interval_ns
+        self.count: IntArray = np.zeros(0, np.int64)
+        self.active: BoolArray = np.zeros(0, np.bool_)
+        self.fired_at: IntArray = np.zeros(0, np.int64)
+
+    def ensure(self, n: int) -> None:
+        self.count = grow(self.count, n, 0)
+        self.active = grow(self.active, n, False)
+        self.fired_at = grow(self.fired_at, n, 0)
+
+
+class DeadmanState:
+    """Point counts, first-seen times and alert bits of every deadman() of a runtime."""
+
+    def __init__(self, ops: tuple[DeadmanOp, ...], start_ns: int) -> None:
+        self.ops = [_OpState(op, start_ns) for op in ops]
+        self.since: IntArray = np.zeros(0, np.int64)  # clock time of each instance's first row
+        self.tags: list[dict[str, str]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.ops)
+
+    def ensure(self, n: int) -> None:
+        self.since = grow(self.since, n, NO_TIME)
+        for s in self.ops:
+            s.ensure(n)
+
+    def observe(
+        self, ids: IntArray, counts: IntArray, now_ns: int, tags_of: Callable[[int], dict[str, str]]
+    ) -> None:
+        """Count `counts[g]` rows for instance `ids[g]`, seen at clock time `now_ns`."""
+        new = ids[self.since[ids] == NO_TIME]
+        self.since[new] = now_ns
+        if new.shape[0]:
+            top = int(new.max()) + 1
+            if len(self.tags) < top:
+                self.tags.extend({} for _ in range(top - len(self.tags)))
+            for i in new.tolist():
+                self.tags[i] = tags_of(i)
+        for s in self.ops:
+            s.count[ids] += counts
+
+    def next_timer(self) -> int | None:
+        return min((s.next_check for s in self.ops), default=None)
+
+    def on_timer(
+        self, now_ns: int, plugin: str, keys: list[str], many: bool
+    ) -> list[tuple[int, int, AlertEvent]]:
+        """Checks due at `now_ns` and early recoveries: (instance, statement, event) triples."""
+        from kapacitor.engine.events import build_event
+
+        n = len(keys)
+        out: list[tuple[int, int, AlertEvent]] = []
+        for s in self.ops:
+            op = s.op
+            count, active = s.count[:n], s.active[:n]
+            alive = count > op.threshold
+            recover = active & alive
+            fire = np.zeros(n, np.bool_)
+            if now_ns >= s.next_check:
+                watched = (self.since[:n] != NO_TIME) & (self.since[:n] <= s.last_check)
+                fire = watched & ~active & ~alive
+            for i in np.flatnonzero(recover | fire).tolist():
+                up = bool(fire[i])
+                duration = 0 if up else now_ns - int(s.fired_at[i])
+                if up:
+                    s.fired_at[i] = now_ns
+                key = keys[i]
+                template = op.message or (DEFAULT_FIRING if up else DEFAULT_RECOVERY)
+                template = template.replace("{interval}", op.interval_text or f"{op.interval_ns}ns")
+                event = build_event(
+                    event_id=f"{plugin}:{key}#{op.index}" if many else f"{plugin}:{key}",
+                    plugin=plugin,
+                    instance=key,
+                    tags=self.tags[i] if i < len(self.tags) else {},
+                    level=op.level if up else "OK",
+                    previous_level="OK" if up else op.level,
+                    value=float(count[i]),
+                    time=now_ns,
+                    duration=duration,
+                    op="<=",
+                    threshold=op.threshold,
+                    template=template,
+                )
+                out.append((i, op.index, event))
+            s.active[:n] = (active & ~recover) | fire
+            if now_ns >= s.next_check:
+                s.count[:n] = 0
+                s.last_check = now_ns
+                s.next_check = now_ns + op.interval_ns
+        out.sort(key=lambda e: (e[0], e[1]))
+        return out
+
+    def restart(self, start_ns: int, n: int) -> None:
+        """After a restore: every instance must be watched a full interval from `start_ns`."""
+        self.since[:n] = np.where(self.since[:n] == NO_TIME, NO_TIME, start_ns)
+        for s in self.ops:
+            s.last_check = start_ns
+            s.next_check = start_ns + s.op.interval_ns
+            s.count[:n] = 0
+
+    def export(self, n: int) -> DeadmanSnap:
+        return DeadmanSnap(
+            since=self.since[:n].astype("<i8").tobytes(),
+            tags=[self.tags[i] if i < len(self.tags) else {} for i in range(n)],
+            ops=[
+                _DeadmanSnap(
+                    next_check=s.next_check,
+                    last_check=s.last_check,
+                    count=s.count[:n].astype("<i8").tobytes(),
+                    active=s.active[:n].astype("?").tobytes(),
+                    fired_at=s.fired_at[:n].astype("<i8").tobytes(),
+                )
+                for s in self.ops
+            ],
+        )
+
+    def load(self, snap: DeadmanSnap, n: int) -> None:
+        if len(snap.ops) != len(self.ops) or len(snap.tags) != n:
+            raise CodecError("snapshot does not match the program's deadman() statements")
+        self.ensure(n)
+        self.since[:n] = _arr(snap.since, "<i8", n)
+        self.tags = [dict(t) for t in snap.tags]
+        for s, ss in zip(self.ops, snap.ops, strict=True):
+            s.next_check, s.last_check = ss.next_check, ss.last_check
+            s.count[:n] = _arr(ss.count, "<i8", n)
+            s.active[:n] = _arr(ss.active, "?", n)
+            s.fired_at[:n] = _arr(ss.fired_at, "<i8", n)
+
+
+def _arr(data: bytes, dtype: str, n: int) -> np.ndarray[Any, Any]:
+    out = np.frombuffer(data, dtype=dtype).copy()
+    if out.shape[0] != n:
+        raise CodecError(f"snapshot array has {out.shape[0]} entries, expected {n}")
+    return out

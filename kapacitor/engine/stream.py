@@ -1,0 +1,420 @@
+"""Stateful stream functions: derivative, difference, elapsed, cumulative_sum, state_duration,
+state_count, changed, sigma, sample (moving_average is planned as `avg(window(x, n))`).
+
+Each works per instance over the rows where its argument has a value, in arrival order, and
+carries a few numbers per instance between batches (the previous value and time, a running
+sum, ...) in arrays indexed by the runtime's dense instance id. Like windows, a batch is
+computed with index arithmetic over the rows sorted by instance: the "previous row" of an
+instance's first row in the batch is its carried state; no Python code runs per row or per
+instance. See docs/engine.md ("Stream functions") for the exact semantics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from kapacitor.dsl.ast import Bool, Call, Duration, Expr, Number, Unary
+from kapacitor.dsl.functions import lookup
+from kapacitor.engine.columns import Scalar
+from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of, grow
+from kapacitor.errors import CodecError, DslTypeError
+
+if TYPE_CHECKING:
+    from kapacitor.engine.plan import _Planner
+
+NO_TIME = np.iinfo(np.int64).min
+SECOND = 1_000_000_000
+
+# Functions implemented here (plus moving_average, planned as a count window and avg).
+STREAM_FUNCTIONS = (
+    "derivative",
+    "difference",
+    "elapsed",
+    "cumulative_sum",
+    "moving_average",
+    "state_duration",
+    "state_count",
+    "changed",
+    "sigma",
+    "sample",
+)
+_BOOLEAN = frozenset({"changed"})  # functions yielding a truth value
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOp:
+    """One stateful stream function over column `arg`.
+
+    `unit_ns`: derivative, elapsed, state_duration; `n` / `every_ns`: sample by count / time.
+    """
+
+    func: str
+    arg: int
+    unit_ns: int = 0
+    n: int = 0
+    every_ns: int = 0
+    non_negative: bool = False
+    text: str = dataclasses.field(compare=False, default="")  # options as written
+
+    def inputs(self) -> tuple[int, ...]:
+        return (self.arg,)
+
+    def remap(self, f: Callable[[int], int]) -> StreamOp:
+        return dataclasses.replace(self, arg=f(self.arg))
+
+    def describe(self) -> str:
+        return f"stream.{self.func} %{self.arg}{self.text}"
+
+    @property
+    def timed(self) -> bool:
+        """Reads point times, so the runtime must drop late rows (as for time windows)."""
+        if self.func == "sample":
+            return self.every_ns > 0
+        return self.func in ("derivative", "elapsed", "state_duration")
+
+    @property
+    def boolean(self) -> bool:
+        return self.func in _BOOLEAN
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+def _constant(node: Expr) -> object:
+    """The value of a literal argument (durations as ns), or None."""
+    if isinstance(node, Bool):
+        return node.value
+    if isinstance(node, Duration):
+        return node.ns
+    if isinstance(node, Number):
+        return node.value
+    if isinstance(node, Unary) and node.op == "-":
+        inner = _constant(node.operand)
+        if isinstance(inner, int | float) and not isinstance(inner, bool):
+            return -inner
+    return None
+
+
+def plan_stream(planner: _Planner, node: Call, name: str) -> int:
+    """Plan a call of one of STREAM_FUNCTIONS; returns its column."""
+    from kapacitor.engine.plan import AggOp, CountWindowOp, Kind
+
+    fn = lookup(name)
+    assert fn is not None, name
+    positional = fn.positional
+    if len(node.args) > len(positional):
+        raise DslTypeError(
+            f"{name}() takes at most {len(positional)} arguments: {fn.signature()}", node.span
+        )
+    args: dict[str, Expr] = {p.name: a for p, a in zip(positional, node.args, strict=False)}
+    for kw in node.kwargs:
+        if fn.param(kw.name) is None or kw.name in args:
+            raise DslTypeError(f"{name}() has no option {kw.name}= here: {fn.signature()}", kw.span)
+        args[kw.name] = kw.value
+    consts: dict[str, object] = {}
+    for p in fn.params:
+        if p.name not in args:
+            if p.required:
+                raise DslTypeError(f"{name}() is missing '{p.name}': {fn.signature()}", node.span)
+            consts[p.name] = p.default
+        elif p.const:
+            value = _constant(args[p.name])
+            if value is None:
+                raise DslTypeError(
+                    f"'{p.name}' of {name}() must be a literal, got {args[p.name]}",
+                    args[p.name].span,
+                )
+            consts[p.name] = value
+    x = planner.scalar(args[fn.params[0].name], Kind.NUM, Kind.BOOL)
+    if name == "moving_average":
+        n = consts["n"]
+        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            raise DslTypeError("moving_average() needs a whole number of points > 0", node.span)
+        win = planner.emit(CountWindowOp(x, n), Kind.VEC)
+        return planner.emit(AggOp("avg", win), Kind.NUM)
+    op = _stream_op(node, name, x, consts, args)
+    return planner.emit(op, Kind.BOOL if op.boolean else Kind.NUM)
+
+
+def _positive(node: Call, args: dict[str, Expr], key: str, value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        where = args.get(key, node)
+        raise DslTypeError(f"{node.name}(): {key} must be {what} > 0", where.span)
+    return value
+
+
+def _stream_op(
+    node: Call, name: str, x: int, consts: dict[str, object], args: dict[str, Expr]
+) -> StreamOp:
+    if name in ("derivative", "elapsed", "state_duration"):
+        unit = _positive(node, args, "unit", consts["unit"], "a duration")
+        text = f" unit={_duration_text(args.get('unit'), unit)}"
+        non_negative = bool(consts.get("non_negative", False))
+        if non_negative:
+            text += " non_negative"
+        return StreamOp(name, x, unit_ns=unit, non_negative=non_negative, text=text)
+    if name == "sample":
+        every = args["every"]
+        if isinstance(every, Duration):
+            span = _positive(node, args, "every", every.ns, "a duration")
+            return StreamOp(name, x, every_ns=span, text=f" every={every.text or every}")
+        n = _positive(node, args, "every", consts["every"], "a number of points")
+        return StreamOp(name, x, n=n, text=f" every={n}")
+    return StreamOp(name, x)
+
+
+def _duration_text(node: Expr | None, ns: int) -> str:
+    if isinstance(node, Duration) and node.text:
+        return node.text
+    return "1s" if ns == SECOND else f"{ns}ns"
+
+
+# -- running ---------------------------------------------------------------------------------
+
+# Per function: the carried arrays, as name -> (dtype, initial value).
+_STATE: dict[str, dict[str, tuple[str, float | int | bool]]] = {
+    "derivative": {"val": ("<f8", 0.0), "time": ("<i8", NO_TIME), "has": ("?", False)},
+    "difference": {"val": ("<f8", 0.0), "has": ("?", False)},
+    "changed": {"val": ("<f8", 0.0), "has": ("?", False)},
+    "elapsed": {"time": ("<i8", NO_TIME), "has": ("?", False)},
+    "cumulative_sum": {"sum": ("<f8", 0.0)},
+    "state_duration": {"start": ("<i8", NO_TIME)},  # NO_TIME: the condition is not true
+    "state_count": {"count": ("<i8", 0)},  # 0: the condition is not true
+    "sigma": {"n": ("<i8", 0), "mean": ("<f8", 0.0), "m2": ("<f8", 0.0)},
+    "sample": {"seen": ("<i8", 0), "bucket": ("<i8", NO_TIME)},
+}
+
+
+class StreamState:
+    """The carried per-instance state of one StreamOp."""
+
+    def __init__(self, op: StreamOp) -> None:
+        self.op = op
+        self.spec = _STATE[op.func]
+        self.arrays: dict[str, npt.NDArray[Any]] = {
+            name: np.full(0, fill, np.dtype(dtype)) for name, (dtype, fill) in self.spec.items()
+        }
+
+    def ensure(self, n: int) -> None:
+        for name, (_, fill) in self.spec.items():
+            self.arrays[name] = grow(self.arrays[name], n, fill)
+
+    def export(self, n: int) -> dict[str, bytes]:
+        return {
+            name: self.arrays[name][:n].astype(dtype).tobytes()
+            for name, (dtype, _) in self.spec.items()
+        }
+
+    def load(self, n: int, data: dict[str, bytes]) -> None:
+        if set(data) != set(self.spec):
+            raise CodecError(f"snapshot of {self.op.func}() holds {sorted(data)}")
+        self.ensure(n)
+        for name, (dtype, _) in self.spec.items():
+            if len(data[name]) % np.dtype(dtype).itemsize:
+                raise CodecError(f"snapshot array {name} of {self.op.func}() is truncated")
+            arr = np.frombuffer(data[name], dtype=dtype)
+            if arr.shape[0] != n:
+                raise CodecError(f"snapshot array has {arr.shape[0]} entries, expected {n}")
+            self.arrays[name][:n] = arr
+
+    def apply(self, arg: Scalar, times: IntArray, inst: IntArray, groups: Groups) -> Scalar:
+        """Feed the working rows (grouped by instance) and return the function's column."""
+        m = int(times.shape[0])
+        rows = arg.valid_rows()
+        if rows is None:
+            out, ok = _IMPL[self.op.func](self, arg.values, times, groups)
+            return Scalar(out, ok)
+        full = np.zeros(m, np.float64)
+        full_ok = np.zeros(m, np.bool_)
+        if rows.shape[0] == 0:
+            return Scalar(full, full_ok)
+        sub = groups_of(inst[rows])
+        out, ok = _IMPL[self.op.func](self, arg.values[rows], times[rows], sub)
+        full[rows] = out
+        full_ok[rows] = True if ok is None else ok
+        return Scalar(full, full_ok)
+
+
+_Result = tuple[FloatArray, BoolArray | None]
+
+
+def _prev(a: npt.NDArray[Any], g: Groups, carried: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Each row's previous row's value in its group; the carried value for a group's first."""
+    p = np.empty_like(a)
+    p[1:] = a[:-1]
+    p[g.starts] = carried[g.ids]
+    return p
+
+
+def _has_prev(g: Groups, has: BoolArray) -> BoolArray:
+    ok = np.ones(g.rank.shape[0], np.bool_)
+    ok[g.starts] = has[g.ids]
+    return ok
+
+
+def grouped_cumsum(a: FloatArray, rank: IntArray) -> FloatArray:
+    """Running sums restarting at every group (rank 0), each group summed on its own.
+
+    A segmented Hillis-Steele scan: log2(longest group) vectorized passes; sums of one
+    instance never pick up rounding from another's values.
+    """
+    out = a.copy()
+    k = 1
+    longest = int(rank.max()) if rank.shape[0] else 0
+    while k <= longest:
+        idx = np.flatnonzero(rank >= k)
+        out[idx] = out[idx] + out[idx - k]
+        k *= 2
+    return out
+
+
+def _derivative(s: StreamState, v: FloatArray, t: IntArray, g: Groups) -> _Result:
+    arr = s.arrays
+    m = v.shape[0]
+    pt = _prev(t, g, arr["time"])
+    has_prev = _has_prev(g, arr["has"])
+    # A row whose time equals the previous row's is ignored: the reference stays the first
+    # row of the previous run of equal times (the previous row's time is always its time).
+    run_start = (t != pt) | ~has_prev
+    idx = np.arange(m, dtype=np.int64)
+    rs = np.maximum.accumulate(np.where(run_start, idx, -1))
+    prs = np.empty(m, np.int64)
+    prs[1:] = rs[:-1]
+    prs[g.starts] = -1
+    in_group = prs >= g.starts[g.group_of_row]
+    ref = np.where(in_group, v[np.maximum(prs, 0)], arr["val"][g.ids][g.group_of_row])
+    diff = v - ref
+    with np.errstate(all="ignore"):
+        out = diff / ((t - pt).astype(np.float64) / s.op.unit_ns)
+    ok = run_start & has_prev
+    if s.op.non_negative:
+        ok &= diff >= 0
+    last = g.last_rows
+    lr = rs[last]
+    arr["val"][g.ids] = np.where(lr >= g.starts, v[np.maximum(lr, 0)], arr["val"][g.ids])
+    arr["time"][g.ids] = t[last]
+    arr["has"][g.ids] = True
+    return np.where(ok, out, 0.0), ok
+
+
+def _difference(s: StreamState, v: FloatArray, t: IntArray, g: Groups) -> _Result:
+    arr = s.arrays
+    pv = _prev(v, g, arr["val"])
+    ok = _has_prev(g, arr["has"])
+    arr["val"][g.ids] = v[g.last_rows]
+    arr["has"][g.ids] = True
+    if s.op.func == "changed":
+        return ((v != pv) & ok).astype(np.float64), None
+    return v - pv, ok
+
+
+def _elapsed(s: StreamState, v: FloatArray, t: IntArray, g: Groups) -> _Result:
+    arr = s.arrays
+    pt = _prev(t, g, arr["time"])
+    ok = _has_prev(g, arr["has"])
+    out = np.where(ok, t - pt, 0).astype(np.float64) / s.op.unit_ns
+    arr["time"][g.ids] = t[g.last_rows]
+    arr["has"][g.ids] = True
+    return out, ok
+
+
+def _cumulative_sum(s: StreamState, v: FloatArray, t: IntArray, g: Groups) -> _Result:
+    total = s.arrays["sum"]
+    out = grouped_cumsum(v, g.rank) + total[g.ids][g.group_of_row]
+    total[g.ids] = out[g.last_rows]
+    return out, None
+
+
+def _runs(cond: BoolArray, g: Groups, carried: BoolArray) -> tuple[IntArray, BoolArray]:
+    """For each row the anchor of its run: the row starting its run of true conditions, or
+    its group's first row (then `cont` says whether that run continues a carried one)."""
+    m = cond.shape[0]
+    prev = np.empty(m, np.bool_)
+    prev[1:] = cond[:-1]
+    anchor = cond & ~prev
+    anchor[g.starts] = True
+    idx = np.arange(m, dtype=np.int64)
+    at = np.maximum.accumulate(np.where(anchor, idx, 0))
+    cont = np.zeros(m, np.bool_)
+    cont[g.starts] = carried[g.ids] & cond[g.starts]
+    return at, cont
+
+
+def _state_duration(s: StreamState, v: FloatArray, t: IntArray, g: Groups) -> _Result:
+    start = s.arrays["start"]
+    cond = v != 0
+    at, cont = _runs(cond, g, start != NO_TIME)
+    began = np.where(cont, start[g.ids][g.group_of_row], t)  # meaningful at anchors
+    run_start = began[at]
+    out = np.where(cond, (t - run_start).astype(np.float64) / s.op.unit_ns, -1.0)
+    last = g.last_rows
+    start[g.ids] = np.where(cond[last], run_start[last], NO_TIME)
+    return out, None
+
+
+def _state_count(s: StreamState, v: FloatArray, t: IntArray, g: Groups) -> _Result:
+    count = s.arrays["count"]
+    cond = v != 0
+    at, cont = _runs(cond, g, count > 0)
+    base = np.where(cont, count[g.ids][g.group_of_row], 0)
+    idx = np.arange(cond.shape[0], dtype=np.int64)
+    n = idx - at + 1 + base[at]
+    out = np.where(cond, n, -1).astype(np.float64)
+    last = g.last_rows
+    count[g.ids] = np.where(cond[last], n[last], 0)
+    return out, None
+
+
+def _sigma(s: StreamState, v: FloatArray, t: IntArray, g: Groups) -> _Result:
+    arr = s.arrays
+    n0, mean0, m20 = arr["n"][g.ids], arr["mean"][g.ids], arr["m2"][g.ids]
+    # Sums of deviations from a per-instance reference (the carried mean, else the first
+    # value) keep the variance free of cancellation.
+    ref = np.where(n0 > 0, mean0, v[g.starts])
+    gr = g.group_of_row
+    d = v - ref[gr]
+    sd = grouped_cumsum(d, g.rank)
+    sq = grouped_cumsum(d * d, g.rank) + m20[gr]
+    n = (n0[gr] + g.rank + 1).astype(np.float64)
+    mean = ref[gr] + sd / n
+    m2 = np.maximum(sq - sd * sd / n, 0.0)
+    with np.errstate(all="ignore"):
+        std = np.sqrt(m2 / (n - 1))
+        out = np.where((n > 2) & (std > 0), np.abs(v - mean) / std, 0.0)
+    last = g.last_rows
+    arr["n"][g.ids] = n0 + g.counts
+    arr["mean"][g.ids] = mean[last]
+    arr["m2"][g.ids] = m2[last]
+    return out, None
+
+
+def _sample(s: StreamState, v: FloatArray, t: IntArray, g: Groups) -> _Result:
+    arr = s.arrays
+    if s.op.every_ns:
+        bucket = np.floor_divide(t, s.op.every_ns)
+        ok = bucket != _prev(bucket, g, arr["bucket"])
+        arr["bucket"][g.ids] = bucket[g.last_rows]
+        return v, ok
+    seen = arr["seen"]
+    ok = (seen[g.ids][g.group_of_row] + g.rank) % s.op.n == 0
+    seen[g.ids] += g.counts
+    return v, ok
+
+
+_IMPL: dict[str, Callable[[StreamState, FloatArray, IntArray, Groups], _Result]] = {
+    "derivative": _derivative,
+    "difference": _difference,
+    "changed": _difference,
+    "elapsed": _elapsed,
+    "cumulative_sum": _cumulative_sum,
+    "state_duration": _state_duration,
+    "state_count": _state_count,
+    "sigma": _sigma,
+    "sample": _sample,
+}
