@@ -63,7 +63,11 @@ def main() -> None:
                     resp = c.post("/write", params={"db": "telegraf"}, content=body)
                     assert resp.status_code == 204, resp.text
                 ingest_s = time.perf_counter() - t0
+                deadline = time.monotonic() + 120
                 while c.get(f"{V1}/recordings/{rec}").json()["points"] < total:
+                    if time.monotonic() > deadline:
+                        got = c.get(f"{V1}/recordings/{rec}").json()["points"]
+                        sys.exit(f"the recording holds {got} of {total} points after 120 s")
                     time.sleep(0.1)
                 c.post(f"{V1}/recordings/{rec}/stop")
                 t0 = time.perf_counter()

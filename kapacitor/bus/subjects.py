@@ -44,6 +44,7 @@ H_RP = "Kapacitor-Rp"
 H_PRECISION = "Kapacitor-Precision"
 H_FIRST_LINE = "Kapacitor-First-Line"
 H_NOW = "Kapacitor-Now"
+H_REPORT_PART = "Kapacitor-Report-Part"  # on replay progress messages that carry the report
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 

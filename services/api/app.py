@@ -491,13 +491,28 @@ def create_app(cfg: Config) -> FastAPI:
         await state.plugins.get(body.plugin)
         replay_id = uuid.uuid4().hex
         queue: asyncio.Queue[bytes] = asyncio.Queue()
+        parts: dict[int, bytes] = {}
 
         async def on_progress(msg: Any) -> None:
-            queue.put_nowait(msg.data + b"\n")
+            part = (msg.headers or {}).get(subjects.H_REPORT_PART)
+            if part is not None:
+                parts[int(part)] = msg.data
+            else:
+                queue.put_nowait(msg.data + b"\n")
 
         sub = await state.nc.subscribe(subjects.replay_progress(replay_id), cb=on_progress)
         request = {**body.model_dump(), "replay_id": replay_id}
         task = asyncio.ensure_future(ask_replay("replay", request, timeout=REPLAY_TIMEOUT_S))
+
+        async def report() -> bytes:
+            n = int(task.result()["report_parts"])
+            for _ in range(100):  # the parts were flushed before the reply; let them land
+                if len(parts) >= n:
+                    break
+                await asyncio.sleep(0.05)
+            if len(parts) < n:
+                raise ApiError(500, f"the replay report arrived incomplete ({len(parts)}/{n})")
+            return b"".join(parts[i] for i in range(n))
 
         async def lines() -> AsyncIterator[bytes]:
             try:
@@ -511,7 +526,7 @@ def create_app(cfg: Config) -> FastAPI:
                     else:
                         getter.cancel()
                 try:
-                    yield orjson.dumps({"report": task.result()}) + b"\n"
+                    yield b'{"report":' + await report() + b"}\n"
                 except ApiError as e:
                     yield orjson.dumps({"error": e.message}) + b"\n"
             finally:

@@ -33,6 +33,8 @@ from kapacitor.replay.recording import RecordingInfo, RecordingStats, new_record
 
 log = logging.getLogger("kapacitor.replay")
 INFO_EVERY_BATCHES = 20
+INFO_INTERVAL_S = 0.5
+REPORT_PART_BYTES = 256 * 1024
 PACED_CHUNK_ROWS = 10  # small chunks follow the recorded pace closely
 
 
@@ -83,6 +85,7 @@ class LiveRecording:
     filter: StreamFilter
     stats: RecordingStats = field(default_factory=RecordingStats)
     timer: asyncio.Task[None] | None = None
+    published: int = 0  # points in the info last written to the store
 
 
 def _error(msg: str) -> bytes:
@@ -126,7 +129,11 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             except Exception as e:  # loop boundary: the API must get an answer
                 log.exception("replay request failed")
                 reply = _error(f"replay service failed: {e}")
-            await msg.respond(reply)
+            try:
+                await msg.respond(reply)
+            except Exception as e:  # e.g. over the payload limit: say so rather than go silent
+                log.error("cannot answer %s: %s", msg.subject, e)
+                await msg.respond(_error(f"replay service cannot answer: {e}"))
 
         async def spawn(msg: Msg) -> None:
             # Subscription callbacks run one at a time: long work goes to its own task so two
@@ -184,14 +191,23 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                 if len(kept):
                     rec.stats.add(kept, await recordings.append(rec.info.id, kept))
 
+    async def publish_live() -> None:
+        """Keep the stored info of live recordings current, so `recordings` shows progress."""
+        while True:
+            await asyncio.sleep(INFO_INTERVAL_S)
+            async with lock:
+                for rec in live.values():
+                    if rec.stats.points != rec.published:
+                        rec.published = rec.stats.points
+                        await recordings.put(rec.stats.apply(rec.info))
+
     async def finish(rid: str) -> RecordingInfo:
-        async with lock:
+        async with lock:  # no batch and no progress update can land after the final info
             rec = live.pop(rid)
+            info = msgspec.structs.replace(rec.stats.apply(rec.info), status="finished")
+            await recordings.put(info)
         if rec.timer is not None and rec.timer is not asyncio.current_task():
             rec.timer.cancel()
-        info = msgspec.structs.replace(rec.stats.apply(rec.info), status="finished")
-        await recordings.put(info)
-        await nc.publish(subjects.replay_stop(rid) + ".done", msgspec.json.encode(info))
         return info
 
     async def record_stream(req: dict[str, Any], msg: Msg) -> bytes:
@@ -266,7 +282,14 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         )
         if req.get("send_alerts") and report.alerts:
             await send_alerts(report.alerts, definition.webhook)
-        return encode_report(report)
+        # A report can outgrow a NATS message (thousands of alerts): it goes as numbered parts
+        # on the progress subject, and the reply only says how many there are.
+        data = encode_report(report)
+        parts = [data[i : i + REPORT_PART_BYTES] for i in range(0, len(data), REPORT_PART_BYTES)]
+        for i, part in enumerate(parts):
+            await nc.publish(progress_subject, part, headers={subjects.H_REPORT_PART: str(i)})
+        await nc.flush()
+        return orjson.dumps({"report_parts": len(parts)})
 
     async def send_alerts(alerts: list[dict[str, Any]], webhook_url: str) -> None:
         url = webhook_url or str(cfg.get("alert", "webhook-url"))
@@ -287,6 +310,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     await nc.subscribe(subjects.replay_ctl("record_stream"), queue=q, cb=handler(record_stream))
     await nc.subscribe(subjects.replay_ctl("replay"), queue=q, cb=handler(run_replay))
     await nc.subscribe(subjects.REPLAY_STOP_ALL, cb=on_stop)
+    background(publish_live())
     log.info("replay ready")
     await stop.wait()
     for rid in list(live):
