@@ -94,7 +94,41 @@ def p90_idle(points: list[tuple[int, float, float]]) -> float | None:
     return sorted(w)[i]
 
 
+def user_rate(points: list[tuple[int, float, float]]) -> float | None:
+    if len(points) < 2:
+        return None
+    (t1, _, u1), (t2, _, u2) = points[-2], points[-1]
+    return (u2 - u1) / ((t2 - t1) / S)
+
+
+def low_idle_run(points: list[tuple[int, float, float]]) -> float | None:
+    if points[-1][1] >= 20:
+        return -1.0
+    run = 0
+    for p in reversed(points):
+        if p[1] >= 20:
+            break
+        run += 1
+    return float(run)
+
+
 PLUGINS = {
+    "rate": (
+        'alert(derivative(usage_user, 1s), >, 60, level="info")\n',
+        [],
+        lambda row: f"cpu,host={row[0]},region={row[1]}",
+        user_rate,
+        lambda v: v > 60,
+        "INFO",
+    ),
+    "stuck": (
+        "alert(state_count(usage_idle < 20), >=, 3)\n",
+        [],
+        lambda row: f"cpu,host={row[0]},region={row[1]}",
+        low_idle_run,
+        lambda v: v >= 3,
+        "CRITICAL",
+    ),
     "spread": (
         "let w = window(usage_user, 5)  # the last five points\n"
         'alert(max(w) - min(w), >, 90, level="warning")\n',

@@ -164,3 +164,55 @@ def test_record_define_replay_enable_push(tmp_path: Path) -> None:
         local.stop()
         prod.stop()
         influx.stop()
+
+
+def test_timed_recording_survives_restart_and_replays_side_by_side(tmp_path: Path) -> None:
+    import threading
+
+    d = Daemon(tmp_path / "k")
+    try:
+        d.start()
+        t0 = (time.time_ns() // S - 600) * S
+        script = tmp_path / "cpu.kap"
+        script.write_text(SCRIPT)
+        assert (
+            d.cli("define", "--name", "p", "--from", "cpu_idle", "--script", str(script)).code == 0
+        )
+        result: dict[str, object] = {}
+
+        def record() -> None:
+            result["r"] = d.cli("record", "--duration", "3s", "--from", "cpu_idle")
+
+        recorder = threading.Thread(target=record)
+        recorder.start()
+        time.sleep(1.5)
+        assert d.write(lines(t0, VALUES, host="x")).status_code == 204
+        recorder.join(60)
+        r = result["r"]
+        assert r.code == 0, r.stderr  # type: ignore[attr-defined]
+        rid = recording_id(r.stdout)  # type: ignore[attr-defined]
+
+        assert d.stop() == 0
+        d.start()
+        info = d.cli("show-recording", rid, "--json").json()
+        assert (info["status"], info["points"]) == ("finished", 2 * len(VALUES))
+
+        outs: list[object] = [None, None]
+
+        def run(i: int) -> None:
+            outs[i] = d.cli("replay", rid, "p", "--json")
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        reports = [o.json() for o in outs]  # type: ignore[union-attr]
+        assert reports[0]["alerts"] == reports[1]["alerts"]
+        assert len(reports[0]["alerts"]) == 4  # CRITICAL and OK for each of the two series
+        assert d.alerts_log() == []
+        r2 = d.cli("replay", rid, "p", "--send-alerts")
+        assert r2.code == 0, r2.stderr
+        assert [a["level"] for a in d.alerts_log()] == [a["level"] for a in reports[0]["alerts"]]
+    finally:
+        d.stop()
