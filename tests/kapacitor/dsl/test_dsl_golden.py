@@ -1,5 +1,5 @@
-"""Golden files: each golden/*.kap compiles to its printed tree (or fails with its exact error)
-as recorded in the .out next to it. UPDATE_GOLDEN=1 rewrites the .out files."""
+"""Golden files: each golden/*.kap compiles to its printed tree, types and plan (or fails with
+its exact error) as recorded in the .out next to it. UPDATE_GOLDEN=1 rewrites the .out files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from kapacitor.dsl.compile import compile_script
 from kapacitor.dsl.parser import parse
+from kapacitor.engine import build_program
 from kapacitor.errors import DslError
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -31,6 +32,11 @@ def render(path: Path) -> str:
         node = getattr(statement, "value", statement)
         lines.append(f"{statement}  :: {checked.type_of(node).name.lower()}")
     lines += [w.render(path.name) for w in checked.warnings]
+    lines += ["-- plan"]
+    try:
+        lines.append(str(build_program(checked.script)))
+    except DslError as exc:
+        lines.append(f"error ({type(exc).__name__}):\n{exc.render(path.name)}")
     return "\n".join(lines) + "\n"
 
 
