@@ -531,12 +531,12 @@ def replay(
         progress = Progress(
             TextColumn("replaying {task.fields[rec]}"),
             BarColumn(),
-            TextColumn("{task.completed:,.0f}/{task.total:,.0f} points"),
+            TextColumn("{task.fields[count]}"),
             TextColumn("{task.fields[rate]}"),
             TimeRemainingColumn(),
             console=console,
         )
-        task = progress.add_task("replay", total=None, rec=recording, rate="")
+        task = progress.add_task("replay", total=None, rec=recording, rate="", count="")
         progress.start()
     started = time.monotonic()
     try:
@@ -554,6 +554,7 @@ def replay(
                         completed=doc["done"],
                         total=doc["total"],
                         rate=f"{rate:,.0f} points/s",
+                        count=f"{doc['done']:,}/{doc['total']:,} points",
                     )
     finally:
         if progress is not None:

@@ -216,3 +216,36 @@ def test_timed_recording_survives_restart_and_replays_side_by_side(tmp_path: Pat
         assert [a["level"] for a in d.alerts_log()] == [a["level"] for a in reports[0]["alerts"]]
     finally:
         d.stop()
+
+
+def test_replay_progress_bar_on_a_terminal_and_nothing_on_a_pipe(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    d = Daemon(tmp_path / "k")
+    try:
+        d.start()
+        t0 = (time.time_ns() // S - 600) * S
+        lp = tmp_path / "rec.lp"
+        lp.write_text(lines(t0, VALUES * 4))
+        script = tmp_path / "cpu.kap"
+        script.write_text(SCRIPT)
+        assert (
+            d.cli("define", "--name", "p", "--from", "cpu_idle", "--script", str(script)).code == 0
+        )
+        rid = recording_id(d.cli("import", str(lp)).stdout)
+        piped = d.cli("replay", rid, "p", "--speed", "100")
+        assert piped.code == 0 and piped.stderr == ""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KAPACITOR_")}
+        env.update(KAPACITOR_URL=d.url, COLUMNS="120", TERM="xterm")
+        cmd = f"{sys.executable} -m kapacitor.cli.main replay {rid} p --speed 100 > /dev/null"
+        tty = subprocess.run(
+            ["script", "-qec", cmd, "/dev/null"], capture_output=True, env=env, timeout=120
+        )
+        out = tty.stdout.decode(errors="replace")
+        assert tty.returncode == 0, out
+        assert "Traceback" not in out
+        assert "points/s" in out and f"replaying {rid}" in out
+    finally:
+        d.stop()
