@@ -361,3 +361,26 @@ def _binary(op: str, a: float, b: float) -> float | None:
     if op == "or":
         return float(a != 0 or b != 0)
     raise AssertionError(op)
+
+
+def assert_snapshot_continues(script: Script, stream: list[Any], split: int) -> None:
+    """Run `stream` whole, and again with a snapshot after batch `split` restored into a fresh
+    runtime: the events and the final state must be the same."""
+    from kapacitor.clock import ManualClock
+    from kapacitor.engine import PluginRuntime, build_program
+
+    program = build_program(script)
+    whole = PluginRuntime("p", program, ManualClock())
+    first = PluginRuntime("p", program, ManualClock())
+    expected: list[Any] = []
+    got: list[Any] = []
+    for i, (rows, types) in enumerate(stream):
+        batch, idx, keys, tags, _ = make_batch(rows, types)
+        expected += whole.process(batch, idx, keys, tags).events
+        if i == split:
+            second = PluginRuntime("p", build_program(script), ManualClock())
+            second.restore(first.snapshot())
+            first = second
+        got += first.process(batch, idx, keys, tags).events
+    assert got == expected
+    assert whole.snapshot() == first.snapshot()

@@ -13,7 +13,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from engine_testkit import SECOND, Reference, Row, agg, alert, make_batch, script, win
+from engine_testkit import (
+    SECOND,
+    Reference,
+    Row,
+    agg,
+    alert,
+    assert_snapshot_continues,
+    make_batch,
+    script,
+    win,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -285,21 +295,7 @@ def test_stream_functions_match_reference(name: str, stream: Stream) -> None:
 @given(stream=streams(), data=st.data())
 def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.DataObject) -> None:
     """Some batches, snapshot, restore into a fresh runtime, the rest: same events, same state."""
-    program = build_program(SCRIPTS[name])
-    split = data.draw(st.integers(0, len(stream)))
-    whole = PluginRuntime("p", program, ManualClock())
-    first = PluginRuntime("p", program, ManualClock())
-    expected, got = [], []
-    for i, (rows, types) in enumerate(stream):
-        batch, idx, keys, tags, _ = make_batch(rows, types)
-        expected += whole.process(batch, idx, keys, tags).events
-        if i == split:
-            second = PluginRuntime("p", build_program(SCRIPTS[name]), ManualClock())
-            second.restore(first.snapshot())
-            first = second
-        got += first.process(batch, idx, keys, tags).events
-    assert got == expected
-    assert whole.snapshot() == first.snapshot()
+    assert_snapshot_continues(SCRIPTS[name], stream, data.draw(st.integers(0, len(stream))))
 
 
 # -- explicit examples -----------------------------------------------------------------------

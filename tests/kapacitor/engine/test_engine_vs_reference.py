@@ -16,6 +16,7 @@ from engine_testkit import (
     Row,
     agg,
     alert,
+    assert_snapshot_continues,
     make_batch,
     script,
     win,
@@ -162,18 +163,4 @@ def test_time_windows_overflow_safe_search(name: str, stream: Stream) -> None:
 @given(stream=streams(), data=st.data())
 def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.DataObject) -> None:
     """Half the batches, snapshot, restore into a fresh runtime, the rest: same events."""
-    program = build_program(SCRIPTS[name])
-    split = data.draw(st.integers(0, len(stream)))
-    whole = PluginRuntime("p", program, ManualClock())
-    first = PluginRuntime("p", program, ManualClock())
-    expected, got = [], []
-    for i, (rows, types) in enumerate(stream):
-        batch, idx, keys, tags, _ = make_batch(rows, types)
-        expected += whole.process(batch, idx, keys, tags).events
-        if i == split:
-            second = PluginRuntime("p", build_program(SCRIPTS[name]), ManualClock())
-            second.restore(first.snapshot())
-            first = second
-        got += first.process(batch, idx, keys, tags).events
-    assert got == expected
-    assert whole.snapshot() == first.snapshot()
+    assert_snapshot_continues(SCRIPTS[name], stream, data.draw(st.integers(0, len(stream))))

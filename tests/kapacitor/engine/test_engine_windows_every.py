@@ -8,7 +8,15 @@ import collections
 from dataclasses import dataclass, field
 
 import pytest
-from engine_testkit import SECOND, Reference, Row, alert, make_batch, script
+from engine_testkit import (
+    SECOND,
+    Reference,
+    Row,
+    alert,
+    assert_snapshot_continues,
+    make_batch,
+    script,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_engine_vs_reference import Stream, streams
@@ -175,21 +183,7 @@ def test_engine_matches_reference(name: str, stream: Stream) -> None:
 @settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=streams(), data=st.data())
 def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.DataObject) -> None:
-    program = build_program(SCRIPTS[name])
-    split = data.draw(st.integers(0, len(stream)))
-    whole = PluginRuntime("p", program, ManualClock())
-    first = PluginRuntime("p", program, ManualClock())
-    expected, got = [], []
-    for i, (rows, types) in enumerate(stream):
-        batch, idx, keys, tags, _ = make_batch(rows, types)
-        expected += whole.process(batch, idx, keys, tags).events
-        if i == split:
-            second = PluginRuntime("p", build_program(SCRIPTS[name]), ManualClock())
-            second.restore(first.snapshot())
-            first = second
-        got += first.process(batch, idx, keys, tags).events
-    assert got == expected
-    assert whole.snapshot() == first.snapshot()
+    assert_snapshot_continues(SCRIPTS[name], stream, data.draw(st.integers(0, len(stream))))
 
 
 # -- explicit scenarios ---------------------------------------------------------------------
