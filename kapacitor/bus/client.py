@@ -21,7 +21,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, KeyNotFoundError, NoKeysError, NotFoundError
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
@@ -194,3 +194,20 @@ async def shutdown(nc: Client, *tasks: asyncio.Task[Any]) -> None:
     if nc.is_connected:
         await nc.flush()
     await nc.close()
+
+
+async def kv_values(kv: KeyValue) -> list[bytes]:
+    """Every non-empty value in a bucket (keys deleted meanwhile are skipped)."""
+    try:
+        keys = await kv.keys()
+    except NoKeysError:
+        return []
+    out = []
+    for k in keys:
+        try:
+            entry = await kv.get(k)
+        except KeyNotFoundError:
+            continue
+        if entry.value:
+            out.append(entry.value)
+    return out

@@ -7,10 +7,11 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import msgspec
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
+from kapacitor.bus.client import kv_values
 from kapacitor.errors import PluginNotFound
 from kapacitor.plugins import (
     PluginDefinition,
@@ -43,19 +44,9 @@ class PluginStore:
         await self.kv.purge(subjects.token(name))
 
     async def list(self) -> list[PluginDefinition]:
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return []
-        out = []
-        for k in keys:
-            try:
-                entry = await self.kv.get(k)
-            except KeyNotFoundError:
-                continue
-            if entry.value:
-                out.append(decode_definition(entry.value))
-        return sorted(out, key=lambda d: d.name)
+        return sorted(
+            (decode_definition(v) for v in await kv_values(self.kv)), key=lambda d: d.name
+        )
 
     async def watch(
         self, on_change: Callable[[dict[str, PluginDefinition]], Awaitable[None]]

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import KeyNotFoundError, NoKeysError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
+from kapacitor.bus.client import kv_values
 from kapacitor.errors import KapacitorError
 from kapacitor.model import PointBatch, decode_batch, encode_batch
 from kapacitor.replay.recording import RecordingInfo, decode_info, encode_info
@@ -49,19 +50,7 @@ class RecordingStore:
         await self.kv.put(subjects.token(info.id), encode_info(info))
 
     async def list(self) -> list[RecordingInfo]:
-        try:
-            keys = await self.kv.keys()
-        except NoKeysError:
-            return []
-        out = []
-        for k in keys:
-            try:
-                entry = await self.kv.get(k)
-            except KeyNotFoundError:
-                continue
-            if entry.value:
-                out.append(decode_info(entry.value))
-        return sorted(out, key=lambda r: r.created)
+        return sorted((decode_info(v) for v in await kv_values(self.kv)), key=lambda r: r.created)
 
     async def append(self, rec_id: str, batch: PointBatch) -> int:
         """Store one batch; returns its size in bytes."""
