@@ -384,3 +384,25 @@ def assert_snapshot_continues(script: Script, stream: list[Any], split: int) -> 
         got += first.process(batch, idx, keys, tags).events
     assert got == expected
     assert whole.snapshot() == first.snapshot()
+
+
+def assert_runs_match(
+    runtime: Any,
+    ref: Any,
+    stream: list[Any],
+    per_batch: Any = None,
+) -> None:
+    """Feed every batch of `stream` to the engine `runtime` and to the per-point reference
+    `ref`; their events must agree (values approximately). `per_batch(result, rows)` adds a
+    suite's own checks."""
+    import pytest
+
+    for rows, types in stream:
+        batch, idx, keys, tags, seen = make_batch(rows, types)
+        result = runtime.process(batch, idx, keys, tags)
+        expected = ref.feed([(keys[int(idx[i])], r.time, seen[i]) for i, r in enumerate(rows)])
+        got = [(e.id, e.level, e.previous_level, e.time, e.duration) for e in result.events]
+        assert got == [(e.id, e.level, e.previous_level, e.time, e.duration) for e in expected]
+        assert [e.value for e in result.events] == pytest.approx([e.value for e in expected])
+        if per_batch is not None:
+            per_batch(result, rows)

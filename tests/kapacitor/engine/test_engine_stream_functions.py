@@ -19,6 +19,7 @@ from engine_testkit import (
     Row,
     agg,
     alert,
+    assert_runs_match,
     assert_snapshot_continues,
     make_batch,
     script,
@@ -266,18 +267,15 @@ def streams(draw: st.DrawFn) -> Stream:
     return out
 
 
+def counts_add_up(result: Any, rows: list[Row]) -> None:
+    assert result.points + result.skipped + result.late == len(rows)
+
+
 def run_both(name: str, stream: Stream) -> None:
     scr = SCRIPTS[name]
     runtime = PluginRuntime("p", build_program(scr), ManualClock())
     ref = StreamReference("p", scr)
-    for rows, types in stream:
-        batch, idx, keys, tags, seen = make_batch(rows, types)
-        result = runtime.process(batch, idx, keys, tags)
-        expected = ref.feed([(keys[int(idx[i])], r.time, seen[i]) for i, r in enumerate(rows)])
-        got = [(e.id, e.level, e.previous_level, e.time, e.duration) for e in result.events]
-        assert got == [(e.id, e.level, e.previous_level, e.time, e.duration) for e in expected]
-        assert [e.value for e in result.events] == pytest.approx([e.value for e in expected])
-        assert result.points + result.skipped + result.late == len(rows)
+    assert_runs_match(runtime, ref, stream, counts_add_up)
     assert runtime.stats.points_processed == ref.points
     assert runtime.stats.points_skipped == ref.skipped
     assert runtime.stats.points_late == ref.late

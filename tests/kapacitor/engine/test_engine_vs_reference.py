@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from typing import Any
 
 import pytest
 from engine_testkit import (
@@ -16,8 +17,8 @@ from engine_testkit import (
     Row,
     agg,
     alert,
+    assert_runs_match,
     assert_snapshot_continues,
-    make_batch,
     script,
     win,
 )
@@ -122,22 +123,19 @@ def streams(draw: st.DrawFn) -> Stream:
     return out
 
 
+def tags_and_counts(result: Any, rows: list[Row]) -> None:
+    for e in result.events:
+        assert e.tags == {"host": e.instance.split("=")[1]}
+    assert result.points + result.skipped + result.late == len(rows)
+
+
 def run_both(name: str, stream: Stream, *, force_rank: bool = False) -> None:
     scr = SCRIPTS[name]
     runtime = PluginRuntime("p", build_program(scr), ManualClock())
     for w in runtime._windows.values():
         w.force_rank_search = force_rank
     ref = Reference("p", scr)
-    for rows, types in stream:
-        batch, idx, keys, tags, seen = make_batch(rows, types)
-        result = runtime.process(batch, idx, keys, tags)
-        expected = ref.feed([(keys[int(idx[i])], r.time, seen[i]) for i, r in enumerate(rows)])
-        got = [(e.id, e.level, e.previous_level, e.time, e.duration) for e in result.events]
-        assert got == [(e.id, e.level, e.previous_level, e.time, e.duration) for e in expected]
-        assert [e.value for e in result.events] == pytest.approx([e.value for e in expected])
-        for e in result.events:
-            assert e.tags == {"host": e.instance.split("=")[1]}
-        assert result.points + result.skipped + result.late == len(rows)
+    assert_runs_match(runtime, ref, stream, tags_and_counts)
     assert runtime.stats.points_processed == ref.points
     assert runtime.stats.points_skipped == ref.skipped
     assert runtime.stats.points_late == ref.late

@@ -13,6 +13,7 @@ from engine_testkit import (
     Reference,
     Row,
     alert,
+    assert_runs_match,
     assert_snapshot_continues,
     make_batch,
     script,
@@ -162,13 +163,7 @@ def run_both(name: str, stream: Stream) -> None:
     scr = SCRIPTS[name]
     runtime = PluginRuntime("p", build_program(scr), ManualClock())
     ref = HopReference("p", scr)
-    for rows, types in stream:
-        batch, idx, keys, tags, seen = make_batch(rows, types)
-        result = runtime.process(batch, idx, keys, tags)
-        expected = ref.feed([(keys[int(idx[i])], r.time, seen[i]) for i, r in enumerate(rows)])
-        got = [(e.id, e.level, e.previous_level, e.time, e.duration) for e in result.events]
-        assert got == [(e.id, e.level, e.previous_level, e.time, e.duration) for e in expected]
-        assert [e.value for e in result.events] == pytest.approx([e.value for e in expected])
+    assert_runs_match(runtime, ref, stream)
     assert runtime.stats.points_late == ref.late
 
 
