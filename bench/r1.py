@@ -43,6 +43,16 @@ def bodies(series: int, steps: int, per_post: int) -> list[bytes]:
     ]
 
 
+def define_r1(d: Daemon, folder: Path) -> None:
+    """The R1 plugin on `d`: the script on `cpu`, one instance per host (not enabled)."""
+    script = folder / "r1.kap"
+    script.write_text(SCRIPT)
+    r = d.cli(
+        "define", "--name", "r1", "--from", "cpu", "--group-by", "host", "--script", str(script)
+    )
+    assert r.code == 0, r.stderr
+
+
 def tree_rss_kb(root: int) -> int:
     children: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
@@ -133,20 +143,7 @@ def main() -> None:
                 time.sleep(0.05)
 
         try:
-            script = Path(tmp) / "r1.kap"
-            script.write_text(SCRIPT)
-            r = d.cli(
-                "define",
-                "--name",
-                "r1",
-                "--from",
-                "cpu",
-                "--group-by",
-                "host",
-                "--script",
-                str(script),
-            )
-            assert r.code == 0, r.stderr
+            define_r1(d, Path(tmp))
             assert d.cli("enable", "r1").code == 0
             time.sleep(1.5)  # let every service load the definition
             sampler = threading.Thread(target=sample, daemon=True)

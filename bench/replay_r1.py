@@ -19,7 +19,7 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from r1 import SCRIPT, bodies
+from r1 import bodies, define_r1
 
 from kapacitor.testing.daemon import Daemon
 
@@ -41,20 +41,7 @@ def main() -> None:
         d.env["KAPACITOR_LOGGING_LEVEL"] = "WARNING"
         d.start()
         try:
-            script = Path(tmp) / "r1.kap"
-            script.write_text(SCRIPT)
-            r = d.cli(
-                "define",
-                "--name",
-                "r1",
-                "--from",
-                "cpu",
-                "--group-by",
-                "host",
-                "--script",
-                str(script),
-            )
-            assert r.code == 0, r.stderr
+            define_r1(d, Path(tmp))
             with httpx.Client(base_url=d.url, timeout=600) as c:
                 rec = c.post(V1 + "/recordings/stream", json={"from": "cpu"}).json()["id"]
                 time.sleep(0.5)
