@@ -53,7 +53,7 @@ class PluginHost:
                 continue
             stats = self.stats.setdefault(name, PluginStats(plugin=name))
             try:
-                program = build_program(compile_script(d.script).script)
+                program = build_program(compile_script(d.script))
             except KapacitorError as e:
                 stats.errors += 1
                 stats.last_error = f"cannot load: {e}"

@@ -83,7 +83,7 @@ def validate_definition(d: PluginDefinition) -> None:
     problems: list[tuple[str, DslError]] = []
     try:
         checked = compile_script(d.script)
-        build_program(checked.script)
+        build_program(checked)
     except DslError as e:
         problems.append(("script", e))
     if d.where.strip():

@@ -15,7 +15,7 @@ skips what depends on it for that point, and counts it).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from kapacitor.dsl.ast import (
@@ -33,6 +33,7 @@ from kapacitor.dsl.ast import (
     String,
     Unary,
 )
+from kapacitor.dsl.fold import FoldError, fold_binary, fold_unary, inline_constants
 from kapacitor.dsl.functions import ALERT_LEVELS, Function, Param, lookup
 from kapacitor.dsl.functions import suggest as suggest_function
 from kapacitor.dsl.scalar_check import EXTRA_CHECKS as SCALAR_CHECKS
@@ -105,6 +106,11 @@ class CheckedScript:
         """The value of a constant expression: int, float, str, bool, a duration as int
         nanoseconds, a regex as a compiled re.Pattern, an op as its string; else None."""
         return self.constants.get(id(node))
+
+    def folded(self) -> Script:
+        """The script with every constant expression written as a literal (`let n = 10` then
+        `window(x, n)` becomes `window(x, 10)`): what the planner takes."""
+        return inline_constants(self.script, self.types, self.constants)
 
     @property
     def result_type(self) -> Type | None:
@@ -341,9 +347,7 @@ class _Checker:
         if node.op == "not":
             if self.coerce(t, Type.BOOL, node.operand.span) is None:
                 raise self.error(f"'not' expects a bool, got {self.shown(t)}", node.operand.span)
-            value = self.constants.get(id(node.operand))
-            if isinstance(value, bool):
-                self.constants[id(node)] = not value
+            self.fold(node, lambda a: fold_unary("not", Type.BOOL, a), node.operand)
             return Type.BOOL
         kind = self.coerce(t, NUMERIC | Type.DURATION, node.operand.span)
         if kind is None:
@@ -351,9 +355,7 @@ class _Checker:
                 f"'-' expects a number or a duration, got {self.shown(t)}{self.hint(t)}",
                 node.operand.span,
             )
-        value = self.constants.get(id(node.operand))
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            self.constants[id(node)] = -value
+        self.fold(node, lambda a: fold_unary("-", kind, a), node.operand)
         return kind
 
     def hint(self, t: _T) -> str:
@@ -368,6 +370,7 @@ class _Checker:
     def binary(self, node: Binary) -> _T:
         op = node.op
         lt, rt = self.infer(node.left), self.infer(node.right)
+        sides = (node.left, node.right)
         if op in ("and", "or"):
             for side, t in ((node.left, lt), (node.right, rt)):
                 if self.coerce(t, Type.BOOL, side.span) is None:
@@ -375,6 +378,7 @@ class _Checker:
                         f"'{op}' expects bool operands, got {self.shown(t)}{self.hint(t)}",
                         side.span,
                     )
+            self.fold(node, lambda a, b: fold_binary(op, Type.BOOL, Type.BOOL, a, b), *sides)
             return Type.BOOL
         if op in ("=~", "!~"):
             if self.coerce(lt, Type.STRING, node.left.span) is None:
@@ -402,6 +406,7 @@ class _Checker:
                     + (self.hint(left) or self.hint(right)),
                     node.span,
                 )
+            self.fold(node, lambda a, b: fold_binary(op, left, right, a, b), *sides)
             return Type.BOOL
         result = _arithmetic(op, left, right)
         if result is None:
@@ -410,7 +415,20 @@ class _Checker:
                 + (self.hint(left) or self.hint(right)),
                 node.span,
             )
+        self.fold(node, lambda a, b: fold_binary(op, left, right, a, b), *sides)
         return result
+
+    def fold(self, node: Expr, compute: Callable[..., object | None], *operands: Expr) -> None:
+        """Record `node`'s value when all its operands are constants (see fold.py)."""
+        values = [self.constants.get(id(o)) for o in operands]
+        if any(v is None for v in values):
+            return
+        try:
+            value = compute(*values)
+        except FoldError as e:
+            raise self.error(f"{e} in {node}", node.span) from None
+        if value is not None:
+            self.constants[id(node)] = value
 
     def operands(self, node: Binary, lt: _T, rt: _T) -> tuple[Type, Type]:
         """Decide field operands from the other side: `host == "a"` makes host a string."""

@@ -31,5 +31,5 @@ def explain(source: str) -> str:
         out.append(f"field {name} : {typ.name}")
     for w in checked.warnings:
         out.append(f"warning {w}")
-    out += ["", "# plan", str(build_program(checked.script))]
+    out += ["", "# plan", str(build_program(checked))]
     return "\n".join(out) + "\n"

@@ -243,7 +243,7 @@ def t_DURATION(t: Any) -> Any:
         if m and m[2] in DURATION_UNITS:
             ns = Fraction(m[1]) * DURATION_UNITS[m[2]]
             if ns.denominator == 1 and ns > 0:
-                hint = f": write {_format_ns(int(ns))}"
+                hint = f": write {format_ns(int(ns))}"
         raise bad("a duration is a whole number of a unit" + hint)
     total = 0
     for number, unit in re.findall(r"([0-9]+)([A-Za-z_µ]+)", text):
@@ -260,7 +260,10 @@ def t_DURATION(t: Any) -> Any:
     return t
 
 
-def _format_ns(ns: int) -> str:
+def format_ns(ns: int) -> str:
+    """A duration in its largest whole unit: 90s -> "90s", 3600s -> "1h"."""
+    if ns < 0:
+        return "-" + format_ns(-ns)
     for unit in ("w", "d", "h", "m", "s", "ms", "us", "ns"):
         size = DURATION_UNITS[unit]
         if ns % size == 0 and ns // size > 0:

@@ -35,6 +35,7 @@ from kapacitor.dsl.ast import (
     String,
     Unary,
 )
+from kapacitor.dsl.check import CheckedScript
 from kapacitor.engine import scalar as scalar_fns
 from kapacitor.engine.deadman import DeadmanOp, plan_deadman
 from kapacitor.engine.scalar import FuncOp
@@ -610,8 +611,14 @@ class _Planner:
         return Program(tuple(ops), tuple(kinds), tuple(names))
 
 
-def build_program(script: Script) -> Program:
-    """Plan `script`; raises DslTypeError (with the offending node's span) for what cannot run."""
+def build_program(script: Script | CheckedScript) -> Program:
+    """Plan `script`; raises DslTypeError (with the offending node's span) for what cannot run.
+
+    A checked script is planned with its constants folded (`window(x, n)` for `let n = 10`);
+    a bare syntax tree must spell constants as literals.
+    """
+    if isinstance(script, CheckedScript):
+        script = script.folded()
     planner = _Planner()
     planner.field_types = scalar_fns.field_types(script)
     for stmt in script.statements:

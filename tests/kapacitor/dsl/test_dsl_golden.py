@@ -34,7 +34,7 @@ def render(path: Path) -> str:
     lines += [w.render(path.name) for w in checked.warnings]
     lines += ["-- plan"]
     try:
-        lines.append(str(build_program(checked.script)))
+        lines.append(str(build_program(checked)))
     except DslError as exc:
         lines.append(f"error ({type(exc).__name__}):\n{exc.render(path.name)}")
     return "\n".join(lines) + "\n"

@@ -25,7 +25,7 @@ MINUTE = 60 * SECOND
 
 
 def runtime(source: str, clock: ManualClock) -> PluginRuntime:
-    return PluginRuntime("p", build_program(compile_script(source).script), clock)
+    return PluginRuntime("p", build_program(compile_script(source)), clock)
 
 
 def send(rt: PluginRuntime, *insts: int, t: int = 0) -> list[AlertEvent]:
@@ -185,7 +185,7 @@ def test_host_tick_delivers_deadman_events() -> None:
 )
 def test_diagnostics(source: str, message: str, col: int) -> None:
     with pytest.raises(DslError) as e:
-        build_program(compile_script(source).script)
+        build_program(compile_script(source))
     assert message in str(e.value)
     assert e.value.span.col == col
 

@@ -128,7 +128,7 @@ class Capture(PluginRuntime):
 
 def engine_values(source: str, kind: str, batch_args: tuple[Any, ...]) -> list[object]:
     """Per batch row: the value of the alert's expression, or None where it has none."""
-    program = build_program(compile_script(source).script)
+    program = build_program(compile_script(source))
     runtime = Capture("p", program, ManualClock(NOW))
     batch, idx, keys, tags = batch_args
     runtime.process(batch, idx, keys, tags)
@@ -507,7 +507,7 @@ def test_time_parts_are_utc_and_exact() -> None:
 
 def test_tags_strings_and_bools_drive_alerts() -> None:
     source = 'alert(usage_idle < 30 and tag("host") =~ /^h[01]$/, ==, true, message="{host} idle")'
-    program = build_program(compile_script(source).script)
+    program = build_program(compile_script(source))
     runtime = PluginRuntime("p", program, ManualClock())
     rows = [Row(i % 3, (i + 1) * SECOND, {"usage_idle": 20.0 if i < 6 else 50.0}) for i in range(9)]
     batch, idx, keys, tags, _ = make_batch(rows, {"usage_idle": FT.FLOAT})
@@ -523,7 +523,7 @@ def test_tags_strings_and_bools_drive_alerts() -> None:
 
 def test_string_and_bool_fields_and_skipping() -> None:
     source = 'alert(status == "down" and not maintenance, ==, true)'
-    program = build_program(compile_script(source).script)
+    program = build_program(compile_script(source))
     assert str(program).splitlines()[:2] == ["%0 = field status as string", '%1 = const "down"']
     runtime = PluginRuntime("p", program, ManualClock())
     rows = [
@@ -540,7 +540,7 @@ def test_string_and_bool_fields_and_skipping() -> None:
 
 def test_default_and_is_present_never_skip() -> None:
     source = "alert(default(errors, 0) + int(is_present(warn)), >, 5)"
-    program = build_program(compile_script(source).script)
+    program = build_program(compile_script(source))
     runtime = PluginRuntime("p", program, ManualClock())
     rows = [Row(0, 1, {"errors": 9}), Row(0, 2, {}), Row(0, 3, {"warn": 1, "errors": 5})]
     batch, idx, keys, tags, _ = make_batch(rows, {"errors": FT.INT, "warn": FT.INT})
@@ -554,7 +554,7 @@ def test_default_and_is_present_never_skip() -> None:
 
 
 def test_min_and_max_dispatch_on_arity() -> None:
-    program = build_program(compile_script("alert(min(window(x, 3)) + max(x, y, 1), >, 0)").script)
+    program = build_program(compile_script("alert(min(window(x, 3)) + max(x, y, 1), >, 0)"))
     text = str(program)
     assert "agg.min" in text and "math.max %0 %3 %4" in text
 
@@ -605,7 +605,7 @@ def test_type_errors_name_the_position(source: str, message: str, where: str) ->
 
 def test_plan_printing_and_sharing() -> None:
     source = 'alert(contains(tag("host"), "a") and host =~ /x\\/y/ and pow(v, 2) > 1, ==, true)'
-    text = str(build_program(compile_script(source).script))
+    text = str(build_program(compile_script(source)))
     assert "tag host" in text and "str.match %" in text and "/x\\/y/" in text and "math.pow" in text
 
 
@@ -613,4 +613,4 @@ def test_plan_printing_and_sharing() -> None:
 def test_examples_plan(name: str) -> None:
     """Every stateless function's documented example runs through the engine's planner."""
     for fn in OVERLOADS[name]:
-        build_program(compile_script(fn.example).script)
+        build_program(compile_script(fn.example))

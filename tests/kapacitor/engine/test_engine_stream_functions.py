@@ -302,7 +302,7 @@ def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.
 def feed(source: str, points: list[tuple[int, int, float | None]]) -> list[tuple[str, int, float]]:
     """Run `source` over (instance, time in s, x or None) points one batch per point; events
     as (level, time in s, value)."""
-    rt = PluginRuntime("p", build_program(compile_script(source).script), ManualClock())
+    rt = PluginRuntime("p", build_program(compile_script(source)), ManualClock())
     out = []
     for inst, t, x in points:
         fields = {} if x is None else {"x": x}
@@ -317,7 +317,7 @@ def feed(source: str, points: list[tuple[int, int, float | None]]) -> list[tuple
 def column(source: str, points: list[tuple[int, int, float | None]], batches: int = 1) -> list[Any]:
     """The value the first alert() compares on each point (None: no value), with the points
     (instance, time in s, x or None) cut into `batches` batches."""
-    program = build_program(compile_script(source).script)
+    program = build_program(compile_script(source))
     rt = PluginRuntime("p", program, ManualClock())
     captured: dict[str, Any] = {}
     original = rt._alert
@@ -430,7 +430,7 @@ def test_plans() -> None:
         "%9 = alert %8 > %8 level=CRITICAL",
     ]
     assert program.has_time_window
-    assert not build_program(compile_script("alert(difference(x), >, 1)").script).has_time_window
+    assert not build_program(compile_script("alert(difference(x), >, 1)")).has_time_window
 
 
 @pytest.mark.parametrize(
@@ -464,11 +464,11 @@ def test_registry_examples_plan_and_kinds() -> None:
     for name in STREAM_FUNCTIONS:
         fn = FUNCTIONS[name]
         assert fn.kind is Kind.STREAM
-        build_program(compile_script(fn.example).script)
+        build_program(compile_script(fn.example))
 
 
 def test_restore_rejects_mismatched_stream_state() -> None:
-    program = build_program(compile_script("alert(sigma(x), >, 1)").script)
+    program = build_program(compile_script("alert(sigma(x), >, 1)"))
     rt = PluginRuntime("p", program, ManualClock())
     batch, idx, keys, tags, _ = make_batch([Row(0, SECOND, {"x": 1.0})], {"x": FieldType.FLOAT})
     rt.process(batch, idx, keys, tags)

@@ -189,7 +189,7 @@ def run(
 ) -> list[tuple[int, float]]:
     """(time in s, value) of every firing event; the alert in `source` always fires on a
     yielding row when written `>= -1`, so each event marks one emitted window."""
-    rt = PluginRuntime("p", build_program(compile_script(source).script), ManualClock())
+    rt = PluginRuntime("p", build_program(compile_script(source)), ManualClock())
     vals = values if values is not None else [1.0] * len(times)
     out = []
     for t, v in zip(times, vals, strict=True):  # one point per batch: also tests carrying
@@ -251,7 +251,7 @@ def test_count_window_every() -> None:
 def test_late_points_are_dropped_before_hop_windows() -> None:
     rt = PluginRuntime(
         "p",
-        build_program(compile_script("alert(count(window(x, 2s, every=2s)), >=, 0)").script),
+        build_program(compile_script("alert(count(window(x, 2s, every=2s)), >=, 0)")),
         ManualClock(),
     )
     rows = [Row(0, t * SECOND, {"x": 1.0}) for t in (0, 1, 5, 3, 6)]
@@ -275,6 +275,6 @@ def test_late_points_are_dropped_before_hop_windows() -> None:
 )
 def test_diagnostics(source: str, message: str) -> None:
     with pytest.raises(DslTypeError) as e:
-        build_program(compile_script(source).script)
+        build_program(compile_script(source))
     assert message in str(e.value)
     assert e.value.span.line == 1 and e.value.span.col > 1

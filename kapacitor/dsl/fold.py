@@ -1,0 +1,182 @@
+"""Constant folding: the values of expressions known when a script is defined.
+
+The checker calls `fold_unary`/`fold_binary` on operands whose values it knows, so
+`let n = 10`, `2 * n` and `1m + 30s` are constants wherever the language wants one (window
+sizes, `every=`, percentiles, thresholds). `inline_constants` then gives the planner a script
+in which every such expression is a literal.
+
+Folding follows the engine's arithmetic (docs/language.md, "Operations"): ints stay ints
+under `+ - * %`, `/` gives a float, `%` keeps the sign of the dividend, durations are int
+nanoseconds. What the engine would turn into "no value" on every point (a division by zero,
+a result that is not a finite number or overflows 64 bits) is an error here instead, since it
+could never produce output.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kapacitor.dsl.ast import (
+    Binary,
+    Bool,
+    Call,
+    Duration,
+    Expr,
+    Ident,
+    Keyword,
+    Let,
+    Number,
+    Script,
+    Statement,
+    String,
+    Unary,
+)
+from kapacitor.dsl.tokens import format_ns
+from kapacitor.dsl.types import Type
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+class FoldError(ValueError):
+    """A constant expression with no value (the checker reports it at the expression)."""
+
+
+def _int(value: int, what: str) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise FoldError(f"{what} overflows 64 bits")
+    return value
+
+
+def _float(value: float) -> float:
+    if not math.isfinite(value):
+        raise FoldError(f"the result is not a finite number ({value})")
+    return value
+
+
+def _rem(a: int, b: int) -> int:
+    """`a % b` with the sign of `a`, as the engine's fmod: -7 % 3 is -1."""
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+def _number(op: str, a: int | float, b: int | float, ints: bool) -> int | float:
+    if op in ("/", "%") and b == 0:
+        raise FoldError("division by zero")
+    if op == "/":
+        return _float(a / b)
+    if ints:
+        assert isinstance(a, int) and isinstance(b, int)
+        value = {"+": a + b, "-": a - b, "*": a * b}.get(op)
+        return _int(_rem(a, b) if value is None else value, "the result")
+    if op == "%":
+        return _float(math.fmod(a, b))
+    return _float({"+": a + b, "-": a - b, "*": a * b}[op])
+
+
+def _duration(ns: float) -> int:
+    return _int(round(ns) if isinstance(ns, float) else ns, "the duration")
+
+
+def fold_binary(op: str, lt: Type, rt: Type, a: object, b: object) -> object | None:
+    """The value of `a op b` for constant operands of types `lt` and `rt`, or None when the
+    operation is not folded (the checker has already accepted the types)."""
+    if op in ("and", "or"):
+        assert isinstance(a, bool) and isinstance(b, bool)
+        return (a and b) if op == "and" else (a or b)
+    if op in _COMPARE:
+        return _COMPARE[op](a, b)
+    d = Type.DURATION
+    numeric = Type.INT | Type.FLOAT
+    if lt in numeric and rt in numeric:
+        assert isinstance(a, int | float) and isinstance(b, int | float)
+        return _number(op, a, b, lt == rt == Type.INT)
+    if lt == rt == Type.STRING and op == "+":
+        assert isinstance(a, str) and isinstance(b, str)
+        return a + b
+    if d in (lt, rt):
+        assert isinstance(a, int | float) and isinstance(b, int | float)
+        if op == "/" and lt == rt == d:
+            if b == 0:
+                raise FoldError("division by zero")
+            return a / b
+        if op in ("/", "%") and b == 0:
+            raise FoldError("division by zero")
+        value: float = {
+            "+": a + b,
+            "-": a - b,
+            "*": a * b,
+            "/": a / b if op == "/" else 0,
+            "%": _rem(int(a), int(b)) if op == "%" else 0,
+        }[op]
+        return _duration(value)
+    return None
+
+
+def fold_unary(op: str, t: Type, a: object) -> object | None:
+    """The value of `op a` (`-` or `not`) for a constant operand of type `t`."""
+    if op == "not":
+        return not a if isinstance(a, bool) else None
+    if isinstance(a, bool) or not isinstance(a, int | float):
+        return None
+    if t == Type.FLOAT:
+        return -a
+    return _int(-int(a), "the result")
+
+
+def literal(node: Expr, t: Type, value: object) -> Expr | None:
+    """A literal node for the constant `value` of type `t`, at `node`'s place."""
+    span = node.span
+    if t == Type.BOOL and isinstance(value, bool):
+        return Bool(value, span=span)
+    # Negative values become negative literals, which only folding makes (the parser reads
+    # `-5` as unary minus): they print the same and plan as constants.
+    if t in (Type.INT, Type.FLOAT) and isinstance(value, int | float):
+        return Number(value, span=span)
+    if t == Type.DURATION and isinstance(value, int):
+        return Duration(value, format_ns(value), span=span)
+    if t == Type.STRING and isinstance(value, str):
+        return String(value, span=span)
+    return None
+
+
+def inline_constants(
+    script: Script, types: Mapping[int, Type], constants: Mapping[int, object]
+) -> Script:
+    """`script` with each constant expression that is not a literal replaced by one.
+
+    `types` and `constants` are the checker's, keyed by the nodes of `script`.
+    """
+
+    def expr(node: Expr) -> Expr:
+        if isinstance(node, Ident | Unary | Binary) and id(node) in constants:
+            lit = literal(node, types[id(node)], constants[id(node)])
+            if lit is not None:
+                return lit
+        if isinstance(node, Unary):
+            return Unary(node.op, expr(node.operand), span=node.span)
+        if isinstance(node, Binary):
+            return Binary(node.op, expr(node.left), expr(node.right), span=node.span)
+        if isinstance(node, Call):
+            args = tuple(expr(a) for a in node.args)
+            kwargs = tuple(Keyword(k.name, expr(k.value), span=k.span) for k in node.kwargs)
+            return Call(node.name, args, kwargs, span=node.span)
+        return node
+
+    def statement(st: Statement) -> Statement:
+        if isinstance(st, Let):
+            return Let(st.name, expr(st.value), span=st.span)
+        return expr(st)
+
+    return Script(tuple(statement(st) for st in script.statements), span=script.span)
