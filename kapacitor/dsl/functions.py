@@ -582,7 +582,10 @@ _REGISTRY: tuple[Function, ...] = (
                 Type.STRING,
                 None,
                 keyword_only=True,
-                doc="the alert's text; none: a message naming the script, value and threshold",
+                doc='the alert\'s text: a template such as "{host} is idle" (placeholders: '
+                "see Messages), or a string expression computed from the point that raised the "
+                'event, e.g. "idle " + string(usage_idle); none, or an expression with no '
+                "value for that point: a message naming the script, value and threshold",
             ),
             Param(
                 "level",

@@ -236,7 +236,8 @@ class AggOp:
 
 @dataclass(frozen=True, slots=True)
 class AlertOp:
-    """`alert(value, op, threshold)`; `threshold` is a literal number or a column id."""
+    """`alert(value, op, threshold)`; `threshold` is a literal number or a column id; the
+    message a literal template, or a string column computed per point (`message_col`)."""
 
     index: int
     value: int
@@ -245,13 +246,22 @@ class AlertOp:
     threshold_col: int | None
     level: str
     message: str | None
+    message_col: int | None = None
 
     def inputs(self) -> tuple[int, ...]:
-        return (self.value,) if self.threshold_col is None else (self.value, self.threshold_col)
+        cols = (self.value, self.threshold_col, self.message_col)
+        return tuple(c for c in cols if c is not None)
 
     def remap(self, f: Callable[[int], int]) -> AlertOp:
-        col = None if self.threshold_col is None else f(self.threshold_col)
-        return dataclasses.replace(self, value=f(self.value), threshold_col=col)
+        def opt(col: int | None) -> int | None:
+            return None if col is None else f(col)
+
+        return dataclasses.replace(
+            self,
+            value=f(self.value),
+            threshold_col=opt(self.threshold_col),
+            message_col=opt(self.message_col),
+        )
 
     def describe(self) -> str:
         if self.threshold_col is not None:
@@ -261,6 +271,8 @@ class AlertOp:
         text = f"alert %{self.value} {self.op} {thr} level={self.level}"
         if self.message is not None:
             text += " message=" + str(String(self.message))
+        if self.message_col is not None:
+            text += f" message=%{self.message_col}"
         return text
 
 
@@ -563,20 +575,28 @@ class _Planner:
             threshold = float(thr_node.ns)
         else:
             threshold_col = self.scalar(thr_node, Kind.NUM, Kind.BOOL)
-        level, message = "CRITICAL", None
+        level, message, message_col = "CRITICAL", None, None
         for kw in node.kwargs:
-            level, message = self.alert_option(kw, level, message)
-        self.emit(
-            AlertOp(self.alert_count, value, op_node.op, threshold, threshold_col, level, message),
-            None,
+            if kw.name == "message" and isinstance(kw.value, String):
+                message = kw.value.value
+            elif kw.name == "message":
+                message_col = self.scalar(kw.value, Kind.STR)
+            else:
+                level = self.alert_level(kw)
+        op = AlertOp(
+            self.alert_count,
+            value,
+            op_node.op,
+            threshold,
+            threshold_col,
+            level,
+            message,
+            message_col,
         )
+        self.emit(op, None)
         self.alert_count += 1
 
-    def alert_option(self, kw: Keyword, level: str, message: str | None) -> tuple[str, str | None]:
-        if kw.name == "message":
-            if not isinstance(kw.value, String):
-                raise _err(kw.value, f"message= needs a string, got {kw.value}")
-            return level, kw.value.value
+    def alert_level(self, kw: Keyword) -> str:
         if kw.name == "level":
             text: str | None = None
             if isinstance(kw.value, String):
@@ -585,7 +605,7 @@ class _Planner:
                 text = kw.value.name
             if text is None or text.upper() not in LEVELS:
                 raise _err(kw.value, f"level= must be one of {', '.join(LEVELS)}, got {kw.value}")
-            return text.upper(), message
+            return text.upper()
         raise _err(kw, f"alert() has no option {kw.name}= (known: message, level)")
 
     def finish(self) -> Program:

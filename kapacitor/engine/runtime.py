@@ -430,8 +430,13 @@ class PluginRuntime:
         if changed.shape[0] == 0:
             return
         many = self.program.outputs > 1
+        text = None if op.message_col is None else env[op.message_col]
+        assert text is None or isinstance(text, Text), "planner guarantees a string column"
         for pos, up, dur in zip(changed.tolist(), fired.tolist(), durations.tolist(), strict=True):
             working = pos if rows is None else int(rows[pos])
+            template = op.message
+            if text is not None and (text.valid is None or text.valid[working]):
+                template = str(text.values[working])
             row = int(order[working])
             k = int(bidx[row])
             key = keys[k]
@@ -447,7 +452,7 @@ class PluginRuntime:
                 duration=int(dur),
                 op=op.op,
                 threshold=threshold if tv is None else float(tv[pos]),
-                template=op.message,
+                template=template,
             )
             if up:
                 self.stats.alerts_fired += 1

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from kapacitor.engine.scalar import format_number
 from kapacitor.testing.daemon import Daemon, wait_until
 
 T0 = 1_700_000_000_000_000_000
@@ -131,7 +132,8 @@ PLUGINS = {
     ),
     "spread": (
         "let w = window(usage_user, 5)  # the last five points\n"
-        'alert(max(w) - min(w), >, 90, level="warning")\n',
+        'alert(max(w) - min(w), >, 90, level="warning",\n'
+        '      message="{level}: " + tag("host") + " spread " + string(max(w) - min(w)))\n',
         [],
         lambda row: f"cpu,host={row[0]},region={row[1]}",
         spread_user,
@@ -198,6 +200,10 @@ def test_multi_function_scripts_match_an_independent_computation(
             assert math.isclose(g[3], w[3], rel_tol=1e-9, abs_tol=1e-9), (name, g, w)
     p90 = [e for e in events if e["plugin"] == "p90" and e["level"] == "CRITICAL"]
     assert p90[0]["message"].startswith(p90[0]["tags"]["host"] + " p90 ")
+    spread = [e for e in events if e["plugin"] == "spread"]
+    assert {e["message"] for e in spread} == {
+        f"{e['level']}: {e['tags']['host']} spread {format_number(e['value'])}" for e in spread
+    }
     for name in PLUGINS:
         doc = daemon.cli("show", name, "--json").json()
         assert doc["errors"] == 0

@@ -89,6 +89,27 @@ def test_user_message_template_with_tags_and_unknown_placeholders() -> None:
     assert [e.message for e in feed(rt, series(3, [9]))] == ["h3 at 9 (CRITICAL) {nope}"]
 
 
+def test_message_expressions_are_computed_per_point() -> None:
+    from kapacitor.dsl.compile import compile_script
+
+    source = (
+        'let msg = tag("host") + " at " + string(round(x)) + " with " + state\n'
+        'alert(x, >, 5, message=msg + " ({level})")'
+    )
+    rt = PluginRuntime("cpu", build_program(compile_script(source)), ManualClock())
+    types = {"x": FieldType.FLOAT, "state": FieldType.STRING}
+    rows = [
+        Row(3, 1 * SECOND, {"x": 9.4, "state": "busy"}),
+        Row(3, 2 * SECOND, {"x": 1.0}),  # no state: the default message
+        Row(3, 3 * SECOND, {"x": 7.0, "state": "{busy}"}),
+    ]
+    assert [e.message for e in feed(rt, rows, types)] == [
+        "h3 at 9 with busy (CRITICAL)",
+        "cpu cpu,host=h3 is OK: value 1 > 5 no longer holds (was CRITICAL)",
+        "h3 at 7 with {busy} (CRITICAL)",
+    ]
+
+
 def test_now_minus_time_uses_the_injected_clock() -> None:
     from kapacitor.dsl.ast import Binary, Duration
 
