@@ -248,6 +248,24 @@ _STREAM: tuple[Function, ...] = (
         "x on sampled points only; no value on the others.",
         "alert(sample(value, 10s), >, 90)",
     ),
+    _stream(
+        "shift",
+        (
+            Param("x", NUMERIC, doc="the value; points without it are not counted"),
+            Param(
+                "by",
+                Type.INT | Type.DURATION,
+                const=True,
+                doc="an int: the value `by` points before this one; a duration: the value of "
+                "the newest point at or before this point's time minus `by`",
+            ),
+        ),
+        Type.FLOAT,
+        "The value `x` had earlier in the series, to compare a series with its own past "
+        "(Kapacitor's shift() joined back to the stream). No value until the series reaches "
+        "back that far: `by` points, or a first point at least `by` older than this one.",
+        "alert(value - shift(value, 1h), >, 50)",
+    ),
 )
 
 

@@ -47,10 +47,18 @@ def _check_sample(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
     _positive(checker, call, args, "every")
 
 
+def _check_shift(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
+    _positive(checker, call, args, "by")
+    n = checker.constants.get(id(args["by"]))
+    if checker.types.get(id(args["by"])) == Type.INT and isinstance(n, int) and n >= MAX_POINTS:
+        raise checker.error(f"shift() goes back fewer than {MAX_POINTS} points", args["by"].span)
+
+
 EXTRA_CHECKS: dict[str, Callable[[_Checker, Call, dict[str, Expr]], None]] = {
     "derivative": _check_unit,
     "elapsed": _check_unit,
     "state_duration": _check_unit,
     "moving_average": _check_moving_average,
     "sample": _check_sample,
+    "shift": _check_shift,
 }

@@ -39,6 +39,7 @@ from kapacitor.dsl.check import CheckedScript
 from kapacitor.engine import scalar as scalar_fns
 from kapacitor.engine.deadman import DeadmanOp, plan_deadman
 from kapacitor.engine.scalar import FuncOp
+from kapacitor.engine.shift import ShiftOp, plan_shift
 from kapacitor.engine.stream import STREAM_FUNCTIONS, StreamOp, plan_stream
 from kapacitor.engine.vecfuncs import VECTOR_FUNCTIONS, VecOp, plan_vector
 from kapacitor.errors import DslTypeError
@@ -291,6 +292,7 @@ Op = (
     | StreamOp
     | VecOp
     | DeadmanOp
+    | ShiftOp
 )
 
 
@@ -324,7 +326,7 @@ class Program:
     def has_time_window(self) -> bool:
         """Whether late rows are dropped: time windows and time-reading stream functions."""
         return any(
-            isinstance(op, TimeWindowOp) or (isinstance(op, StreamOp) and op.timed)
+            isinstance(op, TimeWindowOp) or (isinstance(op, StreamOp | ShiftOp) and op.timed)
             for op in self.ops
         )
 
@@ -481,6 +483,8 @@ class _Planner:
             return scalar_fns.field_column(self, node.args[0].value)
         if name in STREAM_FUNCTIONS:
             return plan_stream(self, node, name)
+        if name == "shift":
+            return plan_shift(self, node)
         if name == "alert":
             raise _err(node, "alert(...) must be a statement of its own, not part of an expression")
         known = ", ".join(sorted((*AGGREGATES, *MATH, "mean", "window", "alert", "field", "time")))

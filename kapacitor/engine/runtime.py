@@ -47,6 +47,7 @@ from kapacitor.engine.plan import (
     UnaryOp,
 )
 from kapacitor.engine.scalar import FuncOp, RowContext, evaluate, read_field
+from kapacitor.engine.shift import ShiftOp, shifted
 from kapacitor.engine.stream import StreamOp, StreamState
 from kapacitor.engine.vecfuncs import VecOp, aggregate_with_empty, apply_vector
 from kapacitor.engine.window import NO_TIME, WindowState, window_vector
@@ -164,6 +165,8 @@ class PluginRuntime:
                 )
             elif isinstance(op, TimeWindowOp):
                 self._windows[i] = WindowState(span_ns=op.span_ns)
+            elif isinstance(op, ShiftOp):
+                self._windows[i] = op.window()
             elif isinstance(op, AlertOp):
                 self._alerts[i] = AlertState()
             elif isinstance(op, StreamOp):
@@ -275,6 +278,9 @@ class PluginRuntime:
                 env.append(self._window(i, _scalar(env[op.arg]), times, inst, groups, m))
             elif isinstance(op, StreamOp):
                 env.append(self._streams[i].apply(_scalar(env[op.arg]), times, inst, groups))
+            elif isinstance(op, ShiftOp):
+                vec = self._window(i, _scalar(env[op.arg]), times, inst, groups, m)
+                env.append(shifted(op, vec))
             elif isinstance(op, AggOp):
                 env.append(_aggregate(op, _vector(env[op.arg]), m))
             elif isinstance(op, VecOp):

@@ -41,14 +41,19 @@ _KEY_LIMIT = 1 << 62
 class WindowState:
     """The tails of one window operator for every instance of a runtime.
 
-    Exactly one of `size` (count window) and `span_ns` (time window) is set.
+    Exactly one of `size` (count window) and `span_ns` (time window) is set. A time window
+    with `keep_before=1` also keeps the newest value that fell out of it, so `ext[lo - 1]` is
+    the value at or before `t - span` (what shift() reads).
     """
 
-    def __init__(self, *, size: int | None = None, span_ns: int | None = None) -> None:
+    def __init__(
+        self, *, size: int | None = None, span_ns: int | None = None, keep_before: int = 0
+    ) -> None:
         if (size is None) == (span_ns is None):
             raise ValueError("a window has either a size or a span")
         self.size = size
         self.span_ns = span_ns
+        self.keep_before = keep_before
         self.pool_vals: FloatArray = np.zeros(1024, np.float64)
         self.pool_times: IntArray = np.zeros(1024, np.int64)
         self.used = 0
@@ -104,7 +109,7 @@ class WindowState:
             self.first[ids[unset]] = ext_t[seg_start[unset]]
             valid = (times - d) >= self.first[ids][gr]
             lo = self._time_lo(ext_t, seg_start, seg_len, gr, times, d)
-            keep_from = lo[groups.last_rows]
+            keep_from = np.maximum(lo[groups.last_rows] - self.keep_before, seg_start)
         self._store(ids, ext, ext_t, keep_from, seg_end - keep_from)
         return ext, lo, hi, valid
 

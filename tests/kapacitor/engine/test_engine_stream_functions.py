@@ -60,7 +60,8 @@ def gt(a: Expr, b: float) -> Binary:
 
 def _timed(node: Expr) -> bool:
     if isinstance(node, Call):
-        if node.name in TIMED or (node.name == "sample" and isinstance(node.args[1], Duration)):
+        by_time = node.name in ("sample", "shift") and isinstance(node.args[1], Duration)
+        if node.name in TIMED or by_time:
             return True
         if node.name == "window" and isinstance(node.args[1], Duration):
             return True
@@ -81,7 +82,7 @@ class StreamReference(Reference):
     def ev(
         self, node: Expr, path: tuple[int, ...], key: str, t: int, vals: dict[str, float]
     ) -> float | list[float] | None:
-        if not isinstance(node, Call) or node.name not in STREAM_FUNCTIONS:
+        if not isinstance(node, Call) or node.name not in _STEP:
             return super().ev(node, path, key, t, vals)
         v = self.ev(node.args[0], (*path, 0), key, t, vals)
         if v is None:
@@ -179,7 +180,20 @@ def _sample(s: dict[str, Any], v: float, t: int, unit: int, node: Call, opts: An
     return v if seen % int(every.value) == 0 else None
 
 
+def _shift(s: dict[str, Any], v: float, t: int, unit: int, node: Call, opts: Any) -> Any:
+    hist = s.setdefault("hist", [])
+    hist.append((t, v))
+    by = node.args[1]
+    if isinstance(by, Number):
+        n = int(by.value)
+        return hist[-1 - n][1] if len(hist) > n else None
+    assert isinstance(by, Duration)
+    earlier = [hv for ht, hv in hist if ht <= t - by.ns]
+    return earlier[-1] if earlier else None
+
+
 _STEP = {
+    "shift": _shift,
     "derivative": _derivative,
     "difference": _difference,
     "changed": _changed,
@@ -218,6 +232,11 @@ SCRIPTS: dict[str, Script] = {
     "sigma": script(alert(call("sigma", X), ">", 1.2345)),
     "sample-n": script(alert(call("sample", X, Number(3)), ">", 30.0123)),
     "sample-4s": script(alert(call("sample", X, dur(4)), ">", 30.0123)),
+    "shift-n": script(alert(Binary("-", X, call("shift", X, Number(2))), ">", 5.0123)),
+    "shift-3s": script(alert(Binary("-", X, call("shift", X, dur(3))), "<", -5.0123)),
+    "shift-of-stream": script(
+        alert(call("shift", call("cumulative_sum", Y), Number(1)), ">", 60.5)
+    ),
     "two-alerts": script(
         alert(Binary("+", call("derivative", X), call("difference", Y)), ">", 1.0123),
         alert(call("state_count", gt(Y, 20)), ">=", 3, level="warning"),
@@ -394,6 +413,17 @@ def test_sigma_and_moving_average_and_sample() -> None:
     assert column("alert(sample(x, 3s), >, 0)", timed, 2) == [0, None, 3, None, None, 9, None]
 
 
+@pytest.mark.parametrize("batches", [1, 2, 7])
+def test_shift_by_points_and_by_time(batches: int) -> None:
+    pts = [(0, t, float(t)) for t in (0, 1, 3, 4, 5, 9, 10)]
+    assert column("alert(shift(x, 2), >, 0)", pts, batches) == [None, None, 0, 1, 3, 4, 5]
+    # the newest value at or before t - 3s; none until the series reaches back 3s
+    assert column("alert(shift(x, 3s), >, 0)", pts, batches) == [None, None, 0, 1, 1, 5, 5]
+    assert column("alert(x - shift(x, 1s), >, 0)", pts, batches) == [None, 1, 2, 1, 1, 4, 1]
+    with_gap = [(0, 0, 1.0), (0, 1, None), (0, 2, 3.0), (1, 2, 50.0), (0, 3, 4.0)]
+    assert column("alert(shift(x, 1), >, 0)", with_gap, batches) == [None, None, 1, None, 3]
+
+
 def test_instances_are_independent_and_late_points_dropped() -> None:
     pts = [(0, 10, 1.0), (1, 10, 100.0), (0, 11, 2.0), (1, 12, 50.0), (0, 9, 7.0), (0, 12, 4.0)]
     got = column("alert(derivative(x), >, 0)", pts, 1)
@@ -415,7 +445,7 @@ def test_plans() -> None:
         compile_script(
             "alert(derivative(x, 1m, non_negative=true) + sample(x, 10s) + sample(x, 3), >, 1)\n"
             "alert(moving_average(x, 5), >, avg(window(x, 5)))"
-        ).script
+        )
     )
     assert str(program).splitlines() == [
         "%0 = field x",
@@ -444,6 +474,10 @@ def test_plans() -> None:
         ("alert(derivative(x, nonneg=true), >, 1)", "1:21: derivative() has no argument 'nonneg'"),
         ("alert(sigma(window(x, 3)), >, 1)", "1:13: sigma() expects a number for 'x'"),
         ("alert(derivative(x, unit=y), >, 1)", "1:26: 'unit' of derivative() must be known"),
+        ("alert(shift(x, 0s), >, 1)", "1:16: shift(): 'by' must be a duration > 0"),
+        ("alert(shift(x, -2), >, 1)", "1:16: shift(): 'by' must be a number > 0"),
+        ("alert(shift(x, 1000000), >, 1)", "1:16: shift() goes back fewer than 1000000 points"),
+        ("alert(shift(x, 2.5), >, 1)", "1:16: shift() expects an int or a duration for 'by'"),
     ],
 )
 def test_check_errors(source: str, message: str) -> None:
