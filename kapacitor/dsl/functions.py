@@ -334,6 +334,30 @@ _REGISTRY: tuple[Function, ...] = (
         "The most frequent value; of several equally frequent ones, the smallest.",
     ),
     Function(
+        "holt_winters",
+        (
+            _V,
+            Param("h", Type.INT, const=True, doc="how many steps ahead, >= 1"),
+            Param(
+                "season",
+                Type.INT,
+                0,
+                const=True,
+                doc="the season's length in values (e.g. 24 for hourly values and a daily "
+                "cycle); 0 or 1: no season",
+            ),
+        ),
+        Type.FLOAT,
+        Kind.AGGREGATE,
+        "The value Holt-Winters exponential smoothing predicts `h` steps after the window's "
+        "newest value, as InfluxQL's HOLT_WINTERS(): additive trend, multiplicative season, "
+        "smoothing parameters fitted to the window (least squares, Nelder-Mead). The window's "
+        "values are the steps, so feed it regular values, e.g. a count window of per-minute "
+        "averages. No value with fewer than 2 values (2 * season with a season) or when the "
+        "fit fails. The fit runs on every window it receives: prefer windows with every=.",
+        "alert(holt_winters(window(avg(window(value, 1m, every=1m)), 60), 10), >, 90)",
+    ),
+    Function(
         "distinct",
         (_V,),
         Type.VECTOR,

@@ -1,6 +1,7 @@
 """Checks of the vector functions and deadman() beyond their signatures (used by check.py).
 
-`top(v, n)` / `bottom(v, n)` need a positive `n`; `deadman(threshold, interval)` needs a
+`top(v, n)` / `bottom(v, n)` need a positive `n`; `holt_winters(v, h, season)` a positive
+horizon and a season >= 0; `deadman(threshold, interval)` needs a
 threshold >= 0, a positive interval and a known level. (Window options are checked in check.py.)
 """
 
@@ -56,8 +57,27 @@ def _check_deadman(checker: _Checker, call: Call, args: dict[str, Expr]) -> None
         )
 
 
+# The largest forecast horizon and season of holt_winters(), in values.
+MAX_FORECAST = 100_000
+
+
+def _check_holt_winters(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
+    for name, least in (("h", 1), ("season", 0)):
+        node = args.get(name)
+        if node is None:
+            continue
+        value = checker.constants[id(node)]
+        assert isinstance(value, int)
+        if not least <= value <= MAX_FORECAST:
+            raise checker.error(
+                f"holt_winters(): '{name}' must be between {least} and {MAX_FORECAST}, got {value}",
+                node.span,
+            )
+
+
 EXTRA_CHECKS: dict[str, Callable[[_Checker, Call, dict[str, Expr]], None]] = {
     "top": _check_top,
     "bottom": _check_top,
     "deadman": _check_deadman,
+    "holt_winters": _check_holt_winters,
 }

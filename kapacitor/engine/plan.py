@@ -38,6 +38,7 @@ from kapacitor.dsl.ast import (
 from kapacitor.dsl.check import CheckedScript
 from kapacitor.engine import scalar as scalar_fns
 from kapacitor.engine.deadman import DeadmanOp, plan_deadman
+from kapacitor.engine.forecast import ForecastOp, plan_forecast
 from kapacitor.engine.scalar import FuncOp
 from kapacitor.engine.shift import ShiftOp, plan_shift
 from kapacitor.engine.stream import STREAM_FUNCTIONS, StreamOp, plan_stream
@@ -293,6 +294,7 @@ Op = (
     | VecOp
     | DeadmanOp
     | ShiftOp
+    | ForecastOp
 )
 
 
@@ -485,6 +487,8 @@ class _Planner:
             return plan_stream(self, node, name)
         if name == "shift":
             return plan_shift(self, node)
+        if name == "holt_winters":
+            return plan_forecast(self, node)
         if name == "alert":
             raise _err(node, "alert(...) must be a statement of its own, not part of an expression")
         known = ", ".join(sorted((*AGGREGATES, *MATH, "mean", "window", "alert", "field", "time")))

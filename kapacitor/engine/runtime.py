@@ -31,6 +31,7 @@ from kapacitor.engine.alert import AlertState
 from kapacitor.engine.columns import Scalar, Text, Value, Vector, and_valid
 from kapacitor.engine.deadman import DeadmanOp, DeadmanSnap, DeadmanState
 from kapacitor.engine.events import AlertEvent, build_event
+from kapacitor.engine.forecast import ForecastOp, apply_forecast
 from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of, grow
 from kapacitor.engine.hop import HopWindowState
 from kapacitor.engine.plan import (
@@ -283,6 +284,8 @@ class PluginRuntime:
                 env.append(shifted(op, vec))
             elif isinstance(op, AggOp):
                 env.append(_aggregate(op, _vector(env[op.arg]), m))
+            elif isinstance(op, ForecastOp):
+                env.append(apply_forecast(op, _vector(env[op.arg])))
             elif isinstance(op, VecOp):
                 env.append(apply_vector(op, _vector(env[op.arg])))
             elif isinstance(op, FuncOp):

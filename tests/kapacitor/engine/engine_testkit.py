@@ -6,8 +6,11 @@ docs/engine.md states the semantics, so the vectorized engine can be compared ag
 
 from __future__ import annotations
 
+import itertools
 import math
+import random
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +119,65 @@ def make_batch(
     )
     idx = np.array([pos[r.inst] for r in rows], np.int64)
     return batch, idx, keys, tags, seen
+
+
+# -- random streams ---------------------------------------------------------------------------
+
+TYPES = [FieldType.FLOAT, FieldType.INT, FieldType.UINT, FieldType.STRING, FieldType.BOOL]
+Stream = list[tuple[list["Row"], dict[str, FieldType]]]
+
+
+def stream_strategy(
+    *,
+    max_rows: int = 250,
+    steps: Sequence[int] = (0, 1, 1, 1, 2, 3),
+    bad_types: Sequence[float] = (0.0, 0.1, 0.3),
+    absent_fields: bool = True,
+) -> Any:
+    """A hypothesis strategy of random streams: rows of instances 0..5 with fields x and y
+    (values multiples of 1/4 below 61, so sums are exact in any order), equal timestamps
+    (`steps` holds the clock increments, in s), late and missing values, cut into random
+    batches whose field columns are int, uint, float or, with a probability drawn from
+    `bad_types`, another type; with `absent_fields` a batch may lack a field entirely.
+
+    Shape parameters come from hypothesis (and shrink); the details from a seeded RNG.
+    """
+    from hypothesis import strategies as st
+
+    @st.composite
+    def streams(draw: st.DrawFn) -> Stream:
+        n_rows = draw(st.integers(0, max_rows))
+        n_inst = draw(st.integers(1, 6))
+        p_missing = draw(st.sampled_from([0.0, 0.05, 0.3]))
+        p_late = draw(st.sampled_from([0.0, 0.05, 0.2]))
+        p_bad_type = draw(st.sampled_from(list(bad_types)))
+        rng = random.Random(draw(st.integers(0, 2**32)))
+
+        def value() -> float:
+            return float(rng.randint(0, 60)) if rng.random() < 0.5 else rng.randint(0, 240) / 4
+
+        clock = 100
+        rows = []
+        for _ in range(n_rows):
+            clock += rng.choice(steps)
+            late = rng.choice([1, 2, 5]) if rng.random() < p_late else 0
+            fields = {f: value() for f in ("x", "y") if rng.random() >= p_missing}
+            rows.append(Row(rng.randrange(n_inst), (clock - late) * SECOND, fields))
+        cuts = sorted(rng.randrange(n_rows + 1) for _ in range(rng.randint(0, 12)))
+        out = []
+        for a, b in itertools.pairwise([0, *cuts, n_rows]):
+            types = {}
+            for f in ("x", "y"):
+                if rng.random() < p_bad_type:
+                    types[f] = rng.choice(TYPES[3:])
+                elif absent_fields and rng.random() < p_bad_type / 3:
+                    continue  # a batch without the field at all
+                else:
+                    types[f] = rng.choice(TYPES[:3])
+            out.append((rows[a:b], types))
+        return out
+
+    return streams()
 
 
 # -- the reference engine -------------------------------------------------------------------
@@ -335,12 +397,23 @@ class Reference:
         if vs is None:
             return None
         assert isinstance(vs, list)
+        if node.name == "holt_winters":
+            return _ref_holt_winters(node, vs)
         p = None
         if node.name == "percentile":
             pn = node.args[1]
             assert isinstance(pn, Number)
             p = float(pn.value)
         return ref_aggregate(node.name, vs, p)
+
+
+def _ref_holt_winters(node: Call, vs: list[float]) -> float | None:
+    """The fit itself is tested against a grid search (test_engine_holtwinters.py); here the
+    engine's windows, batching and validity are what is compared."""
+    from kapacitor.engine.holtwinters import forecast
+
+    h, *season = (a.value for a in node.args[1:] if isinstance(a, Number))
+    return forecast(np.array(vs, np.float64), int(h), int(season[0]) if season else 0)
 
 
 def _binary(op: str, a: float, b: float) -> float | None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 from collections import deque
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,12 +17,14 @@ from engine_testkit import (
     SECOND,
     Reference,
     Row,
+    Stream,
     agg,
     alert,
     assert_runs_match,
     assert_snapshot_continues,
     make_batch,
     script,
+    stream_strategy,
     win,
 )
 from hypothesis import HealthCheck, given, settings
@@ -248,42 +250,9 @@ SCRIPTS: dict[str, Script] = {
     ),
 }
 
-TYPES = [FieldType.FLOAT, FieldType.INT, FieldType.UINT, FieldType.STRING, FieldType.BOOL]
-Stream = list[tuple[list[Row], dict[str, FieldType]]]
-
-
-@st.composite
-def streams(draw: st.DrawFn) -> Stream:
-    """Random rows (equal timestamps, late rows, missing fields), cut into random batches
-    whose field columns are int, uint, float or (rarely) another type."""
-    n_rows = draw(st.integers(0, 250))
-    n_inst = draw(st.integers(1, 6))
-    p_missing = draw(st.sampled_from([0.0, 0.05, 0.3]))
-    p_late = draw(st.sampled_from([0.0, 0.05, 0.2]))
-    p_bad_type = draw(st.sampled_from([0.0, 0.1]))
-    rng = random.Random(draw(st.integers(0, 2**32)))
-
-    def value() -> float:
-        return float(rng.randint(0, 60)) if rng.random() < 0.5 else rng.randint(0, 240) / 4
-
-    clock = 100
-    rows = []
-    for _ in range(n_rows):
-        clock += rng.choice([0, 0, 1, 1, 2, 3])
-        late = rng.choice([1, 2, 5]) if rng.random() < p_late else 0
-        fields = {f: value() for f in ("x", "y") if rng.random() >= p_missing}
-        rows.append(Row(rng.randrange(n_inst), (clock - late) * SECOND, fields))
-    cuts = sorted(rng.randrange(n_rows + 1) for _ in range(rng.randint(0, 12)))
-    out = []
-    for a, b in itertools.pairwise([0, *cuts, n_rows]):
-        types = {}
-        for f in ("x", "y"):
-            if rng.random() < p_bad_type:
-                types[f] = rng.choice(TYPES[3:])
-            else:
-                types[f] = rng.choice(TYPES[:3])
-        out.append((rows[a:b], types))
-    return out
+streams = partial(
+    stream_strategy, steps=(0, 0, 1, 1, 2, 3), bad_types=(0.0, 0.1), absent_fields=False
+)
 
 
 def counts_add_up(result: Any, rows: list[Row]) -> None:

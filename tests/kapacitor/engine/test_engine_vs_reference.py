@@ -6,20 +6,19 @@ cannot flip on rounding; only the reported values are compared with a tolerance.
 
 from __future__ import annotations
 
-import itertools
-import random
 from typing import Any
 
 import pytest
 from engine_testkit import (
-    SECOND,
     Reference,
     Row,
+    Stream,
     agg,
     alert,
     assert_runs_match,
     assert_snapshot_continues,
     script,
+    stream_strategy,
     win,
 )
 from hypothesis import HealthCheck, given, settings
@@ -28,7 +27,6 @@ from hypothesis import strategies as st
 from kapacitor.clock import ManualClock
 from kapacitor.dsl.ast import Binary, Bool, Ident, Let, Number, Script
 from kapacitor.engine import PluginRuntime, build_program
-from kapacitor.model.batch import FieldType
 
 X = Ident("x")
 Y = Ident("y")
@@ -83,44 +81,7 @@ SCRIPTS.update(
     }
 )
 
-TYPES = [FieldType.FLOAT, FieldType.INT, FieldType.UINT, FieldType.STRING, FieldType.BOOL]
-Stream = list[tuple[list[Row], dict[str, FieldType]]]
-
-
-@st.composite
-def streams(draw: st.DrawFn) -> Stream:
-    """Shape parameters come from hypothesis (and shrink); the details from a seeded RNG."""
-    n_rows = draw(st.integers(0, 250))
-    n_inst = draw(st.integers(1, 6))
-    p_missing = draw(st.sampled_from([0.0, 0.05, 0.3]))
-    p_late = draw(st.sampled_from([0.0, 0.05, 0.2]))
-    p_bad_type = draw(st.sampled_from([0.0, 0.1, 0.3]))
-    rng = random.Random(draw(st.integers(0, 2**32)))
-
-    def value() -> float:
-        return float(rng.randint(0, 60)) if rng.random() < 0.5 else rng.randint(0, 240) / 4
-
-    clock = 100
-    rows = []
-    for _ in range(n_rows):
-        clock += rng.choice([0, 1, 1, 1, 2, 3])
-        late = rng.choice([1, 2, 5]) if rng.random() < p_late else 0
-        fields = {f: value() for f in ("x", "y") if rng.random() >= p_missing}
-        rows.append(Row(rng.randrange(n_inst), (clock - late) * SECOND, fields))
-    cuts = sorted(rng.randrange(n_rows + 1) for _ in range(rng.randint(0, 12)))
-    bounds = [0, *cuts, n_rows]
-    out = []
-    for a, b in itertools.pairwise(bounds):
-        types = {}
-        for f in ("x", "y"):
-            if rng.random() < p_bad_type:
-                types[f] = rng.choice(TYPES[3:])
-            elif rng.random() < p_bad_type / 3:
-                continue  # a batch without the field at all
-            else:
-                types[f] = rng.choice(TYPES[:3])
-        out.append((rows[a:b], types))
-    return out
+streams = stream_strategy
 
 
 def tags_and_counts(result: Any, rows: list[Row]) -> None:
