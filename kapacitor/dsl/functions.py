@@ -62,7 +62,7 @@ class Kind(Enum):
     MATH = "Math (scalar -> float)"
     CONVERSION = "Conversions"
     STRING = "Strings"
-    TIME = "Time of a point (UTC)"
+    TIME = "Time of a point (UTC, or a time zone)"
     STREAM = "Stream functions (stateful, per series)"
     POINT = "Reading the point"
     ALERT = "Alerts"
@@ -135,6 +135,16 @@ class _Dur(int):
     def __str__(self) -> str:
         return self.text
 
+
+_TZ = Param(
+    "tz",
+    Type.STRING,
+    "UTC",
+    keyword_only=True,
+    const=True,
+    doc='an IANA time zone, e.g. "Europe/Paris" (daylight saving time included); part of '
+    "the script, so a plugin reads the same hours wherever it runs or is replayed",
+)
 
 # --- stateful stream functions (engine: kapacitor/engine/stream.py) ---
 _X = Param("x", NUMERIC, doc="the value; points without it are not counted")
@@ -524,34 +534,35 @@ _REGISTRY: tuple[Function, ...] = (
     ),
     Function(
         "hour",
-        (Param("t", Type.TIME),),
+        (Param("t", Type.TIME), _TZ),
         Type.INT,
         Kind.TIME,
-        "The hour of `t`, 0 to 23, in UTC.",
+        "The hour of `t`, 0 to 23, in UTC or in the time zone `tz`.",
         "alert(value > 90 and hour(time()) >= 8, ==, true)",
     ),
     Function(
         "minute",
-        (Param("t", Type.TIME),),
+        (Param("t", Type.TIME), _TZ),
         Type.INT,
         Kind.TIME,
-        "The minute of `t`, 0 to 59, in UTC.",
+        "The minute of `t`, 0 to 59, in UTC or in the time zone `tz`.",
         "alert(minute(time()) == 0 and value > 90, ==, true)",
     ),
     Function(
         "weekday",
-        (Param("t", Type.TIME),),
+        (Param("t", Type.TIME), _TZ),
         Type.INT,
         Kind.TIME,
-        "The day of the week of `t` in UTC, 0 (Sunday) to 6 (Saturday), as in Kapacitor.",
+        "The day of the week of `t`, 0 (Sunday) to 6 (Saturday) as in Kapacitor, in UTC or "
+        "in the time zone `tz`.",
         "alert(weekday(time()) >= 1 and weekday(time()) <= 5 and value > 90, ==, true)",
     ),
     Function(
         "day",
-        (Param("t", Type.TIME),),
+        (Param("t", Type.TIME), _TZ),
         Type.INT,
         Kind.TIME,
-        "The day of the month of `t`, 1 to 31, in UTC.",
+        "The day of the month of `t`, 1 to 31, in UTC or in the time zone `tz`.",
         "alert(day(time()) == 1 and value > 90, ==, true)",
     ),
     Function(

@@ -2,7 +2,8 @@
 
 `is_present(f)` and `default(f, v)` take a *field* (a bare name or `field("...")`), not an
 expression. `is_present` leaves the field's type to the rest of the script; `default` decides
-it from its value (`default(errors, 0)`: a number, `default(status, "ok")`: a string).
+it from its value (`default(errors, 0)`: a number, `default(status, "ok")`: a string). The
+time-of-point functions take a known IANA time zone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from kapacitor.dsl.ast import Call, Expr
 from kapacitor.dsl.types import NUMERIC, Type
+from kapacitor.dsl.zones import unknown_zone
 
 if TYPE_CHECKING:
     from kapacitor.dsl.check import _Checker
@@ -49,7 +51,19 @@ def _check_default(checker: _Checker, call: Call, args: dict[str, Expr]) -> None
         )
 
 
+def _check_time_zone(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
+    node = args.get("tz")
+    if node is None:
+        return
+    name = checker.constants[id(node)]
+    assert isinstance(name, str)
+    message = unknown_zone(name)
+    if message is not None:
+        raise checker.error(message, node.span)
+
+
 EXTRA_CHECKS: dict[str, Callable[[_Checker, Call, dict[str, Expr]], None]] = {
     "is_present": _check_is_present,
     "default": _check_default,
+    **{name: _check_time_zone for name in ("hour", "minute", "weekday", "day")},
 }

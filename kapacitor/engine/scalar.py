@@ -31,9 +31,11 @@ from kapacitor.dsl.ast import Call, Expr, Ident, Regex, Script, String
 from kapacitor.dsl.functions import Kind as FnKind
 from kapacitor.dsl.functions import lookup
 from kapacitor.dsl.types import Type
+from kapacitor.dsl.zones import UTC, unknown_zone
 from kapacitor.engine import strings
 from kapacitor.engine.columns import ObjectArray, Scalar, Text, Value, and_valid
 from kapacitor.engine.groups import BoolArray, FloatArray, IntArray
+from kapacitor.engine.timezones import local_seconds
 from kapacitor.errors import DslError, DslTypeError
 from kapacitor.model.batch import FieldType, PointBatch
 
@@ -165,8 +167,13 @@ def plan_call(planner: _Planner, node: Call) -> int:
     fn = lookup(node.name, len(node.args))
     assert fn is not None
     name, args = fn.name, node.args
-    if node.kwargs:
-        raise DslTypeError(f"{node.name}() takes no options", node.kwargs[0].span)
+    tz = UTC
+    for kw in node.kwargs:
+        if name not in _TIME_PARTS or kw.name != "tz" or not isinstance(kw.value, String):
+            raise DslTypeError(f"{node.name}() has no option {kw.name}= here", kw.span)
+        if unknown_zone(kw.value.value) is not None:
+            raise _err(kw.value, f"unknown time zone {kw.value}")
+        tz = kw.value.value
     least = sum(1 for p in fn.positional if p.required)
     if len(args) < least or (len(args) > len(fn.positional) and not fn.variadic):
         raise _err(node, f"{node.name}() takes {len(fn.positional)} argument(s): {fn.signature()}")
@@ -196,9 +203,10 @@ def plan_call(planner: _Planner, node: Call) -> int:
         return emit(FuncOp(f"conv.{name}", (col,), (planner.kind(col).value,)), result)
     if name in _TIME_PARTS:
         col = planner.scalar(args[0], num)
+        zone = () if tz == UTC else (tz,)
         if planner.ops[col] == TimeOp(now=False):  # exact: from the int64 point times
-            return emit(FuncOp(f"time.{name}", (), ("point",)), num)
-        return emit(FuncOp(f"time.{name}", (col,), ("value",)), num)
+            return emit(FuncOp(f"time.{name}", (), ("point", *zone)), num)
+        return emit(FuncOp(f"time.{name}", (col,), ("value", *zone)), num)
     if name in _PREDICATES or name == "replace":
         cols = tuple(planner.scalar(a, text) for a in args)
         return emit(FuncOp(f"str.{name}", cols), text if name == "replace" else truth)
@@ -396,6 +404,8 @@ def _time_part(op: FuncOp, args: list[Value | None], ctx: RowContext) -> Scalar:
         ok = np.abs(a.values) < 9.2e18  # inside int64 nanoseconds; False for NaN
         valid = ok if a.valid is None else a.valid & ok
         secs = np.floor_divide(np.where(ok, a.values, 0.0), float(_NS)).astype(np.int64)
+    if len(op.params) > 1:
+        secs = local_seconds(secs, op.params[1])
     if part == "hour":
         out = secs // 3600 % 24
     elif part == "minute":

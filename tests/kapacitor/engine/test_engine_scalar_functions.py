@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import zoneinfo
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,10 @@ NUMERIC_EXPRS = [
     "hour(time() + 90m)",
     "day(time() - 1d)",
     "weekday(now())",
+    'hour(time(), tz="Europe/Paris")',
+    'weekday(time() + 90m, tz="America/New_York")',
+    'minute(time(), tz="Asia/Kolkata")',
+    'day(time(), tz="Australia/Lord_Howe")',
     "default(x, -1) + 1",
     "default(x, y)",
     'field("x") * 2',
@@ -305,7 +310,10 @@ def ref(node: Expr, p: Point) -> object:
         return _convert(name, args[0])
     if name in ("hour", "minute", "weekday", "day"):
         assert isinstance(args[0], float)
+        zone = next((k.value for k in node.kwargs if k.name == "tz"), None)
         when = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=int(args[0]) // SECOND)
+        if isinstance(zone, String):
+            when = when.astimezone(zoneinfo.ZoneInfo(zone.value))
         return float(
             {
                 "hour": when.hour,
@@ -503,6 +511,44 @@ def test_time_parts_are_utc_and_exact() -> None:
         ("day(time())", [1.0, 3.0, 31.0]),
     ]:
         assert engine_values(f"alert({expr}, >, -1)", "num", (batch, idx, keys, tags)) == expected
+
+
+def test_time_parts_in_a_zone_follow_daylight_saving_time() -> None:
+    def at(text: str) -> int:
+        return int(dt.datetime.fromisoformat(text).timestamp()) * SECOND
+
+    # Paris: 2026-03-29 01:00 UTC jumps from 02:00 to 03:00 local; 2026-10-25 01:00 UTC
+    # falls back from 03:00 to 02:00. Adelaide falls back from +10:30 to +9:30 at 16:30 UTC,
+    # inside an hour of UTC.
+    times = [
+        at("2026-03-29T00:59:59+00:00"),
+        at("2026-03-29T01:00:00+00:00"),
+        at("2026-10-25T00:59:59+00:00"),
+        at("2026-10-25T01:00:00+00:00"),
+        at("2026-04-04T16:00:00+00:00"),
+        at("2026-04-04T16:29:59+00:00"),
+        at("2026-04-04T16:30:00+00:00"),
+        at("2026-04-04T16:59:59+00:00"),
+    ]
+    rows = [Row(0, t, {"x": 1.0}) for t in times]
+    batch, idx, keys, tags, _ = make_batch(rows, {"x": FT.FLOAT})
+    args = (batch, idx, keys, tags)
+    paris = engine_values('alert(hour(time(), tz="Europe/Paris"), >, -1)', "num", args)
+    assert paris[:4] == [1.0, 3.0, 2.0, 2.0]
+    adelaide = [
+        engine_values(f'alert({part}(time(), tz="Australia/Adelaide"), >, -1)', "num", args)[4:]
+        for part in ("hour", "minute")
+    ]
+    assert list(zip(*adelaide, strict=True)) == [(2, 30), (2, 59), (2, 0), (2, 29)]
+    assert engine_values("alert(hour(time()), >, -1)", "num", args)[:2] == [0.0, 1.0]
+
+
+def test_time_zone_errors() -> None:
+    with pytest.raises(DslTypeError, match='did you mean "America/New_York"') as e:
+        compile_script('alert(hour(time(), tz="america/newyork"), >, 1)')
+    assert (e.value.span.line, e.value.span.col) == (1, 23)
+    with pytest.raises(DslTypeError, match="'tz' of hour\\(\\) must be known"):
+        compile_script('alert(hour(time(), tz=tag("zone")), >, 1)')
 
 
 def test_tags_strings_and_bools_drive_alerts() -> None:
