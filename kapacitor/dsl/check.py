@@ -39,7 +39,7 @@ from kapacitor.dsl.functions import suggest as suggest_function
 from kapacitor.dsl.scalar_check import EXTRA_CHECKS as SCALAR_CHECKS
 from kapacitor.dsl.stream_check import EXTRA_CHECKS as STREAM_CHECKS
 from kapacitor.dsl.tokens import compile_regex
-from kapacitor.dsl.types import FIELD_TYPES, NUMERIC, Type, describe
+from kapacitor.dsl.types import FIELD_TYPES, NUMERIC, SCALAR, Type, describe
 from kapacitor.dsl.window_check import EXTRA_CHECKS as WINDOW_CHECKS
 from kapacitor.errors import DslError, DslTypeError, Span
 
@@ -471,12 +471,29 @@ class _Checker:
         _EXTRA_CHECKS.get(fn.name, _no_extra_check)(self, node, bound)
         if fn.name == "default":  # of the field's type, which the value decided
             return self.types[id(bound["field"])]
+        if fn.name == "if":
+            return self.conditional(node, bound["then"], bound["else"])
         if fn.name == "field":
             name = self.constants[id(bound["name"])]
             assert isinstance(name, str)
             self.field_refs[id(node)] = name
             return self.var(name)
         return fn.returns
+
+    def conditional(self, node: Call, then: Expr, other: Expr) -> Type:
+        """The type of `if(c, then, else)`: both sides of one type, as for `then == else`."""
+        lt, rt = self.types[id(then)], self.types[id(other)]
+        left, right = self.operands(Binary("==", then, other, span=node.span), lt, rt)
+        if left in NUMERIC and right in NUMERIC:
+            return Type.INT if left == right == Type.INT else Type.FLOAT
+        if left == right and left in SCALAR:
+            return left
+        bad = then if left not in SCALAR else other
+        raise self.error(
+            f"if() needs two values of one type, got {self.shown(left)} and "
+            f"{self.shown(right)}{self.hint(left) or self.hint(right)}",
+            bad.span if (left not in SCALAR or right not in SCALAR) else node.span,
+        )
 
     def unknown_function(self, node: Call) -> DslTypeError:
         span = self.name_span(node)
@@ -525,6 +542,8 @@ class _Checker:
         ):
             raise self.error(f'level= takes a string: write level="{arg.name.lower()}"', arg.span)
         t = self.infer(arg)
+        if fn.name == "if" and param.name != "cond":
+            return  # typed together, by conditional()
         if param.const and isinstance(t, _FieldVar):
             raise self.const_error(fn, param, arg)
         if param.type == FIELD_TYPES:
@@ -551,7 +570,7 @@ class _Checker:
     def const_error(self, fn: Function, param: Param, arg: Expr) -> DslTypeError:
         return self.error(
             f"'{param.name}' of {fn.name}() must be known when the script is defined: "
-            "a literal, or a let bound to one",
+            "a literal, a let bound to one, or an expression of them",
             arg.span,
         )
 

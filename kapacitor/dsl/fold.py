@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from kapacitor.dsl.ast import (
     Keyword,
     Let,
     Number,
+    Regex,
     Script,
     Statement,
     String,
@@ -148,6 +150,8 @@ def literal(node: Expr, t: Type, value: object) -> Expr | None:
         return Duration(value, format_ns(value), span=span)
     if t == Type.STRING and isinstance(value, str):
         return String(value, span=span)
+    if t == Type.REGEX and isinstance(value, re.Pattern):
+        return Regex(value.pattern, span=span)
     return None
 
 

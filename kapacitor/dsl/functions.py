@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from kapacitor.dsl.types import FIELD_TYPES, NUMERIC, Type, type_name
+from kapacitor.dsl.types import FIELD_TYPES, NUMERIC, SCALAR, Type, type_name
 
 
 class _Required:
@@ -424,6 +424,41 @@ _REGISTRY: tuple[Function, ...] = (
     _math("sin", "The sine of x radians.", "alert(sin(value), >, 0.5)"),
     _math("cos", "The cosine of x radians.", "alert(cos(value), >, 0.5)"),
     _math("tan", "The tangent of x radians.", "alert(tan(value), >, 1)"),
+    _math("asin", "The arc sine, in radians; no value outside [-1, 1].", "alert(asin(x), >, 1)"),
+    _math("acos", "The arc cosine, in radians; no value outside [-1, 1].", "alert(acos(x), <, 1)"),
+    _math("atan", "The arc tangent, in radians.", "alert(atan(slope), >, 0.7)"),
+    _math("sinh", "The hyperbolic sine; no value on overflow.", "alert(sinh(x), >, 10)"),
+    _math("cosh", "The hyperbolic cosine; no value on overflow.", "alert(cosh(x), >, 10)"),
+    _math("tanh", "The hyperbolic tangent.", "alert(tanh(x), >, 0.9)"),
+    _math("trunc", "x without its fraction (toward zero).", "alert(trunc(value), ==, 3)"),
+    _math("cbrt", "The cube root.", "alert(cbrt(volume), >, 2)"),
+    _math("log1p", "log(1 + x), exact for small x; no value for x <= -1.", "alert(log1p(x), >, 1)"),
+    _math("expm1", "exp(x) - 1, exact for small x; no value on overflow.", "alert(expm1(x), >, 1)"),
+    _math("exp2", "2 raised to the power x; no value on overflow.", "alert(exp2(bits), >, 1024)"),
+    Function(
+        "atan2",
+        (Param("y", NUMERIC), Param("x", NUMERIC)),
+        Type.FLOAT,
+        Kind.MATH,
+        "The angle of the point (x, y), in radians, -pi to pi.",
+        "alert(atan2(north, east), >, 1.5)",
+    ),
+    Function(
+        "hypot",
+        (Param("x", NUMERIC), Param("y", NUMERIC)),
+        Type.FLOAT,
+        Kind.MATH,
+        "sqrt(x*x + y*y), without overflow in between.",
+        "alert(hypot(dx, dy), >, 10)",
+    ),
+    Function(
+        "mod",
+        (Param("x", NUMERIC), Param("y", NUMERIC)),
+        Type.FLOAT,
+        Kind.MATH,
+        "The remainder of x / y with the sign of x (as the `%` operator); no value for y = 0.",
+        "alert(mod(counter, 100), ==, 0)",
+    ),
     Function(
         "min",
         (Param("a", NUMERIC), Param("b", NUMERIC)),
@@ -481,6 +516,31 @@ _REGISTRY: tuple[Function, ...] = (
         'alert(bool(up) == false, ==, true, message="{host} is down")',
     ),
     Function(
+        "duration",
+        (
+            Param("x", NUMERIC),
+            Param("unit", Type.DURATION, _Dur(1_000_000_000, "1s"), const=True),
+        ),
+        Type.DURATION,
+        Kind.CONVERSION,
+        "`x` units as a duration, e.g. a field of seconds: duration(lag_s) or "
+        "duration(lag_ms, 1ms).",
+        "alert(now() - time(), >, duration(max_lag, 1m))",
+    ),
+    Function(
+        "if",
+        (
+            Param("cond", Type.BOOL),
+            Param("then", SCALAR, doc="the value where `cond` is true"),
+            Param("else", SCALAR, doc="the value where `cond` is false, of the same type"),
+        ),
+        SCALAR,
+        Kind.CONVERSION,
+        "`then` where `cond` is true, else `else`. Only the chosen value needs to exist: a "
+        "field missing from a point only matters on the side the point takes.",
+        'alert(if(tag("tier") == "gold", latency, latency / 2), >, 100)',
+    ),
+    Function(
         "contains",
         (Param("s", Type.STRING), Param("sub", Type.STRING)),
         Type.BOOL,
@@ -533,6 +593,90 @@ _REGISTRY: tuple[Function, ...] = (
         ("strlen",),
     ),
     Function(
+        "lower",
+        (Param("s", Type.STRING),),
+        Type.STRING,
+        Kind.STRING,
+        "`s` in lower case.",
+        'alert(lower(status) == "down", ==, true)',
+        ("to_lower",),
+    ),
+    Function(
+        "upper",
+        (Param("s", Type.STRING),),
+        Type.STRING,
+        Kind.STRING,
+        "`s` in upper case.",
+        'alert(upper(tag("dc")) == "EU1" and value > 90, ==, true)',
+        ("to_upper",),
+    ),
+    Function(
+        "trim",
+        (Param("s", Type.STRING),),
+        Type.STRING,
+        Kind.STRING,
+        "`s` without leading and trailing white space.",
+        'alert(trim(state) == "failed", ==, true)',
+        ("trim_space",),
+    ),
+    Function(
+        "trim_prefix",
+        (Param("s", Type.STRING), Param("prefix", Type.STRING)),
+        Type.STRING,
+        Kind.STRING,
+        "`s` without `prefix` if it starts with it, else `s`.",
+        'alert(trim_prefix(tag("host"), "web-") == "01", ==, true)',
+    ),
+    Function(
+        "trim_suffix",
+        (Param("s", Type.STRING), Param("suffix", Type.STRING)),
+        Type.STRING,
+        Kind.STRING,
+        "`s` without `suffix` if it ends with it, else `s`.",
+        'alert(trim_suffix(tag("host"), ".example.com") == "db1", ==, true)',
+    ),
+    Function(
+        "substring",
+        (Param("s", Type.STRING), Param("start", NUMERIC), Param("stop", NUMERIC, None)),
+        Type.STRING,
+        Kind.STRING,
+        "The characters of `s` from index `start` (0-based, counted in characters) up to, "
+        "not including, `stop` (none: to the end); indexes past the end are clamped. No value "
+        "for a negative index or `stop` < `start`.",
+        'alert(substring(tag("host"), 0, 3) == "web", ==, true)',
+    ),
+    Function(
+        "index_of",
+        (Param("s", Type.STRING), Param("sub", Type.STRING)),
+        Type.INT,
+        Kind.STRING,
+        "The index (in characters) of the first occurrence of `sub` in `s`, or -1.",
+        'alert(index_of(path, "/tmp") == 0, ==, true)',
+    ),
+    Function(
+        "regex_replace",
+        (
+            Param("s", Type.STRING),
+            Param("re", Type.REGEX, const=True),
+            Param("replacement", Type.STRING),
+        ),
+        Type.STRING,
+        Kind.STRING,
+        "`s` with every match of `re` replaced by `replacement`, where `$1` or `${1}` "
+        "(`${name}` for a named group) stands for a group, as in Kapacitor's regexReplace "
+        "(whose arguments come in the order re, s, replacement); `$$` is a `$`.",
+        'alert(regex_replace(tag("host"), /^(\\w+)-\\d+$/, "$1") == "web", ==, true)',
+    ),
+    Function(
+        "human_bytes",
+        (Param("n", NUMERIC),),
+        Type.STRING,
+        Kind.STRING,
+        'A number of bytes for people, in SI units as Kapacitor\'s humanBytes: "512 B", '
+        '"1.5 kB", "82 MB" (one decimal below 10 of a unit).',
+        'alert(free < 1e9, ==, true, message="{host}: " + human_bytes(free) + " free")',
+    ),
+    Function(
         "hour",
         (Param("t", Type.TIME), _TZ),
         Type.INT,
@@ -564,6 +708,31 @@ _REGISTRY: tuple[Function, ...] = (
         Kind.TIME,
         "The day of the month of `t`, 1 to 31, in UTC or in the time zone `tz`.",
         "alert(day(time()) == 1 and value > 90, ==, true)",
+    ),
+    Function(
+        "month",
+        (Param("t", Type.TIME), _TZ),
+        Type.INT,
+        Kind.TIME,
+        "The month of `t`, 1 to 12, in UTC or in the time zone `tz`.",
+        "alert(month(time()) == 12 and value > 90, ==, true)",
+    ),
+    Function(
+        "year",
+        (Param("t", Type.TIME), _TZ),
+        Type.INT,
+        Kind.TIME,
+        "The year of `t`, in UTC or in the time zone `tz`.",
+        "alert(year(time()) < 2020, ==, true)",
+    ),
+    Function(
+        "unix_nano",
+        (Param("t", Type.TIME),),
+        Type.INT,
+        Kind.TIME,
+        "`t` as nanoseconds since 1970-01-01 UTC (times compute as 64-bit floats: exact to "
+        "about a microsecond).",
+        "alert(unix_nano(now()) - unix_nano(time()), >, 30e9)",
     ),
     Function(
         "is_present",

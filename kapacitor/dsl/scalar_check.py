@@ -62,8 +62,16 @@ def _check_time_zone(checker: _Checker, call: Call, args: dict[str, Expr]) -> No
         raise checker.error(message, node.span)
 
 
+def _check_duration(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
+    node = args.get("unit")
+    unit = None if node is None else checker.constants.get(id(node))
+    if node is not None and isinstance(unit, int) and unit <= 0:
+        raise checker.error(f"duration(): 'unit' must be a duration > 0, got {node}", node.span)
+
+
 EXTRA_CHECKS: dict[str, Callable[[_Checker, Call, dict[str, Expr]], None]] = {
     "is_present": _check_is_present,
     "default": _check_default,
-    **{name: _check_time_zone for name in ("hour", "minute", "weekday", "day")},
+    "duration": _check_duration,
+    **{name: _check_time_zone for name in ("hour", "minute", "weekday", "day", "month", "year")},
 }

@@ -37,8 +37,9 @@ SSE, or at least 100 SSE evaluations made. The best vertex is only ever replaced
 better one, so the fit is never worse than the best grid point.
 
 Scaling: the values are divided by a power of two (2^(e-1) <= max |value| < 2^e) before fitting
-and the forecast is multiplied back. Binary scaling is exact, so the results are those of
-unscaled arithmetic, without its overflows (huge values) or underflows (tiny values).
+and the forecast is multiplied back. Binary scaling is exact (but for values it makes
+subnormal, far below the peak), so the results are those of unscaled arithmetic, without its
+overflows (huge values, or a tiny seasonal index dividing a large value) and underflows.
 
 None is returned when: there are fewer than `min_points(season)` values (2 without a season,
 2·m with one); a value is NaN or ±inf; an initial seasonal index is not finite (the trend line

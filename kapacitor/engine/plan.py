@@ -377,6 +377,8 @@ class _Planner:
                 raise _err(
                     stmt.value, "alert(...) cannot be bound with let; write it as a statement"
                 )
+            if isinstance(stmt.value, Regex):
+                return  # folding wrote the regex in place at each use (dsl/fold.py)
             col = self.expr(stmt.value)
             self.lets[stmt.name] = col
             self.names.setdefault(col, []).append(stmt.name)

@@ -45,22 +45,36 @@ if TYPE_CHECKING:
 NUMBER, STRING, BOOL = "number", "string", "bool"
 _NUMERIC = (FieldType.FLOAT, FieldType.INT, FieldType.UINT)
 
-_MATH1 = ("log", "log2", "log10", "exp", "sin", "cos", "tan")
+_MATH1 = (
+    *("log", "log2", "log10", "log1p", "exp", "exp2", "expm1"),
+    *("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh"),
+    *("trunc", "cbrt"),
+)
+_MATH2 = ("pow", "atan2", "hypot", "mod")
 _CONVERSIONS = ("int", "float", "string", "bool")
 _PREDICATES = ("contains", "has_prefix", "has_suffix")
-_TIME_PARTS = ("hour", "minute", "weekday", "day")
+# String functions of string arguments giving a string, and the string functions' results.
+_TEXT_TO_TEXT = ("replace", "lower", "upper", "trim", "trim_prefix", "trim_suffix")
+_TIME_PARTS = ("hour", "minute", "weekday", "day", "month", "year")
 NAMES = frozenset(
     (
         *_MATH1,
+        *_MATH2,
         *_CONVERSIONS,
         *_PREDICATES,
+        *_TEXT_TO_TEXT,
         *_TIME_PARTS,
-        "pow",
         "min",
         "max",
-        "replace",
         "regex_match",
+        "regex_replace",
+        "substring",
+        "index_of",
         "length",
+        "human_bytes",
+        "unix_nano",
+        "duration",
+        "if",
         "is_present",
         "default",
         "tag",
@@ -87,7 +101,7 @@ class FuncOp:
         if self.func == "const.str":
             return "const " + str(String(self.params[0]))
         shown: list[Expr] = [Ident(p) for p in self.params]  # an operator, a tag, a kind...
-        if self.func in ("str.match", "str.nomatch"):
+        if self.func in ("str.match", "str.nomatch", "str.regex_replace"):
             shown = [Regex(p) for p in self.params]
         return " ".join([self.func, *(f"%{a}" for a in self.args), *map(str, shown)])
 
@@ -207,14 +221,60 @@ def plan_call(planner: _Planner, node: Call) -> int:
         if planner.ops[col] == TimeOp(now=False):  # exact: from the int64 point times
             return emit(FuncOp(f"time.{name}", (), ("point", *zone)), num)
         return emit(FuncOp(f"time.{name}", (col,), ("value", *zone)), num)
-    if name in _PREDICATES or name == "replace":
+    if name in _PREDICATES or name in _TEXT_TO_TEXT or name == "index_of":
         cols = tuple(planner.scalar(a, text) for a in args)
-        return emit(FuncOp(f"str.{name}", cols), text if name == "replace" else truth)
+        kind = truth if name in _PREDICATES else num if name == "index_of" else text
+        return emit(FuncOp(f"str.{name}", cols), kind)
     if name == "length":
         return emit(FuncOp("str.length", (planner.scalar(args[0], text),)), num)
+    if name == "substring":
+        s = planner.scalar(args[0], text)
+        bounds = tuple(planner.scalar(a, num) for a in args[1:])
+        return emit(FuncOp("str.substring", (s, *bounds)), text)
+    if name == "regex_replace":
+        s, repl = planner.scalar(args[0], text), planner.scalar(args[2], text)
+        pattern = _regex(args[1], "regex_replace()'s re")
+        return emit(FuncOp("str.regex_replace", (s, repl), (pattern,)), text)
+    if name == "human_bytes":
+        return emit(FuncOp("str.human_bytes", (planner.scalar(args[0], num),)), text)
+    if name == "unix_nano":
+        return planner.scalar(args[0], num)  # times compute as float64 nanoseconds already
+    if name == "duration":
+        return _plan_duration(planner, node)
+    if name == "if":
+        return _plan_if(planner, node)
     # math: pow, min, max, log...
     cols = tuple(planner.scalar(a, num) for a in args)
     return emit(FuncOp(f"math.{name}", cols), num)
+
+
+def _plan_duration(planner: _Planner, node: Call) -> int:
+    """`duration(x, unit)` is `x * unit` in nanoseconds."""
+    from kapacitor.dsl.ast import Duration
+    from kapacitor.engine.plan import BinaryOp, ConstOp, Kind
+
+    x = planner.scalar(node.args[0], Kind.NUM)
+    unit = node.args[1] if len(node.args) > 1 else Duration(_NS, "1s")
+    if not isinstance(unit, Duration) or unit.ns <= 0:
+        raise _err(unit, f"duration()'s unit must be a duration > 0, got {unit}")
+    return planner.emit(BinaryOp("*", x, planner.emit(ConstOp(float(unit.ns)), Kind.NUM)), Kind.NUM)
+
+
+def _plan_if(planner: _Planner, node: Call) -> int:
+    from kapacitor.engine.plan import Kind
+
+    if len(node.args) != 3:
+        raise _err(node, "if() takes 3 arguments: if(condition, then, else)")
+    cond = planner.scalar(node.args[0], Kind.BOOL)
+    then = planner.expr(node.args[1])
+    other = planner.expr(node.args[2])
+    kind = planner.kind(then)
+    if kind is Kind.VEC or planner.kind(other) is not kind:
+        raise _err(
+            node,
+            f"if() needs two values of one kind, got {kind.value} and {planner.kind(other).value}",
+        )
+    return planner.emit(FuncOp("if", (cond, then, other)), kind)
 
 
 def plan_binary(planner: _Planner, node: Expr) -> int | None:
@@ -304,6 +364,24 @@ _UFUNCS: dict[str, Callable[[FloatArray], FloatArray]] = {
     "sin": np.sin,
     "cos": np.cos,
     "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "tanh": np.tanh,
+    "trunc": np.trunc,
+    "cbrt": np.cbrt,
+    "log1p": np.log1p,
+    "expm1": np.expm1,
+    "exp2": np.exp2,
+}
+# fmod is NaN for y = 0 (no value), like `%`; hypot does not overflow on x*x.
+_UFUNCS2: dict[str, Callable[[FloatArray, FloatArray], FloatArray]] = {
+    "pow": np.power,
+    "atan2": np.arctan2,
+    "hypot": np.hypot,
+    "mod": np.fmod,
 }
 
 
@@ -314,8 +392,8 @@ def _math(op: FuncOp, args: list[Value | None]) -> Scalar:
     with np.errstate(all="ignore"):
         if name in _UFUNCS:
             return _finite(_UFUNCS[name](nums[0].values), valid)
-        if name == "pow":
-            return _finite(np.power(nums[0].values, nums[1].values), valid)
+        if name in _UFUNCS2:
+            return _finite(_UFUNCS2[name](nums[0].values, nums[1].values), valid)
         reduce = np.minimum if name == "min" else np.maximum
         out = functools.reduce(reduce, (a.values for a in nums))
         return _masked(out, ~np.isnan(out), valid)
@@ -414,7 +492,13 @@ def _time_part(op: FuncOp, args: list[Value | None], ctx: RowContext) -> Scalar:
         out = (secs // 86400 + 4) % 7  # 1970-01-01 was a Thursday; 0 is Sunday
     else:
         days = (secs // 86400).astype("datetime64[D]")
-        out = (days - days.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64) + 1
+        months = days.astype("datetime64[M]")
+        if part == "day":
+            out = (days - months.astype("datetime64[D]")).astype(np.int64) + 1
+        elif part == "month":
+            out = months.astype(np.int64) % 12 + 1
+        else:
+            out = days.astype("datetime64[Y]").astype(np.int64) + 1970
     return Scalar(out.astype(np.float64), valid)
 
 
@@ -447,6 +531,23 @@ def _is_present(op: FuncOp, ctx: RowContext) -> Scalar:
     return Scalar(col.present[ctx.order].astype(np.float64))
 
 
+def _if(args: list[Value | None]) -> Value:
+    """The chosen branch per row: the other branch's missing value does not matter."""
+    cond, then, other = _num(args[0]), args[1], args[2]
+    assert isinstance(then, Scalar | Text) and isinstance(other, Scalar | Text)
+    pick = cond.values != 0
+    m = pick.shape[0]
+    ok_then = np.ones(m, np.bool_) if then.valid is None else then.valid
+    ok_other = np.ones(m, np.bool_) if other.valid is None else other.valid
+    valid = np.where(pick, ok_then, ok_other)
+    if cond.valid is not None:
+        valid &= cond.valid
+    values = np.where(pick, then.values, other.values)
+    if isinstance(then, Text):
+        return Text(strings.objects(values.tolist()), None if valid.all() else valid)
+    return Scalar(values.astype(np.float64), None if valid.all() else valid)
+
+
 def evaluate(op: FuncOp, args: list[Value | None], ctx: RowContext) -> Value:
     """Run one stateless function over the working rows."""
     func = op.func
@@ -456,6 +557,10 @@ def evaluate(op: FuncOp, args: list[Value | None], ctx: RowContext) -> Value:
         return _convert(op, args)
     if func.startswith("time."):
         return _time_part(op, args, ctx)
+    if func == "str.human_bytes":
+        return strings.human_bytes(_num(args[0]))
+    if func == "str.substring":
+        return strings.substring(_text(args[0]), [_num(a) for a in args[1:]])
     if func.startswith("str."):
         return strings.evaluate(func, op.params, [_text(a) for a in args])
     if func == "const.str":
@@ -464,14 +569,25 @@ def evaluate(op: FuncOp, args: list[Value | None], ctx: RowContext) -> Value:
         return _tag(op, ctx)
     if func == "is_present":
         return _is_present(op, ctx)
+    if func == "if":
+        return _if(args)
     assert func == "default", func
     return _default(op, args, ctx)
 
 
 # For tests and docs: the functions each planned `func` prefix implements.
 FAMILIES: Mapping[str, tuple[str, ...]] = {
-    "math": ("pow", "min", "max", *_MATH1),
+    "math": ("min", "max", *_MATH1, *_MATH2),
     "conv": _CONVERSIONS,
     "time": _TIME_PARTS,
-    "str": (*_PREDICATES, "replace", "regex_match", "length"),
+    "str": (
+        *_PREDICATES,
+        *_TEXT_TO_TEXT,
+        "regex_match",
+        "regex_replace",
+        "length",
+        "substring",
+        "index_of",
+        "human_bytes",
+    ),
 }

@@ -9,8 +9,10 @@ Go's `MatchString`).
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable, Sequence
+from re import error
 
 import numpy as np
 
@@ -42,6 +44,78 @@ def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+_UNARY: dict[str, Callable[[str], str]] = {
+    "lower": str.lower,
+    "upper": str.upper,
+    "trim": str.strip,
+}
+
+# Go's Regexp.Expand syntax, as Kapacitor's regexReplace: $1, ${1}, $name, ${name}, $$.
+_GROUP_REF = re.compile(r"\$(?:(\$)|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))")
+
+
+class _Group(str):
+    """A group reference in a replacement template (a group number or name)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _template(replacement: str) -> Callable[[re.Match[str]], str]:
+    """A re.sub replacement function for a Go-style template: a reference to a group that
+    does not exist or did not match gives "", a `$` not starting a reference stays."""
+    parts: list[str] = []
+    pos = 0
+    for m in _GROUP_REF.finditer(replacement):
+        parts += [replacement[pos : m.start()], "$" if m[1] else _Group(m[2] or m[3])]
+        pos = m.end()
+    parts.append(replacement[pos:])
+
+    def group(match: re.Match[str], ref: str) -> str:
+        try:
+            return match.group(int(ref) if ref.isdigit() else ref) or ""
+        except (IndexError, error):
+            return ""
+
+    def expand(match: re.Match[str]) -> str:
+        return "".join(group(match, p) if isinstance(p, _Group) else p for p in parts)
+
+    return expand
+
+
+def substring(s: Text, bounds: list[Scalar]) -> Text:
+    """`substring(s, start[, stop])` in code points, clamped at the end; no value for a
+    negative or non-integral index or stop < start."""
+    valid = functools.reduce(and_valid, (b.valid for b in bounds), s.valid)
+    m = s.values.shape[0]
+    start = bounds[0].values
+    stop = bounds[1].values if len(bounds) > 1 else np.full(m, np.inf)
+    ok = (start >= 0) & (stop >= start) & (np.trunc(start) == start)
+    ok &= np.isinf(stop) | (np.trunc(stop) == stop)
+    # Past-the-end indexes clamp: any length beyond 2**62 is past the end of every string.
+    lo = np.where(ok, np.minimum(start, 2.0**62), 0).astype(np.int64).tolist()
+    hi = np.where(ok, np.minimum(stop, 2.0**62), 0).astype(np.int64).tolist()
+    out = [t[a:b] for t, a, b in zip(s.values.tolist(), lo, hi, strict=True)]
+    return Text(objects(out), ok if valid is None else valid & ok)
+
+
+_SI = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
+
+
+def _human(n: float) -> str:
+    if not math.isfinite(n):
+        return str(n)
+    sign, n = ("-", -n) if n < 0 else ("", n)
+    if n < 10:
+        return f"{sign}{int(n)} B"
+    e = min(math.floor(math.log10(n) / 3), len(_SI) - 1)
+    value = math.floor(n / 1000**e * 10 + 0.5) / 10
+    return f"{sign}{value:.0f} {_SI[e]}" if value >= 10 else f"{sign}{value:.1f} {_SI[e]}"
+
+
+def human_bytes(n: Scalar) -> Text:
+    """Numbers of bytes as go-humanize's Bytes writes them (base 1000)."""
+    return Text(objects([_human(v) for v in n.values.tolist()]), n.valid)
+
+
 def _bools(flags: list[bool], valid: np.ndarray | None) -> Scalar:
     return Scalar(np.array(flags, dtype=np.float64).reshape(-1), valid)
 
@@ -69,5 +143,18 @@ def evaluate(func: str, params: tuple[str, ...], args: list[Text]) -> Scalar | T
     if name == "replace":
         triples = zip(cols[0], cols[1], cols[2], strict=True)
         return Text(objects([s.replace(old, new) for s, old, new in triples]), valid)
+    if name in _UNARY:
+        return Text(objects([_UNARY[name](s) for s in cols[0]]), valid)
+    if name == "trim_prefix":
+        return Text(objects([a.removeprefix(b) for a, b in zip(*cols, strict=True)]), valid)
+    if name == "trim_suffix":
+        return Text(objects([a.removesuffix(b) for a, b in zip(*cols, strict=True)]), valid)
+    if name == "index_of":
+        found = [float(a.find(b)) for a, b in zip(cols[0], cols[1], strict=True)]
+        return Scalar(np.array(found, dtype=np.float64).reshape(-1), valid)
+    if name == "regex_replace":
+        sub = _pattern(params[0]).sub
+        pairs = zip(cols[0], cols[1], strict=True)
+        return Text(objects([sub(_template(repl), s) for s, repl in pairs]), valid)
     assert name == "length", func
     return Scalar(np.array([len(s) for s in cols[0]], dtype=np.float64).reshape(-1), valid)

@@ -94,6 +94,10 @@ def plan(source: str) -> str:
         ("let u = 1m\nalert(derivative(x, unit=u), >, 0)", "alert(derivative(x, unit=1m), >, 0)"),
         ("let n = 3\nalert(moving_average(x, n), >, 0)", "alert(moving_average(x, 3), >, 0)"),
         ('let lvl = "warn" + "ing"\nalert(x, >, 0, level=lvl)', 'alert(x, >, 0, level="warning")'),
+        (
+            'let web = /^web/\nalert(tag("host") =~ web, ==, true)',
+            'alert(tag("host") =~ /^web/, ==, true)',
+        ),
     ],
 )
 def test_constants_plan_as_literals(folded: str, literal: str | None) -> None:

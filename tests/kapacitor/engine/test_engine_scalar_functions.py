@@ -78,6 +78,24 @@ NUMERIC_EXPRS = [
     'minute(time(), tz="Asia/Kolkata")',
     'day(time(), tz="Australia/Lord_Howe")',
     "default(x, -1) + 1",
+    "asin(x) + acos(y / 1000)",
+    "atan(x) + tanh(y)",
+    "sinh(x) - cosh(y)",
+    "trunc(x) + cbrt(y)",
+    "log1p(x) + expm1(y)",
+    "exp2(x)",
+    "atan2(x, y) + hypot(x, y)",
+    "mod(x, y)",
+    "mod(x, 3)",
+    "month(time())",
+    'year(time(), tz="Pacific/Kiritimati")',
+    'month(time() - 12h, tz="America/Los_Angeles")',
+    "unix_nano(time()) / 1e9",
+    "duration(x, 1ms) / 1s",
+    "if(b or false, x, y)",
+    "if(x > 0, 1, y)",
+    'index_of(s, "a")',
+    'index_of(s + "", t)',
     "default(x, y)",
     'field("x") * 2',
 ]
@@ -113,6 +131,20 @@ STRING_EXPRS = [
     's + "-" + tag("host")',
     'default(s, "none")',
     'tag("dc")',
+    "lower(s)",
+    'upper(s + "é")',
+    "to_lower(t)",
+    "trim(s)",
+    'trim_prefix(s, "a")',
+    "trim_suffix(s, t)",
+    "substring(s, 1)",
+    "substring(s, 1, 3)",
+    "substring(s, x, y)",
+    'regex_replace(s, /(a)(b)?/, "<$1|${2}|$$|$3>")',
+    'regex_replace(s, /(?P<first>.)/, "${first}$first$")',
+    "human_bytes(x)",
+    'if(is_present(s), s, "none")',
+    'if(b, string(x), tag("host"))',
 ]
 CASES = (
     [(e, f"alert({e}, >, 0)", "num") for e in NUMERIC_EXPRS]
@@ -197,6 +229,20 @@ def _math(name: str, args: list[float]) -> float | None:
         "cos": math.cos,
         "tan": math.tan,
         "pow": math.pow,
+        "asin": math.asin,
+        "acos": math.acos,
+        "atan": math.atan,
+        "sinh": math.sinh,
+        "cosh": math.cosh,
+        "tanh": math.tanh,
+        "trunc": lambda v: float(math.trunc(v)),
+        "cbrt": math.cbrt,
+        "log1p": math.log1p,
+        "expm1": math.expm1,
+        "exp2": math.exp2,
+        "atan2": math.atan2,
+        "hypot": math.hypot,
+        "mod": math.fmod,
     }
     if name in ("min", "max"):
         if any(math.isnan(a) for a in args):
@@ -279,6 +325,7 @@ def ref(node: Expr, p: Point) -> object:
             "+": lambda: a + b,  # type: ignore[operator]
             "-": lambda: a - b,  # type: ignore[operator]
             "*": lambda: a * b,  # type: ignore[operator]
+            "/": lambda: None if b == 0 else a / b,  # type: ignore[operator]
         }
         return ops[node.op]()
     assert isinstance(node, Call)
@@ -296,6 +343,9 @@ def ref(node: Expr, p: Point) -> object:
     if name == "is_present":
         assert isinstance(node.args[0], Ident)
         return node.args[0].name in p.fields
+    if name == "if":
+        cond = ref(node.args[0], p)
+        return None if cond is None else ref(node.args[1] if cond else node.args[2], p)
     if name == "default":
         v = ref(node.args[0], p)
         return ref(node.args[1], p) if v is None else v
@@ -303,12 +353,18 @@ def ref(node: Expr, p: Point) -> object:
         s = ref(node.args[0], p)
         assert isinstance(node.args[1], Regex)
         return None if s is None else re.search(node.args[1].pattern, str(s)) is not None
+    if name == "regex_replace":
+        text, repl = ref(node.args[0], p), ref(node.args[2], p)
+        assert isinstance(node.args[1], Regex)
+        if text is None or repl is None:
+            return None
+        return _regex_replace(node.args[1].pattern, str(text), str(repl))
     args = [ref(a, p) for a in node.args]
     if any(a is None for a in args):
         return None
     if name in ("int", "float", "string", "bool"):
         return _convert(name, args[0])
-    if name in ("hour", "minute", "weekday", "day"):
+    if name in ("hour", "minute", "weekday", "day", "month", "year"):
         assert isinstance(args[0], float)
         zone = next((k.value for k in node.kwargs if k.name == "tz"), None)
         when = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(seconds=int(args[0]) // SECOND)
@@ -320,8 +376,35 @@ def ref(node: Expr, p: Point) -> object:
                 "minute": when.minute,
                 "weekday": when.isoweekday() % 7,
                 "day": when.day,
+                "month": when.month,
+                "year": when.year,
             }[name]
         )
+    if name == "unix_nano":
+        return args[0]
+    if name == "duration":
+        unit = node.args[1] if len(node.args) > 1 else Duration(SECOND, "1s")
+        assert isinstance(unit, Duration) and isinstance(args[0], float)
+        return args[0] * unit.ns
+    if name == "human_bytes":
+        assert isinstance(args[0], float)
+        return _human_bytes(args[0])
+    if name == "substring":
+        text, start, *stop = args
+        assert isinstance(text, str) and isinstance(start, float)
+        end = stop[0] if stop else math.inf
+
+        def index(v: object) -> int | None:  # whole and >= 0; infinity is past every end
+            assert isinstance(v, float)
+            if math.isnan(v) or v < 0 or (math.isfinite(v) and v != math.floor(v)):
+                return None
+            return 2**62 if v == math.inf else int(v)
+
+        a, b = index(start), index(end)
+        if a is None or b is None or b < a:
+            return None
+        return text[a:b]
+
     strs = [str(a) for a in args]
     if name == "contains":
         return strs[1] in strs[0]
@@ -333,7 +416,72 @@ def ref(node: Expr, p: Point) -> object:
         return strs[0].replace(strs[1], strs[2])
     if name in ("length", "strlen"):
         return float(len(strs[0]))
+    if name in ("lower", "to_lower"):
+        return strs[0].lower()
+    if name in ("upper", "to_upper"):
+        return strs[0].upper()
+    if name in ("trim", "trim_space"):
+        return strs[0].strip()
+    if name == "trim_prefix":
+        return strs[0][len(strs[1]) :] if strs[0].startswith(strs[1]) else strs[0]
+    if name == "trim_suffix":
+        cut = len(strs[0]) - len(strs[1])
+        return strs[0][:cut] if strs[0].endswith(strs[1]) else strs[0]
+    if name == "index_of":
+        return float(strs[0].find(strs[1]))
     return _math(name, [float(a) for a in args])  # type: ignore[arg-type]
+
+
+def _human_bytes(n: float) -> str:
+    """go-humanize's Bytes: SI units, one decimal below 10 of a unit."""
+    if not math.isfinite(n):
+        return str(n)
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    if n < 10:
+        return f"{sign}{int(n)} B"
+    unit = 0
+    while n >= 1000 ** (unit + 1) and unit < 6:
+        unit += 1
+    value = math.floor(n / 1000**unit * 10 + 0.5) / 10
+    digits = 0 if value >= 10 else 1
+    return f"{sign}{value:.{digits}f} {['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'][unit]}"
+
+
+def _regex_replace(pattern: str, s: str, template: str) -> str:
+    """Go's ReplaceAllString, one character of the template at a time."""
+
+    def expand(m: re.Match[str]) -> str:
+        out, i = [], 0
+        while i < len(template):
+            c = template[i]
+            if c != "$" or i + 1 == len(template):
+                out.append(c)
+                i += 1
+                continue
+            if template[i + 1] == "$":
+                out.append("$")
+                i += 2
+                continue
+            braced = template[i + 1] == "{"
+            j = i + 2 if braced else i + 1
+            k = j
+            while k < len(template) and (
+                template[k].isascii() and (template[k].isalnum() or template[k] == "_")
+            ):
+                k += 1
+            if k == j or (braced and (k == len(template) or template[k] != "}")):
+                out.append(c)
+                i += 1
+                continue
+            name = template[j:k]
+            groups = {str(n): m.group(n) for n in range(len(m.groups()) + 1)}
+            groups.update(m.groupdict())
+            out.append(groups.get(name) or "")
+            i = k + 1 if braced else k
+        return "".join(out)
+
+    return re.sub(pattern, expand, s)
 
 
 def same(got: object, want: object) -> bool:
@@ -626,6 +774,15 @@ def test_min_and_max_dispatch_on_arity() -> None:
         ),
         ('alert(min(x, "a"), >, 1)', "min() expects a number for 'b', got a string", "1:14"),
         ("alert(hour(3), >, 1)", "hour() expects a time for 't', got an int", "1:12"),
+        (
+            'alert(if(x > 1, "a", 2) == "a", ==, true)',
+            "if() needs two values of one type, got a string and an int",
+            "1:7",
+        ),
+        ("alert(if(x > 1, window(x, 2), 1), >, 1)", "if() needs two values of one type", "1:17"),
+        ("alert(duration(x, 0s), >, 1s)", "duration(): 'unit' must be a duration > 0", "1:19"),
+        ("alert(lower(x + 1) == 1, ==, true)", "lower() expects a string for 's'", "1:13"),
+        ('alert(regex_replace(s, "a", s) == s, ==, true)', "expects a regex for 're'", "1:24"),
         (
             'alert(regex_match(s, "a"), ==, true)',
             "regex_match() expects a regex for 're', got a string",
