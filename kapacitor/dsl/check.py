@@ -686,17 +686,33 @@ def _check_alert(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
     op = checker.constants.get(id(args["op"]))
     if vt == Type.BOOL and op not in ("==", "!="):
         raise checker.error(f"alert() compares bools with == or != only, got {op}", args["op"].span)
+    level = "critical"
     level_node = args.get("level")
     if level_node is not None:
-        level = checker.constants[id(level_node)]
-        if isinstance(level, str) and level.lower() in ALERT_LEVELS:
-            return  # any case: the engine upper-cases levels
-        if level not in ALERT_LEVELS:
-            close = difflib.get_close_matches(str(level), ALERT_LEVELS, n=1, cutoff=0.5)
+        given = checker.constants[id(level_node)]
+        if not isinstance(given, str) or given.lower() not in ALERT_LEVELS:
+            close = difflib.get_close_matches(str(given), ALERT_LEVELS, n=1, cutoff=0.5)
             hint = f': did you mean "{close[0]}"?' if close else ""
             raise checker.error(
-                f"unknown alert level {str(level)!r}{hint} (levels: info, warning, critical)",
+                f"unknown alert level {str(given)!r}{hint} (levels: info, warning, critical)",
                 level_node.span,
+            )
+        level = given.lower()  # any case: the engine upper-cases levels
+    for name, lower in (("warn", "warning"), ("info", "info")):
+        node = args.get(name)
+        if node is None:
+            continue
+        if ALERT_LEVELS.index(lower) >= ALERT_LEVELS.index(level):
+            raise checker.error(
+                f"{name}= adds a level below the alert's own, but this alert is {level}: "
+                f"drop level= or raise it",
+                node.span,
+            )
+        nt = checker.types[id(node)]
+        if (nt == Type.BOOL) != (vt == Type.BOOL) or (nt == Type.DURATION) != v_duration:
+            what = "a condition (a bool)" if vt == Type.BOOL else f"a threshold like {threshold}"
+            raise checker.error(
+                f"{name}= of this alert is {what}, got {checker.shown(nt)}", node.span
             )
 
 

@@ -800,6 +800,21 @@ _REGISTRY: tuple[Function, ...] = (
                 doc="of the same kind as `value`",
             ),
             Param(
+                "warn",
+                NUMERIC | Type.DURATION | Type.BOOL,
+                None,
+                keyword_only=True,
+                doc="a lower level, WARNING: its threshold (`alert(cpu, >, 90, warn=80)`); with "
+                "a bool value, its condition (`alert(cpu > 90, ==, true, warn=cpu > 80)`)",
+            ),
+            Param(
+                "info",
+                NUMERIC | Type.DURATION | Type.BOOL,
+                None,
+                keyword_only=True,
+                doc="a lower level still, INFO, given like `warn`",
+            ),
+            Param(
                 "message",
                 Type.STRING,
                 None,
@@ -821,8 +836,11 @@ _REGISTRY: tuple[Function, ...] = (
         Type.ALERT,
         Kind.ALERT,
         "Raise an alert, per series, when `value op threshold` becomes true, and recover "
-        "it when it becomes false. Only a statement can be an alert().",
-        'alert(avg(window(cpu_idle, 10)), <, 30, message="cpu busy", level="warning")',
+        "it when it becomes false. With `warn=` / `info=` the alert has levels, as "
+        "Kapacitor's .crit()/.warn()/.info(): each point takes the highest level whose "
+        "condition holds, and every change of level is an event (CRITICAL to WARNING, "
+        "WARNING to OK...). Only a statement can be an alert().",
+        'alert(avg(window(cpu_idle, 10)), <, 10, warn=20, info=30, message="{host} {level}")',
     ),
     Function(
         "deadman",

@@ -73,7 +73,7 @@ _AGG_ALIASES = {"mean": "avg"}
 ARITHMETIC = ("+", "-", "*", "/", "%")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 LOGICAL = ("and", "or")
-LEVELS = ("INFO", "WARNING", "CRITICAL")
+LEVELS = ("INFO", "WARNING", "CRITICAL")  # ascending
 MATH = ("abs", "sqrt", "floor", "ceil", "round")
 
 
@@ -237,6 +237,21 @@ class AggOp:
 
 
 @dataclass(frozen=True, slots=True)
+class LowerLevel:
+    """A level below an alert's own: `level` with a literal `value` or the column `col`."""
+
+    level: str
+    value: float | None
+    col: int | None
+
+    def describe(self) -> str:
+        name = "warn" if self.level == "WARNING" else "info"
+        if self.col is not None:
+            return f"{name}=%{self.col}"
+        return f"{name}={fmt_number(self.value if self.value is not None else 0.0)}"
+
+
+@dataclass(frozen=True, slots=True)
 class AlertOp:
     """`alert(value, op, threshold)`; `threshold` is a literal number or a column id; the
     message a literal template, or a string column computed per point (`message_col`)."""
@@ -249,9 +264,13 @@ class AlertOp:
     level: str
     message: str | None
     message_col: int | None = None
+    # Lower levels (warn=, info=), ascending. Of a number or duration alert they hold
+    # thresholds for `value`; of a bool alert, conditions compared with `threshold`.
+    lower: tuple[LowerLevel, ...] = ()
+    boolean: bool = False
 
     def inputs(self) -> tuple[int, ...]:
-        cols = (self.value, self.threshold_col, self.message_col)
+        cols = (self.value, self.threshold_col, self.message_col, *(lv.col for lv in self.lower))
         return tuple(c for c in cols if c is not None)
 
     def remap(self, f: Callable[[int], int]) -> AlertOp:
@@ -263,6 +282,7 @@ class AlertOp:
             value=f(self.value),
             threshold_col=opt(self.threshold_col),
             message_col=opt(self.message_col),
+            lower=tuple(dataclasses.replace(lv, col=opt(lv.col)) for lv in self.lower),
         )
 
     def describe(self) -> str:
@@ -271,6 +291,8 @@ class AlertOp:
         else:
             thr = fmt_number(self.threshold if self.threshold is not None else 0.0)
         text = f"alert %{self.value} {self.op} {thr} level={self.level}"
+        for lv in reversed(self.lower):
+            text += f" {lv.describe()}"
         if self.message is not None:
             text += " message=" + str(String(self.message))
         if self.message_col is not None:
@@ -340,6 +362,17 @@ class Program:
                 line += "  # let " + ", ".join(self.names[i])
             lines.append(line)
         return "\n".join(lines)
+
+
+def _literal_number(node: Expr) -> float | None:
+    """A number, bool or duration literal as the engine's float64, else None."""
+    if isinstance(node, Number) and not isinstance(node.value, bool):
+        return float(node.value)
+    if isinstance(node, Bool):
+        return 1.0 if node.value else 0.0
+    if isinstance(node, Duration):
+        return float(node.ns)
+    return None
 
 
 def _err(node: Node, message: str) -> DslTypeError:
@@ -575,24 +608,26 @@ class _Planner:
         value = self.scalar(value_node, Kind.NUM, Kind.BOOL)
         if not isinstance(op_node, OpRef) or op_node.op not in COMPARISONS:
             raise _err(op_node, f"expected a comparison ({' '.join(COMPARISONS)}), got {op_node}")
-        threshold: float | None = None
-        threshold_col: int | None = None
-        if isinstance(thr_node, Number) and not isinstance(thr_node.value, bool):
-            threshold = float(thr_node.value)
-        elif isinstance(thr_node, Bool):
-            threshold = 1.0 if thr_node.value else 0.0
-        elif isinstance(thr_node, Duration):
-            threshold = float(thr_node.ns)
-        else:
+        threshold = _literal_number(thr_node)
+        threshold_col = None
+        if threshold is None:
             threshold_col = self.scalar(thr_node, Kind.NUM, Kind.BOOL)
         level, message, message_col = "CRITICAL", None, None
+        lower: list[LowerLevel] = []
         for kw in node.kwargs:
             if kw.name == "message" and isinstance(kw.value, String):
                 message = kw.value.value
             elif kw.name == "message":
                 message_col = self.scalar(kw.value, Kind.STR)
+            elif kw.name in ("warn", "info"):
+                literal = _literal_number(kw.value)
+                col = None if literal is not None else self.scalar(kw.value, Kind.NUM, Kind.BOOL)
+                lower.append(LowerLevel("WARNING" if kw.name == "warn" else "INFO", literal, col))
             else:
                 level = self.alert_level(kw)
+        if any(LEVELS.index(lv.level) >= LEVELS.index(level) for lv in lower):
+            raise _err(node, f"warn=/info= must be below the alert's level {level}")
+        lower.sort(key=lambda lv: LEVELS.index(lv.level))
         op = AlertOp(
             self.alert_count,
             value,
@@ -602,6 +637,8 @@ class _Planner:
             level,
             message,
             message_col,
+            tuple(lower),
+            self.kind(value) is Kind.BOOL,
         )
         self.emit(op, None)
         self.alert_count += 1
@@ -616,7 +653,7 @@ class _Planner:
             if text is None or text.upper() not in LEVELS:
                 raise _err(kw.value, f"level= must be one of {', '.join(LEVELS)}, got {kw.value}")
             return text.upper()
-        raise _err(kw, f"alert() has no option {kw.name}= (known: message, level)")
+        raise _err(kw, f"alert() has no option {kw.name}= (known: warn, info, message, level)")
 
     def finish(self) -> Program:
         """Drop operators no alert needs and renumber the rest, keeping their order."""

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from kapacitor.clock import Clock
 from kapacitor.engine.aggregate import AGGREGATE_FUNCTIONS
-from kapacitor.engine.alert import AlertState
+from kapacitor.engine.alert import LEVELS, AlertState
 from kapacitor.engine.columns import Scalar, Text, Value, Vector, and_valid
 from kapacitor.engine.deadman import DeadmanOp, DeadmanSnap, DeadmanState
 from kapacitor.engine.events import AlertEvent, build_event
@@ -55,7 +55,7 @@ from kapacitor.engine.window import NO_TIME, WindowState, window_vector
 from kapacitor.errors import CodecError, PluginError
 from kapacitor.model.batch import FieldType, PointBatch
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: alert levels instead of firing bits
 _NUMERIC = (FieldType.FLOAT, FieldType.INT, FieldType.UINT)
 _COMPARE = {
     "<": np.less,
@@ -117,7 +117,7 @@ class _WindowSnap(msgspec.Struct, frozen=True):
 
 
 class _AlertSnap(msgspec.Struct, frozen=True):
-    active: bytes
+    level: bytes
     fired_at: bytes
 
 
@@ -410,38 +410,53 @@ class PluginRuntime:
         tags: list[dict[str, str]],
         found: list[tuple[int, int, AlertEvent]],
     ) -> None:
-        """Evaluate one alert's condition and turn its state changes into events."""
+        """Evaluate one alert's levels and turn their changes into events."""
         times, inst, groups, order, bidx = work.times, work.inst, work.groups, work.order, work.bidx
         x = _scalar(env[op.value])
-        if op.threshold_col is not None:
-            thr = _scalar(env[op.threshold_col])
-            valid = and_valid(x.valid, thr.valid)
-            thr_values: FloatArray | None = thr.values
-        else:
-            valid, thr_values = x.valid, None
-        threshold = op.threshold if op.threshold is not None else 0.0
-        compare = _COMPARE[op.op]
+        thr = None if op.threshold_col is None else _scalar(env[op.threshold_col])
+        valid = x.valid if thr is None else and_valid(x.valid, thr.valid)
         if valid is None:
             rows = None
-            xv = x.values
-            tv = thr_values
             g, t, ins = groups, times, inst
         else:
             rows = np.flatnonzero(valid).astype(np.int64)
             if rows.shape[0] == 0:
                 return
-            xv = x.values[rows]
-            tv = None if thr_values is None else thr_values[rows]
             t, ins = times[rows], inst[rows]
             g = groups_of(ins)
-        cond = compare(xv, threshold if tv is None else tv)
-        changed, fired, durations = self._alerts[i].step(cond, t, ins, g)
+
+        def column(const: float | None, col: int | None) -> tuple[FloatArray, BoolArray | None]:
+            """A literal or a column over the evaluated rows, and where it has a value."""
+            if col is None:
+                return np.full(t.shape[0], const if const is not None else 0.0), None
+            c = _scalar(env[col])
+            ok = c.valid if c.valid is None or rows is None else c.valid[rows]
+            return (c.values if rows is None else c.values[rows]), ok
+
+        xv, _ = column(None, op.value)
+        tv, _ = column(op.threshold, op.threshold_col)
+        compare = _COMPARE[op.op]
+        codes = np.where(compare(xv, tv), LEVELS.index(op.level), 0).astype(np.int8)
+        shown = {LEVELS.index(op.level): tv}  # the threshold each level's message names
+        for lv in reversed(op.lower):  # a higher level wins, so lower ones fill in below
+            level_values, ok = column(lv.value, lv.col)
+            code = LEVELS.index(lv.level)
+            if op.boolean:  # a condition, compared with the alert's threshold
+                holds = compare(level_values, tv)
+            else:  # a threshold for the alert's value
+                holds = compare(xv, level_values)
+                shown[code] = level_values
+            if ok is not None:
+                holds &= ok
+            codes = np.where((codes == 0) & holds, code, codes).astype(np.int8)
+        changed, new, old, durations = self._alerts[i].step(codes, t, ins, g)
         if changed.shape[0] == 0:
             return
         many = self.program.outputs > 1
         text = None if op.message_col is None else env[op.message_col]
         assert text is None or isinstance(text, Text), "planner guarantees a string column"
-        for pos, up, dur in zip(changed.tolist(), fired.tolist(), durations.tolist(), strict=True):
+        events = zip(changed.tolist(), new.tolist(), old.tolist(), durations.tolist(), strict=True)
+        for pos, level, was, dur in events:
             working = pos if rows is None else int(rows[pos])
             template = op.message
             if text is not None and (text.valid is None or text.valid[working]):
@@ -454,16 +469,16 @@ class PluginRuntime:
                 plugin=self.plugin,
                 instance=key,
                 tags=tags[k],
-                level=op.level if up else "OK",
-                previous_level="OK" if up else op.level,
+                level=LEVELS[level],
+                previous_level=LEVELS[was],
                 value=float(xv[pos]),
                 time=int(t[pos]),
                 duration=int(dur),
                 op=op.op,
-                threshold=threshold if tv is None else float(tv[pos]),
+                threshold=float(shown.get(level or was, tv)[pos]),
                 template=template,
             )
-            if up:
+            if level:
                 self.stats.alerts_fired += 1
             else:
                 self.stats.recoveries += 1
@@ -472,7 +487,7 @@ class PluginRuntime:
     # -- snapshots ---------------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """All per-instance state (instance ids, window tails, alert bits), msgpack-encoded."""
+        """All per-instance state (instance ids, window tails, alert levels), msgpack-encoded."""
         n = len(self._ids)
         windows = []
         for w in self._windows.values():
@@ -491,7 +506,7 @@ class PluginRuntime:
             )
         alerts = [
             _AlertSnap(
-                active=a.active[:n].astype("?").tobytes(),
+                level=a.level[:n].astype("<i1").tobytes(),
                 fired_at=a.fired_at[:n].astype("<i8").tobytes(),
             )
             for a in self._alerts.values()
@@ -545,7 +560,7 @@ class PluginRuntime:
             if isinstance(w, HopWindowState):
                 w.next_emit[:n] = _arr(ws.next_emit, "<i8", n)
         for a, snap_a in zip(self._alerts.values(), snap.alerts, strict=True):
-            a.active[:n] = _arr(snap_a.active, "?", n)
+            a.level[:n] = _arr(snap_a.level, "<i1", n)
             a.fired_at[:n] = _arr(snap_a.fired_at, "<i8", n)
         for s, carried in zip(self._streams.values(), snap.streams, strict=True):
             s.load(n, carried)

@@ -208,3 +208,26 @@ def test_multi_function_scripts_match_an_independent_computation(
         doc = daemon.cli("show", name, "--json").json()
         assert doc["errors"] == 0
         assert doc["alerts_fired"] == sum(1 for e in expected[name] if e[2] != "OK")
+
+
+def test_alert_levels_escalate_through_the_daemon(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.start()
+    script = tmp_path / "levels.kap"
+    script.write_text('alert(usage_idle, <, 10, warn=20, info=30, message="{host} {level}")\n')
+    r = daemon.cli("define", "--name", "levels", "--from", "cpu", "--script", str(script))
+    assert r.code == 0, r.stderr
+    assert daemon.cli("enable", "levels").code == 0
+    time.sleep(1.2)
+    idle = [50, 25, 15, 5, 15, 40]
+    lines = "".join(f"cpu,host=h1 usage_idle={v} {T0 + i * S}\n" for i, v in enumerate(idle))
+    assert daemon.write(lines).status_code == 204
+    events = wait_until(lambda: len(daemon.alerts_log()) >= 5 and daemon.alerts_log(), what="5")
+    got = [(e["level"], e["previousLevel"], e["message"], e["duration"]) for e in events]
+    assert got == [
+        ("INFO", "OK", "h1 INFO", 0),
+        ("WARNING", "INFO", "h1 WARNING", S),
+        ("CRITICAL", "WARNING", "h1 CRITICAL", 2 * S),
+        ("WARNING", "CRITICAL", "h1 WARNING", 3 * S),
+        ("OK", "WARNING", "h1 OK", 4 * S),
+    ]
+    assert len({e["id"] for e in events}) == 1

@@ -252,6 +252,31 @@ def test_expression_types(source: str, expected: Type) -> None:
             "1:1",
         ),
         ("", "no alert() in script", "1:1"),
+        (
+            'alert(x, >, 90, level="warning", warn=80)',
+            "warn= adds a level below the alert's own, but this alert is warning",
+            "1:39",
+        ),
+        (
+            "alert(x, >, 90, info=true)",
+            "info= of this alert is a threshold like 90, got a bool",
+            "1:22",
+        ),
+        (
+            "alert(now() - time(), >, 1m, warn=30)",
+            "warn= of this alert is a threshold like 1m, got an int",
+            "1:35",
+        ),
+        (
+            "alert(x > 1, ==, true, warn=5)",
+            "warn= of this alert is a condition (a bool), got an int",
+            "1:29",
+        ),
+        (
+            "alert(x, >, 9, warning=8)",
+            "alert() has no argument 'warning': alert(",
+            "1:16",
+        ),
     ],
 )
 def test_check_errors(source: str, message: str, where: str) -> None:

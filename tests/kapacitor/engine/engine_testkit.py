@@ -53,9 +53,16 @@ def agg(name: str, x: Expr, *extra: Expr) -> Call:
     return Call(name, (x, *extra))
 
 
-def alert(x: Expr, op: str, thr: Expr | float, **kw: str) -> Call:
-    t = Number(thr) if isinstance(thr, int | float) else thr
-    return Call("alert", (x, OpRef(op), t), tuple(Keyword(k, String(v)) for k, v in kw.items()))
+def alert(x: Expr, op: str, thr: Expr | float, **kw: str | float | Expr) -> Call:
+    """alert(x, op, thr, ...): string options become String literals, numbers Numbers."""
+
+    def literal(v: str | float | Expr) -> Expr:
+        if isinstance(v, str):
+            return String(v)
+        return Number(v) if isinstance(v, int | float) else v
+
+    t = literal(thr)
+    return Call("alert", (x, OpRef(op), t), tuple(Keyword(k, literal(v)) for k, v in kw.items()))
 
 
 def script(*stmts: Let | Expr) -> Script:
@@ -275,12 +282,16 @@ def _has_time_window(node: Expr) -> bool:
     if isinstance(node, Call):
         if node.name == "window" and isinstance(node.args[1], Duration):
             return True
-        return any(_has_time_window(a) for a in node.args)
+        args = (*node.args, *(kw.value for kw in node.kwargs))
+        return any(_has_time_window(a) for a in args)
     if isinstance(node, Unary):
         return _has_time_window(node.operand)
     if isinstance(node, Binary):
         return _has_time_window(node.left) or _has_time_window(node.right)
     return False
+
+
+_LOWER = {"warn": "WARNING", "info": "INFO"}  # alert()'s lower levels, highest first
 
 
 class Reference:
@@ -304,9 +315,12 @@ class Reference:
         for a in self.alerts:
             _fields_of(a.args[0], self.fields)
             _fields_of(a.args[2], self.fields)
+            for kw in a.kwargs:
+                if kw.name in _LOWER:
+                    _fields_of(kw.value, self.fields)
         self.timed = any(_has_time_window(a) for a in self.alerts)
         self.wins: dict[tuple[str, tuple[int, ...]], _Win] = {}
-        self.active: dict[tuple[int, str], bool] = {}
+        self.level: dict[tuple[int, str], str] = {}
         self.fired_at: dict[tuple[int, str], int] = {}
         self.newest: dict[str, int] = {}
         self.skipped = 0
@@ -328,27 +342,39 @@ class Reference:
             for k, a in enumerate(self.alerts):
                 x = self.ev(a.args[0], (k, 0), key, t, vals)
                 thr = self.ev(a.args[2], (k, 2), key, t, vals)
+                opts = {kw.name: kw.value for kw in a.kwargs}
+                # Every expression sees every point (windows in warn= keep their state).
+                lower = {
+                    name: self.ev(opts[name], (k, 3 + i), key, t, vals)
+                    for i, name in enumerate(_LOWER)
+                    if name in opts
+                }
                 if x is None or thr is None:
                     continue
                 assert isinstance(x, float) and isinstance(thr, float)
                 op = a.args[1]
                 assert isinstance(op, OpRef)
-                cond = _CMP[op.op](x, thr)
                 level = "CRITICAL"
-                for kw in a.kwargs:
-                    if kw.name == "level":
-                        assert isinstance(kw.value, String)
-                        level = kw.value.value.upper()
-                was = self.active.get((k, key), False)
-                if cond == was:
+                if "level" in opts:
+                    assert isinstance(opts["level"], String)
+                    level = opts["level"].value.upper()
+                boolean = isinstance(a.args[2], Bool)
+                now = level if _CMP[op.op](x, thr) else "OK"
+                for name, v in lower.items():  # warn before info: the higher level wins
+                    if now != "OK" or v is None:
+                        continue
+                    assert isinstance(v, float)
+                    if _CMP[op.op](v, thr) if boolean else _CMP[op.op](x, v):
+                        now = _LOWER[name]
+                was = self.level.get((k, key), "OK")
+                if now == was:
                     continue
-                self.active[(k, key)] = cond
+                self.level[(k, key)] = now
                 eid = f"{self.plugin}:{key}" + (f"#{k}" if len(self.alerts) > 1 else "")
-                if cond:
+                if was == "OK":
                     self.fired_at[(k, key)] = t
-                    events.append(RefEvent(eid, level, "OK", x, t, 0))
-                else:
-                    events.append(RefEvent(eid, "OK", level, x, t, t - self.fired_at[(k, key)]))
+                duration = 0 if was == "OK" else t - self.fired_at[(k, key)]
+                events.append(RefEvent(eid, now, was, x, t, duration))
         return events
 
     def ev(

@@ -89,6 +89,28 @@ def test_user_message_template_with_tags_and_unknown_placeholders() -> None:
     assert [e.message for e in feed(rt, series(3, [9]))] == ["h3 at 9 (CRITICAL) {nope}"]
 
 
+def test_levels_escalate_and_de_escalate_in_one_episode() -> None:
+    rt = runtime_for(alert(Ident("x"), ">", 90, warn=80, info=70))
+    events = feed(rt, series(0, [50, 75, 85, 95, 85, 60, 72]))
+    assert [
+        (e.level, e.previous_level, e.time // SECOND, e.duration // SECOND) for e in events
+    ] == [
+        ("INFO", "OK", 1, 0),
+        ("WARNING", "INFO", 2, 1),
+        ("CRITICAL", "WARNING", 3, 2),
+        ("WARNING", "CRITICAL", 4, 3),
+        ("OK", "WARNING", 5, 4),
+        ("INFO", "OK", 6, 0),
+    ]
+    assert [e.message for e in events[:2]] + [events[4].message] == [
+        "cpu cpu,host=h0 is INFO: value 75 > 70",
+        "cpu cpu,host=h0 is WARNING: value 85 > 80",
+        "cpu cpu,host=h0 is OK: value 60 > 80 no longer holds (was WARNING)",
+    ]
+    assert len({e.id for e in events}) == 1
+    assert (rt.stats.alerts_fired, rt.stats.recoveries) == (5, 1)
+
+
 def test_message_expressions_are_computed_per_point() -> None:
     from kapacitor.dsl.compile import compile_script
 

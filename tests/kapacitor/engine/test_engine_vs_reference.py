@@ -78,6 +78,19 @@ SCRIPTS.update(
             alert(agg("count", win("y", "2s")), ">=", 2, level="info"),
         ),
         "bare-field": script(alert(Binary("*", X, Number(2)), ">", 70)),
+        "levels": script(alert(agg("avg", win("x", 3)), ">", 45.0123, warn=35.0123, info=25.0123)),
+        "levels-warning-column": script(
+            alert(X, ">=", 50, level="WARNING", info=Binary("+", Y, Number(10)))
+        ),
+        "levels-bool": script(
+            alert(
+                Binary(">", X, Number(45)),
+                "==",
+                Bool(True),
+                warn=Binary(">", agg("max", win("y", "3s")), Number(40)),
+                info=Binary("<", X, Number(5)),
+            )
+        ),
     }
 )
 

@@ -200,7 +200,7 @@ def run(
             out.append((e.time // SECOND, e.value))
         # re-arm: a recovery is impossible with >= -1, so reset the alert by hand
         for a in rt._alerts.values():
-            a.active[:] = False
+            a.level[:] = 0
     return out
 
 
