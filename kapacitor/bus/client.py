@@ -171,7 +171,7 @@ async def consume(
     while not stop.is_set():
         try:
             msgs = await psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
-        except nats.errors.TimeoutError:
+        except TimeoutError:  # nats-py raises its own subclass, or a bare asyncio one
             continue
         for msg in msgs:
             await handle(msg)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import KeyNotFoundError
@@ -75,7 +74,7 @@ class RecordingStore:
             while remaining > 0:
                 try:
                     msgs = await psub.fetch(min(READ_BATCH, remaining), timeout=READ_TIMEOUT_S)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats-py's subclass, or a bare asyncio one
                     break
                 for msg in msgs:
                     remaining -= 1
