@@ -6,6 +6,8 @@ import dataclasses
 
 import pytest
 from engine_testkit import SECOND, agg, alert, script, win
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kapacitor.dsl.ast import (
     Binary,
@@ -20,6 +22,8 @@ from kapacitor.dsl.ast import (
     OpRef,
     String,
 )
+from kapacitor.dsl.compile import compile_script
+from kapacitor.dsl.functions import OVERLOADS
 from kapacitor.engine import build_program
 from kapacitor.errors import DslError, DslTypeError, Span
 
@@ -130,3 +134,33 @@ def test_window_options_are_planned() -> None:
     call = Call("window", (Ident("x"), Duration(10 * SECOND, "10s")), (every, align))
     scr = script(Call("alert", (Call("avg", (call,)), OpRef("<"), Number(3))))
     assert "%1 = window.time %0 span=10s every=5s align" in str(build_program(scr))
+
+
+@pytest.mark.parametrize("name", sorted(OVERLOADS))
+def test_every_documented_example_plans(name: str) -> None:
+    """Each function's example in docs/language.md runs through the planner, not just the
+    checker: nothing the checker accepts is left for the engine to refuse."""
+    for fn in OVERLOADS[name]:
+        assert build_program(compile_script(fn.example)).alerts or fn.name == "deadman"
+
+
+_CORPUS = sorted({fn.example for fns in OVERLOADS.values() for fn in fns})
+_PIECES = ["(", ")", ",", "<", '"', "x", "1", "-1", "0", "5m", "=", "-", "/", "warn=", "tz="]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_checked_scripts_plan_or_fail_with_a_dsl_error(data: st.DataObject) -> None:
+    """Mutations of every documented example: whatever the checker accepts, the planner plans
+    or rejects with a DslError at a position; nothing else escapes."""
+    text = data.draw(st.sampled_from(_CORPUS))
+    for _ in range(data.draw(st.integers(1, 3))):
+        pos = data.draw(st.integers(0, len(text)))
+        if data.draw(st.booleans()):
+            text = text[:pos] + text[pos + data.draw(st.integers(1, 4)) :]
+        else:
+            text = text[:pos] + data.draw(st.sampled_from(_PIECES)) + text[pos:]
+    try:
+        build_program(compile_script(text))
+    except DslError as exc:
+        assert exc.span.line >= 1
