@@ -6,7 +6,6 @@ import re
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from kapacitor.dsl.ast import Binary, Call, Ident, Let
 from kapacitor.dsl.check import CheckedScript, check
@@ -15,6 +14,7 @@ from kapacitor.dsl.functions import FUNCTIONS, lookup
 from kapacitor.dsl.parser import parse
 from kapacitor.dsl.types import Type
 from kapacitor.errors import DslError, DslTypeError
+from kapacitor.testing.scripts import mutated_scripts
 
 
 def first_call(checked: CheckedScript, index: int = 0) -> Call:
@@ -342,18 +342,8 @@ _SCRIPTS = [
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.data())
-def test_compile_never_raises_anything_but_dsl_errors(data: st.DataObject) -> None:
-    text = data.draw(st.sampled_from(_SCRIPTS))
-    for _ in range(data.draw(st.integers(1, 3))):
-        pos = data.draw(st.integers(0, len(text)))
-        if data.draw(st.booleans()):
-            text = text[:pos] + text[pos + data.draw(st.integers(1, 4)) :]
-        else:
-            piece = data.draw(
-                st.sampled_from(["(", ")", ",", "<", "'", "x", "1", "5m", "=", "-", "/"])
-            )
-            text = text[:pos] + piece + text[pos:]
+@given(mutated_scripts(_SCRIPTS))
+def test_compile_never_raises_anything_but_dsl_errors(text: str) -> None:
     try:
         checked = compile_script(text)
     except DslError as exc:

@@ -7,7 +7,6 @@ import dataclasses
 import pytest
 from engine_testkit import SECOND, agg, alert, script, win
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from kapacitor.dsl.ast import (
     Binary,
@@ -26,6 +25,7 @@ from kapacitor.dsl.compile import compile_script
 from kapacitor.dsl.functions import OVERLOADS
 from kapacitor.engine import build_program
 from kapacitor.errors import DslError, DslTypeError, Span
+from kapacitor.testing.scripts import PIECES, mutated_scripts
 
 
 def test_r1_plan_prints_one_operator_per_line() -> None:
@@ -145,21 +145,13 @@ def test_every_documented_example_plans(name: str) -> None:
 
 
 _CORPUS = sorted({fn.example for fns in OVERLOADS.values() for fn in fns})
-_PIECES = ["(", ")", ",", "<", '"', "x", "1", "-1", "0", "5m", "=", "-", "/", "warn=", "tz="]
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.data())
-def test_checked_scripts_plan_or_fail_with_a_dsl_error(data: st.DataObject) -> None:
+@given(mutated_scripts(_CORPUS, (*PIECES, "warn=", "tz=", "2 *")))
+def test_checked_scripts_plan_or_fail_with_a_dsl_error(text: str) -> None:
     """Mutations of every documented example: whatever the checker accepts, the planner plans
     or rejects with a DslError at a position; nothing else escapes."""
-    text = data.draw(st.sampled_from(_CORPUS))
-    for _ in range(data.draw(st.integers(1, 3))):
-        pos = data.draw(st.integers(0, len(text)))
-        if data.draw(st.booleans()):
-            text = text[:pos] + text[pos + data.draw(st.integers(1, 4)) :]
-        else:
-            text = text[:pos] + data.draw(st.sampled_from(_PIECES)) + text[pos:]
     try:
         build_program(compile_script(text))
     except DslError as exc:
