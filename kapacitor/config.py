@@ -26,6 +26,7 @@ DEFAULT_NATS_INPUT_SUBJECT = "telegraf"
 DEFAULT_ALERT_LOG = "alerts.log"  # relative to data_dir
 DEFAULT_WEBHOOK_TIMEOUT = "5s"
 DEFAULT_STATS_INTERVAL = "1s"
+DEFAULT_STATE_INTERVAL = "5s"
 DEFAULT_FETCH_BATCH = 64
 DEFAULT_RESTART_BACKOFF_MAX = "30s"
 DEFAULT_SERVICES = ("ingest", "matcher", "interpreter", "replay", "api")
@@ -129,6 +130,12 @@ SCHEMA: tuple[Key, ...] = (
         "stats-interval",
         DEFAULT_STATS_INTERVAL,
         "How often plugin counters are published.",
+    ),
+    Key(
+        "interpreter",
+        "state-interval",
+        DEFAULT_STATE_INTERVAL,
+        "How often changed plugin state (windows, alert levels) is saved for restarts.",
     ),
     Key(
         "interpreter", "fetch-batch", DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once."

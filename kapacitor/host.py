@@ -13,7 +13,7 @@ from kapacitor.engine import AlertEvent, PluginRuntime, build_program
 from kapacitor.errors import KapacitorError
 from kapacitor.match.router import InstanceResolver
 from kapacitor.model import PointBatch
-from kapacitor.plugins import PluginDefinition, PluginStats
+from kapacitor.plugins import PluginDefinition, PluginStats, state_fingerprint
 
 log = logging.getLogger("kapacitor.interpreter")
 
@@ -27,6 +27,7 @@ class Slot:
     dirty: bool = True
     webhook: str = ""
     extra: dict[str, int] = field(default_factory=dict)
+    state_changed: bool = False  # since the last state_changes()
 
 
 class PluginHost:
@@ -34,18 +35,26 @@ class PluginHost:
         self.clock = clock
         self.slots: dict[str, Slot] = {}
         self.stats: dict[str, PluginStats] = {}
+        # Saved state to restore when a plugin is loaded: name -> (fingerprint, snapshot).
+        self.saved: dict[str, tuple[str, bytes]] = {}
 
-    def sync(self, definitions: Iterable[PluginDefinition]) -> None:
-        """Load new or re-defined enabled plugins; drop disabled and deleted ones."""
+    def sync(self, definitions: Iterable[PluginDefinition]) -> list[str]:
+        """Load new or re-defined enabled plugins; drop disabled and deleted ones.
+
+        Returns the plugins whose state ended (dropped or re-defined): their saved state no
+        longer applies. A loaded plugin with saved state of the same definition restores it.
+        """
         definitions = list(definitions)
         known = {d.name for d in definitions}
         for name in list(self.stats):
             if name not in known:  # deleted: a plugin defined again later counts from zero
                 del self.stats[name]
         wanted = {d.name: d for d in definitions if d.enabled}
+        ended = []
         for name in list(self.slots):
             if name not in wanted:
                 del self.slots[name]
+                ended.append(name)
         for name, d in wanted.items():
             slot = self.slots.get(name)
             if slot is not None and slot.definition.revision == d.revision:
@@ -60,12 +69,38 @@ class PluginHost:
                 log.error("plugin %s cannot be loaded: %s", name, e)
                 continue
             stats.revision = d.revision
+            runtime = PluginRuntime(name, program, self.clock)
+            if name in self.slots:
+                ended.append(name)
+            self._restore(runtime, d)
             self.slots[name] = Slot(
                 d,
-                PluginRuntime(name, program, self.clock),
+                runtime,
                 InstanceResolver(tuple(d.group_by) if d.group_by else None),
                 stats,
             )
+        return ended
+
+    def _restore(self, runtime: PluginRuntime, d: PluginDefinition) -> None:
+        saved = self.saved.pop(d.name, None)
+        if saved is None or saved[0] != state_fingerprint(d):
+            return
+        try:
+            runtime.restore(saved[1])
+        except KapacitorError as e:
+            log.error("plugin %s: saved state not restored, starting afresh: %s", d.name, e)
+            return
+        log.info("plugin %s: restored %d instance(s)", d.name, runtime.instance_count)
+
+    def state_changes(self) -> list[tuple[str, str, bytes]]:
+        """(plugin, fingerprint, snapshot) of every plugin whose state changed since the last
+        call: what the service saves."""
+        out = []
+        for name, slot in self.slots.items():
+            if slot.state_changed:
+                slot.state_changed = False
+                out.append((name, state_fingerprint(slot.definition), slot.runtime.snapshot()))
+        return out
 
     def process(self, plugin: str, batch: PointBatch) -> list[AlertEvent]:
         slot = self.slots.get(plugin)
@@ -80,6 +115,7 @@ class PluginHost:
             stats.last_error = str(e)
             slot.dirty = True
             return []
+        slot.state_changed = True
         stats.points_processed += len(batch)
         stats.points_skipped += result.skipped
         stats.alerts_fired += sum(1 for e in result.events if e.level != "OK")
@@ -101,6 +137,7 @@ class PluginHost:
                 slot.dirty = True
                 continue
             if events:
+                slot.state_changed = True
                 slot.stats.alerts_fired += sum(1 for e in events if e.level != "OK")
                 slot.dirty = True
                 out.append((name, events))

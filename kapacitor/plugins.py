@@ -28,6 +28,12 @@ class PluginDefinition(msgspec.Struct, frozen=True, kw_only=True):
     revision: int = 0  # bumped on every define, so runtimes know to rebuild state
 
 
+def state_fingerprint(d: PluginDefinition) -> str:
+    """Which definition a runtime's state belongs to: re-defining a plugin (a new revision) or
+    deleting and defining it again (a new creation time) makes saved state inapplicable."""
+    return f"{d.created}.{d.revision}"
+
+
 class PluginStats(msgspec.Struct, kw_only=True):
     plugin: str
     revision: int = 0

@@ -29,6 +29,7 @@ ALERTS_ALL = "kapacitor.alerts.>"
 
 PLUGINS_BUCKET = "kapacitor_plugins"
 STATS_BUCKET = "kapacitor_stats"
+STATE_BUCKET = "kapacitor_state"  # an object store: runtime snapshots can outgrow a KV value
 
 NATS_INPUT_QUEUE = "kapacitor-ingest"
 

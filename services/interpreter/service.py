@@ -14,6 +14,7 @@ from kapacitor.alerting.handlers import AlertLog, Webhook
 from kapacitor.bus import subjects
 from kapacitor.bus.client import consume, kv_bucket, setup, shutdown
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
+from kapacitor.bus.state_store import StateStore, state_bucket
 from kapacitor.clock import SystemClock
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
@@ -38,15 +39,20 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     webhook_timeout = cfg.duration("alert", "webhook-timeout")
     webhooks: dict[str, Webhook] = {}
 
-    # Counters survive restarts: start from what was last published.
+    state_store = StateStore(await state_bucket(js))
+
+    # Counters and plugin state survive restarts: start from what was last saved.
     for d in await store.list():
         host.stats[d.name] = await stats_store.get(d.name)
+        if d.enabled:
+            await load_state(state_store, host, d.name)
 
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
         for name in defs:
             if name not in host.stats:
                 host.stats[name] = await stats_store.get(name)
-        host.sync(defs.values())
+        for name in host.sync(defs.values()):
+            await state_store.delete(name)
         ready.set()
 
     def webhook(url: str) -> Webhook:
@@ -62,9 +68,20 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             for s in host.take_dirty():
                 await stats_store.put(msgspec.structs.replace(s))
 
+    async def save_state() -> None:
+        for name, fingerprint, snapshot in host.state_changes():
+            await state_store.save(name, fingerprint, snapshot)
+
+    async def save_state_periodically() -> None:
+        interval = cfg.duration("interpreter", "state-interval")
+        while True:
+            await asyncio.sleep(interval)
+            await save_state()
+
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
     stats_task = asyncio.create_task(publish_stats())
+    state_task = asyncio.create_task(save_state_periodically())
 
     async def handle(msg: Msg) -> None:
         plugin = subjects.plugin_from_subject(msg.subject)
@@ -109,13 +126,25 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     watch.cancel()
     stats_task.cancel()
     timer_task.cancel()
+    state_task.cancel()
     for s in host.take_dirty():
         await stats_store.put(s)
+    await save_state()  # a clean stop loses no window or alert state
     for w in webhooks.values():
         await w.close()
     if alert_log is not None:
         await alert_log.close()
-    await shutdown(nc, watch, stats_task, timer_task)
+    await shutdown(nc, watch, stats_task, timer_task, state_task)
+
+
+async def load_state(state_store: StateStore, host: PluginHost, name: str) -> None:
+    try:
+        saved = await state_store.load(name)
+    except KapacitorError as e:
+        log.error("plugin %s: %s; starting afresh", name, e)
+        return
+    if saved is not None:
+        host.saved[name] = (saved.fingerprint, saved.snapshot)
 
 
 def main() -> None:

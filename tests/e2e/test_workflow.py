@@ -179,3 +179,56 @@ def test_restart_keeps_plugins_state_and_unprocessed_data(tmp_path: Path) -> Non
         assert [a["level"] for a in alerts] == ["CRITICAL", "OK"]
     finally:
         d.stop()
+
+
+def test_window_and_alert_state_survive_a_restart(tmp_path: Path) -> None:
+    """A 4-point window filled across a restart fires as if the daemon never stopped, and an
+    alert that fired before the restart recovers after it."""
+    d = Daemon(tmp_path / "kapacitor")
+    script = tmp_path / "state.kap"
+    script.write_text("alert(avg(window(value, 4)), >, 50)\n")
+
+    def processed() -> int:
+        return int(d.cli("show", "state", "--json").json()["points_processed"])
+
+    def write(values: list[float], start: int) -> None:
+        lines = "".join(
+            f"cpu,host=a value={v} {(start + i) * 10**9}\n" for i, v in enumerate(values)
+        )
+        assert d.write(lines).status_code == 204
+
+    try:
+        d.start()
+        assert (
+            d.cli("define", "--name", "state", "--from", "cpu", "--script", str(script)).code == 0
+        )
+        assert d.cli("enable", "state").code == 0
+        wait_until(lambda: "routing to 1 enabled plugin" in d.log(), what="the plugin routed")
+        write([60, 60, 60], 0)
+        wait_until(lambda: processed() == 3, what="three points processed")
+        assert d.stop() == 0
+        d.start()
+        write([60], 3)  # the fourth point: the window is full only if it kept the first three
+        fired = wait_until(lambda: d.alerts_log(), what="the alert from the restored window")
+        assert [(a["level"], a["time_ns"]) for a in fired] == [("CRITICAL", 3 * 10**9)]
+        assert d.stop() == 0
+        d.start()
+        write([-100], 4)
+        events = wait_until(lambda: len(d.alerts_log()) >= 2 and d.alerts_log(), what="recovery")
+        assert [(a["level"], a["previousLevel"], a["duration"]) for a in events] == [
+            ("CRITICAL", "OK", 0),
+            ("OK", "CRITICAL", 10**9),
+        ]
+        assert "restored 1 instance(s)" in d.log()
+        # Re-defining starts afresh: the saved state belongs to the old definition.
+        assert (
+            d.cli("define", "--name", "state", "--from", "cpu", "--script", str(script)).code == 0
+        )
+        assert d.stop() == 0
+        d.start()
+        before = processed()
+        write([60, 60, 60], 5)
+        wait_until(lambda: processed() == before + 3, what="points after the re-definition")
+        assert len(d.alerts_log()) == 2  # a fresh window of 3 points: nothing fires
+    finally:
+        d.stop()

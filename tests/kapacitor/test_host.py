@@ -1,0 +1,95 @@
+"""PluginHost (kapacitor/host.py): saved state is restored only into the definition it was
+taken under, and only changed state is handed out for saving."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from kapacitor.clock import ManualClock
+from kapacitor.host import PluginHost
+from kapacitor.lineprotocol.decode import parse_body
+from kapacitor.model import PointBatch
+from kapacitor.plugins import PluginDefinition, state_fingerprint
+
+SCRIPT = "alert(avg(window(value, 3)), >, 50)"
+D1 = PluginDefinition(name="p", from_="cpu", script=SCRIPT, enabled=True, created=100, revision=1)
+
+
+def points(*values: float, start: int = 0) -> PointBatch:
+    body = "".join(f"cpu,host=a value={v} {start + i}\n" for i, v in enumerate(values))
+    batch, errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
+    assert not errors
+    return batch
+
+
+def test_state_changes_hand_out_changed_plugins_once() -> None:
+    host = PluginHost(ManualClock())
+    host.sync([D1])
+    assert host.state_changes() == []
+    host.process("p", points(60, 60))
+    [(name, fingerprint, snapshot)] = host.state_changes()
+    assert (name, fingerprint) == ("p", state_fingerprint(D1)) and snapshot
+    assert host.state_changes() == []
+
+
+def restarted(saved: tuple[str, bytes], d: PluginDefinition = D1) -> PluginHost:
+    host = PluginHost(ManualClock())
+    host.saved["p"] = saved
+    host.sync([d])
+    return host
+
+
+def test_saved_state_continues_the_window() -> None:
+    host = PluginHost(ManualClock())
+    host.sync([D1])
+    host.process("p", points(60, 60))
+    [(_, fingerprint, snapshot)] = host.state_changes()
+    again = restarted((fingerprint, snapshot))
+    assert [e.level for e in again.process("p", points(60, start=2))] == ["CRITICAL"]
+    assert "p" not in again.saved
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        PluginDefinition(
+            name="p", from_="cpu", script=SCRIPT, enabled=True, created=100, revision=2
+        ),
+        PluginDefinition(
+            name="p", from_="cpu", script=SCRIPT, enabled=True, created=200, revision=1
+        ),
+    ],
+    ids=["re-defined", "deleted-and-defined-again"],
+)
+def test_state_of_another_definition_is_not_restored(other: PluginDefinition) -> None:
+    host = PluginHost(ManualClock())
+    host.sync([D1])
+    host.process("p", points(60, 60))
+    [(_, fingerprint, snapshot)] = host.state_changes()
+    again = restarted((fingerprint, snapshot), other)
+    assert again.process("p", points(60, start=2)) == []  # a fresh window of one point
+
+
+def test_unreadable_state_is_logged_and_the_plugin_starts_afresh(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, "kapacitor.interpreter"):
+        host = restarted((state_fingerprint(D1), b"\x00garbage"))
+    assert "saved state not restored" in caplog.text
+    assert host.process("p", points(60, 60, 60)) != []
+
+
+def test_sync_reports_the_plugins_whose_state_ended() -> None:
+    host = PluginHost(ManualClock())
+    assert host.sync([D1]) == []
+    redefined = PluginDefinition(
+        name="p", from_="cpu", script=SCRIPT, enabled=True, created=100, revision=2
+    )
+    assert host.sync([redefined]) == ["p"]
+    assert host.sync([redefined]) == []
+    disabled = PluginDefinition(
+        name="p", from_="cpu", script=SCRIPT, enabled=False, created=100, revision=2
+    )
+    assert host.sync([disabled]) == ["p"]
