@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import numpy as np
 
-from kapacitor.dsl.ast import Call, Duration, Ident, Number, String, Unary
+from kapacitor.dsl.ast import Call, Duration, Number, String, Unary
+from kapacitor.engine.alert import level_option
 from kapacitor.engine.groups import BoolArray, IntArray, grow
 from kapacitor.errors import CodecError, DslTypeError
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:  # events imports plan, which imports this module
     from kapacitor.engine.events import AlertEvent
 
 NO_TIME = np.iinfo(np.int64).min
-LEVELS = ("INFO", "WARNING", "CRITICAL")
 
 DEFAULT_FIRING = (
     "{plugin} {instance} is {level}: {value} points in {interval}, at most {threshold} allowed"
@@ -99,16 +99,7 @@ def plan_deadman(node: Call, index: int) -> DeadmanOp:
                 raise DslTypeError(f"message= needs a string, got {kw.value}", kw.value.span)
             message = kw.value.value
         elif kw.name == "level":
-            text = None
-            if isinstance(kw.value, String):
-                text = kw.value.value
-            elif isinstance(kw.value, Ident):
-                text = kw.value.name
-            if text is None or text.upper() not in LEVELS:
-                raise DslTypeError(
-                    f"level= must be one of {', '.join(LEVELS)}, got {kw.value}", kw.value.span
-                )
-            level = text.upper()
+            level = level_option(kw.value)
         else:
             raise DslTypeError(
                 f"deadman() has no option {kw.name}= (known: message, level)", kw.span

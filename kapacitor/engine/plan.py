@@ -37,6 +37,7 @@ from kapacitor.dsl.ast import (
 )
 from kapacitor.dsl.check import CheckedScript
 from kapacitor.engine import scalar as scalar_fns
+from kapacitor.engine.alert import RAISED_LEVELS, level_option
 from kapacitor.engine.deadman import DeadmanOp, plan_deadman
 from kapacitor.engine.forecast import ForecastOp, plan_forecast
 from kapacitor.engine.scalar import FuncOp
@@ -73,7 +74,6 @@ _AGG_ALIASES = {"mean": "avg"}
 ARITHMETIC = ("+", "-", "*", "/", "%")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 LOGICAL = ("and", "or")
-LEVELS = ("INFO", "WARNING", "CRITICAL")  # ascending
 MATH = ("abs", "sqrt", "floor", "ceil", "round")
 
 
@@ -625,9 +625,9 @@ class _Planner:
                 lower.append(LowerLevel("WARNING" if kw.name == "warn" else "INFO", literal, col))
             else:
                 level = self.alert_level(kw)
-        if any(LEVELS.index(lv.level) >= LEVELS.index(level) for lv in lower):
+        if any(RAISED_LEVELS.index(lv.level) >= RAISED_LEVELS.index(level) for lv in lower):
             raise _err(node, f"warn=/info= must be below the alert's level {level}")
-        lower.sort(key=lambda lv: LEVELS.index(lv.level))
+        lower.sort(key=lambda lv: RAISED_LEVELS.index(lv.level))
         op = AlertOp(
             self.alert_count,
             value,
@@ -645,14 +645,7 @@ class _Planner:
 
     def alert_level(self, kw: Keyword) -> str:
         if kw.name == "level":
-            text: str | None = None
-            if isinstance(kw.value, String):
-                text = kw.value.value
-            elif isinstance(kw.value, Ident):
-                text = kw.value.name
-            if text is None or text.upper() not in LEVELS:
-                raise _err(kw.value, f"level= must be one of {', '.join(LEVELS)}, got {kw.value}")
-            return text.upper()
+            return level_option(kw.value)
         raise _err(kw, f"alert() has no option {kw.name}= (known: warn, info, message, level)")
 
     def finish(self) -> Program:
