@@ -44,6 +44,11 @@ class AlertState:
         self.level: npt.NDArray[np.int8] = np.zeros(0, np.int8)
         self.fired_at: IntArray = np.zeros(0, np.int64)
 
+    def keep(self, idx: IntArray) -> None:
+        """Keep only the instances `idx`, renumbered in that order."""
+        self.level = self.level[idx]
+        self.fired_at = self.fired_at[idx]
+
     def ensure(self, n: int) -> None:
         self.level = grow(self.level, n, 0)
         self.fired_at = grow(self.fired_at, n, 0)

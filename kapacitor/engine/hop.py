@@ -74,6 +74,10 @@ class HopWindowState(WindowState):
         self.align = align
         self.next_emit: IntArray = np.zeros(0, np.int64)  # time windows; NO_TIME: not started
 
+    def keep(self, idx: IntArray) -> None:
+        super().keep(idx)
+        self.next_emit = self.next_emit[idx]
+
     def ensure(self, n: int) -> None:
         super().ensure(n)
         self.next_emit = grow(self.next_emit, n, NO_TIME)

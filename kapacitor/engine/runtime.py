@@ -173,6 +173,7 @@ class PluginRuntime:
             elif isinstance(op, StreamOp):
                 self._streams[i] = StreamState(op)
         self._newest: IntArray = np.zeros(0, np.int64)
+        self._seen_at: IntArray = np.zeros(0, np.int64)  # clock time of each instance's last row
         self._capacity = 0
         self._deadman = DeadmanState(self.program.deadmen, self.clock.now_ns())
 
@@ -192,6 +193,7 @@ class PluginRuntime:
             s.ensure(cap)
         self._deadman.ensure(cap)
         self._newest = grow(self._newest, cap, NO_TIME)
+        self._seen_at = grow(self._seen_at, cap, self.clock.now_ns())
         self._capacity = cap
 
     def process(
@@ -238,6 +240,7 @@ class PluginRuntime:
         key_ids = np.full(len(instance_keys), -1, np.int64)
         key_ids[used] = [ids.setdefault(instance_keys[k], len(ids)) for k in used.tolist()]
         self._ensure(len(ids))
+        self._seen_at[key_ids[used]] = self.clock.now_ns()
         inst_all = key_ids[bidx]
 
         order = np.argsort(inst_all, kind="stable")
@@ -312,6 +315,31 @@ class PluginRuntime:
             return dict(tags[inverse[iid]])
 
         self._deadman.observe(groups.ids, groups.counts, self.clock.now_ns(), tags_of)
+
+    def expire(self, idle_ns: int) -> int:
+        """Forget every instance that received no row during the last `idle_ns` of the
+        runtime's clock: its windows, stream state and alert level go, and a row arriving
+        later starts it afresh. Returns how many went. A program with deadman() keeps all its
+        instances (watching silent ones is its job).
+        """
+        n = len(self._ids)
+        if self._deadman or n == 0:
+            return 0
+        keep = np.flatnonzero(self._seen_at[:n] > self.clock.now_ns() - idle_ns).astype(np.int64)
+        if keep.shape[0] == n:
+            return 0
+        keys = list(self._ids)
+        self._ids = {keys[i]: j for j, i in enumerate(keep.tolist())}
+        for w in self._windows.values():
+            w.keep(keep)
+        for a in self._alerts.values():
+            a.keep(keep)
+        for s in self._streams.values():
+            s.keep(keep)
+        self._newest = self._newest[keep]
+        self._seen_at = self._seen_at[keep]
+        self._capacity = int(keep.shape[0])
+        return n - self._capacity
 
     def next_timer(self) -> int | None:
         """The clock time of the next deadman() check, or None without deadman()."""

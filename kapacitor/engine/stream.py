@@ -205,6 +205,10 @@ class StreamState:
         for name, (_, fill) in self.spec.items():
             self.arrays[name] = grow(self.arrays[name], n, fill)
 
+    def keep(self, idx: IntArray) -> None:
+        """Keep only the instances `idx`, renumbered in that order."""
+        self.arrays = {name: arr[idx] for name, arr in self.arrays.items()}
+
     def export(self, n: int) -> dict[str, bytes]:
         return {
             name: self.arrays[name][:n].astype(dtype).tobytes()

@@ -70,6 +70,15 @@ class WindowState:
         self.seen = grow(self.seen, n, 0)
         self.first = grow(self.first, n, NO_TIME)
 
+    def keep(self, idx: IntArray) -> None:
+        """Keep only the instances `idx` (renumbered 0..len-1 in that order); the pool is
+        compacted so the tails of the others are freed."""
+        self.tail_start = self.tail_start[idx]
+        self.tail_len = self.tail_len[idx]
+        self.seen = self.seen[idx]
+        self.first = self.first[idx]
+        self._compact(extra=0)
+
     def apply(
         self, values: FloatArray, times: IntArray, groups: Groups
     ) -> tuple[FloatArray, IntArray, IntArray, BoolArray]:
