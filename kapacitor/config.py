@@ -27,6 +27,7 @@ DEFAULT_ALERT_LOG = "alerts.log"  # relative to data_dir
 DEFAULT_WEBHOOK_TIMEOUT = "5s"
 DEFAULT_STATS_INTERVAL = "1s"
 DEFAULT_STATE_INTERVAL = "5s"
+DEFAULT_EXPIRE = "0s"  # never
 DEFAULT_FETCH_BATCH = 64
 DEFAULT_RESTART_BACKOFF_MAX = "30s"
 DEFAULT_SERVICES = ("ingest", "matcher", "interpreter", "replay", "api")
@@ -136,6 +137,12 @@ SCHEMA: tuple[Key, ...] = (
         "state-interval",
         DEFAULT_STATE_INTERVAL,
         "How often changed plugin state (windows, alert levels) is saved for restarts.",
+    ),
+    Key(
+        "interpreter",
+        "expire",
+        DEFAULT_EXPIRE,
+        "Forget plugin instances silent this long (0s: never); define --expire overrides it.",
     ),
     Key(
         "interpreter", "fetch-batch", DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once."

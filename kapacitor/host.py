@@ -13,7 +13,7 @@ from kapacitor.engine import AlertEvent, PluginRuntime, build_program
 from kapacitor.errors import KapacitorError
 from kapacitor.match.router import InstanceResolver
 from kapacitor.model import PointBatch
-from kapacitor.plugins import PluginDefinition, PluginStats, state_fingerprint
+from kapacitor.plugins import PluginDefinition, PluginStats, expire_ns, state_fingerprint
 
 log = logging.getLogger("kapacitor.interpreter")
 
@@ -28,11 +28,13 @@ class Slot:
     webhook: str = ""
     extra: dict[str, int] = field(default_factory=dict)
     state_changed: bool = False  # since the last state_changes()
+    expire_ns: int = 0  # forget instances silent this long; 0: never
 
 
 class PluginHost:
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, default_expire_ns: int = 0) -> None:
         self.clock = clock
+        self.default_expire_ns = default_expire_ns  # for plugins without --expire; 0: never
         self.slots: dict[str, Slot] = {}
         self.stats: dict[str, PluginStats] = {}
         # Saved state to restore when a plugin is loaded: name -> (fingerprint, snapshot).
@@ -63,6 +65,7 @@ class PluginHost:
             stats = self.stats.setdefault(name, PluginStats(plugin=name))
             try:
                 program = build_program(compile_script(d.script))
+                idle = expire_ns(d.expire) or self.default_expire_ns
             except KapacitorError as e:
                 stats.errors += 1
                 stats.last_error = f"cannot load: {e}"
@@ -78,6 +81,7 @@ class PluginHost:
                 runtime,
                 InstanceResolver(tuple(d.group_by) if d.group_by else None),
                 stats,
+                expire_ns=idle,
             )
         return ended
 
@@ -116,6 +120,7 @@ class PluginHost:
             slot.dirty = True
             return []
         slot.state_changed = True
+        stats.instances = slot.runtime.instance_count
         stats.points_processed += len(batch)
         stats.points_skipped += result.skipped
         stats.alerts_fired += sum(1 for e in result.events if e.level != "OK")
@@ -126,9 +131,11 @@ class PluginHost:
 
     def tick(self, now_ns: int) -> list[tuple[str, list[AlertEvent]]]:
         """Run every runtime's due deadman() checks at clock time `now_ns` (the service calls
-        this every second); (plugin, events) for the plugins that produced events."""
+        this every second) and expire silent instances; (plugin, events) for the plugins that
+        produced events."""
         out = []
         for name, slot in self.slots.items():
+            self._expire(slot)
             try:
                 events = slot.runtime.on_timer(now_ns)
             except KapacitorError as e:
@@ -142,6 +149,15 @@ class PluginHost:
                 slot.dirty = True
                 out.append((name, events))
         return out
+
+    def _expire(self, slot: Slot) -> None:
+        if slot.expire_ns <= 0:
+            return
+        gone = slot.runtime.expire(slot.expire_ns)
+        if gone:
+            slot.stats.instances_expired += gone
+            slot.stats.instances = slot.runtime.instance_count
+            slot.dirty = slot.state_changed = True
 
     def take_dirty(self) -> list[PluginStats]:
         out = []

@@ -22,6 +22,7 @@ class PluginDefinition(msgspec.Struct, frozen=True, kw_only=True):
     rp: str = ""
     group_by: list[str] | None = None
     webhook: str = ""
+    expire: str = ""  # forget instances silent this long (a duration); "": the server default
     enabled: bool = False
     created: int = 0  # ns since epoch
     modified: int = 0
@@ -43,6 +44,8 @@ class PluginStats(msgspec.Struct, kw_only=True):
     errors: int = 0
     last_error: str = ""
     last_point_time: int = 0
+    instances: int = 0  # held in memory now
+    instances_expired: int = 0
 
 
 def encode_definition(d: PluginDefinition) -> bytes:
@@ -77,6 +80,22 @@ class DefinitionErrors(PluginError):
         return "\n".join(out)
 
 
+def expire_ns(text: str) -> int:
+    """`--expire` in nanoseconds (0: not set); PluginError unless a duration > 0."""
+    from kapacitor.config import parse_duration
+    from kapacitor.errors import ConfigError
+
+    if not text:
+        return 0
+    try:
+        seconds = parse_duration(text)
+    except ConfigError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise PluginError(f"--expire must be a duration > 0 such as 1h, got {text!r}")
+    return int(seconds * 1e9)
+
+
 def validate_definition(d: PluginDefinition) -> None:
     """Parse and check the script and where clause; raise DefinitionErrors listing all problems."""
     from kapacitor.dsl.compile import compile_script
@@ -86,6 +105,7 @@ def validate_definition(d: PluginDefinition) -> None:
     validate_name(d.name)
     if not d.from_:
         raise PluginError("a plugin needs --from MEASUREMENT")
+    expire_ns(d.expire)
     problems: list[tuple[str, DslError]] = []
     try:
         checked = compile_script(d.script)

@@ -88,6 +88,10 @@ def define(
         str, typer.Option("--rp", help="only points written to this retention policy")
     ] = "",
     webhook: Annotated[str, typer.Option("--webhook", help="POST this plugin's alerts here")] = "",
+    expire: Annotated[
+        str,
+        typer.Option("--expire", help="forget instances that send nothing for this long, e.g. 1h"),
+    ] = "",
     json_out: JsonOpt = False,
 ) -> None:
     """Create a plugin, or update it in place if it exists (state restarts, enabled stays)."""
@@ -114,6 +118,7 @@ def define(
         "rp": rp,
         "group_by": [t.strip() for t in group_by.split(",") if t.strip()] or None,
         "webhook": webhook,
+        "expire": expire,
     }
     try:
         doc = _ctx.client.call("POST", V1 + "/plugins", json=body)
@@ -190,6 +195,8 @@ def show(
         f"DB/RP:            {p['db'] or '*'}.{p['rp'] or '*'}",
         f"Enabled:          {str(p['enabled']).lower()}",
         f"Revision:         {p['revision']}",
+        f"Expire:           {p.get('expire') or '(server default)'}",
+        f"Instances:        {p.get('instances', 0)} ({p.get('instances_expired', 0)} expired)",
         f"Points processed: {p.get('points_processed', 0)}",
         f"Points skipped:   {p.get('points_skipped', 0)}",
         f"Alerts fired:     {p.get('alerts_fired', 0)}",
@@ -575,7 +582,7 @@ def replay(
             _fail(f"the replay differs from {expect} in {len(diffs)} place(s)")
 
 
-_DEFINITION_KEYS = ("from", "script", "where", "db", "rp", "group_by", "webhook")
+_DEFINITION_KEYS = ("from", "script", "where", "db", "rp", "group_by", "webhook", "expire")
 
 
 @app.command()

@@ -63,6 +63,7 @@ class PluginBody(BaseModel):
     rp: str = ""
     group_by: list[str] | None = None
     webhook: str = ""
+    expire: str = ""
     enabled: bool | None = None
 
 
@@ -119,6 +120,8 @@ def plugin_json(d: PluginDefinition, stats: PluginStats | None) -> dict[str, Any
             "alerts_fired": stats.alerts_fired,
             "errors": stats.errors,
             "last_error": stats.last_error,
+            "instances": stats.instances,
+            "instances_expired": stats.instances_expired,
         }
         doc.update(doc["stats"])
     return doc
@@ -291,6 +294,7 @@ def create_app(cfg: Config) -> FastAPI:
             rp=body.rp,
             group_by=body.group_by or None,
             webhook=body.webhook,
+            expire=body.expire,
             enabled=body.enabled if body.enabled is not None else (old.enabled if old else False),
             created=old.created if old else now,
             modified=now,

@@ -232,3 +232,33 @@ def test_window_and_alert_state_survive_a_restart(tmp_path: Path) -> None:
         assert len(d.alerts_log()) == 2  # a fresh window of 3 points: nothing fires
     finally:
         d.stop()
+
+
+def test_define_expire_forgets_silent_instances(tmp_path: Path) -> None:
+    d = Daemon(tmp_path / "kapacitor")
+    script = tmp_path / "cpu.kap"
+    script.write_text("alert(avg(window(value, 2)), >, 50)\n")
+    try:
+        d.start()
+        bad = d.cli(
+            "define", "--name", "x", "--from", "cpu", "--script", str(script), "--expire", "soon"
+        )
+        assert (
+            bad.code == 1 and "--expire must be a duration > 0 such as 1h, got 'soon'" in bad.stderr
+        )
+        args = ("--name", "cpu", "--from", "cpu", "--script", str(script), "--expire", "2s")
+        assert d.cli("define", *args).code == 0
+        assert d.cli("enable", "cpu").code == 0
+        wait_until(lambda: "routing to 1 enabled plugin" in d.log(), what="the plugin routed")
+        assert d.write("cpu,host=a value=1 1\ncpu,host=b value=1 1\n").status_code == 204
+
+        def show() -> dict[str, int]:
+            doc = d.cli("show", "cpu", "--json").json()
+            return {k: doc.get(k, 0) for k in ("instances", "instances_expired")}
+
+        wait_until(lambda: show()["instances"] == 2, what="two instances")
+        wait_until(lambda: show() == {"instances": 0, "instances_expired": 2}, what="both expired")
+        assert "Instances:        0 (2 expired)" in d.cli("show", "cpu").stdout
+        assert d.cli("show", "cpu", "--json").json()["expire"] == "2s"
+    finally:
+        d.stop()

@@ -93,3 +93,31 @@ def test_sync_reports_the_plugins_whose_state_ended() -> None:
         name="p", from_="cpu", script=SCRIPT, enabled=False, created=100, revision=2
     )
     assert host.sync([disabled]) == ["p"]
+
+
+def test_tick_expires_silent_instances_by_plugin_or_default() -> None:
+    clock = ManualClock(0)
+    host = PluginHost(clock, default_expire_ns=10 * 10**9)
+    own = PluginDefinition(
+        name="q", from_="cpu", script=SCRIPT, enabled=True, created=1, revision=1, expire="2s"
+    )
+    host.sync([D1, own])
+    for name in ("p", "q"):
+        host.process(name, points(60, 60))
+    assert (host.stats["p"].instances, host.stats["q"].instances) == (1, 1)
+    clock.set(3 * 10**9)
+    host.tick(clock.now_ns())
+    assert (host.stats["p"].instances, host.stats["q"].instances) == (1, 0)
+    assert host.stats["q"].instances_expired == 1
+    clock.set(11 * 10**9)
+    host.tick(clock.now_ns())
+    assert (host.stats["p"].instances, host.stats["p"].instances_expired) == (0, 1)
+
+
+@pytest.mark.parametrize("bad", ["banana", "0s", "-5m"])
+def test_expire_must_be_a_positive_duration(bad: str) -> None:
+    from kapacitor.errors import PluginError
+    from kapacitor.plugins import validate_definition
+
+    with pytest.raises(PluginError, match="--expire must be a duration > 0"):
+        validate_definition(PluginDefinition(name="p", from_="cpu", script=SCRIPT, expire=bad))
