@@ -136,6 +136,10 @@ class PluginHost:
         out = []
         for name, slot in self.slots.items():
             self._expire(slot)
+            size = slot.runtime.state_bytes()
+            if size != slot.stats.state_bytes:
+                slot.stats.state_bytes = size
+                slot.dirty = True
             try:
                 events = slot.runtime.on_timer(now_ns)
             except KapacitorError as e:

@@ -46,6 +46,7 @@ class PluginStats(msgspec.Struct, kw_only=True):
     last_point_time: int = 0
     instances: int = 0  # held in memory now
     instances_expired: int = 0
+    state_bytes: int = 0  # about what their state takes in memory
 
 
 def encode_definition(d: PluginDefinition) -> bytes:

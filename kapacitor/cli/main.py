@@ -14,6 +14,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from kapacitor.cli.client import ApiClient
 from kapacitor.errors import ClientError
+from kapacitor.sizes import format_bytes
 
 app = typer.Typer(
     name="kapacitor",
@@ -196,7 +197,8 @@ def show(
         f"Enabled:          {str(p['enabled']).lower()}",
         f"Revision:         {p['revision']}",
         f"Expire:           {p.get('expire') or '(server default)'}",
-        f"Instances:        {p.get('instances', 0)} ({p.get('instances_expired', 0)} expired)",
+        f"Instances:        {p.get('instances', 0)} ({p.get('instances_expired', 0)} expired), "
+        f"state {format_bytes(p.get('state_bytes', 0))}",
         f"Points processed: {p.get('points_processed', 0)}",
         f"Points skipped:   {p.get('points_skipped', 0)}",
         f"Alerts fired:     {p.get('alerts_fired', 0)}",

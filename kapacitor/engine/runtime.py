@@ -18,6 +18,8 @@ Nothing here reads the wall clock: `now()` and `stats.last_batch_ns` ask `clock`
 
 from __future__ import annotations
 
+import itertools
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,6 +176,7 @@ class PluginRuntime:
                 self._streams[i] = StreamState(op)
         self._newest: IntArray = np.zeros(0, np.int64)
         self._seen_at: IntArray = np.zeros(0, np.int64)  # clock time of each instance's last row
+        self._key_bytes = 0  # what the instance keys hold, kept as keys come and go
         self._capacity = 0
         self._deadman = DeadmanState(self.program.deadmen, self.clock.now_ns())
 
@@ -238,7 +241,12 @@ class PluginRuntime:
         # Only keys that have rows get a (persistent) id: one dict lookup per instance, not row.
         used = np.flatnonzero(np.bincount(bidx, minlength=len(instance_keys)))
         key_ids = np.full(len(instance_keys), -1, np.int64)
+        known = len(ids)
         key_ids[used] = [ids.setdefault(instance_keys[k], len(ids)) for k in used.tolist()]
+        if len(ids) > known:
+            self._key_bytes += sum(
+                map(sys.getsizeof, itertools.islice(reversed(ids), len(ids) - known))
+            )
         self._ensure(len(ids))
         self._seen_at[key_ids[used]] = self.clock.now_ns()
         inst_all = key_ids[bidx]
@@ -339,7 +347,16 @@ class PluginRuntime:
         self._newest = self._newest[keep]
         self._seen_at = self._seen_at[keep]
         self._capacity = int(keep.shape[0])
+        self._key_bytes = sum(map(sys.getsizeof, self._ids))
         return n - self._capacity
+
+    def state_bytes(self) -> int:
+        """About the memory the instances' state holds: every state array (window pools
+        included) and the instance keys; constant time."""
+        parts: list[object] = [*self._windows.values(), *self._alerts.values()]
+        parts += [*self._streams.values(), self._deadman, *self._deadman.ops]
+        arrays = self._newest.nbytes + self._seen_at.nbytes + sum(map(_array_bytes, parts))
+        return arrays + self._key_bytes + sys.getsizeof(self._ids)
 
     def next_timer(self) -> int | None:
         """The clock time of the next deadman() check, or None without deadman()."""
@@ -572,6 +589,7 @@ class PluginRuntime:
         n = len(snap.keys)
         self._reset()
         self._ids = {k: i for i, k in enumerate(snap.keys)}
+        self._key_bytes = sum(map(sys.getsizeof, self._ids))
         if len(self._ids) != n:
             raise CodecError("snapshot has duplicate instance keys")
         self._ensure(n)
@@ -598,6 +616,17 @@ class PluginRuntime:
             self._deadman.load(snap.deadman, n)
             # A restore is a restart: count afresh from now, keeping which alerts fire.
             self._deadman.restart(self.clock.now_ns(), n)
+
+
+def _array_bytes(state: object) -> int:
+    """The bytes of the numpy arrays an engine state object holds (directly or in a dict)."""
+    total = 0
+    for v in vars(state).values():
+        if isinstance(v, np.ndarray):
+            total += v.nbytes
+        elif isinstance(v, dict):
+            total += sum(a.nbytes for a in v.values() if isinstance(a, np.ndarray))
+    return total
 
 
 def _scalar(v: Value | None) -> Scalar:

@@ -9,7 +9,6 @@ Go's `MatchString`).
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Callable, Sequence
 from re import error
@@ -17,6 +16,7 @@ from re import error
 import numpy as np
 
 from kapacitor.engine.columns import ObjectArray, Scalar, Text, and_valid
+from kapacitor.sizes import format_bytes
 
 _COMPARE: dict[str, Callable[[ObjectArray, ObjectArray], object]] = {
     "==": np.equal,
@@ -97,23 +97,9 @@ def substring(s: Text, bounds: list[Scalar]) -> Text:
     return Text(objects(out), ok if valid is None else valid & ok)
 
 
-_SI = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
-
-
-def _human(n: float) -> str:
-    if not math.isfinite(n):
-        return str(n)
-    sign, n = ("-", -n) if n < 0 else ("", n)
-    if n < 10:
-        return f"{sign}{int(n)} B"
-    e = min(math.floor(math.log10(n) / 3), len(_SI) - 1)
-    value = math.floor(n / 1000**e * 10 + 0.5) / 10
-    return f"{sign}{value:.0f} {_SI[e]}" if value >= 10 else f"{sign}{value:.1f} {_SI[e]}"
-
-
 def human_bytes(n: Scalar) -> Text:
     """Numbers of bytes as go-humanize's Bytes writes them (base 1000)."""
-    return Text(objects([_human(v) for v in n.values.tolist()]), n.valid)
+    return Text(objects([format_bytes(v) for v in n.values.tolist()]), n.valid)
 
 
 def _bools(flags: list[bool], valid: np.ndarray | None) -> Scalar:

@@ -122,6 +122,7 @@ def plugin_json(d: PluginDefinition, stats: PluginStats | None) -> dict[str, Any
             "last_error": stats.last_error,
             "instances": stats.instances,
             "instances_expired": stats.instances_expired,
+            "state_bytes": stats.state_bytes,
         }
         doc.update(doc["stats"])
     return doc

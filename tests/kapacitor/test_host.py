@@ -112,6 +112,7 @@ def test_tick_expires_silent_instances_by_plugin_or_default() -> None:
     clock.set(11 * 10**9)
     host.tick(clock.now_ns())
     assert (host.stats["p"].instances, host.stats["p"].instances_expired) == (0, 1)
+    assert 0 < host.stats["p"].state_bytes < 20_000  # the window pool's minimum, mostly
 
 
 @pytest.mark.parametrize("bad", ["banana", "0s", "-5m"])

@@ -71,8 +71,11 @@ def test_expire_counts_and_frees_instances() -> None:
     clock.set(10 * SECOND)
     batch, idx, keys, tags, _ = make_batch([Row(7, 10 * SECOND, {"x": 1.0})], F)
     rt.process(batch, idx, keys, tags)
+    held = rt.state_bytes()
+    assert held > 100 * 3 * 8  # at least the window values of 100 instances
     assert rt.expire(5 * SECOND) == 99
     assert rt.instance_count == 1
+    assert rt.state_bytes() < held - 99 * 50  # each key alone takes more than 50 bytes
     assert rt.expire(5 * SECOND) == 0
     restored = PluginRuntime("p", build_program(compile_script(SCRIPTS[0])), clock)
     restored.restore(rt.snapshot())
