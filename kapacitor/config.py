@@ -28,6 +28,7 @@ DEFAULT_WEBHOOK_TIMEOUT = "5s"
 DEFAULT_STATS_INTERVAL = "1s"
 DEFAULT_STATE_INTERVAL = "5s"
 DEFAULT_EXPIRE = "0s"  # never
+DEFAULT_MAX_INSTANCES = 0  # no limit
 DEFAULT_FETCH_BATCH = 64
 DEFAULT_RESTART_BACKOFF_MAX = "30s"
 DEFAULT_SERVICES = ("ingest", "matcher", "interpreter", "replay", "api")
@@ -143,6 +144,12 @@ SCHEMA: tuple[Key, ...] = (
         "expire",
         DEFAULT_EXPIRE,
         "Forget plugin instances silent this long (0s: never); define --expire overrides it.",
+    ),
+    Key(
+        "interpreter",
+        "max-instances",
+        DEFAULT_MAX_INSTANCES,
+        "Instances a plugin may hold (0: no limit); define --max-instances overrides it.",
     ),
     Key(
         "interpreter", "fetch-batch", DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once."

@@ -32,9 +32,12 @@ class Slot:
 
 
 class PluginHost:
-    def __init__(self, clock: Clock, default_expire_ns: int = 0) -> None:
+    def __init__(
+        self, clock: Clock, default_expire_ns: int = 0, default_max_instances: int = 0
+    ) -> None:
         self.clock = clock
         self.default_expire_ns = default_expire_ns  # for plugins without --expire; 0: never
+        self.default_max_instances = default_max_instances  # 0: no limit
         self.slots: dict[str, Slot] = {}
         self.stats: dict[str, PluginStats] = {}
         # Saved state to restore when a plugin is loaded: name -> (fingerprint, snapshot).
@@ -72,7 +75,8 @@ class PluginHost:
                 log.error("plugin %s cannot be loaded: %s", name, e)
                 continue
             stats.revision = d.revision
-            runtime = PluginRuntime(name, program, self.clock)
+            limit = d.max_instances or self.default_max_instances
+            runtime = PluginRuntime(name, program, self.clock, limit)
             if name in self.slots:
                 ended.append(name)
             self._restore(runtime, d)
@@ -121,6 +125,12 @@ class PluginHost:
             return []
         slot.state_changed = True
         stats.instances = slot.runtime.instance_count
+        if result.refused:
+            stats.points_refused += result.refused
+            stats.last_error = (
+                f"instance limit {slot.runtime.max_instances} reached: refused "
+                f"{result.refused} point(s) of new instances"
+            )
         stats.points_processed += len(batch)
         stats.points_skipped += result.skipped
         stats.alerts_fired += sum(1 for e in result.events if e.level != "OK")

@@ -23,6 +23,7 @@ class PluginDefinition(msgspec.Struct, frozen=True, kw_only=True):
     group_by: list[str] | None = None
     webhook: str = ""
     expire: str = ""  # forget instances silent this long (a duration); "": the server default
+    max_instances: int = 0  # refuse points of new instances beyond this many; 0: server default
     enabled: bool = False
     created: int = 0  # ns since epoch
     modified: int = 0
@@ -47,6 +48,7 @@ class PluginStats(msgspec.Struct, kw_only=True):
     instances: int = 0  # held in memory now
     instances_expired: int = 0
     state_bytes: int = 0  # about what their state takes in memory
+    points_refused: int = 0  # of new instances beyond max_instances
 
 
 def encode_definition(d: PluginDefinition) -> bytes:
@@ -107,6 +109,8 @@ def validate_definition(d: PluginDefinition) -> None:
     if not d.from_:
         raise PluginError("a plugin needs --from MEASUREMENT")
     expire_ns(d.expire)
+    if d.max_instances < 0:
+        raise PluginError(f"--max-instances must be 0 (no limit) or more, got {d.max_instances}")
     problems: list[tuple[str, DslError]] = []
     try:
         checked = compile_script(d.script)

@@ -93,6 +93,10 @@ def define(
         str,
         typer.Option("--expire", help="forget instances that send nothing for this long, e.g. 1h"),
     ] = "",
+    max_instances: Annotated[
+        int,
+        typer.Option("--max-instances", help="refuse points of new instances beyond this many"),
+    ] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a plugin, or update it in place if it exists (state restarts, enabled stays)."""
@@ -120,6 +124,7 @@ def define(
         "group_by": [t.strip() for t in group_by.split(",") if t.strip()] or None,
         "webhook": webhook,
         "expire": expire,
+        "max_instances": max_instances,
     }
     try:
         doc = _ctx.client.call("POST", V1 + "/plugins", json=body)
@@ -199,6 +204,8 @@ def show(
         f"Expire:           {p.get('expire') or '(server default)'}",
         f"Instances:        {p.get('instances', 0)} ({p.get('instances_expired', 0)} expired), "
         f"state {format_bytes(p.get('state_bytes', 0))}",
+        f"Max instances:    {p.get('max_instances') or '(server default)'}"
+        f" ({p.get('points_refused', 0)} points refused)",
         f"Points processed: {p.get('points_processed', 0)}",
         f"Points skipped:   {p.get('points_skipped', 0)}",
         f"Alerts fired:     {p.get('alerts_fired', 0)}",
@@ -584,7 +591,17 @@ def replay(
             _fail(f"the replay differs from {expect} in {len(diffs)} place(s)")
 
 
-_DEFINITION_KEYS = ("from", "script", "where", "db", "rp", "group_by", "webhook", "expire")
+_DEFINITION_KEYS = (
+    "from",
+    "script",
+    "where",
+    "db",
+    "rp",
+    "group_by",
+    "webhook",
+    "expire",
+    "max_instances",
+)
 
 
 @app.command()

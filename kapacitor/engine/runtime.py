@@ -76,6 +76,7 @@ class RuntimeStats:
     points_processed: int = 0
     points_skipped: int = 0  # lacked (as a number) at least one field the program reads
     points_late: int = 0  # older than the instance's newest point (time windows only)
+    points_refused: int = 0  # of new instances beyond max_instances
     alerts_fired: int = 0
     recoveries: int = 0
     errors: int = 0
@@ -85,17 +86,19 @@ class RuntimeStats:
 
 @dataclass(slots=True)
 class ProcessResult:
-    """Outcome of one batch: `points + skipped + late == len(batch)`.
+    """Outcome of one batch: `points + skipped + late + refused == len(batch)`.
 
     `points`: rows carrying every field the program reads; `skipped`: rows lacking one or more
     (they still feed the parts of the program that do not need the missing field); `late`: rows
-    dropped for arriving out of time order (time-window programs only).
+    dropped for arriving out of time order (time-window programs only); `refused`: rows of new
+    instances the runtime had no room for (`max_instances`).
     """
 
     events: list[AlertEvent]
     points: int
     skipped: int
     late: int = 0
+    refused: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +148,11 @@ def _arr(data: bytes, dtype: str, n: int | None = None) -> npt.NDArray[Any]:
 class PluginRuntime:
     """One plugin's program plus the state of all its instances."""
 
-    def __init__(self, plugin: str, program: Program, clock: Clock) -> None:
+    def __init__(self, plugin: str, program: Program, clock: Clock, max_instances: int = 0) -> None:
         self.plugin = plugin
         self.program = program
         self.clock = clock
+        self.max_instances = max_instances  # 0: no limit
         self.stats = RuntimeStats()
         self._reset()
 
@@ -217,6 +221,7 @@ class PluginRuntime:
         self.stats.points_processed += result.points
         self.stats.points_skipped += result.skipped
         self.stats.points_late += result.late
+        self.stats.points_refused += result.refused
         return result
 
     def _process(
@@ -242,7 +247,12 @@ class PluginRuntime:
         used = np.flatnonzero(np.bincount(bidx, minlength=len(instance_keys)))
         key_ids = np.full(len(instance_keys), -1, np.int64)
         known = len(ids)
-        key_ids[used] = [ids.setdefault(instance_keys[k], len(ids)) for k in used.tolist()]
+        limit = self.max_instances
+        if limit and known + used.shape[0] > limit:
+            key_ids[used] = self._admit([instance_keys[k] for k in used.tolist()], limit)
+            used = used[key_ids[used] >= 0]
+        else:
+            key_ids[used] = [ids.setdefault(instance_keys[k], len(ids)) for k in used.tolist()]
         if len(ids) > known:
             self._key_bytes += sum(
                 map(sys.getsizeof, itertools.islice(reversed(ids), len(ids) - known))
@@ -252,6 +262,13 @@ class PluginRuntime:
         inst_all = key_ids[bidx]
 
         order = np.argsort(inst_all, kind="stable")
+        refused = 0
+        if int(inst_all[order[0]]) < 0:
+            refused = int(np.count_nonzero(inst_all < 0))  # sorted first: cut them off
+            order = order[refused:]
+            n -= refused
+            if n == 0:
+                return ProcessResult([], 0, 0, 0, refused)
         inst = inst_all[order]
         times = batch.time[order].astype(np.int64, copy=False)
         groups = groups_of(inst)
@@ -266,7 +283,7 @@ class PluginRuntime:
                 groups = groups_of(inst)
         m = int(order.shape[0])
         if m == 0:
-            return ProcessResult([], 0, 0, late)
+            return ProcessResult([], 0, 0, late, refused)
         fields, complete = self._read_fields(batch, order)
         skipped = m - (m if complete is None else int(np.count_nonzero(complete)))
         now = float(self.clock.now_ns())
@@ -309,7 +326,18 @@ class PluginRuntime:
                 work = _Rows(times, inst, groups, order, bidx)
                 self._alert(i, op, env, work, instance_keys, instance_tags, found)
         found.sort(key=lambda e: (e[0], e[1]))
-        return ProcessResult([e[2] for e in found], m - skipped, skipped, late)
+        return ProcessResult([e[2] for e in found], m - skipped, skipped, late, refused)
+
+    def _admit(self, keys: list[str], limit: int) -> list[int]:
+        """Ids for `keys`, new ones only while fewer than `limit` instances are held (-1)."""
+        ids = self._ids
+        out = []
+        for key in keys:
+            i = ids.get(key)
+            if i is None and len(ids) < limit:
+                i = ids[key] = len(ids)
+            out.append(-1 if i is None else i)
+        return out
 
     def _observe(
         self, groups: Groups, key_ids: IntArray, used: IntArray, tags: list[dict[str, str]]

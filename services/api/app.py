@@ -64,6 +64,7 @@ class PluginBody(BaseModel):
     group_by: list[str] | None = None
     webhook: str = ""
     expire: str = ""
+    max_instances: int = 0
     enabled: bool | None = None
 
 
@@ -123,6 +124,7 @@ def plugin_json(d: PluginDefinition, stats: PluginStats | None) -> dict[str, Any
             "instances": stats.instances,
             "instances_expired": stats.instances_expired,
             "state_bytes": stats.state_bytes,
+            "points_refused": stats.points_refused,
         }
         doc.update(doc["stats"])
     return doc
@@ -296,6 +298,7 @@ def create_app(cfg: Config) -> FastAPI:
             group_by=body.group_by or None,
             webhook=body.webhook,
             expire=body.expire,
+            max_instances=body.max_instances,
             enabled=body.enabled if body.enabled is not None else (old.enabled if old else False),
             created=old.created if old else now,
             modified=now,

@@ -32,7 +32,11 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
     stats_store = StatsStore(await kv_bucket(js, subjects.STATS_BUCKET))
     clock = SystemClock()
-    host = PluginHost(clock, int(cfg.duration("interpreter", "expire") * 1e9))
+    host = PluginHost(
+        clock,
+        int(cfg.duration("interpreter", "expire") * 1e9),
+        int(cfg.get("interpreter", "max-instances")),
+    )
     ready = asyncio.Event()
     alert_log = AlertLog(cfg.alert_log) if cfg.alert_log is not None else None
     default_webhook = str(cfg.get("alert", "webhook-url"))

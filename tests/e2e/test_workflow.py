@@ -261,5 +261,17 @@ def test_define_expire_forgets_silent_instances(tmp_path: Path) -> None:
         wait_until(lambda: show() == {"instances": 0, "instances_expired": 2}, what="both expired")
         assert "Instances:        0 (2 expired)" in d.cli("show", "cpu").stdout
         assert d.cli("show", "cpu", "--json").json()["expire"] == "2s"
+
+        limited = ("--name", "one", "--from", "cpu", "--script", str(script))
+        assert d.cli("define", *limited, "--max-instances", "1").code == 0
+        assert d.cli("enable", "one").code == 0
+        wait_until(lambda: "routing to 2 enabled plugin" in d.log(), what="both routed")
+        assert d.write("cpu,host=a value=1 5\ncpu,host=b value=1 5\n").status_code == 204
+        doc = wait_until(
+            lambda: (j := d.cli("show", "one", "--json").json())["points_refused"] == 1 and j,
+            what="a refused point",
+        )
+        assert (doc["instances"], doc["max_instances"]) == (1, 1)
+        assert doc["last_error"].startswith("instance limit 1 reached")
     finally:
         d.stop()

@@ -122,3 +122,14 @@ def test_expire_must_be_a_positive_duration(bad: str) -> None:
 
     with pytest.raises(PluginError, match="--expire must be a duration > 0"):
         validate_definition(PluginDefinition(name="p", from_="cpu", script=SCRIPT, expire=bad))
+
+
+def test_refused_points_are_counted_and_named() -> None:
+    host = PluginHost(ManualClock(), default_max_instances=1)
+    host.sync([D1])
+    body = "cpu,host=a value=60 0\ncpu,host=b value=60 1\ncpu,host=a value=60 2\n"
+    batch, _ = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
+    host.process("p", batch)
+    stats = host.stats["p"]
+    assert (stats.instances, stats.points_refused) == (1, 1)
+    assert stats.last_error == "instance limit 1 reached: refused 1 point(s) of new instances"

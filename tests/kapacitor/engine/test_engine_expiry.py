@@ -90,3 +90,30 @@ def test_deadman_plugins_keep_their_instances() -> None:
     clock.set(3600 * SECOND)
     assert rt.expire(SECOND) == 0
     assert rt.instance_count == 1
+
+
+def test_max_instances_refuses_new_instances_until_room_is_made() -> None:
+    clock = ManualClock(0)
+    program = build_program(compile_script(SCRIPTS[0]))
+    rt = PluginRuntime("p", program, clock, max_instances=2)
+    rows = [Row(i % 3, 0, {"x": 40.0}) for i in range(9)]
+    batch, idx, keys, tags, _ = make_batch(rows, F)
+    result = rt.process(batch, idx, keys, tags)
+    assert (result.points, result.refused, rt.instance_count) == (6, 3, 2)
+    assert rt.stats.points_refused == 3
+    admitted = {e.instance for e in result.events}
+    assert len(admitted) == 2  # three 40s each: both admitted instances fire
+    # the same rows without the refused instance give the same events
+    kept = [r for r in rows if keys[int(idx[rows.index(r)])] in admitted]
+    unlimited = PluginRuntime("p", program, ManualClock(0))
+    batch2, idx2, keys2, tags2, _ = make_batch(kept, F)
+    assert unlimited.process(batch2, idx2, keys2, tags2).events == result.events
+    # once an instance expires, the refused one gets its place
+    clock.set(10 * SECOND)
+    one = next(r for r in rows if keys[int(idx[rows.index(r)])] in admitted)
+    batch, idx, keys, tags, _ = make_batch([Row(one.inst, 10 * SECOND, {"x": 1.0})], F)
+    rt.process(batch, idx, keys, tags)
+    assert rt.expire(5 * SECOND) == 1
+    batch, idx, keys, tags, _ = make_batch([Row(i, 11 * SECOND, {"x": 1.0}) for i in range(3)], F)
+    result = rt.process(batch, idx, keys, tags)
+    assert (result.points, result.refused, rt.instance_count) == (2, 1, 2)
