@@ -188,16 +188,16 @@ class PluginRuntime:
     def instance_count(self) -> int:
         return len(self._ids)
 
+    def _operator_states(self) -> list[WindowState | AlertState | StreamState]:
+        """The per-instance state of every window, alert and stream function."""
+        return [*self._windows.values(), *self._alerts.values(), *self._streams.values()]
+
     def _ensure(self, n: int) -> None:
         if n <= self._capacity:
             return
         cap = max(n, 2 * self._capacity, 64)
-        for w in self._windows.values():
-            w.ensure(cap)
-        for a in self._alerts.values():
-            a.ensure(cap)
-        for s in self._streams.values():
-            s.ensure(cap)
+        for state in self._operator_states():
+            state.ensure(cap)
         self._deadman.ensure(cap)
         self._newest = grow(self._newest, cap, NO_TIME)
         self._seen_at = grow(self._seen_at, cap, self.clock.now_ns())
@@ -366,12 +366,8 @@ class PluginRuntime:
             return 0
         keys = list(self._ids)
         self._ids = {keys[i]: j for j, i in enumerate(keep.tolist())}
-        for w in self._windows.values():
-            w.keep(keep)
-        for a in self._alerts.values():
-            a.keep(keep)
-        for s in self._streams.values():
-            s.keep(keep)
+        for state in self._operator_states():
+            state.keep(keep)
         self._newest = self._newest[keep]
         self._seen_at = self._seen_at[keep]
         self._capacity = int(keep.shape[0])
@@ -381,8 +377,7 @@ class PluginRuntime:
     def state_bytes(self) -> int:
         """About the memory the instances' state holds: every state array (window pools
         included) and the instance keys; constant time."""
-        parts: list[object] = [*self._windows.values(), *self._alerts.values()]
-        parts += [*self._streams.values(), self._deadman, *self._deadman.ops]
+        parts: list[object] = [*self._operator_states(), self._deadman, *self._deadman.ops]
         arrays = self._newest.nbytes + self._seen_at.nbytes + sum(map(_array_bytes, parts))
         return arrays + self._key_bytes + sys.getsizeof(self._ids)
 
