@@ -73,21 +73,21 @@ def _rem(a: int, b: int) -> int:
     return -r if a < 0 else r
 
 
-def _number(op: str, a: int | float, b: int | float, ints: bool) -> int | float:
+def _number(op: str, a: int | float, b: int | float, what: str = "the result") -> int | float:
+    """`a op b` for numbers (durations are int nanoseconds): ints stay ints but for `/`."""
     if op in ("/", "%") and b == 0:
         raise FoldError("division by zero")
     if op == "/":
         return _float(a / b)
-    if ints:
-        assert isinstance(a, int) and isinstance(b, int)
+    if isinstance(a, int) and isinstance(b, int):
         value = {"+": a + b, "-": a - b, "*": a * b}.get(op)
-        return _int(_rem(a, b) if value is None else value, "the result")
+        return _int(_rem(a, b) if value is None else value, what)
     if op == "%":
         return _float(math.fmod(a, b))
     return _float({"+": a + b, "-": a - b, "*": a * b}[op])
 
 
-def _duration(ns: float) -> int:
+def _duration(ns: int | float) -> int:
     return _int(round(ns) if isinstance(ns, float) else ns, "the duration")
 
 
@@ -99,29 +99,14 @@ def fold_binary(op: str, lt: Type, rt: Type, a: object, b: object) -> object | N
         return (a and b) if op == "and" else (a or b)
     if op in _COMPARE:
         return _COMPARE[op](a, b)
-    d = Type.DURATION
-    numeric = Type.INT | Type.FLOAT
-    if lt in numeric and rt in numeric:
-        assert isinstance(a, int | float) and isinstance(b, int | float)
-        return _number(op, a, b, lt == rt == Type.INT)
     if lt == rt == Type.STRING and op == "+":
         assert isinstance(a, str) and isinstance(b, str)
         return a + b
-    if d in (lt, rt):
+    if not (lt | rt) & ~(Type.INT | Type.FLOAT | Type.DURATION):
         assert isinstance(a, int | float) and isinstance(b, int | float)
-        if op == "/" and lt == rt == d:
-            if b == 0:
-                raise FoldError("division by zero")
-            return a / b
-        if op in ("/", "%") and b == 0:
-            raise FoldError("division by zero")
-        value: float = {
-            "+": a + b,
-            "-": a - b,
-            "*": a * b,
-            "/": a / b if op == "/" else 0,
-            "%": _rem(int(a), int(b)) if op == "%" else 0,
-        }[op]
+        value = _number(op, a, b, "the duration" if Type.DURATION in (lt, rt) else "the result")
+        if Type.DURATION not in (lt, rt) or (lt == rt and op == "/"):
+            return value  # numbers, or duration / duration: a float
         return _duration(value)
     return None
 
