@@ -5,8 +5,8 @@ is flipped to the right (`1 < x` is `x > 1`). A regex goes only on the right of 
 those operators need one; booleans compare only with `=` / `!=`; a `::tag` reference compares
 only with strings or regexes (tag values are strings).
 
-The parser calls `check_comparison` as it reduces each comparison, so errors come out in source
-order, whichever stage finds them: the first one in the text is the one reported.
+The parser calls `check_comparison` as soon as it has read a whole comparison, so lexer, syntax
+and check errors are reported in the order the parser meets them.
 """
 
 from __future__ import annotations
