@@ -24,7 +24,7 @@ def test_bulk_validation_agrees_with_exact_checks(raws: list[bytes], ftype: int)
     col.vals = raws
     col.rows = list(range(len(raws)))
     bulk = bulk_values(col)
-    exact = []
+    exact: list[float | int | None] = []
     for raw in raws:
         try:
             exact.append(CHECKS[ftype](raw, "k"))
