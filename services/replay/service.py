@@ -24,7 +24,7 @@ from kapacitor.clock import SystemClock
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
-from kapacitor.influx.client import database_of, query_batches
+from kapacitor.influx import database_of, query_batches
 from kapacitor.match.predicate import Predicate, compile_where
 from kapacitor.match.where import parse_where
 from kapacitor.model import PointBatch, decode_batch
