@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kapacitor.config import SCHEMA, Duration, load_config, parse_duration, render_config
+from kapacitor.config import (
+    SCHEMA,
+    SECTIONS,
+    Duration,
+    load_config,
+    parse_duration,
+    render_config,
+)
 from kapacitor.errors import ConfigError
 
 
@@ -51,6 +58,13 @@ def test_every_value_is_of_its_keys_type() -> None:
     for key in SCHEMA:
         assert type(cfg.value(key)) is key.kind, key
         assert type(key.default) is key.kind, key
+
+
+def test_every_section_is_an_attribute_of_the_config() -> None:
+    cfg = load_config(env={})
+    for section, cls in SECTIONS.items():
+        if section:
+            assert isinstance(getattr(cfg, section.replace("-", "_")), cls), section
 
 
 def test_bad_duration_is_an_error_when_loading() -> None:
