@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "config":
             sys.stdout.write(render_config(cfg if args.config else None))
             return
-        services = parse_services(args.services or str(cfg.get("daemon", "services")))
-        setup_logging(str(cfg.get("logging", "level")), "kapacitord")
+        services = parse_services(args.services or cfg.daemon.services)
+        setup_logging(cfg.logging.level, "kapacitord")
         sup = Supervisor(cfg, services)
         if args.pidfile:
             from pathlib import Path
