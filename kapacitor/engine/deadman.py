@@ -43,8 +43,6 @@ if TYPE_CHECKING:  # events imports plan, which imports this module
 
 NO_TIME = np.iinfo(np.int64).min
 
-_NIL = msgspec.msgpack.encode(None)  # the part of a program without deadman()
-
 DEFAULT_FIRING = (
     "{plugin} {instance} is {level}: {value} points in {interval}, at most {threshold} allowed"
 )
@@ -108,6 +106,9 @@ def plan_deadman(node: Call, index: int) -> DeadmanOp:
                 f"deadman() has no option {kw.name}= (known: message, level)", kw.span
             )
     return DeadmanOp(index, float(thr_node.value), interval.ns, level, message, interval.text)
+
+
+_NIL = msgspec.msgpack.encode(None)  # the snapshot part of a program without deadman()
 
 
 class _DeadmanSnap(msgspec.Struct, frozen=True):
