@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, ClassVar
 
 import msgspec
 import numpy as np
@@ -35,6 +35,7 @@ import numpy as np
 from kapacitor.dsl.ast import Call, Duration, Number, String, Unary
 from kapacitor.engine.alert import level_option
 from kapacitor.engine.groups import BoolArray, IntArray, grow
+from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
 from kapacitor.errors import CodecError, DslTypeError
 
 if TYPE_CHECKING:  # events imports plan, which imports this module
@@ -107,6 +108,9 @@ def plan_deadman(node: Call, index: int) -> DeadmanOp:
     return DeadmanOp(index, float(thr_node.value), interval.ns, level, message, interval.text)
 
 
+_NIL = msgspec.msgpack.encode(None)  # the snapshot part of a program without deadman()
+
+
 class _DeadmanSnap(msgspec.Struct, frozen=True):
     next_check: int
     last_check: int
@@ -137,11 +141,24 @@ class _OpState:
         self.active = grow(self.active, n, False)
         self.fired_at = grow(self.fired_at, n, 0)
 
+    def keep(self, idx: IntArray) -> None:
+        self.count = self.count[idx]
+        self.active = self.active[idx]
+        self.fired_at = self.fired_at[idx]
+
+    def nbytes(self) -> int:
+        return self.count.nbytes + self.active.nbytes + self.fired_at.nbytes
+
 
 class DeadmanState:
-    """Point counts, first-seen times and alert bits of every deadman() of a runtime."""
+    """Point counts, first-seen times and alert bits of every deadman() of a runtime (an
+    InstanceState: one for all the statements, as they share the instances' first-seen times
+    and tags). `start_ns` is when counting starts: the runtime's creation or restore."""
+
+    section: ClassVar[Section] = "deadman"
 
     def __init__(self, ops: tuple[DeadmanOp, ...], start_ns: int) -> None:
+        self.start_ns = start_ns
         self.ops = [_OpState(op, start_ns) for op in ops]
         self.since: IntArray = np.zeros(0, np.int64)  # clock time of each instance's first row
         self.tags: list[dict[str, str]] = []
@@ -153,6 +170,16 @@ class DeadmanState:
         self.since = grow(self.since, n, NO_TIME)
         for s in self.ops:
             s.ensure(n)
+
+    def keep(self, idx: IntArray) -> None:
+        """Keep only the instances `idx`, renumbered in that order."""
+        self.since = self.since[idx]
+        self.tags = [self.tags[i] if i < len(self.tags) else {} for i in idx.tolist()]
+        for s in self.ops:
+            s.keep(idx)
+
+    def nbytes(self) -> int:
+        return self.since.nbytes + sum(s.nbytes() for s in self.ops)
 
     def observe(
         self, ids: IntArray, counts: IntArray, now_ns: int, tags_of: Callable[[int], dict[str, str]]
@@ -228,37 +255,43 @@ class DeadmanState:
             s.next_check = start_ns + s.op.interval_ns
             s.count[:n] = 0
 
-    def export(self, n: int) -> DeadmanSnap:
-        return DeadmanSnap(
-            since=self.since[:n].astype("<i8").tobytes(),
-            tags=[self.tags[i] if i < len(self.tags) else {} for i in range(n)],
-            ops=[
-                _DeadmanSnap(
-                    next_check=s.next_check,
-                    last_check=s.last_check,
-                    count=s.count[:n].astype("<i8").tobytes(),
-                    active=s.active[:n].astype("?").tobytes(),
-                    fired_at=s.fired_at[:n].astype("<i8").tobytes(),
-                )
-                for s in self.ops
-            ],
+    def snapshot(self, n: int) -> msgspec.Raw:
+        """The statements' state (nil without deadman())."""
+        if not self.ops:
+            return msgspec.Raw(_NIL)
+        return encode_part(
+            DeadmanSnap(
+                since=self.since[:n].astype("<i8").tobytes(),
+                tags=[self.tags[i] if i < len(self.tags) else {} for i in range(n)],
+                ops=[
+                    _DeadmanSnap(
+                        next_check=s.next_check,
+                        last_check=s.last_check,
+                        count=s.count[:n].astype("<i8").tobytes(),
+                        active=s.active[:n].astype("?").tobytes(),
+                        fired_at=s.fired_at[:n].astype("<i8").tobytes(),
+                    )
+                    for s in self.ops
+                ],
+            )
         )
 
-    def load(self, snap: DeadmanSnap, n: int) -> None:
+    def restore(self, data: msgspec.Raw, n: int) -> None:
+        """Load the saved firing state; a restore is a restart, so counting starts afresh
+        at `start_ns` (see the module's docs)."""
+        if not self.ops:
+            return
+        if bytes(data) == _NIL:
+            raise CodecError("snapshot does not match the program's deadman() statements")
+        snap = decode_part(data, DeadmanSnap)
         if len(snap.ops) != len(self.ops) or len(snap.tags) != n:
             raise CodecError("snapshot does not match the program's deadman() statements")
         self.ensure(n)
-        self.since[:n] = _arr(snap.since, "<i8", n)
+        self.since[:n] = array_from(snap.since, "<i8", n)
         self.tags = [dict(t) for t in snap.tags]
         for s, ss in zip(self.ops, snap.ops, strict=True):
             s.next_check, s.last_check = ss.next_check, ss.last_check
-            s.count[:n] = _arr(ss.count, "<i8", n)
-            s.active[:n] = _arr(ss.active, "?", n)
-            s.fired_at[:n] = _arr(ss.fired_at, "<i8", n)
-
-
-def _arr(data: bytes, dtype: str, n: int) -> np.ndarray[Any, Any]:
-    out = np.frombuffer(data, dtype=dtype).copy()
-    if out.shape[0] != n:
-        raise CodecError(f"snapshot array has {out.shape[0]} entries, expected {n}")
-    return out
+            s.count[:n] = array_from(ss.count, "<i8", n)
+            s.active[:n] = array_from(ss.active, "?", n)
+            s.fired_at[:n] = array_from(ss.fired_at, "<i8", n)
+        self.restart(self.start_ns, n)

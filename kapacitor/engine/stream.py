@@ -14,8 +14,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -23,6 +24,7 @@ from kapacitor.dsl.ast import Bool, Call, Duration, Expr, Number, Unary
 from kapacitor.dsl.functions import lookup
 from kapacitor.engine.columns import Scalar
 from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of, grow
+from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
 from kapacitor.errors import CodecError, DslTypeError
 
 if TYPE_CHECKING:
@@ -192,7 +194,9 @@ _STATE: dict[str, dict[str, tuple[str, float | int | bool]]] = {
 
 
 class StreamState:
-    """The carried per-instance state of one StreamOp."""
+    """The carried per-instance state of one StreamOp (an InstanceState)."""
+
+    section: ClassVar[Section] = "streams"
 
     def __init__(self, op: StreamOp) -> None:
         self.op = op
@@ -209,23 +213,27 @@ class StreamState:
         """Keep only the instances `idx`, renumbered in that order."""
         self.arrays = {name: arr[idx] for name, arr in self.arrays.items()}
 
-    def export(self, n: int) -> dict[str, bytes]:
-        return {
-            name: self.arrays[name][:n].astype(dtype).tobytes()
-            for name, (dtype, _) in self.spec.items()
-        }
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays.values())
 
-    def load(self, n: int, data: dict[str, bytes]) -> None:
-        if set(data) != set(self.spec):
-            raise CodecError(f"snapshot of {self.op.func}() holds {sorted(data)}")
+    def snapshot(self, n: int) -> msgspec.Raw:
+        return encode_part(
+            {
+                name: self.arrays[name][:n].astype(dtype).tobytes()
+                for name, (dtype, _) in self.spec.items()
+            }
+        )
+
+    def restore(self, data: msgspec.Raw, n: int) -> None:
+        saved = decode_part(data, dict[str, bytes])
+        if set(saved) != set(self.spec):
+            raise CodecError(f"snapshot of {self.op.func}() holds {sorted(saved)}")
         self.ensure(n)
         for name, (dtype, _) in self.spec.items():
-            if len(data[name]) % np.dtype(dtype).itemsize:
-                raise CodecError(f"snapshot array {name} of {self.op.func}() is truncated")
-            arr = np.frombuffer(data[name], dtype=dtype)
-            if arr.shape[0] != n:
-                raise CodecError(f"snapshot array has {arr.shape[0]} entries, expected {n}")
-            self.arrays[name][:n] = arr
+            try:
+                self.arrays[name][:n] = array_from(saved[name], dtype, n)
+            except CodecError as e:
+                raise CodecError(f"snapshot array {name} of {self.op.func}(): {e}") from e
 
     def apply(self, arg: Scalar, times: IntArray, inst: IntArray, groups: Groups) -> Scalar:
         """Feed the working rows (grouped by instance) and return the function's column."""

@@ -307,14 +307,6 @@ def column(source: str, points: list[tuple[int, int, float | None]], batches: in
     (instance, time in s, x or None) cut into `batches` batches."""
     program = build_program(compile_script(source))
     rt = PluginRuntime("p", program, ManualClock())
-    captured: dict[str, Any] = {}
-    original = rt._alert
-
-    def spy(i: int, op: Any, env: Any, work: Any, *rest: Any) -> None:
-        captured["env"], captured["order"] = env, work.order
-        original(i, op, env, work, *rest)
-
-    rt._alert = spy  # type: ignore[method-assign]
     values: list[Any] = []
     for part in np.array_split(np.arange(len(points)), batches):
         rows = [
@@ -328,15 +320,7 @@ def column(source: str, points: list[tuple[int, int, float | None]], batches: in
         if not rows:
             continue
         batch, idx, keys, tags, _ = make_batch(rows, {"x": FieldType.FLOAT})
-        captured.clear()
-        rt.process(batch, idx, keys, tags)
-        by_row: dict[int, Any] = {}
-        if captured:
-            value = captured["env"][program.alerts[0].value]
-            for w, row in enumerate(captured["order"].tolist()):
-                ok = value.valid is None or bool(value.valid[w])
-                by_row[row] = float(value.values[w]) if ok else None
-        values += [by_row.get(r) for r in range(len(rows))]
+        values += rt.evaluate(batch, idx, keys, tags).by_row(program.alerts[0].value)
     return values
 
 

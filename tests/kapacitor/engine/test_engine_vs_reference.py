@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from kapacitor.clock import ManualClock
 from kapacitor.dsl.ast import Binary, Bool, Ident, Let, Number, Script
 from kapacitor.engine import PluginRuntime, build_program
+from kapacitor.engine.window import WindowState
 
 X = Ident("x")
 Y = Ident("y")
@@ -106,8 +107,9 @@ def tags_and_counts(result: Any, rows: list[Row]) -> None:
 def run_both(name: str, stream: Stream, *, force_rank: bool = False) -> None:
     scr = SCRIPTS[name]
     runtime = PluginRuntime("p", build_program(scr), ManualClock())
-    for w in runtime._windows.values():
-        w.force_rank_search = force_rank
+    for w in runtime.states:
+        if isinstance(w, WindowState):
+            w.force_rank_search = force_rank
     ref = Reference("p", scr)
     assert_runs_match(runtime, ref, stream, tags_and_counts)
     assert runtime.stats.points_processed == ref.points

@@ -26,6 +26,7 @@ from kapacitor.clock import ManualClock
 from kapacitor.dsl.ast import Bool, Call, Duration, Expr, Ident, Keyword, Number, Script
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import PluginRuntime, build_program
+from kapacitor.engine.alert import AlertState
 from kapacitor.errors import DslTypeError
 from kapacitor.model.batch import FieldType
 
@@ -199,8 +200,9 @@ def run(
         for e in rt.process(batch, idx, keys, tags).events:
             out.append((e.time // SECOND, e.value))
         # re-arm: a recovery is impossible with >= -1, so reset the alert by hand
-        for a in rt._alerts.values():
-            a.level[:] = 0
+        for a in rt.states:
+            if isinstance(a, AlertState):
+                a.level[:] = 0
     return out
 
 
