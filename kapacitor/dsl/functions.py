@@ -876,6 +876,9 @@ _REGISTRY: tuple[Function, ...] = (
     ),
 )
 
+# Every function once, in the reference's order (the engine's planner tables cover it).
+REGISTRY: tuple[Function, ...] = _REGISTRY
+
 # name -> every function called so, in registry order (min and max exist twice: an aggregate
 # of a vector, and the scalar minimum of two or more numbers).
 OVERLOADS: Mapping[str, tuple[Function, ...]] = {
