@@ -32,7 +32,10 @@ from kapacitor.engine.alert import RAISED_LEVELS
 from kapacitor.engine.deadman import DeadmanOp, plan_deadman
 from kapacitor.engine.forecast import ForecastOp
 from kapacitor.engine.ops import (
+    BOOL,
     MATH_FUNCTIONS,
+    NUMBER,
+    STRING,
     AggOp,
     AlertOp,
     BinaryOp,
@@ -102,7 +105,7 @@ Op = (
     | ShiftOp
     | ForecastOp
 )
-_OP_TYPES = Op.__args__
+_OP_TYPES = Op.__args__  # what a family planner may emit
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +163,8 @@ class _Planner:
         self.lets: dict[str, int] = {}
         self.names: dict[int, list[str]] = {}
         self.alert_count = 0
-        names = {Type.STRING: "string", Type.BOOL: "bool"}
-        # field -> "string" | "bool" (else a number), as the checker decided from its uses
+        names = {Type.STRING: STRING, Type.BOOL: BOOL}
+        # field -> STRING | BOOL (else a NUMBER), as the checker decided from its uses
         self.field_types = {f: names[t] for f, t in checked.fields.items() if t in names}
 
     @property
@@ -189,7 +192,7 @@ class _Planner:
         return self.ops[col]
 
     def field_type(self, name: str) -> str:
-        return self.field_types.get(name, "number")
+        return self.field_types.get(name, NUMBER)
 
     def field(self, name: str) -> int:
         ftype = self.field_type(name)
