@@ -1,6 +1,6 @@
 """The plugin engine: plan a script into column operators, run them over point batches.
 
-    program = build_program(script)           # plan.py
+    program = build_program(checked)          # plan.py; checked = compile_script(source)
     runtime = PluginRuntime("cpu", program, clock)
     result = runtime.process(batch, instance_idx, instance_keys, instance_tags)
     evaluation = evaluate(program, batch, instance_idx, instance_keys, instance_tags)

@@ -15,30 +15,12 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from kapacitor.dsl.ast import Expr, Ident, String
 from kapacitor.engine.groups import Groups, IntArray, grow
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
-from kapacitor.errors import CodecError, DslTypeError
+from kapacitor.errors import CodecError
 
 LEVELS = ("OK", "INFO", "WARNING", "CRITICAL")  # codes 0..3: a higher code wins
-RAISED_LEVELS = LEVELS[1:]  # what level= may name
-
-
-def level_option(value: Expr) -> str:
-    """The level named by `level=` of alert() or deadman(): a string (or, leniently, a bare
-    name) of RAISED_LEVELS in any case."""
-    text = (
-        value.value
-        if isinstance(value, String)
-        else value.name
-        if isinstance(value, Ident)
-        else None
-    )
-    if text is None or text.upper() not in RAISED_LEVELS:
-        raise DslTypeError(
-            f"level= must be one of {', '.join(RAISED_LEVELS)}, got {value}", value.span
-        )
-    return text.upper()
+RAISED_LEVELS = LEVELS[1:]  # what level= may name (upper-cased)
 
 
 class AlertSnap(msgspec.Struct, frozen=True):

@@ -27,19 +27,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import msgspec
 import numpy as np
 
-from kapacitor.dsl.ast import Call, Duration, Number, String, Unary
-from kapacitor.engine.alert import level_option
+from kapacitor.dsl.ast import String
+from kapacitor.dsl.check import BoundCall, CheckedScript
+from kapacitor.engine.events import AlertEvent, build_event
 from kapacitor.engine.groups import BoolArray, IntArray, grow
+from kapacitor.engine.ops import duration_text, fmt_number
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
-from kapacitor.errors import CodecError, DslTypeError
-
-if TYPE_CHECKING:  # events imports plan, which imports this module
-    from kapacitor.engine.events import AlertEvent
+from kapacitor.errors import CodecError
 
 NO_TIME = np.iinfo(np.int64).min
 
@@ -67,8 +66,6 @@ class DeadmanOp:
         return self
 
     def describe(self) -> str:
-        from kapacitor.engine.plan import fmt_number
-
         interval = self.interval_text or f"{self.interval_ns}ns"
         text = f"deadman {fmt_number(self.threshold)} {interval} level={self.level}"
         if self.message is not None:
@@ -76,36 +73,18 @@ class DeadmanOp:
         return text
 
 
-def plan_deadman(node: Call, index: int) -> DeadmanOp:
-    """Plan a `deadman(threshold, interval, message=..., level=...)` statement."""
-    if len(node.args) != 2:
-        raise DslTypeError(
-            "deadman() takes 2 arguments: deadman(threshold, interval), e.g. deadman(0, 1m)",
-            node.span,
-        )
-    thr_node, interval = node.args
-    negative = isinstance(thr_node, Unary) and thr_node.op == "-"
-    if negative or not isinstance(thr_node, Number) or isinstance(thr_node.value, bool):
-        raise DslTypeError(
-            f"deadman() threshold must be a number of points >= 0, got {thr_node}", thr_node.span
-        )
-    if not isinstance(interval, Duration) or interval.ns <= 0:
-        raise DslTypeError(
-            f"deadman() interval must be a duration > 0, got {interval}", interval.span
-        )
-    level, message = "CRITICAL", None
-    for kw in node.kwargs:
-        if kw.name == "message":
-            if not isinstance(kw.value, String):
-                raise DslTypeError(f"message= needs a string, got {kw.value}", kw.value.span)
-            message = kw.value.value
-        elif kw.name == "level":
-            level = level_option(kw.value)
-        else:
-            raise DslTypeError(
-                f"deadman() has no option {kw.name}= (known: message, level)", kw.span
-            )
-    return DeadmanOp(index, float(thr_node.value), interval.ns, level, message, interval.text)
+def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> DeadmanOp:
+    """Plan a `deadman(threshold, interval, message=..., level=...)` statement; the checker
+    has made its arguments constants and validated them."""
+    args = call.args
+    threshold = checked.constant(args["threshold"])
+    interval = checked.constant(args["interval"])
+    assert isinstance(threshold, int | float) and isinstance(interval, int)
+    message = None if "message" not in args else checked.constant(args["message"])
+    level = "critical" if "level" not in args else checked.constant(args["level"])
+    assert (message is None or isinstance(message, str)) and isinstance(level, str)
+    text = duration_text(checked, args["interval"])
+    return DeadmanOp(index, float(threshold), interval, level.upper(), message, text)
 
 
 _NIL = msgspec.msgpack.encode(None)  # the snapshot part of a program without deadman()
@@ -203,8 +182,6 @@ class DeadmanState:
         self, now_ns: int, plugin: str, keys: list[str], many: bool
     ) -> list[tuple[int, int, AlertEvent]]:
         """Checks due at `now_ns` and early recoveries: (instance, statement, event) triples."""
-        from kapacitor.engine.events import build_event
-
         n = len(keys)
         out: list[tuple[int, int, AlertEvent]] = []
         for s in self.ops:

@@ -17,6 +17,7 @@ from engine_testkit import (
     assert_runs_match,
     assert_snapshot_continues,
     make_batch,
+    planned,
     script,
     stream_strategy,
     win,
@@ -52,7 +53,7 @@ streams = stream_strategy(max_rows=60)
 @settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=streams)
 def test_engine_matches_reference(name: str, stream: Stream) -> None:
-    runtime = PluginRuntime("p", build_program(SCRIPTS[name]), ManualClock())
+    runtime = PluginRuntime("p", planned(SCRIPTS[name]), ManualClock())
     assert_runs_match(runtime, Reference("p", SCRIPTS[name]), stream)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_testkit import SECOND, Row, agg, alert, make_batch, script, win
+from engine_testkit import SECOND, Row, agg, alert, make_batch, planned, script, win
 
 from kapacitor.clock import ManualClock
 from kapacitor.dsl.ast import Call, Ident
@@ -17,7 +17,7 @@ F = {"x": FieldType.FLOAT}
 
 
 def runtime_for(*stmts: object, plugin: str = "cpu") -> PluginRuntime:
-    return PluginRuntime(plugin, build_program(script(*stmts)), ManualClock())  # type: ignore[arg-type]
+    return PluginRuntime(plugin, planned(script(*stmts)), ManualClock())  # type: ignore[arg-type]
 
 
 def feed(rt: PluginRuntime, rows: list[Row], types: dict[str, FieldType] = F) -> list[AlertEvent]:
@@ -138,7 +138,7 @@ def test_now_minus_time_uses_the_injected_clock() -> None:
 
     clock = ManualClock(100 * SECOND)
     stmt = alert(Binary("-", Call("now"), Call("time")), ">", Duration(30 * SECOND, "30s"))
-    rt = PluginRuntime("lag", build_program(script(stmt)), clock)
+    rt = PluginRuntime("lag", planned(script(stmt)), clock)
     events = feed(rt, [Row(0, 50 * SECOND, {}), Row(0, 90 * SECOND, {})], {})
     assert [(e.level, e.time) for e in events] == [("CRITICAL", 50 * SECOND), ("OK", 90 * SECOND)]
 
@@ -207,7 +207,7 @@ def test_evaluate_returns_every_column_by_working_and_batch_row() -> None:
 
 
 def test_runtime_evaluate_carries_state_and_counts_like_process() -> None:
-    program = build_program(script(alert(agg("sum", win("x", 2)), ">", 5)))
+    program = planned(script(alert(agg("sum", win("x", 2)), ">", 5)))
     rt = PluginRuntime("cpu", program, ManualClock())
     total = program.alerts[0].value
     batch, idx, keys, tags, _ = make_batch(series(0, [1, 2]), F)

@@ -16,6 +16,7 @@ from engine_testkit import (
     assert_runs_match,
     assert_snapshot_continues,
     make_batch,
+    planned,
     script,
 )
 from hypothesis import HealthCheck, given, settings
@@ -162,7 +163,7 @@ SCRIPTS: dict[str, Script] = {
 
 def run_both(name: str, stream: Stream) -> None:
     scr = SCRIPTS[name]
-    runtime = PluginRuntime("p", build_program(scr), ManualClock())
+    runtime = PluginRuntime("p", planned(scr), ManualClock())
     ref = HopReference("p", scr)
     assert_runs_match(runtime, ref, stream)
     assert runtime.stats.points_late == ref.late
