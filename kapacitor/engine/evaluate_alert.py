@@ -17,7 +17,7 @@ from kapacitor.engine.columns import Text, Value, and_valid
 from kapacitor.engine.events import AlertEvent, build_event
 from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of
 from kapacitor.engine.kernels import COMPARE, scalar
-from kapacitor.engine.plan import AlertOp
+from kapacitor.engine.ops import AlertOp
 
 
 @dataclass(frozen=True, slots=True)

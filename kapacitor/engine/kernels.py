@@ -11,7 +11,7 @@ import numpy as np
 
 from kapacitor.engine.aggregate import AGGREGATE_FUNCTIONS
 from kapacitor.engine.columns import Scalar, Value, Vector, and_valid
-from kapacitor.engine.plan import AggOp
+from kapacitor.engine.ops import AggOp
 from kapacitor.engine.vecfuncs import aggregate_with_empty
 
 COMPARE = {

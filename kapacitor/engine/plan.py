@@ -54,7 +54,6 @@ from kapacitor.engine.ops import (
     UnaryOp,
     duration_text,
     field_kind,
-    fmt_number,
     number,
 )
 from kapacitor.engine.scalar import FuncOp
@@ -64,24 +63,7 @@ from kapacitor.engine.vecfuncs import VecOp
 from kapacitor.errors import DslTypeError
 
 # Other modules import the core operators from here (runtime.py); they live in ops.py.
-__all__ = [
-    "AggOp",
-    "AlertOp",
-    "BinaryOp",
-    "ConstOp",
-    "CountWindowOp",
-    "FieldOp",
-    "Kind",
-    "LowerLevel",
-    "MathOp",
-    "Op",
-    "Program",
-    "TimeOp",
-    "TimeWindowOp",
-    "UnaryOp",
-    "build_program",
-    "fmt_number",
-]
+__all__ = ["ARITHMETIC", "COMPARISONS", "LOGICAL", "PLANNERS", "Op", "Program", "build_program"]
 
 ARITHMETIC = ("+", "-", "*", "/", "%")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")

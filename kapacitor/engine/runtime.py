@@ -50,7 +50,7 @@ from kapacitor.engine.kernels import (
     scalar,
     vector,
 )
-from kapacitor.engine.plan import (
+from kapacitor.engine.ops import (
     AggOp,
     AlertOp,
     BinaryOp,
@@ -58,11 +58,11 @@ from kapacitor.engine.plan import (
     CountWindowOp,
     FieldOp,
     MathOp,
-    Program,
     TimeOp,
     TimeWindowOp,
     UnaryOp,
 )
+from kapacitor.engine.plan import Program
 from kapacitor.engine.scalar import FuncOp, RowContext, read_field
 from kapacitor.engine.scalar import evaluate as evaluate_func
 from kapacitor.engine.shift import ShiftOp, shifted

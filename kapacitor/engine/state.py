@@ -18,7 +18,8 @@ from kapacitor.engine.arrivals import Arrivals
 from kapacitor.engine.deadman import DeadmanState
 from kapacitor.engine.groups import IntArray
 from kapacitor.engine.hop import HopWindowState
-from kapacitor.engine.plan import AlertOp, CountWindowOp, Op, Program, TimeWindowOp
+from kapacitor.engine.ops import AlertOp, CountWindowOp, TimeWindowOp
+from kapacitor.engine.plan import Op, Program
 from kapacitor.engine.shift import ShiftOp
 from kapacitor.engine.snapshot import Section
 from kapacitor.engine.stream import StreamOp, StreamState

@@ -14,7 +14,7 @@ from kapacitor.engine.kernels import (
     scalar,
     vector,
 )
-from kapacitor.engine.plan import AggOp
+from kapacitor.engine.ops import AggOp
 
 
 def col(*values: float, valid: list[bool] | None = None) -> Scalar:
