@@ -180,7 +180,7 @@ def check(
     json_out: JsonOpt = False,
 ) -> None:
     """Check a script (and a where clause) locally, without a server; exit 1 on errors."""
-    from kapacitor.dsl.explain import explain as explain_stages
+    from kapacitor.engine.explain import explain as explain_stages
     from kapacitor.errors import DslError
     from kapacitor.plugins import DefinitionErrors, validate_definition
 
