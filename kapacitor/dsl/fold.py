@@ -20,8 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kapacitor.dsl.types import Type
-
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+from kapacitor.model.limits import INT64_MAX, INT64_MIN
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,

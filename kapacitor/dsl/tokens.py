@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import ply.lex as lex
 
 from kapacitor.errors import DslSyntaxError, Span
+from kapacitor.model.limits import INT64_MAX
 
 # Keywords are reserved: they cannot be used as identifiers (use field("and") for such a field).
 KEYWORDS: dict[str, str] = {
@@ -149,8 +150,6 @@ _UNIT_HINTS: dict[str, str] = {
     "usec": "us",
     "nsec": "ns",
 }
-
-INT64_MAX = 2**63 - 1
 
 # Tokens after which an expression may end: a newline after one of them ends the statement,
 # and a `/` after one of them is a division rather than a regex.

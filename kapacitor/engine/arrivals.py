@@ -15,9 +15,8 @@ import msgspec
 import numpy as np
 
 from kapacitor.clock import Clock
-from kapacitor.engine.groups import Groups, IntArray, grow
+from kapacitor.engine.groups import NO_TIME, Groups, IntArray, grow
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
-from kapacitor.engine.window import NO_TIME
 
 
 class Arrivals:

@@ -35,12 +35,10 @@ import numpy as np
 from kapacitor.dsl.ast import String
 from kapacitor.dsl.check import BoundCall, CheckedScript
 from kapacitor.engine.events import AlertEvent, build_event
-from kapacitor.engine.groups import BoolArray, IntArray, grow
+from kapacitor.engine.groups import NO_TIME, BoolArray, IntArray, grow
 from kapacitor.engine.ops import duration_text, fmt_number
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
 from kapacitor.errors import CodecError
-
-NO_TIME = np.iinfo(np.int64).min
 
 DEFAULT_FIRING = (
     "{plugin} {instance} is {level}: {value} points in {interval}, at most {threshold} allowed"

@@ -14,6 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
+
+# A time slot that holds no time yet (never a point's: InfluxDB reserves the int64 minimum).
+NO_TIME = np.iinfo(np.int64).min
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 _A = TypeVar("_A", bound=np.ndarray[Any, Any])

@@ -24,6 +24,7 @@ import msgspec
 import numpy as np
 
 from kapacitor.engine.groups import (
+    NO_TIME,
     BoolArray,
     FloatArray,
     Groups,
@@ -33,7 +34,7 @@ from kapacitor.engine.groups import (
     ranges,
 )
 from kapacitor.engine.snapshot import array_from
-from kapacitor.engine.window import NO_TIME, WindowSnap, WindowState
+from kapacitor.engine.window import WindowSnap, WindowState
 
 
 def _grouped_left(

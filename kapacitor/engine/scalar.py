@@ -48,6 +48,7 @@ from kapacitor.engine.ops import (
 )
 from kapacitor.engine.timezones import local_seconds
 from kapacitor.model.batch import FieldType, PointBatch
+from kapacitor.model.limits import INT64_MAX, INT64_MIN
 
 _NUMERIC = (FieldType.FLOAT, FieldType.INT, FieldType.UINT)
 
@@ -340,7 +341,7 @@ def parse_int(s: str) -> float | None:
     if _INT.fullmatch(s) is None:
         return None
     v = int(s)
-    return float(v) if -(2**63) <= v < 2**63 else None
+    return float(v) if INT64_MIN <= v <= INT64_MAX else None
 
 
 def parse_float(s: str) -> float | None:

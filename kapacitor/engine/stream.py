@@ -26,12 +26,19 @@ from kapacitor.dsl.functions import REGISTRY
 from kapacitor.dsl.functions import Kind as FnKind
 from kapacitor.dsl.types import Type
 from kapacitor.engine.columns import Scalar
-from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of, grow
+from kapacitor.engine.groups import (
+    NO_TIME,
+    BoolArray,
+    FloatArray,
+    Groups,
+    IntArray,
+    groups_of,
+    grow,
+)
 from kapacitor.engine.ops import AggOp, CountWindowOp, Kind, PlanContext, Planners, duration_text
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
 from kapacitor.errors import CodecError
 
-NO_TIME = np.iinfo(np.int64).min
 SECOND = 1_000_000_000
 _BOOLEAN = frozenset({"changed"})  # functions yielding a truth value
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from kapacitor.engine.columns import Scalar, Vector
 from kapacitor.engine.groups import (
+    NO_TIME,
     BoolArray,
     FloatArray,
     Groups,
@@ -40,7 +41,6 @@ from kapacitor.engine.groups import (
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
 from kapacitor.errors import CodecError
 
-NO_TIME = np.iinfo(np.int64).min
 _KEY_LIMIT = 1 << 62
 
 

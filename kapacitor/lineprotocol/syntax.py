@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from kapacitor.model.batch import FieldType
+from kapacitor.model.limits import INT64_MAX, INT64_MIN, UINT64_MAX
 
 __all__ = [
     "BOOLEAN",
@@ -62,7 +63,3 @@ TYPE_NAMES: Final = ("float", "integer", "unsigned", "boolean", "string")  # by 
 MIN_TIME_NS: Final = -(2**63) + 2
 MAX_TIME_NS: Final = 2**63 - 2
 MAX_KEY_LENGTH: Final = 65535
-
-INT64_MIN: Final = -(2**63)
-INT64_MAX: Final = 2**63 - 1
-UINT64_MAX: Final = 2**64 - 1

@@ -57,6 +57,7 @@ from kapacitor.match.where.ast import (
     WhereExpr,
 )
 from kapacitor.model.batch import Column, FieldType, PointBatch, SeriesKey
+from kapacitor.model.limits import INT64_MAX, INT64_MIN, UINT64_MAX
 
 __all__ = ["DEFAULT_CACHE_LIMIT", "DEFAULT_INDEX", "Predicate", "TagsetIndex", "compile_where"]
 
@@ -80,7 +81,7 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 _NUMERIC = (FieldType.FLOAT, FieldType.INT, FieldType.UINT)
-_INT_RANGE = {FieldType.INT: (-(2**63), 2**63 - 1), FieldType.UINT: (0, 2**64 - 1)}
+_INT_RANGE = {FieldType.INT: (INT64_MIN, INT64_MAX), FieldType.UINT: (0, UINT64_MAX)}
 
 
 class _Leaf:

@@ -8,5 +8,16 @@ from kapacitor.model.batch import (
     decode_batch,
     encode_batch,
 )
+from kapacitor.model.limits import INT64_MAX, INT64_MIN, UINT64_MAX
 
-__all__ = ["Column", "FieldType", "PointBatch", "SeriesKey", "decode_batch", "encode_batch"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "UINT64_MAX",
+    "Column",
+    "FieldType",
+    "PointBatch",
+    "SeriesKey",
+    "decode_batch",
+    "encode_batch",
+]
