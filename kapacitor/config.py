@@ -91,157 +91,120 @@ class Duration:
         return self.text
 
 
-def _doc(comment: str) -> dict[str, str]:
-    return {"comment": comment}
+_V = TypeVar("_V")
+
+
+def _setting(default: _V, comment: str) -> _V:
+    """A config key of a section: its default and the comment `kapacitord config` prints."""
+    return field(default=default, metadata={"comment": comment})
 
 
 @dataclass(frozen=True, slots=True)
 class TopConfig:
-    hostname: str = field(
-        default="localhost", metadata=_doc("Name of this host in alerts and logs.")
-    )
-    data_dir: str = field(
-        default=DEFAULT_DATA_DIR,
-        metadata=_doc("Where JetStream data, the unix socket and the alert log live."),
+    hostname: str = _setting("localhost", "Name of this host in alerts and logs.")
+    data_dir: str = _setting(
+        DEFAULT_DATA_DIR, "Where JetStream data, the unix socket and the alert log live."
     )
 
 
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
-    bind_address: str = field(
-        default=DEFAULT_HTTP_BIND_ADDRESS,
-        metadata=_doc("HTTP API address, host:port (empty host = all)."),
+    bind_address: str = _setting(
+        DEFAULT_HTTP_BIND_ADDRESS, "HTTP API address, host:port (empty host = all)."
     )
-    unix_socket: str = field(
-        default=DEFAULT_UNIX_SOCKET,
-        metadata=_doc("Unix socket of the API, relative to data_dir; empty to disable."),
+    unix_socket: str = _setting(
+        DEFAULT_UNIX_SOCKET, "Unix socket of the API, relative to data_dir; empty to disable."
     )
-    max_body_size: int = field(
-        default=DEFAULT_MAX_BODY_SIZE,
-        metadata=_doc("Largest /write body in bytes (after gzip); larger gets 413."),
+    max_body_size: int = _setting(
+        DEFAULT_MAX_BODY_SIZE, "Largest /write body in bytes (after gzip); larger gets 413."
     )
-    write_chunk_size: int = field(
-        default=DEFAULT_WRITE_CHUNK_SIZE,
-        metadata=_doc("A /write body is handed to ingest in chunks of at most this many bytes."),
+    write_chunk_size: int = _setting(
+        DEFAULT_WRITE_CHUNK_SIZE,
+        "A /write body is handed to ingest in chunks of at most this many bytes.",
     )
 
 
 @dataclass(frozen=True, slots=True)
 class NatsConfig:
-    url: str = field(
-        default="",
-        metadata=_doc("NATS server to use; empty starts an embedded nats-server with JetStream."),
+    url: str = _setting(
+        "", "NATS server to use; empty starts an embedded nats-server with JetStream."
     )
-    server_bin: str = field(
-        default="",
-        metadata=_doc("Path of the nats-server binary for the embedded server; empty finds it."),
+    server_bin: str = _setting(
+        "", "Path of the nats-server binary for the embedded server; empty finds it."
     )
-    host: str = field(
-        default="127.0.0.1", metadata=_doc("Address the embedded nats-server listens on.")
-    )
-    port: int = field(
-        default=-1, metadata=_doc("Port of the embedded nats-server; -1 picks a free one.")
-    )
+    host: str = _setting("127.0.0.1", "Address the embedded nats-server listens on.")
+    port: int = _setting(-1, "Port of the embedded nats-server; -1 picks a free one.")
 
 
 @dataclass(frozen=True, slots=True)
 class IngestConfig:
-    default_db: str = field(
-        default=DEFAULT_DB, metadata=_doc("Database for writes that name none (NATS input).")
-    )
-    default_rp: str = field(
-        default=DEFAULT_RP, metadata=_doc("Retention policy for writes that name none.")
-    )
+    default_db: str = _setting(DEFAULT_DB, "Database for writes that name none (NATS input).")
+    default_rp: str = _setting(DEFAULT_RP, "Retention policy for writes that name none.")
 
 
 @dataclass(frozen=True, slots=True)
 class NatsInputConfig:
-    enabled: bool = field(
-        default=True,
-        metadata=_doc("Accept line protocol published on NATS (Telegraf outputs.nats)."),
+    enabled: bool = _setting(
+        True, "Accept line protocol published on NATS (Telegraf outputs.nats)."
     )
-    subject: str = field(
-        default=DEFAULT_NATS_INPUT_SUBJECT, metadata=_doc("Subject Telegraf publishes to.")
-    )
-    db: str = field(
-        default=DEFAULT_DB, metadata=_doc("Database given to points received on that subject.")
-    )
-    rp: str = field(
-        default=DEFAULT_RP,
-        metadata=_doc("Retention policy given to points received on that subject."),
-    )
-    precision: str = field(
-        default="ns", metadata=_doc("Timestamp precision of those points (n, u, ms, s, m, h).")
-    )
+    subject: str = _setting(DEFAULT_NATS_INPUT_SUBJECT, "Subject Telegraf publishes to.")
+    db: str = _setting(DEFAULT_DB, "Database given to points received on that subject.")
+    rp: str = _setting(DEFAULT_RP, "Retention policy given to points received on that subject.")
+    precision: str = _setting("ns", "Timestamp precision of those points (n, u, ms, s, m, h).")
 
 
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
-    log: str = field(
-        default=DEFAULT_ALERT_LOG,
-        metadata=_doc("Alert log (JSON lines), relative to data_dir; empty to disable."),
+    log: str = _setting(
+        DEFAULT_ALERT_LOG, "Alert log (JSON lines), relative to data_dir; empty to disable."
     )
-    webhook_url: str = field(
-        default="",
-        metadata=_doc("Every alert is POSTed as JSON here, unless the plugin sets its own."),
+    webhook_url: str = _setting(
+        "", "Every alert is POSTed as JSON here, unless the plugin sets its own."
     )
-    webhook_timeout: Duration = field(
-        default=Duration.parse(DEFAULT_WEBHOOK_TIMEOUT),
-        metadata=_doc("Timeout of one webhook POST."),
+    webhook_timeout: Duration = _setting(
+        Duration.parse(DEFAULT_WEBHOOK_TIMEOUT), "Timeout of one webhook POST."
     )
 
 
 @dataclass(frozen=True, slots=True)
 class InterpreterConfig:
-    stats_interval: Duration = field(
-        default=Duration.parse(DEFAULT_STATS_INTERVAL),
-        metadata=_doc("How often plugin counters are published."),
+    stats_interval: Duration = _setting(
+        Duration.parse(DEFAULT_STATS_INTERVAL), "How often plugin counters are published."
     )
-    state_interval: Duration = field(
-        default=Duration.parse(DEFAULT_STATE_INTERVAL),
-        metadata=_doc(
-            "How often changed plugin state (windows, alert levels) is saved for restarts."
-        ),
+    state_interval: Duration = _setting(
+        Duration.parse(DEFAULT_STATE_INTERVAL),
+        "How often changed plugin state (windows, alert levels) is saved for restarts.",
     )
-    expire: Duration = field(
-        default=Duration.parse(DEFAULT_EXPIRE),
-        metadata=_doc(
-            "Forget plugin instances silent this long (0s: never); define --expire overrides it."
-        ),
+    expire: Duration = _setting(
+        Duration.parse(DEFAULT_EXPIRE),
+        "Forget plugin instances silent this long (0s: never); define --expire overrides it.",
     )
-    max_instances: int = field(
-        default=DEFAULT_MAX_INSTANCES,
-        metadata=_doc(
-            "Instances a plugin may hold (0: no limit); define --max-instances overrides it."
-        ),
+    max_instances: int = _setting(
+        DEFAULT_MAX_INSTANCES,
+        "Instances a plugin may hold (0: no limit); define --max-instances overrides it.",
     )
-    fetch_batch: int = field(
-        default=DEFAULT_FETCH_BATCH, metadata=_doc("Messages pulled from JetStream at once.")
-    )
+    fetch_batch: int = _setting(DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once.")
 
 
 @dataclass(frozen=True, slots=True)
 class MatcherConfig:
-    fetch_batch: int = field(
-        default=DEFAULT_FETCH_BATCH, metadata=_doc("Messages pulled from JetStream at once.")
-    )
+    fetch_batch: int = _setting(DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once.")
 
 
 @dataclass(frozen=True, slots=True)
 class DaemonConfig:
-    services: str = field(
-        default=",".join(DEFAULT_SERVICES),
-        metadata=_doc("Services kapacitord starts (comma separated)."),
+    services: str = _setting(
+        ",".join(DEFAULT_SERVICES), "Services kapacitord starts (comma separated)."
     )
-    restart_backoff_max: Duration = field(
-        default=Duration.parse(DEFAULT_RESTART_BACKOFF_MAX),
-        metadata=_doc("Longest wait before restarting a crashed service."),
+    restart_backoff_max: Duration = _setting(
+        Duration.parse(DEFAULT_RESTART_BACKOFF_MAX),
+        "Longest wait before restarting a crashed service.",
     )
 
 
 @dataclass(frozen=True, slots=True)
 class LoggingConfig:
-    level: str = field(default="INFO", metadata=_doc("DEBUG, INFO, WARNING or ERROR."))
+    level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR.")
 
 
 # Section name ("" for the top level) -> its dataclass, in the order `kapacitord config` prints.

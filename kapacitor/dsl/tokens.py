@@ -18,14 +18,14 @@ from __future__ import annotations
 import bisect
 import re
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any
 
 import ply.lex as lex
 
 from kapacitor.errors import DslSyntaxError, Span
+from kapacitor.lexing import rule
 from kapacitor.model.limits import INT64_MAX
 
 # Keywords are reserved: they cannot be used as identifiers (use field("and") for such a field).
@@ -196,34 +196,21 @@ def _fail(t: Any, message: str, start: int, end: int) -> DslSyntaxError:
 
 # --- PLY rules. Function rules are tried in definition order, before string rules. -------------
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _rule(pattern: str) -> Callable[[_F], _F]:
-    """PLY reads a rule's regex from its docstring; setting it here keeps formatters off it."""
-
-    def mark(func: _F) -> _F:
-        func.__doc__ = pattern
-        return func
-
-    return mark
-
-
 t_ignore = " \t"
 
 
-@_rule(r"(?:\#|//)[^\r\n]*")
+@rule(r"(?:\#|//)[^\r\n]*")
 def t_COMMENT(t: Any) -> None:
     # Comments vanish; the newline that ends them is still a token.
     return None
 
 
-@_rule(r"\r\n|\n|\r")
+@rule(r"\r\n|\n|\r")
 def t_NEWLINE(t: Any) -> Any:
     return t
 
 
-@_rule(
+@rule(
     r"(?![0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+(?![A-Za-z0-9_µ]))"  # not a float such as 1e3
     r"[0-9]+(?:\.[0-9]+)?[A-Za-z_µ][A-Za-z0-9_µ]*"
 )
@@ -270,7 +257,7 @@ def format_ns(ns: int) -> str:
     return f"{ns}ns"
 
 
-@_rule(r"(?:[0-9]+\.[0-9]+|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+")
+@rule(r"(?:[0-9]+\.[0-9]+|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[0-9]+[eE][+-]?[0-9]+")
 def t_FLOAT(t: Any) -> Any:
     value = float(t.value)
     if value == float("inf"):
@@ -279,7 +266,7 @@ def t_FLOAT(t: Any) -> Any:
     return t
 
 
-@_rule(r"[0-9]+")
+@rule(r"[0-9]+")
 def t_INT(t: Any) -> Any:
     text: str = t.value
     if len(text.lstrip("0")) > 19 or int(text) > INT64_MAX:
@@ -293,13 +280,13 @@ def t_INT(t: Any) -> Any:
     return t
 
 
-@_rule(r"[A-Za-z_][A-Za-z0-9_]*")
+@rule(r"[A-Za-z_][A-Za-z0-9_]*")
 def t_NAME(t: Any) -> Any:
     t.type = KEYWORDS.get(t.value, "NAME")
     return t
 
 
-@_rule("\"(?:[^\"\\\\\\r\\n]|\\\\[^\\r\\n])*\"|'(?:[^'\\\\\\r\\n]|\\\\[^\\r\\n])*'")
+@rule("\"(?:[^\"\\\\\\r\\n]|\\\\[^\\r\\n])*\"|'(?:[^'\\\\\\r\\n]|\\\\[^\\r\\n])*'")
 def t_STRING(t: Any) -> Any:
     raw: str = t.value[1:-1]
     out: list[str] = []
@@ -329,7 +316,7 @@ def t_STRING(t: Any) -> Any:
     return t
 
 
-@_rule(r"/")
+@rule(r"/")
 def t_DIVIDE(t: Any) -> Any:
     if getattr(t.lexer, "prev_type", None) in ENDERS:
         return t
@@ -401,7 +388,7 @@ def compile_regex(
         raise DslSyntaxError(f"bad regex: {exc}", span, source) from None
 
 
-@_rule(r"==|!=|<=|>=|=~|!~|&&|\|\||[<>=!+\-*%(),;]")
+@rule(r"==|!=|<=|>=|=~|!~|&&|\|\||[<>=!+\-*%(),;]")
 def t_OPERATOR(t: Any) -> Any:
     t.type = OPERATORS[t.value]
     return t

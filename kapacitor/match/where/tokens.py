@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import ply.lex as lex
 
 from kapacitor.errors import DslSyntaxError, Span
+from kapacitor.lexing import rule
 
 __all__ = [
     "COMPARISONS",
@@ -101,19 +101,6 @@ def _unescape(body: str, quote: str) -> str:
 # --- PLY rules. Function rules match in definition order, so longer operators come before their
 # prefixes. ------------------------------------------------------------------------------------
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _rule(pattern: str) -> Callable[[_F], _F]:
-    """PLY reads a rule's regex from its docstring; this sets it from a shared constant."""
-
-    def mark(func: _F) -> _F:
-        func.__doc__ = pattern
-        return func
-
-    return mark
-
-
 t_ignore = " \t\r\n"
 
 
@@ -179,7 +166,7 @@ def t_NUMBER(t: Any) -> Any:
     return t
 
 
-@_rule(NAME_PATTERN)
+@rule(NAME_PATTERN)
 def t_IDENT(t: Any) -> Any:
     t.type = KEYWORDS.get(t.value.lower(), "IDENT")
     return t
