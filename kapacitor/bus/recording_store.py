@@ -12,16 +12,14 @@ from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_values
-from kapacitor.errors import KapacitorError
+from kapacitor.errors import RecordingNotFound
 from kapacitor.model import PointBatch, decode_batch, encode_batch
 from kapacitor.replay.recording import RecordingInfo, decode_info, encode_info
 
 READ_BATCH = 64
 READ_TIMEOUT_S = 2.0
 
-
-class RecordingNotFound(KapacitorError):
-    pass
+__all__ = ["RecordingNotFound", "RecordingStore"]
 
 
 class RecordingStore:

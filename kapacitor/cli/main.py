@@ -129,7 +129,7 @@ def define(
     try:
         doc = _ctx.client.call("POST", V1 + "/plugins", json=body)
     except ClientError as e:
-        diag = _diagnostics(getattr(e, "doc", None))
+        diag = _diagnostics(e.document)
         if diag:
             sys.stderr.write(diag.replace("script:", f"{script}:", 1) + "\n")
             _fail(f"plugin {plugin!r} not defined: fix the errors above")
@@ -229,7 +229,8 @@ def check(
     """Check a script (and a where clause) locally, without a server; exit 1 on errors."""
     from kapacitor.dsl.explain import explain as explain_stages
     from kapacitor.errors import DslError
-    from kapacitor.plugins import DefinitionErrors, PluginDefinition, validate_definition
+    from kapacitor.plugins import PluginDefinition
+    from kapacitor.plugins.validate import DefinitionErrors, validate_definition
 
     try:
         source = sys.stdin.read() if str(script) == "-" else script.read_text()
@@ -626,7 +627,7 @@ def push(
     try:
         there = target.call("GET", f"{V1}/plugins/{plugin}")
     except ClientError as e:
-        if getattr(e, "status", 0) != 404:
+        if e.status != 404:
             raise ClientError(f"remote {remote}: {e}") from None
         there = None
     if there is not None and not force:
@@ -640,7 +641,7 @@ def push(
     try:
         target.call("POST", V1 + "/plugins", json=body)
     except ClientError as e:
-        diag = _diagnostics(getattr(e, "doc", None))
+        diag = _diagnostics(e.document)
         if diag:
             sys.stderr.write(diag + "\n")
         raise ClientError(f"remote {remote} rejected plugin {plugin!r}: {e}") from None

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from kapacitor.match.predicate import Predicate, compile_where
 from kapacitor.match.where import parse_where
 from kapacitor.model.batch import PointBatch, SeriesKey
-from kapacitor.plugins import PluginDefinition
+from kapacitor.plugins.model import PluginDefinition
 
 __all__ = [
     "InstanceResolver",

@@ -38,7 +38,8 @@ from kapacitor.errors import DslError, KapacitorError, PluginError, PluginNotFou
 from kapacitor.ingest import PRECISIONS, decode_reply
 from kapacitor.lineprotocol import split_body
 from kapacitor.match.where import parse_where
-from kapacitor.plugins import DefinitionErrors, PluginDefinition, PluginStats, validate_definition
+from kapacitor.plugins import PluginDefinition, PluginStats
+from kapacitor.plugins.validate import DefinitionErrors, validate_definition
 from kapacitor.replay.recording import RecordingInfo, RecordingStats, new_recording_id
 from kapacitor.replay.storage import export_lines, import_lines
 
