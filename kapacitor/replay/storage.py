@@ -22,14 +22,22 @@ from collections.abc import Iterable, Iterator
 
 import orjson
 
-from kapacitor.errors import LineProtocolError
+from kapacitor.errors import LineProtocolError, RequestError
 from kapacitor.lineprotocol import encode_batch_lines, parse_body, split_body
 from kapacitor.model.batch import PointBatch
 
-__all__ = ["HEADER_PREFIX", "MAX_CHUNK_BYTES", "export_lines", "import_lines"]
+__all__ = [
+    "HEADER_PREFIX",
+    "MAX_CHUNK_BYTES",
+    "MAX_ERRORS_REPORTED",
+    "export_lines",
+    "import_lines",
+    "imported_batches",
+]
 
 HEADER_PREFIX = b"# kapacitor-batch "
 MAX_CHUNK_BYTES = 1 << 20
+MAX_ERRORS_REPORTED = 100
 _HEADER = re.compile(rb"^# kapacitor-batch (\{.*\})[ \t]*\r?$", re.M)
 
 
@@ -85,3 +93,19 @@ def import_lines(
                 batches.append(batch)
             errors += errs
     return batches, errors
+
+
+def imported_batches(data: bytes, *, db: str, rp: str, now_ns: int) -> list[PointBatch]:
+    """The batches of a file to import as a recording; RequestError naming the bad lines (the
+    first in the message, up to MAX_ERRORS_REPORTED in `details`) or saying it holds none."""
+    batches, errors = import_lines(data, db=db, rp=rp, now_ns=now_ns)
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
+        raise RequestError(
+            f"line {first.line}: {first.reason}{more}",
+            errors=[{"line": e.line, "message": e.reason} for e in errors[:MAX_ERRORS_REPORTED]],
+        )
+    if not batches:
+        raise RequestError("the file holds no points")
+    return batches
