@@ -103,7 +103,8 @@ class PluginError(KapacitorError):
     pass
 
 
-class PluginNotFound(PluginError, NotFound):
+class PluginNotFound(NotFound, PluginError):
+    # NotFound first: lookups by MRO (the API's status table) see "not found" before "plugin".
     pass
 
 

@@ -90,6 +90,12 @@ class RecordingStore:
         await self.put(done)
         return done
 
+    async def close(self, info: RecordingInfo) -> RecordingInfo:
+        """Mark a recording finished with what it stored (its replay service is gone)."""
+        done = msgspec.structs.replace(info, status="finished")
+        await self.put(done)
+        return done
+
     async def delete(self, rec_id: str) -> None:
         await self.get(rec_id)
         await self.js.purge_stream(subjects.RECORDINGS_STREAM, subject=subjects.recording(rec_id))

@@ -11,7 +11,8 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
-from kapacitor.errors import CodecError, ServiceFailed
+from kapacitor.errors import CodecError, DslError, RequestError, ServiceFailed
+from kapacitor.match import parse_where
 
 __all__ = [
     "Failure",
@@ -61,6 +62,14 @@ class RecordStream(msgspec.Struct, frozen=True, kw_only=True):
         """The recording's `source`: the filter as given, or 'all points'."""
         given = {"from": self.from_, "where": self.where, "db": self.db, "rp": self.rp}
         return " ".join(f"{k}={v!r}" for k, v in given.items() if v) or "all points"
+
+    def check_where(self) -> None:
+        """RequestError when the where clause does not parse (before a recording starts)."""
+        if self.where.strip():
+            try:
+                parse_where(self.where)
+            except DslError as e:
+                raise RequestError(f"where {e}") from None
 
 
 class ReplayRequest(msgspec.Struct, frozen=True, kw_only=True):

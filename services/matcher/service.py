@@ -9,7 +9,7 @@ import logging
 from nats.aio.msg import Msg
 
 from kapacitor.bus import subjects
-from kapacitor.bus.client import consume, kv_bucket, setup, shutdown
+from kapacitor.bus.client import consume, kv_bucket, open_bus
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
@@ -22,8 +22,8 @@ log = logging.getLogger("kapacitor.matcher")
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    nc, js = await setup(cfg.nats_url, "kapacitor-matcher")
-    store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
+    bus = await open_bus(cfg.nats_url, "kapacitor-matcher")
+    store = PluginStore(await kv_bucket(bus.js, subjects.PLUGINS_BUCKET))
     routes: list[PluginRoute] = []
     ready = asyncio.Event()
 
@@ -44,15 +44,17 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             await msg.term()
             return
         for plugin, sub in route(batch, routes).items():
-            await js.publish(
+            await bus.store(
                 subjects.plugin_points(plugin), encode_batch(sub), stream=subjects.MATCHED_STREAM
             )
         await msg.ack()
 
     log.info("matcher ready")
     fetch_batch = int(cfg.get("matcher", "fetch-batch"))
-    await consume(js, subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
-    await shutdown(nc, watch)
+    await consume(
+        bus.js, subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle
+    )
+    await bus.close(watch)
 
 
 def main() -> None:
