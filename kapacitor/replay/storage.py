@@ -17,7 +17,6 @@ before any such header (a hand-written file, `influx_inspect export` output) go 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Iterator
 
 import orjson
@@ -76,18 +75,17 @@ def import_lines(
     *,
     db: str = "",
     rp: str = "",
-    now_ns: int | None = None,
+    now_ns: int,
     max_chunk_bytes: int = MAX_CHUNK_BYTES,
 ) -> tuple[list[PointBatch], list[LineProtocolError]]:
     """The batches of a line-protocol file, and one error per line that did not parse (line
-    numbers within `data`). Points without a timestamp get `now_ns` (default: now)."""
-    now = time.time_ns() if now_ns is None else now_ns
+    numbers within `data`). Points without a timestamp get `now_ns` (the caller's clock)."""
     batches: list[PointBatch] = []
     errors: list[LineProtocolError] = []
     for first, sdb, srp, body in _sections(data, db, rp):
         for offset, chunk in split_body(body, max_chunk_bytes):
             batch, errs = parse_body(
-                chunk, db=sdb, rp=srp, now_ns=now, first_line=first + offset - 1
+                chunk, db=sdb, rp=srp, now_ns=now_ns, first_line=first + offset - 1
             )
             if len(batch):
                 batches.append(batch)
