@@ -25,7 +25,7 @@ from nats.js.errors import BadRequestError, KeyNotFoundError, NoKeysError, NotFo
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
-from kapacitor.bus.interface import Handler, Message, Subscription
+from kapacitor.bus.interface import Delivery, Handler, Message, Subscription
 from kapacitor.errors import BusError, ServiceUnavailable
 
 log = logging.getLogger("kapacitor.bus")
@@ -218,6 +218,33 @@ async def kv_values(kv: KeyValue) -> list[bytes]:
     return out
 
 
+class _JsDelivery:
+    """A JetStream message as a Delivery."""
+
+    __slots__ = ("_msg",)
+
+    def __init__(self, msg: Msg) -> None:
+        self._msg = msg
+
+    @property
+    def subject(self) -> str:
+        return self._msg.subject
+
+    @property
+    def data(self) -> bytes:
+        return self._msg.data
+
+    @property
+    def sequence(self) -> int:
+        return int(self._msg.metadata.sequence.stream)
+
+    async def ack(self) -> None:
+        await self._msg.ack()
+
+    async def term(self) -> None:
+        await self._msg.term()
+
+
 class NatsBus:
     """The `Bus` of services, over one nats-py connection (and its JetStream context, which the
     KV-backed stores are built on)."""
@@ -262,6 +289,19 @@ class NatsBus:
 
         sub: Subscription = await self.nc.subscribe(subject, queue=queue, cb=cb)
         return sub
+
+    async def consume(
+        self,
+        stream: str,
+        durable: str,
+        batch: int,
+        stop: asyncio.Event,
+        handle: Callable[[Delivery], Awaitable[None]],
+    ) -> None:
+        async def one(msg: Msg) -> None:
+            await handle(_JsDelivery(msg))
+
+        await consume(self.js, stream, durable, batch, stop, one)
 
     async def flush(self) -> None:
         await self.nc.flush()

@@ -8,11 +8,12 @@ where the network is beside the point. Failures reach callers as BusError subcla
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Bus", "Handler", "Message", "Subscription"]
+__all__ = ["Bus", "Delivery", "Handler", "Message", "Subscription"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,26 @@ class Message:
 
 
 Handler = Callable[[Message], Awaitable[None]]
+
+
+class Delivery(Protocol):
+    """A message from a durable stream consumer: acked once handled, or terminated (never
+    redelivered) when it cannot be handled at all."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def sequence(self) -> int:
+        """Its sequence number in the stream."""
+        ...
+
+    async def ack(self) -> None: ...
+
+    async def term(self) -> None: ...
 
 
 class Subscription(Protocol):
@@ -67,6 +88,18 @@ class Bus(Protocol):
     async def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
         """Call `handler` for each message on `subject` (one at a time, in order); with a
         `queue`, each message goes to one subscriber of the queue group."""
+        ...
+
+    async def consume(
+        self,
+        stream: str,
+        durable: str,
+        batch: int,
+        stop: asyncio.Event,
+        handle: Callable[[Delivery], Awaitable[None]],
+    ) -> None:
+        """Pull from a durable consumer of `stream` and `handle` each message in order, up to
+        `batch` at a time, until `stop` is set."""
         ...
 
     async def flush(self) -> None:

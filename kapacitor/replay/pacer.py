@@ -12,8 +12,8 @@ __all__ = ["Pacer"]
 class Pacer:
     """Sleeps so that event time advances `speed` times as fast as `clock`.
 
-    `wait(event_ns)` is called before each chunk of points with the chunk's first event time;
-    the first call fixes the origin. `sleep` takes seconds (time.sleep in a replay thread; a
+    `wait(event_ns)` is called with an event time before the points up to it are replayed; the
+    first call fixes the origin. `sleep` takes seconds (time.sleep in a replay thread; a
     fake that moves a ManualClock in tests).
     """
 

@@ -7,12 +7,12 @@ import asyncio
 import logging
 
 import msgspec
-from nats.aio.msg import Msg
 
 from kapacitor.alerting.document import event_json
 from kapacitor.alerting.handlers import AlertLog, Webhook
 from kapacitor.bus import subjects
-from kapacitor.bus.client import consume, kv_bucket, open_bus
+from kapacitor.bus.client import kv_bucket, open_bus
+from kapacitor.bus.interface import Delivery
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.state_store import StateStore, state_bucket
 from kapacitor.clock import SystemClock
@@ -88,7 +88,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     stats_task = asyncio.create_task(publish_stats())
     state_task = asyncio.create_task(save_state_periodically())
 
-    async def handle(msg: Msg) -> None:
+    async def handle(msg: Delivery) -> None:
         plugin = subjects.plugin_from_subject(msg.subject)
         try:
             events = host.process(plugin, decode_batch(msg.data))
@@ -125,8 +125,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     timer_task = asyncio.create_task(timers())
     log.info("interpreter ready")
     fetch_batch = int(cfg.get("interpreter", "fetch-batch"))
-    await consume(
-        js, subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, fetch_batch, stop, handle
+    await bus.consume(
+        subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, fetch_batch, stop, handle
     )
     watch.cancel()
     stats_task.cancel()

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from nats.aio.msg import Msg
-
 from kapacitor.bus import subjects
-from kapacitor.bus.client import consume, kv_bucket, open_bus
+from kapacitor.bus.client import kv_bucket, open_bus
+from kapacitor.bus.interface import Delivery
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
@@ -36,11 +35,11 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
 
-    async def handle(msg: Msg) -> None:
+    async def handle(msg: Delivery) -> None:
         try:
             batch = decode_batch(msg.data)
         except KapacitorError as e:
-            log.error("dropping undecodable message %s: %s", msg.metadata.sequence, e)
+            log.error("dropping undecodable message %s: %s", msg.sequence, e)
             await msg.term()
             return
         for plugin, sub in route(batch, routes).items():
@@ -51,9 +50,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
 
     log.info("matcher ready")
     fetch_batch = int(cfg.get("matcher", "fetch-batch"))
-    await consume(
-        bus.js, subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle
-    )
+    await bus.consume(subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
     await bus.close(watch)
 
 

@@ -17,7 +17,7 @@ import orjson
 from kapacitor.alerting.handlers import AlertLog, Webhook
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
-from kapacitor.bus.interface import Bus, Message
+from kapacitor.bus.interface import Bus, Message, Subscription
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.bus.recording_store import RecordingStore
 from kapacitor.clock import Clock, SystemClock
@@ -85,7 +85,7 @@ class ReplayService:
         self.plugins = plugins
         self.clock = clock
         self.live: dict[str, LiveRecording] = {}
-        self.points_sub: Any = None
+        self.points_sub: Subscription | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.lock = asyncio.Lock()
 
