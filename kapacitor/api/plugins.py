@@ -7,13 +7,13 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from kapacitor.api import V1
 from kapacitor.api.status import diagnostics
 from kapacitor.errors import DefinitionErrors, RequestError
 from kapacitor.plugins import PluginDefinition, PluginStats
 from kapacitor.plugins.validate import validate_definition
 
 __all__ = [
-    "V1",
     "CheckBody",
     "PluginBody",
     "PluginPatch",
@@ -24,7 +24,6 @@ __all__ = [
     "plugin_document",
 ]
 
-V1 = "/kapacitor/v1"
 T = TypeVar("T")
 
 _STATS = (

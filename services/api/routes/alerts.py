@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from kapacitor.api.plugins import V1
+from kapacitor.api import V1
 from services.api.state import ApiState, api_state
 
 MAX_LIMIT = 10_000

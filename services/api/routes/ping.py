@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from kapacitor.api.plugins import V1
+from kapacitor.api import V1
 
 router = APIRouter()
 

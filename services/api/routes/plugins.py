@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from kapacitor.api import V1
 from kapacitor.api.plugins import (
-    V1,
     CheckBody,
     PluginBody,
     PluginPatch,

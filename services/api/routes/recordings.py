@@ -10,7 +10,8 @@ import msgspec
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 
-from kapacitor.api.plugins import V1, decode_body
+from kapacitor.api import V1
+from kapacitor.api.plugins import decode_body
 from kapacitor.config import DEFAULT_DB, DEFAULT_RP
 from kapacitor.errors import Conflict
 from kapacitor.replay.messages import RecordQuery, RecordStream

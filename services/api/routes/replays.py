@@ -9,7 +9,8 @@ import msgspec
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from kapacitor.api.plugins import V1, decode_body
+from kapacitor.api import V1
+from kapacitor.api.plugins import decode_body
 from kapacitor.replay.messages import ReplayRequest
 from services.api.openapi import json_body
 from services.api.state import ApiState, api_state

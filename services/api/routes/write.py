@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from kapacitor.api.plugins import V1
+from kapacitor.api import V1
 from kapacitor.bus import subjects
 from kapacitor.ingest import WriteRequest, check_write_params, decode_reply, write_outcome
 from kapacitor.lineprotocol import split_body
