@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from kapacitor.api.body import BodyReader
 from kapacitor.bus import subjects
 from kapacitor.bus.alert_store import AlertStore
 from kapacitor.bus.client import NatsBus, kv_bucket
@@ -47,12 +46,3 @@ def api_state(request: Request) -> ApiState:
     """The route dependency: the state the app's lifespan opened."""
     state: ApiState = request.app.state.api
     return state
-
-
-async def read_body(request: Request, api: ApiState) -> bytes:
-    """The request body within http.max-body-size (gunzipped when so encoded)."""
-    gz = request.headers.get("content-encoding", "").lower() == "gzip"
-    reader = BodyReader(int(api.cfg.get("http", "max-body-size")), gzip=gz)
-    async for chunk in request.stream():
-        reader.feed(chunk)
-    return reader.finish()

@@ -17,8 +17,9 @@ from kapacitor.errors import Conflict
 from kapacitor.replay.messages import RecordQuery, RecordStream
 from kapacitor.replay.recording import RecordingInfo, new_recording_id
 from kapacitor.replay.storage import export_lines, imported_batches
+from services.api.body import read_body
 from services.api.openapi import json_body
-from services.api.state import ApiState, api_state, read_body
+from services.api.state import ApiState, api_state
 
 router = APIRouter(prefix=V1)
 Api = Annotated[ApiState, Depends(api_state)]

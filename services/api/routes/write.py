@@ -11,7 +11,8 @@ from kapacitor.api import V1
 from kapacitor.bus import subjects
 from kapacitor.ingest import WriteRequest, check_write_params, decode_reply, write_outcome
 from kapacitor.lineprotocol import split_body
-from services.api.state import ApiState, api_state, read_body
+from services.api.body import read_body
+from services.api.state import ApiState, api_state
 
 INGEST_TIMEOUT_S = 60.0
 TEXT_BODY: dict[str, Any] = {"requestBody": {"content": {"text/plain": {}}}}
