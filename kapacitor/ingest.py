@@ -9,10 +9,10 @@ import msgspec
 
 from kapacitor.bus import subjects
 from kapacitor.errors import LineProtocolError, RequestError, WriteNotStored
+from kapacitor.lineprotocol import PRECISIONS as PRECISIONS  # the decoder's list, not a copy
 from kapacitor.lineprotocol import parse_body
 from kapacitor.model import PointBatch
 
-PRECISIONS = ("n", "ns", "u", "us", "µ", "ms", "s", "m", "h")
 MAX_ERRORS_REPORTED = 100
 
 

@@ -11,7 +11,7 @@ from services.api.state import ApiState
 async def read_body(request: Request, api: ApiState) -> bytes:
     """The request body within http.max-body-size (gunzipped when so encoded)."""
     gz = request.headers.get("content-encoding", "").lower() == "gzip"
-    reader = BodyReader(int(api.cfg.get("http", "max-body-size")), gzip=gz)
+    reader = BodyReader(api.cfg.http.max_body_size, gzip=gz)
     async for chunk in request.stream():
         reader.feed(chunk)
     return reader.finish()

@@ -29,8 +29,8 @@ class IngestService:
 
     async def start(self) -> None:
         await self.bus.subscribe(subjects.INGEST_WRITE, self.on_write, queue=subjects.INGEST_QUEUE)
-        if self.cfg.get("nats-input", "enabled"):
-            subject = str(self.cfg.get("nats-input", "subject"))
+        if self.cfg.nats_input.enabled:
+            subject = self.cfg.nats_input.subject
             await self.bus.subscribe(subject, self.on_telegraf, queue=subjects.NATS_INPUT_QUEUE)
             log.info("accepting line protocol on NATS subject %r", subject)
 
@@ -51,7 +51,7 @@ class IngestService:
 
     async def on_write(self, msg: Message) -> None:
         try:
-            req = WriteRequest.from_headers(msg.headers, str(self.cfg.get("ingest", "default-rp")))
+            req = WriteRequest.from_headers(msg.headers, self.cfg.ingest.default_rp)
             reply = await self.store(msg.data, req)
         except KapacitorError as e:
             reply = WriteReply(failure=str(e))
@@ -62,9 +62,9 @@ class IngestService:
 
     async def on_telegraf(self, msg: Message) -> None:
         req = WriteRequest(
-            db=str(self.cfg.get("nats-input", "db")),
-            rp=str(self.cfg.get("nats-input", "rp")),
-            precision=str(self.cfg.get("nats-input", "precision")),
+            db=self.cfg.nats_input.db,
+            rp=self.cfg.nats_input.rp,
+            precision=self.cfg.nats_input.precision,
         )
         try:
             reply = await self.store(msg.data, req)

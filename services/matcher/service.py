@@ -49,7 +49,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await msg.ack()
 
     log.info("matcher ready")
-    fetch_batch = int(cfg.get("matcher", "fetch-batch"))
+    fetch_batch = cfg.matcher.fetch_batch
     await bus.consume(subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
     await bus.close(watch)
 

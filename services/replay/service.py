@@ -24,7 +24,7 @@ from kapacitor.clock import Clock, SystemClock
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import Conflict, KapacitorError, ServiceFailed
-from kapacitor.influx.client import database_of, query_batches
+from kapacitor.influx import database_of, query_batches
 from kapacitor.match import PluginRoute, compile_where, parse_where, route
 from kapacitor.model import decode_batch
 from kapacitor.replay.messages import (
@@ -158,7 +158,7 @@ class ReplayService:
         rid = await self.fresh_id(req.id)
         info = RecordingInfo(id=rid, kind="query", created=self.clock.now_ns(), source=req.query)
         # Like Telegraf users expect: an unqualified query reads the default database.
-        db = req.db or ("" if database_of(req.query) else str(self.cfg.get("ingest", "default-db")))
+        db = req.db or ("" if database_of(req.query) else self.cfg.ingest.default_db)
         await self.recordings.put(info)
         self.background(self.run_query(req, info, db))
         return info
@@ -285,7 +285,7 @@ class ReplayService:
         return ReplayDone(len(parts))
 
     async def send_alerts(self, alerts: list[dict[str, Any]], webhook_url: str) -> None:
-        url = webhook_url or str(self.cfg.get("alert", "webhook-url"))
+        url = webhook_url or self.cfg.alert.webhook_url
         docs = [orjson.dumps(a) for a in alerts]
         if self.cfg.alert_log is not None:
             alert_log = AlertLog(self.cfg.alert_log)
@@ -293,7 +293,7 @@ class ReplayService:
                 alert_log.send(d)
             await alert_log.close()
         if url:
-            hook = Webhook(url, self.cfg.duration("alert", "webhook-timeout"))
+            hook = Webhook(url, self.cfg.alert.webhook_timeout.seconds)
             for d in docs:
                 hook.send(d)
             await hook.close()

@@ -35,9 +35,9 @@ async def write(
     body = await read_body(request, api)
     if not body.strip():
         return Response(status_code=204)
-    rp = rp or str(api.cfg.get("ingest", "default-rp"))
+    rp = rp or api.cfg.ingest.default_rp
     now = api.clock.now_ns()
-    chunks = split_body(body, int(api.cfg.get("http", "write-chunk-size")))
+    chunks = split_body(body, api.cfg.http.write_chunk_size)
     answers = await asyncio.gather(
         *(
             api.bus.request(
