@@ -11,7 +11,7 @@ import orjson
 
 from kapacitor.bus import subjects
 from kapacitor.bus.interface import Bus, Message
-from kapacitor.errors import ServiceUnavailable
+from kapacitor.errors import KapacitorError, ServiceUnavailable
 from kapacitor.replay.messages import (
     RecordQuery,
     RecordStream,
@@ -95,7 +95,7 @@ class ReplayControl:
                 await asyncio.wait_for(arrived.wait(), REPORT_WAIT_S)
             except TimeoutError:
                 pass  # join() says how much arrived
-            except Exception as e:  # the stream is under way: the error goes in it
+            except KapacitorError as e:  # the stream is under way: the error goes in it
                 yield orjson.dumps({"error": str(e)}) + b"\n"
                 return
             try:
