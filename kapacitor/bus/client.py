@@ -158,11 +158,6 @@ async def setup(url: str, name: str) -> tuple[Client, JetStreamContext]:
     return nc, js
 
 
-def header(msg: Any, key: str, default: str = "") -> str:
-    h = getattr(msg, "headers", None) or {}
-    return str(h.get(key, default))
-
-
 async def consume(
     js: JetStreamContext,
     stream: str,
