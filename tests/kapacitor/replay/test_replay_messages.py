@@ -1,5 +1,4 @@
-"""The replay control protocol: requests, replies and failures as typed structs, and the
-report in parts."""
+"""The replay control protocol: requests, replies and failures as typed structs."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from kapacitor.replay.messages import (
     decode_request,
     encode,
 )
-from kapacitor.replay.report_parts import ReportParts, split_report
 
 
 def test_requests_round_trip_and_bad_ones_are_codec_errors() -> None:
@@ -43,19 +41,3 @@ def test_stream_filters_describe_themselves_and_check_their_where() -> None:
     RecordStream(where="host = 'a'").check_where()
     with pytest.raises(RequestError, match=r"^where 1:"):
         RecordStream(where="host =").check_where()
-
-
-def test_report_parts_arrive_in_any_order() -> None:
-    data = bytes(range(256)) * 5
-    parts = split_report(data, 300)
-    assert len(parts) == 5 and split_report(b"") == [b""]
-    got = ReportParts()
-    for i in (4, 0, 2):
-        got.add(i, parts[i])
-    got.expect(5)
-    assert not got.complete
-    with pytest.raises(ValueError, match=r"arrived incomplete \(3/5\)"):
-        got.join()
-    for i in (1, 3):
-        got.add(i, parts[i])
-    assert got.complete and got.join() == data
