@@ -2,7 +2,7 @@
 
 Wiring only: one router per resource (services/api/routes), the domain in kapacitor.api,
 kapacitor.ingest and kapacitor.replay, state in JetStream, errors mapped to statuses by one
-table (services/api/errors.py).
+table (kapacitor.api.status, installed as exception handlers by services/api/errors.py).
 """
 
 from __future__ import annotations
