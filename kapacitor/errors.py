@@ -6,19 +6,32 @@
     ├── DslError              a script or where clause that does not parse or check (carries a Span)
     │   ├── DslSyntaxError
     │   └── DslTypeError
+    ├── NotFound              something asked for by name or id does not exist
+    │   ├── PluginNotFound    (also a PluginError)
+    │   └── RecordingNotFound
     ├── PluginError           unknown plugin, bad definition
-    │   └── PluginNotFound
-    ├── BusError              NATS unreachable, stream missing, message undecodable
-    │   └── CodecError
+    │   ├── PluginNotFound
+    │   └── DefinitionErrors  every DslError of a script and its where clause
+    ├── RequestError          a request the API refuses as asked (carries JSON `details`)
+    │   ├── BodyTooLarge
+    │   └── Conflict          it clashes with what exists (a taken id, a finished recording)
+    ├── BusError              NATS unreachable, no service answers, stream missing, undecodable
+    │   ├── CodecError
+    │   ├── ServiceUnavailable  no service answered a request, or not in time
+    │   └── WriteNotStored    ingest could not store a write (carries `details`)
+    ├── ServiceFailed         a service answered that it failed to do what was asked
     ├── HandlerError          an alert handler failed to deliver
-    └── ClientError           the CLI could not talk to the API, or the API said no
+    └── ClientError           the CLI could not talk to the API, or the API said no (`status`,
+                              `document`)
 
-Catch-all handlers exist only at service loop boundaries, where they log and count.
+The HTTP API maps these to statuses in one table (kapacitor/api/status.py). Catch-all handlers
+exist only at service loop boundaries, where they log and count.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class KapacitorError(Exception):
@@ -82,11 +95,50 @@ class DslTypeError(DslError):
     pass
 
 
+class NotFound(KapacitorError):
+    """Something asked for by name or id does not exist (HTTP 404)."""
+
+
 class PluginError(KapacitorError):
     pass
 
 
-class PluginNotFound(PluginError):
+class PluginNotFound(NotFound, PluginError):
+    # NotFound first: lookups by MRO (the API's status table) see "not found" before "plugin".
+    pass
+
+
+class RecordingNotFound(NotFound):
+    pass
+
+
+class DefinitionErrors(PluginError):
+    """Everything wrong with a definition, each error naming the part (script or where)."""
+
+    def __init__(self, problems: list[tuple[str, DslError]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{part} {e}" for part, e in problems))
+
+    def render(self, script_name: str = "script") -> str:
+        out = []
+        for part, e in self.problems:
+            out.append(e.render(script_name if part == "script" else "where"))
+        return "\n".join(out)
+
+
+class RequestError(KapacitorError):
+    """A request refused as asked; `details` are extra fields of the JSON error document."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        self.details = details
+        super().__init__(message)
+
+
+class BodyTooLarge(RequestError):
+    pass
+
+
+class Conflict(RequestError):
     pass
 
 
@@ -98,9 +150,31 @@ class CodecError(BusError):
     pass
 
 
+class ServiceUnavailable(BusError):
+    """No service answered a request (none runs), or none in time."""
+
+
+class WriteNotStored(BusError):
+    """Ingest answered that it could not store a write; `details` say how much was accepted."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        self.details = details
+        super().__init__(message)
+
+
+class ServiceFailed(KapacitorError):
+    """A service answered a request with its own failure (the message says what failed)."""
+
+
 class HandlerError(KapacitorError):
     pass
 
 
 class ClientError(KapacitorError):
-    pass
+    """The CLI could not talk to the API (`status` 0), or the API said no: then `status` is the
+    HTTP status and `document` the decoded JSON answer (None when it was not JSON)."""
+
+    def __init__(self, message: str, *, status: int = 0, document: Any = None) -> None:
+        self.status = status
+        self.document = document
+        super().__init__(message)

@@ -36,3 +36,9 @@ def event_document(e: AlertEvent) -> dict[str, Any]:
 
 def event_json(e: AlertEvent) -> bytes:
     return orjson.dumps(event_document(e))
+
+
+def decode_event(data: bytes) -> dict[str, Any]:
+    """An alert document as read back from the ALERTS stream ({} for an empty message)."""
+    doc = orjson.loads(data or b"{}")
+    return doc if isinstance(doc, dict) else {}

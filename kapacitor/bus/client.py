@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import nats
@@ -25,7 +25,8 @@ from nats.js.errors import BadRequestError, KeyNotFoundError, NoKeysError, NotFo
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
-from kapacitor.errors import BusError
+from kapacitor.bus.interface import Delivery, Handler, Message, Subscription
+from kapacitor.errors import BusError, ServiceUnavailable
 
 log = logging.getLogger("kapacitor.bus")
 
@@ -34,6 +35,10 @@ ACK_WAIT_S = 60.0
 MAX_ACK_PENDING = 256
 ALERTS_KEEP = 10_000
 FETCH_TIMEOUT_S = 1.0
+
+# What a NATS call can raise when the bus fails (no server, closed connection, timeouts):
+# the HTTP API answers these 503 like any BusError.
+NATS_ERRORS: tuple[type[Exception], ...] = (nats.errors.Error,)
 
 
 async def connect(url: str, name: str, *, retry_for: float = 30.0) -> Client:
@@ -153,11 +158,6 @@ async def setup(url: str, name: str) -> tuple[Client, JetStreamContext]:
     return nc, js
 
 
-def header(msg: Any, key: str, default: str = "") -> str:
-    h = getattr(msg, "headers", None) or {}
-    return str(h.get(key, default))
-
-
 async def consume(
     js: JetStreamContext,
     stream: str,
@@ -211,3 +211,100 @@ async def kv_values(kv: KeyValue) -> list[bytes]:
         if entry.value:
             out.append(entry.value)
     return out
+
+
+class _JsDelivery:
+    """A JetStream message as a Delivery."""
+
+    __slots__ = ("_msg",)
+
+    def __init__(self, msg: Msg) -> None:
+        self._msg = msg
+
+    @property
+    def subject(self) -> str:
+        return self._msg.subject
+
+    @property
+    def data(self) -> bytes:
+        return self._msg.data
+
+    @property
+    def sequence(self) -> int:
+        return int(self._msg.metadata.sequence.stream)
+
+    async def ack(self) -> None:
+        await self._msg.ack()
+
+    async def term(self) -> None:
+        await self._msg.term()
+
+
+class NatsBus:
+    """The `Bus` of services, over one nats-py connection (and its JetStream context, which the
+    KV-backed stores are built on)."""
+
+    def __init__(self, nc: Client, js: JetStreamContext) -> None:
+        self.nc = nc
+        self.js = js
+
+    def _message(self, msg: Msg) -> Message:
+        return Message(msg.subject, msg.data, msg.headers or {}, msg.reply, self)
+
+    async def publish(
+        self, subject: str, data: bytes, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        await self.nc.publish(subject, data, headers=dict(headers) if headers else None)
+
+    async def store(self, subject: str, data: bytes, *, stream: str) -> None:
+        await self.js.publish(subject, data, stream=stream)
+
+    async def request(
+        self,
+        subject: str,
+        data: bytes,
+        *,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        responder: str = "service",
+    ) -> Message:
+        try:
+            msg = await self.nc.request(
+                subject, data, timeout=timeout, headers=dict(headers) if headers else None
+            )
+        except nats.errors.NoRespondersError:
+            raise ServiceUnavailable(f"no {responder} is running") from None
+        except nats.errors.TimeoutError:
+            raise ServiceUnavailable(f"the {responder} did not answer in time") from None
+        return self._message(msg)
+
+    async def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
+        async def cb(msg: Msg) -> None:
+            await handler(self._message(msg))
+
+        sub: Subscription = await self.nc.subscribe(subject, queue=queue, cb=cb)
+        return sub
+
+    async def consume(
+        self,
+        stream: str,
+        durable: str,
+        batch: int,
+        stop: asyncio.Event,
+        handle: Callable[[Delivery], Awaitable[None]],
+    ) -> None:
+        async def one(msg: Msg) -> None:
+            await handle(_JsDelivery(msg))
+
+        await consume(self.js, stream, durable, batch, stop, one)
+
+    async def flush(self) -> None:
+        await self.nc.flush()
+
+    async def close(self, *tasks: asyncio.Task[Any]) -> None:
+        await shutdown(self.nc, *tasks)
+
+
+async def open_bus(url: str, name: str) -> NatsBus:
+    """Connect a service to NATS, declaring the shared topology first."""
+    return NatsBus(*await setup(url, name))

@@ -36,6 +36,12 @@ class PluginStore:
             raise PluginNotFound(f"no plugin named {name!r}")
         return decode_definition(entry.value)
 
+    async def find(self, name: str) -> PluginDefinition | None:
+        try:
+            return await self.get(name)
+        except PluginNotFound:
+            return None
+
     async def put(self, d: PluginDefinition) -> None:
         await self.kv.put(subjects.token(d.name), encode_definition(d))
 

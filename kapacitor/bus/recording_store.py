@@ -3,8 +3,9 @@ metadata in the recordings KV bucket. Durable across restarts and visible from e
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
+import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import KeyNotFoundError
@@ -12,16 +13,14 @@ from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_values
-from kapacitor.errors import KapacitorError
+from kapacitor.errors import RecordingNotFound
 from kapacitor.model import PointBatch, decode_batch, encode_batch
-from kapacitor.replay.recording import RecordingInfo, decode_info, encode_info
+from kapacitor.replay.recording import RecordingInfo, RecordingStats, decode_info, encode_info
 
 READ_BATCH = 64
 READ_TIMEOUT_S = 2.0
 
-
-class RecordingNotFound(KapacitorError):
-    pass
+__all__ = ["RecordingNotFound", "RecordingStore"]
 
 
 class RecordingStore:
@@ -81,6 +80,21 @@ class RecordingStore:
                     yield decode_batch(msg.data)
         finally:
             await psub.unsubscribe()
+
+    async def store_all(self, info: RecordingInfo, batches: Iterable[PointBatch]) -> RecordingInfo:
+        """Store a whole recording at once (an import): its batches, then its finished info."""
+        stats = RecordingStats()
+        for b in batches:
+            stats.add(b, await self.append(info.id, b))
+        done = msgspec.structs.replace(stats.apply(info), status="finished")
+        await self.put(done)
+        return done
+
+    async def close(self, info: RecordingInfo) -> RecordingInfo:
+        """Mark a recording finished with what it stored (its replay service is gone)."""
+        done = msgspec.structs.replace(info, status="finished")
+        await self.put(done)
+        return done
 
     async def delete(self, rec_id: str) -> None:
         await self.get(rec_id)

@@ -61,10 +61,9 @@ class ApiClient:
             msg = doc.get("error") if isinstance(doc, dict) else None
             if r.status_code in (401, 403) and not msg:
                 msg = f"{self.where} refused the credentials (HTTP {r.status_code})"
-            err = ClientError(msg or f"HTTP {r.status_code}: {r.text[:200]}")
-            err.doc = doc  # type: ignore[attr-defined]
-            err.status = r.status_code  # type: ignore[attr-defined]
-            raise err
+            raise ClientError(
+                msg or f"HTTP {r.status_code}: {r.text[:200]}", status=r.status_code, document=doc
+            )
         return doc
 
     @contextmanager
@@ -75,10 +74,13 @@ class ApiClient:
                 if r.status_code >= 400:
                     r.read()
                     try:
-                        msg = r.json().get("error")
+                        doc = r.json()
                     except ValueError:
-                        msg = None
-                    raise ClientError(msg or f"HTTP {r.status_code}")
+                        doc = None
+                    msg = doc.get("error") if isinstance(doc, dict) else None
+                    raise ClientError(
+                        msg or f"HTTP {r.status_code}", status=r.status_code, document=doc
+                    )
                 yield (line for line in r.iter_lines() if line.strip())
         except httpx.ConnectError:
             raise ClientError(f"cannot reach kapacitord at {self.where}: is it running?") from None

@@ -79,7 +79,7 @@ def define(
     try:
         doc = client_of(ctx).call("POST", V1 + "/plugins", json=define_body(definition))
     except ClientError as e:
-        diag = diagnostics(getattr(e, "doc", None))
+        diag = diagnostics(e.document)
         if diag:
             sys.stderr.write(diag.replace("script:", f"{script}:", 1) + "\n")
             fail(f"plugin {plugin!r} not defined: fix the errors above")
@@ -182,7 +182,7 @@ def check(
     """Check a script (and a where clause) locally, without a server; exit 1 on errors."""
     from kapacitor.engine.explain import explain as explain_stages
     from kapacitor.errors import DslError
-    from kapacitor.plugins import DefinitionErrors, validate_definition
+    from kapacitor.plugins.validate import DefinitionErrors, validate_definition
 
     try:
         source = sys.stdin.read() if str(script) == "-" else script.read_text()
@@ -244,7 +244,7 @@ def push(
     try:
         there = target.call("GET", f"{V1}/plugins/{plugin}")
     except ClientError as e:
-        if getattr(e, "status", 0) != 404:
+        if e.status != 404:
             raise ClientError(f"remote {remote}: {e}") from None
         there = None
     if there is not None and not force:
@@ -258,7 +258,7 @@ def push(
     try:
         target.call("POST", V1 + "/plugins", json=body)
     except ClientError as e:
-        diag = diagnostics(getattr(e, "doc", None))
+        diag = diagnostics(e.document)
         if diag:
             sys.stderr.write(diag + "\n")
         raise ClientError(f"remote {remote} rejected plugin {plugin!r}: {e}") from None

@@ -25,7 +25,7 @@ import numpy.typing as npt
 from kapacitor.match.predicate import DEFAULT_CACHE_LIMIT, Predicate, compile_where
 from kapacitor.match.where import parse_where
 from kapacitor.model.batch import PointBatch, SeriesKey
-from kapacitor.plugins import PluginDefinition
+from kapacitor.plugins.model import PluginDefinition
 
 __all__ = [
     "InstanceResolver",
@@ -42,7 +42,8 @@ IndexArray = npt.NDArray[np.intp]
 
 @dataclass(frozen=True, slots=True)
 class PluginRoute:
-    """What one plugin subscribes to. `db` / `rp` None match any; `where` defaults to all."""
+    """What one plugin subscribes to. `db` / `rp` None match any; `where` defaults to all;
+    `measurement` '' matches any (a live recording without --from: plugins always have one)."""
 
     name: str
     measurement: str
@@ -93,12 +94,16 @@ def route(batch: PointBatch, routes: Sequence[PluginRoute]) -> dict[str, PointBa
         seen.add(r.name)
         if (r.db is not None and r.db != batch.db) or (r.rp is not None and r.rp != batch.rp):
             continue
-        if groups is None:
-            groups = _by_measurement(batch)
-        group = groups.get(r.measurement)
-        if group is None:
-            continue
-        rows, series = group
+        if not r.measurement:
+            rows = np.arange(len(batch), dtype=np.intp)
+            series = np.arange(len(batch.series), dtype=np.intp)
+        else:
+            if groups is None:
+                groups = _by_measurement(batch)
+            group = groups.get(r.measurement)
+            if group is None:
+                continue
+            rows, series = group
         if not r.where.always_true:
             rows = rows[r.where.evaluate(batch, rows, candidate_series=series)]
             if rows.size == 0:

@@ -17,19 +17,26 @@ before any such header (a hand-written file, `influx_inspect export` output) go 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Iterator
 
 import orjson
 
-from kapacitor.errors import LineProtocolError
+from kapacitor.errors import LineProtocolError, RequestError
 from kapacitor.lineprotocol import encode_batch_lines, parse_body, split_body
 from kapacitor.model.batch import PointBatch
 
-__all__ = ["HEADER_PREFIX", "MAX_CHUNK_BYTES", "export_lines", "import_lines"]
+__all__ = [
+    "HEADER_PREFIX",
+    "MAX_CHUNK_BYTES",
+    "MAX_ERRORS_REPORTED",
+    "export_lines",
+    "import_lines",
+    "imported_batches",
+]
 
 HEADER_PREFIX = b"# kapacitor-batch "
 MAX_CHUNK_BYTES = 1 << 20
+MAX_ERRORS_REPORTED = 100
 _HEADER = re.compile(rb"^# kapacitor-batch (\{.*\})[ \t]*\r?$", re.M)
 
 
@@ -68,20 +75,35 @@ def import_lines(
     *,
     db: str = "",
     rp: str = "",
-    now_ns: int | None = None,
+    now_ns: int,
     max_chunk_bytes: int = MAX_CHUNK_BYTES,
 ) -> tuple[list[PointBatch], list[LineProtocolError]]:
     """The batches of a line-protocol file, and one error per line that did not parse (line
-    numbers within `data`). Points without a timestamp get `now_ns` (default: now)."""
-    now = time.time_ns() if now_ns is None else now_ns
+    numbers within `data`). Points without a timestamp get `now_ns` (the caller's clock)."""
     batches: list[PointBatch] = []
     errors: list[LineProtocolError] = []
     for first, sdb, srp, body in _sections(data, db, rp):
         for offset, chunk in split_body(body, max_chunk_bytes):
             batch, errs = parse_body(
-                chunk, db=sdb, rp=srp, now_ns=now, first_line=first + offset - 1
+                chunk, db=sdb, rp=srp, now_ns=now_ns, first_line=first + offset - 1
             )
             if len(batch):
                 batches.append(batch)
             errors += errs
     return batches, errors
+
+
+def imported_batches(data: bytes, *, db: str, rp: str, now_ns: int) -> list[PointBatch]:
+    """The batches of a file to import as a recording; RequestError naming the bad lines (the
+    first in the message, up to MAX_ERRORS_REPORTED in `details`) or saying it holds none."""
+    batches, errors = import_lines(data, db=db, rp=rp, now_ns=now_ns)
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
+        raise RequestError(
+            f"line {first.line}: {first.reason}{more}",
+            errors=[{"line": e.line, "message": e.reason} for e in errors[:MAX_ERRORS_REPORTED]],
+        )
+    if not batches:
+        raise RequestError("the file holds no points")
+    return batches

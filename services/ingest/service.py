@@ -5,44 +5,54 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-
-from nats.aio.msg import Msg
 
 from kapacitor.bus import subjects
-from kapacitor.bus.client import header, setup, shutdown
+from kapacitor.bus.client import open_bus
+from kapacitor.bus.interface import Bus, Message
+from kapacitor.clock import Clock, SystemClock
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
-from kapacitor.ingest import WriteReply, encode_reply, parse_chunk, reply_for
+from kapacitor.ingest import WriteReply, WriteRequest, encode_reply, parse_chunk, reply_for
 from kapacitor.model import encode_batch
 
 log = logging.getLogger("kapacitor.ingest")
 
 
-async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    nc, js = await setup(cfg.nats_url, "kapacitor-ingest")
+class IngestService:
+    """Ingest's handlers, on any Bus."""
 
-    async def store(
-        data: bytes, db: str, rp: str, precision: str, first_line: int, now: int
-    ) -> WriteReply:
+    def __init__(self, cfg: Config, bus: Bus, clock: Clock) -> None:
+        self.cfg = cfg
+        self.bus = bus
+        self.clock = clock
+
+    async def start(self) -> None:
+        await self.bus.subscribe(subjects.INGEST_WRITE, self.on_write, queue=subjects.INGEST_QUEUE)
+        if self.cfg.nats_input.enabled:
+            subject = self.cfg.nats_input.subject
+            await self.bus.subscribe(subject, self.on_telegraf, queue=subjects.NATS_INPUT_QUEUE)
+            log.info("accepting line protocol on NATS subject %r", subject)
+
+    async def store(self, data: bytes, req: WriteRequest) -> WriteReply:
         batch, errors = parse_chunk(
-            data, db=db, rp=rp, precision=precision, now_ns=now, first_line=first_line
+            data,
+            db=req.db,
+            rp=req.rp,
+            precision=req.precision,
+            now_ns=req.now_ns or self.clock.now_ns(),
+            first_line=req.first_line,
         )
         if len(batch):
-            await js.publish(subjects.POINTS_IN, encode_batch(batch), stream=subjects.POINTS_STREAM)
+            await self.bus.store(
+                subjects.POINTS_IN, encode_batch(batch), stream=subjects.POINTS_STREAM
+            )
         return reply_for(len(batch), errors)
 
-    async def on_write(msg: Msg) -> None:
+    async def on_write(self, msg: Message) -> None:
         try:
-            reply = await store(
-                msg.data,
-                header(msg, subjects.H_DB),
-                header(msg, subjects.H_RP, cfg.ingest.default_rp),
-                header(msg, subjects.H_PRECISION, "ns"),
-                int(header(msg, subjects.H_FIRST_LINE, "1")),
-                int(header(msg, subjects.H_NOW, "0")) or time.time_ns(),
-            )
+            req = WriteRequest.from_headers(msg.headers, self.cfg.ingest.default_rp)
+            reply = await self.store(msg.data, req)
         except KapacitorError as e:
             reply = WriteReply(failure=str(e))
         except Exception as e:  # loop boundary: the API must get an answer, never a timeout
@@ -50,29 +60,26 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             reply = WriteReply(failure=f"ingest failed: {e}")
         await msg.respond(encode_reply(reply))
 
-    async def on_telegraf(msg: Msg) -> None:
+    async def on_telegraf(self, msg: Message) -> None:
+        req = WriteRequest(
+            db=self.cfg.nats_input.db,
+            rp=self.cfg.nats_input.rp,
+            precision=self.cfg.nats_input.precision,
+        )
         try:
-            reply = await store(
-                msg.data,
-                cfg.nats_input.db,
-                cfg.nats_input.rp,
-                cfg.nats_input.precision,
-                1,
-                time.time_ns(),
-            )
+            reply = await self.store(msg.data, req)
             for e in reply.errors:
                 log.warning("nats input %s: line %d: %s", msg.subject, e.line, e.message)
         except Exception as e:  # loop boundary: log and go on with the next message
             log.exception("nats input failed: %s", e)
 
-    await nc.subscribe(subjects.INGEST_WRITE, queue=subjects.INGEST_QUEUE, cb=on_write)
-    if cfg.nats_input.enabled:
-        subject = cfg.nats_input.subject
-        await nc.subscribe(subject, queue=subjects.NATS_INPUT_QUEUE, cb=on_telegraf)
-        log.info("accepting line protocol on NATS subject %r", subject)
+
+async def serve(cfg: Config, stop: asyncio.Event) -> None:
+    bus = await open_bus(cfg.nats_url, "kapacitor-ingest")
+    await IngestService(cfg, bus, SystemClock()).start()
     log.info("ingest ready")
     await stop.wait()
-    await shutdown(nc)
+    await bus.close()
 
 
 def main() -> None:

@@ -7,12 +7,12 @@ import asyncio
 import logging
 
 import msgspec
-from nats.aio.msg import Msg
 
 from kapacitor.alerting.document import event_json
 from kapacitor.alerting.handlers import AlertLog, Webhook
 from kapacitor.bus import subjects
-from kapacitor.bus.client import consume, kv_bucket, setup, shutdown
+from kapacitor.bus.client import kv_bucket, open_bus
+from kapacitor.bus.interface import Delivery
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.state_store import StateStore, state_bucket
 from kapacitor.clock import SystemClock
@@ -28,7 +28,8 @@ log = logging.getLogger("kapacitor.interpreter")
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    nc, js = await setup(cfg.nats_url, "kapacitor-interpreter")
+    bus = await open_bus(cfg.nats_url, "kapacitor-interpreter")
+    js = bus.js
     store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
     stats_store = StatsStore(await kv_bucket(js, subjects.STATS_BUCKET))
     clock = SystemClock()
@@ -87,7 +88,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     stats_task = asyncio.create_task(publish_stats())
     state_task = asyncio.create_task(save_state_periodically())
 
-    async def handle(msg: Msg) -> None:
+    async def handle(msg: Delivery) -> None:
         plugin = subjects.plugin_from_subject(msg.subject)
         try:
             events = host.process(plugin, decode_batch(msg.data))
@@ -117,15 +118,15 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                     webhook(url).send(doc)
                 # A core publish, captured by the ALERTS stream: awaiting a JetStream ack
                 # per event would stall the interpreter during an alert storm.
-                await nc.publish(subjects.plugin_alerts(plugin), doc)
+                await bus.publish(subjects.plugin_alerts(plugin), doc)
             if alert_log is not None:
                 alert_log.flush()
 
     timer_task = asyncio.create_task(timers())
     log.info("interpreter ready")
     fetch_batch = cfg.interpreter.fetch_batch
-    await consume(
-        js, subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, fetch_batch, stop, handle
+    await bus.consume(
+        subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, fetch_batch, stop, handle
     )
     watch.cancel()
     stats_task.cancel()
@@ -138,7 +139,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await w.close()
     if alert_log is not None:
         await alert_log.close()
-    await shutdown(nc, watch, stats_task, timer_task, state_task)
+    await bus.close(watch, stats_task, timer_task, state_task)
 
 
 async def load_state(state_store: StateStore, host: PluginHost, name: str) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from nats.aio.msg import Msg
-
 from kapacitor.bus import subjects
-from kapacitor.bus.client import consume, kv_bucket, setup, shutdown
+from kapacitor.bus.client import kv_bucket, open_bus
+from kapacitor.bus.interface import Delivery
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
@@ -22,8 +21,8 @@ log = logging.getLogger("kapacitor.matcher")
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    nc, js = await setup(cfg.nats_url, "kapacitor-matcher")
-    store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
+    bus = await open_bus(cfg.nats_url, "kapacitor-matcher")
+    store = PluginStore(await kv_bucket(bus.js, subjects.PLUGINS_BUCKET))
     routes: list[PluginRoute] = []
     ready = asyncio.Event()
 
@@ -36,23 +35,23 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
 
-    async def handle(msg: Msg) -> None:
+    async def handle(msg: Delivery) -> None:
         try:
             batch = decode_batch(msg.data)
         except KapacitorError as e:
-            log.error("dropping undecodable message %s: %s", msg.metadata.sequence, e)
+            log.error("dropping undecodable message %s: %s", msg.sequence, e)
             await msg.term()
             return
         for plugin, sub in route(batch, routes).items():
-            await js.publish(
+            await bus.store(
                 subjects.plugin_points(plugin), encode_batch(sub), stream=subjects.MATCHED_STREAM
             )
         await msg.ack()
 
     log.info("matcher ready")
     fetch_batch = cfg.matcher.fetch_batch
-    await consume(js, subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
-    await shutdown(nc, watch)
+    await bus.consume(subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
+    await bus.close(watch)
 
 
 def main() -> None:

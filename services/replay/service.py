@@ -1,5 +1,6 @@
 """Replay: records bits of the stream (live or from InfluxDB) and replays recordings to a plugin
-in isolation. Everything it does is asked over NATS by the API (kapacitor.replay.ctl.<verb>)."""
+in isolation. Everything it does is asked over NATS by the API (kapacitor.replay.ctl.<verb>,
+messages in kapacitor.replay.messages)."""
 
 from __future__ import annotations
 
@@ -8,268 +9,261 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
-import numpy as np
 import orjson
-from nats.aio.msg import Msg
 
 from kapacitor.alerting.handlers import AlertLog, Webhook
 from kapacitor.bus import subjects
-from kapacitor.bus.client import kv_bucket, setup, shutdown
+from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
+from kapacitor.bus.interface import Bus, Message, Subscription
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.bus.recording_store import RecordingStore
-from kapacitor.clock import SystemClock
+from kapacitor.clock import Clock, SystemClock
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
-from kapacitor.errors import KapacitorError
+from kapacitor.errors import Conflict, KapacitorError, ServiceFailed
 from kapacitor.influx import database_of, query_batches
-from kapacitor.match.predicate import Predicate, compile_where
-from kapacitor.match.where import parse_where
-from kapacitor.model import PointBatch, decode_batch
+from kapacitor.match import PluginRoute, compile_where, parse_where, route
+from kapacitor.model import decode_batch
+from kapacitor.replay.messages import (
+    Failure,
+    Progress,
+    RecordQuery,
+    RecordStream,
+    ReplayDone,
+    ReplayRequest,
+    decode_request,
+    encode,
+)
+from kapacitor.replay.pacer import Pacer
 from kapacitor.replay.player import CHUNK_ROWS, encode_report, replay
 from kapacitor.replay.recording import RecordingInfo, RecordingStats, new_recording_id
+from kapacitor.replay.report_parts import split_report
 
 log = logging.getLogger("kapacitor.replay")
 INFO_EVERY_BATCHES = 20
 INFO_INTERVAL_S = 0.5
-REPORT_PART_BYTES = 256 * 1024
+PROGRESS_EVERY_NS = 100_000_000
 PACED_CHUNK_ROWS = 10  # small chunks follow the recorded pace closely
 
-
-class Pacer:
-    """Sleeps so that event time advances `speed` times as fast as the wall clock."""
-
-    def __init__(self, speed: float) -> None:
-        self.speed = speed
-        self.origin: tuple[float, int] | None = None
-
-    def wait(self, event_ns: int) -> None:
-        if self.origin is None:
-            self.origin = (time.monotonic(), event_ns)
-            return
-        wall0, event0 = self.origin
-        due = wall0 + (event_ns - event0) / 1e9 / self.speed
-        delay = due - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+R = TypeVar("R", RecordQuery, RecordStream, ReplayRequest)
 
 
-@dataclass
-class StreamFilter:
-    """Which live points a recording keeps: --from, --where, --db, --rp (all optional)."""
-
-    measurement: str = ""
-    db: str = ""
-    rp: str = ""
-    where: Predicate | None = None
-
-    def apply(self, batch: PointBatch) -> PointBatch:
-        if (self.db and batch.db != self.db) or (self.rp and batch.rp != self.rp):
-            return batch.take(np.zeros(0, dtype=np.intp))
-        mask = np.ones(len(batch), dtype=np.bool_)
-        if self.measurement:
-            ok = np.array([s.measurement == self.measurement for s in batch.series], dtype=np.bool_)
-            mask &= ok[batch.series_idx]
-        if self.where is not None:
-            mask &= self.where.evaluate(batch)
-        if mask.all():
-            return batch
-        return batch.take(np.flatnonzero(mask))
+def stream_route(rec_id: str, req: RecordStream) -> PluginRoute:
+    """Which live points a recording keeps: the router's own matching of --from, --where,
+    --db and --rp (all optional)."""
+    where = compile_where(parse_where(req.where) if req.where.strip() else None)
+    return PluginRoute(rec_id, req.from_, db=req.db or None, rp=req.rp or None, where=where)
 
 
 @dataclass
 class LiveRecording:
     info: RecordingInfo
-    filter: StreamFilter
+    route: PluginRoute
     stats: RecordingStats = field(default_factory=RecordingStats)
     timer: asyncio.Task[None] | None = None
     published: int = 0  # points in the info last written to the store
 
 
-def _error(msg: str) -> bytes:
-    return orjson.dumps({"failure": msg})
+class ReplayService:
+    """The replay service's handlers, on any Bus; `start` subscribes them, `stop` ends live
+    recordings (keeping what they stored)."""
 
+    def __init__(
+        self,
+        cfg: Config,
+        bus: Bus,
+        recordings: RecordingStore,
+        plugins: PluginStore,
+        clock: Clock,
+    ) -> None:
+        self.cfg = cfg
+        self.bus = bus
+        self.recordings = recordings
+        self.plugins = plugins
+        self.clock = clock
+        self.live: dict[str, LiveRecording] = {}
+        self.points_sub: Subscription | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.lock = asyncio.Lock()
 
-async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    nc, js = await setup(cfg.nats_url, "kapacitor-replay")
-    recordings = RecordingStore(js, await kv_bucket(js, subjects.RECORDINGS_BUCKET))
-    plugins = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
-    clock = SystemClock()
-    live: dict[str, LiveRecording] = {}
-    points_sub: Any = None
-    tasks: set[asyncio.Task[Any]] = set()
-    lock = asyncio.Lock()
+    async def start(self) -> None:
+        q = subjects.REPLAY_QUEUE
+        await self.bus.subscribe(
+            subjects.replay_ctl(RecordQuery.VERB),
+            self.handler(RecordQuery, self.record_query),
+            queue=q,
+        )
+        await self.bus.subscribe(
+            subjects.replay_ctl(RecordStream.VERB),
+            self.handler(RecordStream, self.record_stream),
+            queue=q,
+        )
+        await self.bus.subscribe(
+            subjects.replay_ctl(ReplayRequest.VERB),
+            self.handler(ReplayRequest, self.run_replay),
+            queue=q,
+        )
+        await self.bus.subscribe(subjects.REPLAY_STOP_ALL, self.on_stop)
+        self.background(self.publish_live())
 
-    def background(coro: Awaitable[None]) -> None:
+    async def stop(self) -> None:
+        for rid in list(self.live):
+            await self.finish(rid)
+
+    def background(self, coro: Awaitable[None]) -> None:
         t: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        tasks.add(t)
-        t.add_done_callback(tasks.discard)
+        self.tasks.add(t)
+        t.add_done_callback(self.tasks.discard)
 
-    async def fresh_id(wanted: str) -> str:
+    async def fresh_id(self, wanted: str) -> str:
         if wanted:
-            if await recordings.exists(wanted):
-                raise KapacitorError(f"a recording with id {wanted!r} exists already")
+            if await self.recordings.exists(wanted):
+                raise Conflict(f"a recording with id {wanted!r} exists already")
             return wanted
         while True:
-            rid = new_recording_id(clock)
-            if not await recordings.exists(rid):
+            rid = new_recording_id(self.clock)
+            if not await self.recordings.exists(rid):
                 return rid
 
     def handler(
-        fn: Callable[[dict[str, Any], Msg], Awaitable[bytes]],
-    ) -> Callable[[Msg], Awaitable[None]]:
-        async def run(msg: Msg) -> None:
+        self, kind: type[R], fn: Callable[[R], Awaitable[msgspec.Struct]]
+    ) -> Callable[[Message], Awaitable[None]]:
+        async def run(msg: Message) -> None:
+            reply: msgspec.Struct
             try:
-                req = orjson.loads(msg.data or b"{}")
-                reply = await fn(req, msg)
+                reply = await fn(decode_request(msg.data, kind))
             except KapacitorError as e:
-                reply = _error(str(e))
+                reply = Failure(str(e))
             except Exception as e:  # loop boundary: the API must get an answer
                 log.exception("replay request failed")
-                reply = _error(f"replay service failed: {e}")
+                reply = Failure(f"replay service failed: {e}")
             try:
-                await msg.respond(reply)
+                await msg.respond(encode(reply))
             except Exception as e:  # e.g. over the payload limit: say so rather than go silent
                 log.error("cannot answer %s: %s", msg.subject, e)
-                await msg.respond(_error(f"replay service cannot answer: {e}"))
+                await msg.respond(encode(Failure(f"replay service cannot answer: {e}")))
 
-        async def spawn(msg: Msg) -> None:
+        async def spawn(msg: Message) -> None:
             # Subscription callbacks run one at a time: long work goes to its own task so two
             # replays (or a replay and a recording) proceed side by side.
-            background(run(msg))
+            self.background(run(msg))
 
         return spawn
 
     # ---- recording from InfluxDB ------------------------------------------------------
-    async def record_query(req: dict[str, Any], msg: Msg) -> bytes:
-        rid = await fresh_id(str(req.get("id", "")))
-        info = RecordingInfo(id=rid, kind="query", created=clock.now_ns(), source=str(req["query"]))
+    async def record_query(self, req: RecordQuery) -> RecordingInfo:
+        rid = await self.fresh_id(req.id)
+        info = RecordingInfo(id=rid, kind="query", created=self.clock.now_ns(), source=req.query)
         # Like Telegraf users expect: an unqualified query reads the default database.
-        db = str(req.get("db", "")) or (
-            "" if database_of(str(req["query"])) else cfg.ingest.default_db
-        )
-        await recordings.put(info)
+        db = req.db or ("" if database_of(req.query) else self.cfg.ingest.default_db)
+        await self.recordings.put(info)
+        self.background(self.run_query(req, info, db))
+        return info
 
-        async def run() -> None:
-            stats = RecordingStats()
-            current = info
-            try:
-                async for batch in query_batches(
-                    str(req["host"]),
-                    str(req["query"]),
-                    db=db,
-                    rp=str(req.get("rp", "")),
-                    username=str(req.get("username", "")),
-                    password=str(req.get("password", "")),
-                ):
-                    stats.add(batch, await recordings.append(rid, batch))
-                    if stats.batches % INFO_EVERY_BATCHES == 0:
-                        await recordings.put(stats.apply(current))
-                current = msgspec.structs.replace(stats.apply(current), status="finished")
-            except KapacitorError as e:
-                current = msgspec.structs.replace(
-                    stats.apply(current), status="failed", error=str(e)
-                )
-            await recordings.put(current)
-
-        background(run())
-        return msgspec.json.encode(info)
+    async def run_query(self, req: RecordQuery, info: RecordingInfo, db: str) -> None:
+        stats = RecordingStats()
+        current = info
+        try:
+            async for batch in query_batches(
+                req.host,
+                req.query,
+                db=db,
+                rp=req.rp,
+                username=req.username,
+                password=req.password,
+            ):
+                stats.add(batch, await self.recordings.append(info.id, batch))
+                if stats.batches % INFO_EVERY_BATCHES == 0:
+                    await self.recordings.put(stats.apply(current))
+            current = msgspec.structs.replace(stats.apply(current), status="finished")
+        except KapacitorError as e:
+            current = msgspec.structs.replace(stats.apply(current), status="failed", error=str(e))
+        await self.recordings.put(current)
 
     # ---- recording the live stream ----------------------------------------------------
-    async def on_points(msg: Msg) -> None:
-        if not live:
+    async def on_points(self, msg: Message) -> None:
+        if not self.live:
             return
         try:
             batch = decode_batch(msg.data)
         except KapacitorError:
             return
-        async with lock:
-            for rec in list(live.values()):
-                kept = rec.filter.apply(batch)
-                if len(kept):
-                    rec.stats.add(kept, await recordings.append(rec.info.id, kept))
+        async with self.lock:
+            for rid, kept in route(batch, [r.route for r in self.live.values()]).items():
+                rec = self.live[rid]
+                rec.stats.add(kept, await self.recordings.append(rid, kept))
 
-    async def publish_live() -> None:
+    async def publish_live(self) -> None:
         """Keep the stored info of live recordings current, so `recordings` shows progress."""
         while True:
             await asyncio.sleep(INFO_INTERVAL_S)
-            async with lock:
-                for rec in live.values():
+            async with self.lock:
+                for rec in self.live.values():
                     if rec.stats.points != rec.published:
                         rec.published = rec.stats.points
-                        await recordings.put(rec.stats.apply(rec.info))
+                        await self.recordings.put(rec.stats.apply(rec.info))
 
-    async def finish(rid: str) -> RecordingInfo:
-        async with lock:  # no batch and no progress update can land after the final info
-            rec = live.pop(rid)
+    async def finish(self, rid: str) -> RecordingInfo:
+        async with self.lock:  # no batch and no progress update can land after the final info
+            rec = self.live.pop(rid)
             info = msgspec.structs.replace(rec.stats.apply(rec.info), status="finished")
-            await recordings.put(info)
+            await self.recordings.put(info)
         if rec.timer is not None and rec.timer is not asyncio.current_task():
             rec.timer.cancel()
         return info
 
-    async def record_stream(req: dict[str, Any], msg: Msg) -> bytes:
-        nonlocal points_sub
-        where = str(req.get("where", ""))
-        filt = StreamFilter(
-            measurement=str(req.get("from", "")),
-            db=str(req.get("db", "")),
-            rp=str(req.get("rp", "")),
-            where=compile_where(parse_where(where)) if where.strip() else None,
-        )
-        rid = await fresh_id(str(req.get("id", "")))
-        described = " ".join(f"{k}={req[k]!r}" for k in ("from", "where", "db", "rp") if req.get(k))
+    async def record_stream(self, req: RecordStream) -> RecordingInfo:
+        rid = await self.fresh_id(req.id)
+        rec_route = stream_route(rid, req)
         info = RecordingInfo(
-            id=rid, kind="stream", created=clock.now_ns(), source=described or "all points"
+            id=rid, kind="stream", created=self.clock.now_ns(), source=req.describe()
         )
-        await recordings.put(info)
-        rec = LiveRecording(info, filt)
-        live[rid] = rec
-        if points_sub is None:
-            points_sub = await nc.subscribe(subjects.POINTS_IN, cb=on_points)
-        duration = float(req.get("duration", 0) or 0)
-        if duration > 0:
+        await self.recordings.put(info)
+        rec = LiveRecording(info, rec_route)
+        self.live[rid] = rec
+        if self.points_sub is None:
+            self.points_sub = await self.bus.subscribe(subjects.POINTS_IN, self.on_points)
+        if req.duration > 0:
+            rec.timer = asyncio.ensure_future(self.stop_later(rid, req.duration))
+        await self.bus.flush()
+        return info
 
-            async def stop_later() -> None:
-                await asyncio.sleep(duration)
-                if rid in live:
-                    await finish(rid)
+    async def stop_later(self, rid: str, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if rid in self.live:
+            await self.finish(rid)
 
-            rec.timer = asyncio.ensure_future(stop_later())
-        await nc.flush()
-        return msgspec.json.encode(info)
-
-    async def on_stop(msg: Msg) -> None:
+    async def on_stop(self, msg: Message) -> None:
         rid = subjects.untoken(msg.subject.rsplit(".", 1)[-1])
-        if rid not in live:
+        if rid not in self.live:
             return  # another replay instance may hold it; the requester times out otherwise
-        await msg.respond(msgspec.json.encode(await finish(rid)))
+        await msg.respond(msgspec.json.encode(await self.finish(rid)))
 
     # ---- replaying --------------------------------------------------------------------
-    async def run_replay(req: dict[str, Any], msg: Msg) -> bytes:
-        rid = str(req["recording"])
-        info = await recordings.get(rid)
+    async def run_replay(self, req: ReplayRequest) -> ReplayDone:
+        rid = req.recording
+        info = await self.recordings.get(rid)
         if info.status == "running":
-            raise KapacitorError(f"recording {rid} is still running: stop it first")
-        definition = await plugins.get(str(req["plugin"]))
-        progress_subject = subjects.replay_progress(str(req.get("replay_id", rid)))
-        batches = [b async for b in recordings.batches(rid)]
+            raise ServiceFailed(f"recording {rid} is still running: stop it first")
+        definition = await self.plugins.get(req.plugin)
+        progress_subject = subjects.replay_progress(req.replay_id or rid)
+        batches = [b async for b in self.recordings.batches(rid)]
         loop = asyncio.get_running_loop()
-        last = [0.0]
+        last = [0]
 
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] >= 0.1 or done == total:
+        def progress(done: int, total: int) -> None:  # called from the replay thread
+            now = self.clock.now_ns()
+            if now - last[0] >= PROGRESS_EVERY_NS or done == total:
                 last[0] = now
-                body = orjson.dumps({"done": done, "total": total})
+                body = encode(Progress(done, total))
                 loop.call_soon_threadsafe(
-                    lambda: asyncio.ensure_future(nc.publish(progress_subject, body))
+                    lambda: self.background(self.bus.publish(progress_subject, body))
                 )
 
-        speed = float(req.get("speed", 0) or 0)
-        pace = Pacer(speed).wait if speed > 0 else None
+        pace = Pacer(req.speed, self.clock, time.sleep).wait if req.speed > 0 else None
         report = await asyncio.to_thread(
             replay,
             batches,
@@ -280,42 +274,46 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             pace=pace,
             chunk_rows=PACED_CHUNK_ROWS if pace else CHUNK_ROWS,
         )
-        if req.get("send_alerts") and report.alerts:
-            await send_alerts(report.alerts, definition.webhook)
-        # A report can outgrow a NATS message (thousands of alerts): it goes as numbered parts
-        # on the progress subject, and the reply only says how many there are.
-        data = encode_report(report)
-        parts = [data[i : i + REPORT_PART_BYTES] for i in range(0, len(data), REPORT_PART_BYTES)]
+        if req.send_alerts and report.alerts:
+            await self.send_alerts(report.alerts, definition.webhook)
+        # A report can outgrow a NATS message: it goes as numbered parts on the progress
+        # subject, and the reply only says how many there are.
+        parts = split_report(encode_report(report))
         for i, part in enumerate(parts):
-            await nc.publish(progress_subject, part, headers={subjects.H_REPORT_PART: str(i)})
-        await nc.flush()
-        return orjson.dumps({"report_parts": len(parts)})
+            await self.bus.publish(progress_subject, part, headers={subjects.H_REPORT_PART: str(i)})
+        await self.bus.flush()
+        return ReplayDone(len(parts))
 
-    async def send_alerts(alerts: list[dict[str, Any]], webhook_url: str) -> None:
-        url = webhook_url or cfg.alert.webhook_url
+    async def send_alerts(self, alerts: list[dict[str, Any]], webhook_url: str) -> None:
+        url = webhook_url or self.cfg.alert.webhook_url
         docs = [orjson.dumps(a) for a in alerts]
-        if cfg.alert_log is not None:
-            alert_log = AlertLog(cfg.alert_log)
+        if self.cfg.alert_log is not None:
+            alert_log = AlertLog(self.cfg.alert_log)
             for d in docs:
                 alert_log.send(d)
             await alert_log.close()
         if url:
-            hook = Webhook(url, cfg.alert.webhook_timeout.seconds)
+            hook = Webhook(url, self.cfg.alert.webhook_timeout.seconds)
             for d in docs:
                 hook.send(d)
             await hook.close()
 
-    q = subjects.REPLAY_QUEUE
-    await nc.subscribe(subjects.replay_ctl("record_query"), queue=q, cb=handler(record_query))
-    await nc.subscribe(subjects.replay_ctl("record_stream"), queue=q, cb=handler(record_stream))
-    await nc.subscribe(subjects.replay_ctl("replay"), queue=q, cb=handler(run_replay))
-    await nc.subscribe(subjects.REPLAY_STOP_ALL, cb=on_stop)
-    background(publish_live())
+
+async def open_service(cfg: Config, bus: NatsBus, clock: Clock) -> ReplayService:
+    recordings = RecordingStore(bus.js, await kv_bucket(bus.js, subjects.RECORDINGS_BUCKET))
+    plugins = PluginStore(await kv_bucket(bus.js, subjects.PLUGINS_BUCKET))
+    service = ReplayService(cfg, bus, recordings, plugins, clock)
+    await service.start()
+    return service
+
+
+async def serve(cfg: Config, stop: asyncio.Event) -> None:
+    bus = await open_bus(cfg.nats_url, "kapacitor-replay")
+    service = await open_service(cfg, bus, SystemClock())
     log.info("replay ready")
     await stop.wait()
-    for rid in list(live):
-        await finish(rid)
-    await shutdown(nc, *tasks)
+    await service.stop()
+    await bus.close(*service.tasks)
 
 
 def main() -> None:

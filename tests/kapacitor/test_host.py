@@ -118,7 +118,7 @@ def test_tick_expires_silent_instances_by_plugin_or_default() -> None:
 @pytest.mark.parametrize("bad", ["banana", "0s", "-5m"])
 def test_expire_must_be_a_positive_duration(bad: str) -> None:
     from kapacitor.errors import PluginError
-    from kapacitor.plugins import validate_definition
+    from kapacitor.plugins.validate import validate_definition
 
     with pytest.raises(PluginError, match="--expire must be a duration > 0"):
         validate_definition(PluginDefinition(name="p", from_="cpu", script=SCRIPT, expire=bad))

@@ -7,7 +7,8 @@ import pytest
 
 from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_bucket, setup
-from kapacitor.bus.recording_store import RecordingNotFound, RecordingStore
+from kapacitor.bus.recording_store import RecordingStore
+from kapacitor.errors import RecordingNotFound
 from kapacitor.model import Column, FieldType, PointBatch, SeriesKey
 from kapacitor.replay.recording import RecordingInfo
 

@@ -170,3 +170,11 @@ def test_route_matches_naive_filter(spec: list[tuple[str, str, bool]]) -> None:
             assert rows_of(out[rt.name]) == expected
         else:
             assert rt.name not in out
+
+
+def test_a_route_without_measurement_takes_every_measurement() -> None:
+    # A live recording without --from: same db/rp and where rules, any measurement.
+    out = route(batch_of(MIXED), [r("all", ""), r("a", "", "host = 'a'"), r("x", "", db="x")])
+    assert rows_of(out["all"]) == list(range(len(MIXED)))
+    assert rows_of(out["a"]) == [0, 1, 3, 4]
+    assert "x" not in out

@@ -15,7 +15,8 @@ from kapacitor.host import PluginHost
 from kapacitor.lineprotocol import parse_body
 from kapacitor.match.router import route, routes_for
 from kapacitor.model.batch import PointBatch
-from kapacitor.plugins import PluginDefinition, validate_definition
+from kapacitor.plugins import PluginDefinition
+from kapacitor.plugins.validate import validate_definition
 from kapacitor.replay.merge import concat_batches
 from kapacitor.replay.player import (
     ReplayReport,

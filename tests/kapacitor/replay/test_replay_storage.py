@@ -35,7 +35,7 @@ BATCHES = [
 
 def test_export_import_round_trip() -> None:
     data = b"".join(export_lines(BATCHES))
-    batches, errors = import_lines(data)
+    batches, errors = import_lines(data, now_ns=T0)
     assert errors == []
     assert len(batches) == len(BATCHES)
     for got, want in zip(batches, BATCHES, strict=True):
@@ -71,7 +71,7 @@ def test_line_numbers_count_headers_and_sections() -> None:
     data = b"".join(export_lines(BATCHES[:2]))
     lines = data.split(b"\n")
     lines[5] = b"cpu,host=a usage=bad 1"  # within the second section
-    batches, errors = import_lines(b"\n".join(lines))
+    batches, errors = import_lines(b"\n".join(lines), now_ns=T0)
     assert [e.line for e in errors] == [6]
     assert len(batches) == 1
 
@@ -80,7 +80,7 @@ def test_large_sections_are_split() -> None:
     body = "".join(f"cpu,host=h{i % 7} value={i}i {T0 + i}\n" for i in range(2000))
     batch = _parse(body)
     data = b"".join(export_lines([batch]))
-    batches, errors = import_lines(data, max_chunk_bytes=10_000)
+    batches, errors = import_lines(data, now_ns=T0, max_chunk_bytes=10_000)
     assert errors == []
     assert len(batches) > 5
     assert sum(len(b) for b in batches) == 2000

@@ -1,14 +1,11 @@
-"""Plugin definitions: what `kapacitor define` stores, and the checks run before storing it."""
+"""A plugin definition as `kapacitor define` stores it, and the counters kept for it."""
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
-from kapacitor.errors import DslError, PluginError
-
-NAME_RE = re.compile(r"^[-._A-Za-z0-9]{1,200}$")
+from kapacitor.config import parse_duration
+from kapacitor.errors import ConfigError, PluginError
 
 
 class PluginDefinition(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,32 +59,8 @@ def decode_definition(data: bytes) -> PluginDefinition:
         raise PluginError(f"stored plugin definition is unreadable: {e}") from e
 
 
-def validate_name(name: str) -> None:
-    if not NAME_RE.match(name):
-        raise PluginError(
-            f"invalid plugin name {name!r}: use 1-200 letters, digits, '-', '_' or '.'"
-        )
-
-
-class DefinitionErrors(PluginError):
-    """Everything wrong with a definition, each error naming the part (script or where)."""
-
-    def __init__(self, problems: list[tuple[str, DslError]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{part} {e}" for part, e in problems))
-
-    def render(self, script_name: str = "script") -> str:
-        out = []
-        for part, e in self.problems:
-            out.append(e.render(script_name if part == "script" else "where"))
-        return "\n".join(out)
-
-
 def expire_ns(text: str) -> int:
     """`--expire` in nanoseconds (0: not set); PluginError unless a duration > 0."""
-    from kapacitor.config import parse_duration
-    from kapacitor.errors import ConfigError
-
     if not text:
         return 0
     try:
@@ -97,30 +70,3 @@ def expire_ns(text: str) -> int:
     if not seconds > 0:
         raise PluginError(f"--expire must be a duration > 0 such as 1h, got {text!r}")
     return int(seconds * 1e9)
-
-
-def validate_definition(d: PluginDefinition) -> None:
-    """Parse and check the script and where clause; raise DefinitionErrors listing all problems."""
-    from kapacitor.dsl.compile import compile_script
-    from kapacitor.engine import build_program
-    from kapacitor.match.where import parse_where
-
-    validate_name(d.name)
-    if not d.from_:
-        raise PluginError("a plugin needs --from MEASUREMENT")
-    expire_ns(d.expire)
-    if d.max_instances < 0:
-        raise PluginError(f"--max-instances must be 0 (no limit) or more, got {d.max_instances}")
-    problems: list[tuple[str, DslError]] = []
-    try:
-        checked = compile_script(d.script)
-        build_program(checked)
-    except DslError as e:
-        problems.append(("script", e))
-    if d.where.strip():
-        try:
-            parse_where(d.where)
-        except DslError as e:
-            problems.append(("where", e))
-    if problems:
-        raise DefinitionErrors(problems)

@@ -1,0 +1,107 @@
+"""The seam between services and NATS: what a service does with the bus, as Protocols.
+
+`NatsBus` (kapacitor/bus/client.py) implements it over a nats-py connection. A service written
+against `Bus` can be driven in a test by a real nats-server through `NatsBus`, or by a fake
+where the network is beside the point. Failures reach callers as BusError subclasses
+(ServiceUnavailable when nobody answers a request), never as nats exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+__all__ = ["Bus", "Delivery", "Handler", "Message", "Subscription"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message as a handler sees it; `respond` answers a request (no-op without `reply`)."""
+
+    subject: str
+    data: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+    reply: str = ""
+    bus: Bus | None = None
+
+    def header(self, key: str, default: str = "") -> str:
+        return self.headers.get(key, default)
+
+    async def respond(self, data: bytes) -> None:
+        if self.reply and self.bus is not None:
+            await self.bus.publish(self.reply, data)
+
+
+Handler = Callable[[Message], Awaitable[None]]
+
+
+class Delivery(Protocol):
+    """A message from a durable stream consumer: acked once handled, or terminated (never
+    redelivered) when it cannot be handled at all."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def sequence(self) -> int:
+        """Its sequence number in the stream."""
+        ...
+
+    async def ack(self) -> None: ...
+
+    async def term(self) -> None: ...
+
+
+class Subscription(Protocol):
+    async def unsubscribe(self) -> None: ...
+
+
+class Bus(Protocol):
+    async def publish(
+        self, subject: str, data: bytes, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Fire and forget (captured by a stream when one listens on `subject`)."""
+        ...
+
+    async def store(self, subject: str, data: bytes, *, stream: str) -> None:
+        """Publish into a JetStream stream and wait for its ack: the data is durable."""
+        ...
+
+    async def request(
+        self,
+        subject: str,
+        data: bytes,
+        *,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        responder: str = "service",
+    ) -> Message:
+        """The answer of whoever serves `subject`; ServiceUnavailable when no one does, or not
+        within `timeout` seconds (`responder` names them in the error message)."""
+        ...
+
+    async def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
+        """Call `handler` for each message on `subject` (one at a time, in order); with a
+        `queue`, each message goes to one subscriber of the queue group."""
+        ...
+
+    async def consume(
+        self,
+        stream: str,
+        durable: str,
+        batch: int,
+        stop: asyncio.Event,
+        handle: Callable[[Delivery], Awaitable[None]],
+    ) -> None:
+        """Pull from a durable consumer of `stream` and `handle` each message in order, up to
+        `batch` at a time, until `stop` is set."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until everything published so far has reached the server."""
+        ...

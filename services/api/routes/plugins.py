@@ -1,0 +1,69 @@
+"""/plugins: define, list, show, enable/disable and delete plugins; /check a script."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from kapacitor.api import V1
+from kapacitor.api.plugins import (
+    CheckBody,
+    PluginBody,
+    PluginPatch,
+    check_document,
+    decode_body,
+    defined,
+    enabled,
+    plugin_document,
+)
+from services.api.openapi import json_body
+from services.api.state import ApiState, api_state
+
+router = APIRouter(prefix=V1)
+Api = Annotated[ApiState, Depends(api_state)]
+
+
+@router.get("/plugins")
+async def list_plugins(api: Api) -> dict[str, Any]:
+    return {
+        "plugins": [
+            plugin_document(d, await api.stats.get(d.name)) for d in await api.plugins.list()
+        ]
+    }
+
+
+@router.post("/plugins", openapi_extra=json_body(PluginBody))
+async def define(request: Request, api: Api) -> dict[str, Any]:
+    """Create or update (re-define) a plugin. Nothing is stored when script or where is bad."""
+    body = decode_body(await request.body(), PluginBody)
+    d = defined(body, await api.plugins.find(body.name), api.clock.now_ns())
+    await api.plugins.put(d)
+    return plugin_document(d, await api.stats.get(d.name))
+
+
+@router.post("/check", openapi_extra=json_body(CheckBody))
+async def check(request: Request) -> dict[str, Any]:
+    return check_document(decode_body(await request.body(), CheckBody))
+
+
+@router.get("/plugins/{name}")
+async def show(name: str, api: Api) -> dict[str, Any]:
+    return plugin_document(await api.plugins.get(name), await api.stats.get(name))
+
+
+@router.patch("/plugins/{name}", openapi_extra=json_body(PluginPatch))
+async def patch(name: str, request: Request, api: Api) -> dict[str, Any]:
+    d = await api.plugins.get(name)
+    changed = enabled(d, decode_body(await request.body(), PluginPatch), api.clock.now_ns())
+    if changed is not None:
+        await api.plugins.put(changed)
+        d = changed
+    return plugin_document(d, await api.stats.get(name))
+
+
+@router.delete("/plugins/{name}", status_code=204)
+async def delete(name: str, api: Api) -> Response:
+    await api.plugins.delete(name)
+    await api.stats.delete(name)
+    return Response(status_code=204)

@@ -1,0 +1,48 @@
+"""What the API's routes share: the bus, the stores on it, the clock and the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from kapacitor.bus import subjects
+from kapacitor.bus.alert_store import AlertStore
+from kapacitor.bus.client import NatsBus, kv_bucket
+from kapacitor.bus.plugin_store import PluginStore, StatsStore
+from kapacitor.bus.recording_store import RecordingStore
+from kapacitor.clock import Clock
+from kapacitor.config import Config
+from kapacitor.replay.control import ReplayControl
+
+
+@dataclass
+class ApiState:
+    cfg: Config
+    bus: NatsBus
+    clock: Clock
+    plugins: PluginStore
+    stats: StatsStore
+    recordings: RecordingStore
+    alerts: AlertStore
+    replay: ReplayControl
+
+
+async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
+    js = bus.js
+    return ApiState(
+        cfg=cfg,
+        bus=bus,
+        clock=clock,
+        plugins=PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET)),
+        stats=StatsStore(await kv_bucket(js, subjects.STATS_BUCKET)),
+        recordings=RecordingStore(js, await kv_bucket(js, subjects.RECORDINGS_BUCKET)),
+        alerts=AlertStore(js),
+        replay=ReplayControl(bus),
+    )
+
+
+def api_state(request: Request) -> ApiState:
+    """The route dependency: the state the app's lifespan opened."""
+    state: ApiState = request.app.state.api
+    return state

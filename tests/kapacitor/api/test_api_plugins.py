@@ -1,0 +1,66 @@
+"""Plugin definitions as the API handles them: bodies, revisions, enabling, documents."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from kapacitor.api.plugins import (
+    CheckBody,
+    PluginBody,
+    PluginPatch,
+    check_document,
+    decode_body,
+    defined,
+    enabled,
+    plugin_document,
+)
+from kapacitor.errors import DefinitionErrors, PluginError, RequestError
+from kapacitor.plugins import PluginStats
+
+SCRIPT = "alert(avg(window(value, 10)), <, 30)\n"
+
+
+def body(**kw: object) -> PluginBody:
+    doc = {"name": "p", "from": "cpu", "script": SCRIPT} | kw
+    return decode_body(orjson.dumps(doc), PluginBody)
+
+
+def test_every_define_is_a_revision_that_keeps_creation_and_enabled() -> None:
+    first = defined(body(), None, 100)
+    assert (first.revision, first.created, first.modified, first.enabled) == (1, 100, 100, False)
+    on = enabled(first, PluginPatch(enabled=True), 150)
+    assert on is not None and (on.enabled, on.modified, on.created) == (True, 150, 100)
+    again = defined(body(where="host = 'a'"), on, 200)
+    assert (again.revision, again.created, again.modified, again.enabled) == (2, 100, 200, True)
+    assert defined(body(enabled=False), again, 300).enabled is False
+    assert enabled(again, PluginPatch(enabled=True), 400) is None  # nothing to store
+    assert enabled(again, PluginPatch(), 400) is None
+
+
+def test_bad_definitions_raise_before_anything_is_stored() -> None:
+    with pytest.raises(DefinitionErrors):
+        defined(body(script="alert(agv(value), <, 1)"), None, 1)
+    with pytest.raises(PluginError, match="invalid plugin name"):
+        defined(body(name="a b"), None, 1)
+
+
+def test_bodies_decode_leniently_and_refuse_what_is_not_a_body() -> None:
+    assert body(max_instances="5", group_by=[]).max_instances == 5
+    assert defined(body(group_by=[]), None, 1).group_by is None
+    with pytest.raises(RequestError, match=r"invalid request: .*`from`"):
+        decode_body(b'{"name": "x", "script": ""}', PluginBody)
+    with pytest.raises(RequestError, match=r"^invalid request"):
+        decode_body(b"{not json", CheckBody)
+
+
+def test_check_and_plugin_documents() -> None:
+    assert check_document(CheckBody(script=SCRIPT)) == {"ok": True, "diagnostics": []}
+    bad = check_document(CheckBody(script=SCRIPT, where="host ="))
+    assert bad["ok"] is False and bad["diagnostics"][0]["part"] == "where"
+    d = defined(body(), None, 1)
+    doc = plugin_document(d, PluginStats(plugin="p", points_processed=7))
+    assert (doc["name"], doc["from"], doc["revision"]) == ("p", "cpu", 1)
+    assert doc["link"] == {"rel": "self", "href": "/kapacitor/v1/plugins/p"}
+    assert doc["stats"]["points_processed"] == doc["points_processed"] == 7
+    assert "stats" not in plugin_document(d, None)

@@ -1,0 +1,54 @@
+"""/write in-process: checks before ingest, the answers of ingest, and a bus failure (503)."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+
+from services.ingest.service import IngestService
+
+
+async def test_a_write_without_ingest_is_503_not_400(api: httpx.AsyncClient) -> None:
+    r = await api.post("/write", params={"db": "telegraf"}, content=b"cpu v=1 1")
+    assert (r.status_code, r.json()) == (503, {"error": "no ingest service is running"})
+
+
+async def test_bad_parameters_and_bodies_are_refused_before_ingest(
+    api: httpx.AsyncClient,
+) -> None:
+    r = await api.post("/write", content=b"cpu v=1")
+    assert (r.status_code, r.json()) == (400, {"error": "database is required: add ?db=NAME"})
+    r = await api.post("/write", params={"db": "x", "precision": "fortnight"}, content=b"cpu v=1")
+    assert r.status_code == 400 and "invalid precision" in r.json()["error"]
+    r = await api.post("/write", params={"db": "x"}, content=b"x" * 100_001)
+    assert (r.status_code, r.json()) == (
+        413,
+        {"error": "request body too large: limit is 100000 bytes"},
+    )
+    r = await api.post(
+        "/write",
+        params={"db": "x"},
+        content=b"garbage",
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert r.status_code == 400 and "invalid gzip body" in r.json()["error"]
+    assert (await api.post("/write", params={"db": "x"}, content=b"  \n")).status_code == 204
+
+
+async def test_writes_are_stored_by_ingest_and_bad_lines_named(
+    api: httpx.AsyncClient, ingest: IngestService
+) -> None:
+    r = await api.post(
+        "/kapacitor/v1/write",
+        params={"db": "telegraf"},
+        content=gzip.compress(b"cpu,host=a v=1 1\ncpu,host=b v=2 2\n"),
+        headers={"Content-Encoding": "gzip"},
+    )
+    assert r.status_code == 204
+    r = await api.post("/write", params={"db": "telegraf"}, content=b"cpu v=1 1\ncpu v=\n")
+    assert r.status_code == 400
+    doc = r.json()
+    assert doc["error"].startswith("partial write: line 2: ")
+    assert doc["error"].endswith("; 1 points accepted")
+    assert (doc["accepted"], doc["rejected"], doc["errors"][0]["line"]) == (1, 1, 2)

@@ -1,0 +1,54 @@
+"""The matcher's whole loop (`serve`) in-process on a real nats-server: batches consumed from
+POINTS reach the MATCHED stream split per enabled plugin."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from kapacitor.bus import subjects
+from kapacitor.bus.client import kv_bucket, open_bus
+from kapacitor.bus.plugin_store import PluginStore
+from kapacitor.config import Config
+from kapacitor.model import Column, FieldType, PointBatch, SeriesKey, decode_batch, encode_batch
+from kapacitor.plugins import PluginDefinition
+from services.matcher.service import serve
+
+
+def points() -> PointBatch:
+    series = [SeriesKey("cpu", (("host", "a"),)), SeriesKey("cpu", (("host", "b"),))]
+    return PointBatch(
+        "telegraf",
+        "autogen",
+        series,
+        np.array([0, 1, 0], np.int32),
+        np.array([1, 2, 3], np.int64),
+        {"v": Column(FieldType.FLOAT, np.array([1.0, 2.0, 3.0]))},
+    )
+
+
+async def test_serve_routes_points_to_enabled_plugins(cfg: Config) -> None:
+    bus = await open_bus(cfg.nats_url, "test")
+    plugins = PluginStore(await kv_bucket(bus.js, subjects.PLUGINS_BUCKET))
+    for name, where, on in (("a", "host = 'a'", True), ("off", "", False)):
+        await plugins.put(
+            PluginDefinition(name=name, from_="cpu", script="v", where=where, enabled=on)
+        )
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(cfg, stop))
+    try:
+        await bus.store(subjects.POINTS_IN, encode_batch(points()), stream=subjects.POINTS_STREAM)
+        for _ in range(200):  # the matcher acks the batch once it published all it routed
+            consumer = await bus.js.consumer_info(subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER)
+            if consumer.ack_floor is not None and consumer.ack_floor.stream_seq:
+                break
+            await asyncio.sleep(0.05)
+        got = await bus.js.get_last_msg(subjects.MATCHED_STREAM, subjects.plugin_points("a"))
+        assert decode_batch(got.data or b"").time.tolist() == [1, 3]
+        info = await bus.js.stream_info(subjects.MATCHED_STREAM)
+        assert info.state.messages == 1  # nothing for the disabled plugin
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await bus.close()
