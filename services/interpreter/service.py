@@ -8,8 +8,8 @@ import logging
 
 import msgspec
 
+from kapacitor.alerting.delivery import AlertDelivery
 from kapacitor.alerting.document import event_json
-from kapacitor.alerting.handlers import AlertLog, Webhook
 from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_bucket, open_bus
 from kapacitor.bus.interface import Delivery
@@ -39,10 +39,9 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         cfg.interpreter.max_instances,
     )
     ready = asyncio.Event()
-    alert_log = AlertLog(cfg.alert_log) if cfg.alert_log is not None else None
-    default_webhook = cfg.alert.webhook_url
-    webhook_timeout = cfg.alert.webhook_timeout.seconds
-    webhooks: dict[str, Webhook] = {}
+    delivery = AlertDelivery(
+        cfg.alert_log, cfg.alert.webhook_url, cfg.alert.webhook_timeout.seconds
+    )
 
     state_store = StateStore(await state_bucket(js))
 
@@ -59,12 +58,6 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         for name in host.sync(defs.values()):
             await state_store.delete(name)
         ready.set()
-
-    def webhook(url: str) -> Webhook:
-        w = webhooks.get(url)
-        if w is None:
-            w = webhooks[url] = Webhook(url, webhook_timeout)
-        return w
 
     async def publish_stats() -> None:
         interval = cfg.interpreter.stats_interval.seconds
@@ -109,18 +102,12 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     async def deliver(plugin: str, events: list[AlertEvent]) -> None:
         if events:
             slot = host.slots.get(plugin)
-            url = (slot.definition.webhook if slot else "") or default_webhook
-            for ev in events:
-                doc = event_json(ev)
-                if alert_log is not None:
-                    alert_log.send(doc)
-                if url:
-                    webhook(url).send(doc)
+            docs = [event_json(ev) for ev in events]
+            delivery.send(docs, slot.definition.webhook if slot else "")
+            for doc in docs:
                 # A core publish, captured by the ALERTS stream: awaiting a JetStream ack
                 # per event would stall the interpreter during an alert storm.
                 await bus.publish(subjects.plugin_alerts(plugin), doc)
-            if alert_log is not None:
-                alert_log.flush()
 
     timer_task = asyncio.create_task(timers())
     log.info("interpreter ready")
@@ -135,10 +122,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     for s in host.take_dirty():
         await stats_store.put(s)
     await save_state()  # a clean stop loses no window or alert state
-    for w in webhooks.values():
-        await w.close()
-    if alert_log is not None:
-        await alert_log.close()
+    await delivery.close()
     await bus.close(watch, stats_task, timer_task, state_task)
 
 

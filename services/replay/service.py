@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import msgspec
 import orjson
 
-from kapacitor.alerting.handlers import AlertLog, Webhook
+from kapacitor.alerting.delivery import AlertDelivery
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
 from kapacitor.bus.interface import Bus, Message, Subscription
@@ -285,18 +285,11 @@ class ReplayService:
         return ReplayDone(len(parts))
 
     async def send_alerts(self, alerts: list[dict[str, Any]], webhook_url: str) -> None:
-        url = webhook_url or self.cfg.alert.webhook_url
-        docs = [orjson.dumps(a) for a in alerts]
-        if self.cfg.alert_log is not None:
-            alert_log = AlertLog(self.cfg.alert_log)
-            for d in docs:
-                alert_log.send(d)
-            await alert_log.close()
-        if url:
-            hook = Webhook(url, self.cfg.alert.webhook_timeout.seconds)
-            for d in docs:
-                hook.send(d)
-            await hook.close()
+        delivery = AlertDelivery(
+            self.cfg.alert_log, self.cfg.alert.webhook_url, self.cfg.alert.webhook_timeout.seconds
+        )
+        delivery.send((orjson.dumps(a) for a in alerts), webhook_url)
+        await delivery.close()
 
 
 async def open_service(cfg: Config, bus: NatsBus, clock: Clock) -> ReplayService:
