@@ -21,6 +21,7 @@
     │   └── WriteNotStored    ingest could not store a write (carries `details`)
     ├── ServiceFailed         a service answered that it failed to do what was asked
     ├── HandlerError          an alert handler failed to deliver
+    ├── InfluxError           InfluxDB unreachable, refused us, or answered what we cannot read
     └── ClientError           the CLI could not talk to the API, or the API said no (`status`,
                               `document`)
 
@@ -178,3 +179,8 @@ class ClientError(KapacitorError):
         self.status = status
         self.document = document
         super().__init__(message)
+
+
+class InfluxError(KapacitorError):
+    """InfluxDB could not be reached, refused us, rejected the query, returned nothing, or
+    returned values that do not fit its own schema."""

@@ -4,8 +4,8 @@
 `client` does the HTTP.
 """
 
+from kapacitor.errors import InfluxError
 from kapacitor.influx.client import query_batches
-from kapacitor.influx.errors import InfluxError
 from kapacitor.influx.influxql import database_of, with_group_by_all
 from kapacitor.influx.series import field_types_of, series_to_batch
 

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 import orjson
 
-from kapacitor.influx.errors import InfluxError
+from kapacitor.errors import InfluxError
 from kapacitor.influx.influxql import (
     show_retention_policies,
     show_schema,

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kapacitor.influx.errors import InfluxError
+from kapacitor.errors import InfluxError
 from kapacitor.model.batch import Column, FieldType, PointBatch, SeriesKey
 
 __all__ = [

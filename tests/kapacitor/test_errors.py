@@ -10,6 +10,7 @@ from kapacitor.errors import (
     Conflict,
     DefinitionErrors,
     DslError,
+    InfluxError,
     KapacitorError,
     NotFound,
     PluginError,
@@ -30,7 +31,14 @@ def test_lookups_that_miss_are_not_found_and_keep_their_family() -> None:
 
 
 def test_api_facing_errors_are_in_the_tree() -> None:
-    for cls in (BodyTooLarge, Conflict, ServiceUnavailable, WriteNotStored, ServiceFailed):
+    for cls in (
+        BodyTooLarge,
+        Conflict,
+        ServiceUnavailable,
+        WriteNotStored,
+        ServiceFailed,
+        InfluxError,
+    ):
         assert issubclass(cls, KapacitorError)
     assert issubclass(BodyTooLarge, RequestError) and issubclass(Conflict, RequestError)
     assert issubclass(ServiceUnavailable, BusError) and issubclass(WriteNotStored, BusError)
