@@ -147,7 +147,8 @@ def test_every_documented_example_plans(name: str) -> None:
 _CORPUS = sorted({fn.example for fns in OVERLOADS.values() for fn in fns})
 
 
-@settings(max_examples=400, deadline=None)
+# cheap per example, and mutations need many tries to reach the planner
+@settings(max_examples=settings.default.max_examples * 4)
 @given(mutated_scripts(_CORPUS, (*PIECES, "warn=", "tz=", "2 *")))
 def test_checked_scripts_plan_or_fail_with_a_dsl_error(text: str) -> None:
     """Mutations of every documented example: whatever the checker accepts, the planner plans
