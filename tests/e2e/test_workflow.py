@@ -62,6 +62,7 @@ def test_defined_plugin_alerts_on_live_data(daemon: Daemon, tmp_path: Path) -> N
         daemon.start()
         define(daemon, tmp_path)
         assert daemon.cli("enable", "my_alert_script").code == 0
+        daemon.wait_plugins_live()
         body = (
             cpu_lines("a", "east", VALUES)
             + cpu_lines("b", "east", [0.0] * 20)
