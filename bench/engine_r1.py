@@ -17,6 +17,7 @@ import numpy as np
 
 from kapacitor.clock import ManualClock
 from kapacitor.dsl.ast import Call, Duration, Ident, Number, OpRef, Script
+from kapacitor.dsl.check import check
 from kapacitor.engine import PluginRuntime, build_program
 from kapacitor.model.batch import Column, FieldType, PointBatch, SeriesKey
 
@@ -73,7 +74,7 @@ def main() -> None:
             ),
         )
     )
-    program = build_program(script)
+    program = build_program(check(script, str(script)))
     print(program)
     batches, keys, tags = make_batches(args.hosts, args.steps, args.batch)
     # The matcher hands the interpreter each row's instance; for R1 that is the series.

@@ -1,17 +1,20 @@
 """Configuration: defaults, the TOML file, env overrides, in that order of precedence.
 
-Every key is declared once in `SCHEMA` (section, key, default, comment); the loader, the env
-overrides (`KAPACITOR_<SECTION>_<KEY>`, upper case, '-' -> '_') and `kapacitord config` all read
-that one table, so a new key is one line here.
+Every key is declared once, as a typed field of its section's dataclass (default and comment
+included); `SCHEMA` is derived from those fields, and the loader, the env overrides
+(`KAPACITOR_<SECTION>_<KEY>`, upper case, '-' -> '_') and `kapacitord config` all read it, so a
+new key is one field here. Values are checked and typed once, when loading: `cfg.http.bind_address`
+is a str, `cfg.interpreter.state_interval` a `Duration` (parsed, with the text as written).
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
 from kapacitor.errors import ConfigError
 
@@ -38,141 +41,6 @@ DEFAULT_POINTS_STREAM_MAX_BYTES = 2 * 1024**3
 
 ALL_SERVICES = DEFAULT_SERVICES
 
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    section: str  # "" for top level
-    name: str
-    default: Any
-    comment: str
-
-    @property
-    def env(self) -> str:
-        parts = [self.section, self.name] if self.section else [self.name]
-        return "KAPACITOR_" + "_".join(p.upper().replace("-", "_") for p in parts)
-
-
-SCHEMA: tuple[Key, ...] = (
-    Key("", "hostname", "localhost", "Name of this host in alerts and logs."),
-    Key(
-        "",
-        "data_dir",
-        DEFAULT_DATA_DIR,
-        "Where JetStream data, the unix socket and the alert log live.",
-    ),
-    Key(
-        "http",
-        "bind-address",
-        DEFAULT_HTTP_BIND_ADDRESS,
-        "HTTP API address, host:port (empty host = all).",
-    ),
-    Key(
-        "http",
-        "unix-socket",
-        DEFAULT_UNIX_SOCKET,
-        "Unix socket of the API, relative to data_dir; empty to disable.",
-    ),
-    Key(
-        "http",
-        "max-body-size",
-        DEFAULT_MAX_BODY_SIZE,
-        "Largest /write body in bytes (after gzip); larger gets 413.",
-    ),
-    Key(
-        "http",
-        "write-chunk-size",
-        DEFAULT_WRITE_CHUNK_SIZE,
-        "A /write body is handed to ingest in chunks of at most this many bytes.",
-    ),
-    Key(
-        "nats",
-        "url",
-        "",
-        "NATS server to use; empty starts an embedded nats-server with JetStream.",
-    ),
-    Key(
-        "nats",
-        "server-bin",
-        "",
-        "Path of the nats-server binary for the embedded server; empty finds it.",
-    ),
-    Key("nats", "host", "127.0.0.1", "Address the embedded nats-server listens on."),
-    Key("nats", "port", -1, "Port of the embedded nats-server; -1 picks a free one."),
-    Key("ingest", "default-db", DEFAULT_DB, "Database for writes that name none (NATS input)."),
-    Key("ingest", "default-rp", DEFAULT_RP, "Retention policy for writes that name none."),
-    Key(
-        "nats-input",
-        "enabled",
-        True,
-        "Accept line protocol published on NATS (Telegraf outputs.nats).",
-    ),
-    Key("nats-input", "subject", DEFAULT_NATS_INPUT_SUBJECT, "Subject Telegraf publishes to."),
-    Key("nats-input", "db", DEFAULT_DB, "Database given to points received on that subject."),
-    Key(
-        "nats-input", "rp", DEFAULT_RP, "Retention policy given to points received on that subject."
-    ),
-    Key(
-        "nats-input", "precision", "ns", "Timestamp precision of those points (n, u, ms, s, m, h)."
-    ),
-    Key(
-        "alert",
-        "log",
-        DEFAULT_ALERT_LOG,
-        "Alert log (JSON lines), relative to data_dir; empty to disable.",
-    ),
-    Key(
-        "alert",
-        "webhook-url",
-        "",
-        "Every alert is POSTed as JSON here, unless the plugin sets its own.",
-    ),
-    Key("alert", "webhook-timeout", DEFAULT_WEBHOOK_TIMEOUT, "Timeout of one webhook POST."),
-    Key(
-        "interpreter",
-        "stats-interval",
-        DEFAULT_STATS_INTERVAL,
-        "How often plugin counters are published.",
-    ),
-    Key(
-        "interpreter",
-        "state-interval",
-        DEFAULT_STATE_INTERVAL,
-        "How often changed plugin state (windows, alert levels) is saved for restarts.",
-    ),
-    Key(
-        "interpreter",
-        "expire",
-        DEFAULT_EXPIRE,
-        "Forget plugin instances silent this long (0s: never); define --expire overrides it.",
-    ),
-    Key(
-        "interpreter",
-        "max-instances",
-        DEFAULT_MAX_INSTANCES,
-        "Instances a plugin may hold (0: no limit); define --max-instances overrides it.",
-    ),
-    Key(
-        "interpreter", "fetch-batch", DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once."
-    ),
-    Key("matcher", "fetch-batch", DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once."),
-    Key(
-        "daemon",
-        "services",
-        ",".join(DEFAULT_SERVICES),
-        "Services kapacitord starts (comma separated).",
-    ),
-    Key(
-        "daemon",
-        "restart-backoff-max",
-        DEFAULT_RESTART_BACKOFF_MAX,
-        "Longest wait before restarting a crashed service.",
-    ),
-    Key("logging", "level", "INFO", "DEBUG, INFO, WARNING or ERROR."),
-)
-
-_BY_SECTION: dict[str, dict[str, Key]] = {}
-for _k in SCHEMA:
-    _BY_SECTION.setdefault(_k.section, {})[_k.name] = _k
 
 _DURATION_UNITS = {
     "ns": 1,
@@ -203,8 +71,238 @@ def parse_duration(text: str) -> float:
         raise ConfigError(f"invalid duration {text!r} (expected e.g. 500ms, 10s, 1m)") from None
 
 
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A duration setting: the text as written (what `kapacitord config` and child processes'
+    env show) and its value, parsed once."""
+
+    text: str
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        return cls(text, parse_duration(text))
+
+    @property
+    def ns(self) -> int:
+        return int(self.seconds * 1e9)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _doc(comment: str) -> dict[str, str]:
+    return {"comment": comment}
+
+
+@dataclass(frozen=True, slots=True)
+class TopConfig:
+    hostname: str = field(
+        default="localhost", metadata=_doc("Name of this host in alerts and logs.")
+    )
+    data_dir: str = field(
+        default=DEFAULT_DATA_DIR,
+        metadata=_doc("Where JetStream data, the unix socket and the alert log live."),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    bind_address: str = field(
+        default=DEFAULT_HTTP_BIND_ADDRESS,
+        metadata=_doc("HTTP API address, host:port (empty host = all)."),
+    )
+    unix_socket: str = field(
+        default=DEFAULT_UNIX_SOCKET,
+        metadata=_doc("Unix socket of the API, relative to data_dir; empty to disable."),
+    )
+    max_body_size: int = field(
+        default=DEFAULT_MAX_BODY_SIZE,
+        metadata=_doc("Largest /write body in bytes (after gzip); larger gets 413."),
+    )
+    write_chunk_size: int = field(
+        default=DEFAULT_WRITE_CHUNK_SIZE,
+        metadata=_doc("A /write body is handed to ingest in chunks of at most this many bytes."),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NatsConfig:
+    url: str = field(
+        default="",
+        metadata=_doc("NATS server to use; empty starts an embedded nats-server with JetStream."),
+    )
+    server_bin: str = field(
+        default="",
+        metadata=_doc("Path of the nats-server binary for the embedded server; empty finds it."),
+    )
+    host: str = field(
+        default="127.0.0.1", metadata=_doc("Address the embedded nats-server listens on.")
+    )
+    port: int = field(
+        default=-1, metadata=_doc("Port of the embedded nats-server; -1 picks a free one.")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IngestConfig:
+    default_db: str = field(
+        default=DEFAULT_DB, metadata=_doc("Database for writes that name none (NATS input).")
+    )
+    default_rp: str = field(
+        default=DEFAULT_RP, metadata=_doc("Retention policy for writes that name none.")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NatsInputConfig:
+    enabled: bool = field(
+        default=True,
+        metadata=_doc("Accept line protocol published on NATS (Telegraf outputs.nats)."),
+    )
+    subject: str = field(
+        default=DEFAULT_NATS_INPUT_SUBJECT, metadata=_doc("Subject Telegraf publishes to.")
+    )
+    db: str = field(
+        default=DEFAULT_DB, metadata=_doc("Database given to points received on that subject.")
+    )
+    rp: str = field(
+        default=DEFAULT_RP,
+        metadata=_doc("Retention policy given to points received on that subject."),
+    )
+    precision: str = field(
+        default="ns", metadata=_doc("Timestamp precision of those points (n, u, ms, s, m, h).")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    log: str = field(
+        default=DEFAULT_ALERT_LOG,
+        metadata=_doc("Alert log (JSON lines), relative to data_dir; empty to disable."),
+    )
+    webhook_url: str = field(
+        default="",
+        metadata=_doc("Every alert is POSTed as JSON here, unless the plugin sets its own."),
+    )
+    webhook_timeout: Duration = field(
+        default=Duration.parse(DEFAULT_WEBHOOK_TIMEOUT),
+        metadata=_doc("Timeout of one webhook POST."),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InterpreterConfig:
+    stats_interval: Duration = field(
+        default=Duration.parse(DEFAULT_STATS_INTERVAL),
+        metadata=_doc("How often plugin counters are published."),
+    )
+    state_interval: Duration = field(
+        default=Duration.parse(DEFAULT_STATE_INTERVAL),
+        metadata=_doc(
+            "How often changed plugin state (windows, alert levels) is saved for restarts."
+        ),
+    )
+    expire: Duration = field(
+        default=Duration.parse(DEFAULT_EXPIRE),
+        metadata=_doc(
+            "Forget plugin instances silent this long (0s: never); define --expire overrides it."
+        ),
+    )
+    max_instances: int = field(
+        default=DEFAULT_MAX_INSTANCES,
+        metadata=_doc(
+            "Instances a plugin may hold (0: no limit); define --max-instances overrides it."
+        ),
+    )
+    fetch_batch: int = field(
+        default=DEFAULT_FETCH_BATCH, metadata=_doc("Messages pulled from JetStream at once.")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherConfig:
+    fetch_batch: int = field(
+        default=DEFAULT_FETCH_BATCH, metadata=_doc("Messages pulled from JetStream at once.")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    services: str = field(
+        default=",".join(DEFAULT_SERVICES),
+        metadata=_doc("Services kapacitord starts (comma separated)."),
+    )
+    restart_backoff_max: Duration = field(
+        default=Duration.parse(DEFAULT_RESTART_BACKOFF_MAX),
+        metadata=_doc("Longest wait before restarting a crashed service."),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    level: str = field(default="INFO", metadata=_doc("DEBUG, INFO, WARNING or ERROR."))
+
+
+# Section name ("" for the top level) -> its dataclass, in the order `kapacitord config` prints.
+SECTIONS: dict[str, type[Any]] = {
+    "": TopConfig,
+    "http": HttpConfig,
+    "nats": NatsConfig,
+    "ingest": IngestConfig,
+    "nats-input": NatsInputConfig,
+    "alert": AlertConfig,
+    "interpreter": InterpreterConfig,
+    "matcher": MatcherConfig,
+    "daemon": DaemonConfig,
+    "logging": LoggingConfig,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    section: str  # "" for top level
+    name: str
+    default: Any
+    comment: str
+    kind: type[Any]  # str, int, bool or Duration
+    attr: str  # the field of the section's dataclass
+
+    @property
+    def env(self) -> str:
+        parts = [self.section, self.name] if self.section else [self.name]
+        return "KAPACITOR_" + "_".join(p.upper().replace("-", "_") for p in parts)
+
+
+def _keys_of(section: str, cls: type[Any]) -> list[Key]:
+    hints = get_type_hints(cls)
+    # Keys in sections are spelled with '-', top-level ones as Kapacitor spells them (data_dir).
+    return [
+        Key(
+            section,
+            f.name.replace("_", "-") if section else f.name,
+            f.default,
+            f.metadata["comment"],
+            hints[f.name],
+            f.name,
+        )
+        for f in fields(cls)
+    ]
+
+
+SCHEMA: tuple[Key, ...] = tuple(
+    k for section, cls in SECTIONS.items() for k in _keys_of(section, cls)
+)
+
+_BY_SECTION: dict[str, dict[str, Key]] = {}
+for _k in SCHEMA:
+    _BY_SECTION.setdefault(_k.section, {})[_k.name] = _k
+
+
 def _coerce(key: Key, value: Any, origin: str) -> Any:
-    want = type(key.default)
+    """`value` (from TOML or env) as the key's type; ConfigError naming where it came from."""
+    want = key.kind
+    label = key.env.removeprefix("KAPACITOR_").lower()
     if want is bool:
         if isinstance(value, bool):
             return value
@@ -230,28 +328,47 @@ def _coerce(key: Key, value: Any, origin: str) -> Any:
     elif want is str:
         if isinstance(value, str):
             return value
-    raise ConfigError(
-        f"{origin}: {key.env.removeprefix('KAPACITOR_').lower()} "
-        f"must be {want.__name__}, got {value!r}"
-    )
+    elif want is Duration:
+        if isinstance(value, str):
+            try:
+                return Duration.parse(value)
+            except ConfigError as e:
+                raise ConfigError(f"{origin}: {label}: {e}") from None
+    raise ConfigError(f"{origin}: {label} must be {want.__name__.lower()}, got {value!r}")
+
+
+_T = TypeVar("_T")
+
+
+def _section(cls: type[_T], section: str, values: Mapping[tuple[str, str], Any]) -> _T:
+    return cls(**{k.attr: values[(section, k.name)] for k in _BY_SECTION[section].values()})
 
 
 class Config:
-    """Resolved configuration. `cfg.get("http", "bind-address")`; paths are already absolute."""
+    """Resolved configuration, typed per key: `cfg.http.bind_address` is a str,
+    `cfg.interpreter.state_interval.seconds` a float; paths are already absolute."""
 
-    def __init__(self, values: dict[tuple[str, str], Any], path: Path | None = None) -> None:
-        self._values = values
+    def __init__(self, values: Mapping[tuple[str, str], Any], path: Path | None = None) -> None:
+        """`values`: every key of SCHEMA, of its key's type (as `load_config` makes them)."""
+        self._values = dict(values)
         self.path = path
+        top = _section(TopConfig, "", values)
+        self.hostname = top.hostname
+        self.data_dir = Path(top.data_dir).expanduser().resolve()
+        self.http = _section(HttpConfig, "http", values)
+        self.nats = _section(NatsConfig, "nats", values)
+        self.ingest = _section(IngestConfig, "ingest", values)
+        self.nats_input = _section(NatsInputConfig, "nats-input", values)
+        self.alert = _section(AlertConfig, "alert", values)
+        self.interpreter = _section(InterpreterConfig, "interpreter", values)
+        self.matcher = _section(MatcherConfig, "matcher", values)
+        self.daemon = _section(DaemonConfig, "daemon", values)
+        self.logging = _section(LoggingConfig, "logging", values)
 
-    def get(self, section: str, name: str) -> Any:
-        try:
-            return self._values[(section, name)]
-        except KeyError:
-            raise ConfigError(f"unknown config key [{section}] {name}") from None
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(str(self.get("", "data_dir"))).expanduser().resolve()
+    def value(self, key: Key) -> Any:
+        """The value of one key of SCHEMA (for code that walks SCHEMA; typed code reads the
+        sections' attributes)."""
+        return self._values[(key.section, key.name)]
 
     def data_path(self, value: str) -> Path | None:
         """A path setting resolved against data_dir; None when the setting is empty."""
@@ -262,18 +379,15 @@ class Config:
 
     @property
     def nats_url(self) -> str:
-        return str(self.get("nats", "url"))
+        return self.nats.url
 
     @property
     def unix_socket(self) -> Path | None:
-        return self.data_path(str(self.get("http", "unix-socket")))
+        return self.data_path(self.http.unix_socket)
 
     @property
     def alert_log(self) -> Path | None:
-        return self.data_path(str(self.get("alert", "log")))
-
-    def duration(self, section: str, name: str) -> float:
-        return parse_duration(str(self.get(section, name)))
+        return self.data_path(self.alert.log)
 
     def with_overrides(self, **env: str) -> dict[str, str]:
         """Env vars that make a child process see exactly this config."""
@@ -286,7 +400,8 @@ class Config:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for (section, name), v in self._values.items():
+        for (section, name), value in self._values.items():
+            v = str(value) if isinstance(value, Duration) else value
             if section:
                 out.setdefault(section, {})[name] = v
             else:
@@ -335,6 +450,7 @@ def _toml_value(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
+    # str, or a Duration as written
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -348,7 +464,7 @@ def render_config(cfg: Config | None = None) -> str:
         if section:
             lines.append(f"[{section}]")
         for key in keys.values():
-            v = key.default if cfg is None else cfg.get(key.section, key.name)
+            v = key.default if cfg is None else cfg.value(key)
             lines.append(f"  # {key.comment} (env {key.env})")
             lines.append(f"  {key.name} = {_toml_value(v)}")
         lines.append("")

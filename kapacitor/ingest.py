@@ -6,10 +6,10 @@ from __future__ import annotations
 import msgspec
 
 from kapacitor.errors import LineProtocolError
+from kapacitor.lineprotocol import PRECISIONS as PRECISIONS  # the decoder's list, not a copy
 from kapacitor.lineprotocol import parse_body
 from kapacitor.model import PointBatch
 
-PRECISIONS = ("n", "ns", "u", "us", "µ", "ms", "s", "m", "h")
 MAX_ERRORS_REPORTED = 100
 
 

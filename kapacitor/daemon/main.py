@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from kapacitor import __version__
 from kapacitor.config import load_config, render_config
@@ -43,13 +45,11 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "config":
             sys.stdout.write(render_config(cfg if args.config else None))
             return
-        services = parse_services(args.services or str(cfg.get("daemon", "services")))
-        setup_logging(str(cfg.get("logging", "level")), "kapacitord")
+        services = parse_services(args.services or cfg.daemon.services)
+        setup_logging(cfg.logging.level, "kapacitord")
         sup = Supervisor(cfg, services)
         if args.pidfile:
-            from pathlib import Path
-
-            Path(args.pidfile).write_text(str(__import__("os").getpid()))
+            Path(args.pidfile).write_text(str(os.getpid()))
         raise SystemExit(sup.run())
     except KapacitorError as e:
         print(f"kapacitord: {e}", file=sys.stderr)

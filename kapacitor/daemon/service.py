@@ -34,7 +34,7 @@ def run_service(name: str, main: ServiceMain, argv: list[str] | None = None) -> 
     except KapacitorError as e:
         print(f"{name}: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    setup_logging(str(cfg.get("logging", "level")), name)
+    setup_logging(cfg.logging.level, name)
     if not cfg.nats_url:
         print(
             f"{name}: nats.url (KAPACITOR_NATS_URL) must be set to run a service alone",

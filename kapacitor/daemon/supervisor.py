@@ -91,9 +91,9 @@ class Supervisor:
         if not url:
             self.nats = EmbeddedNats(
                 data_dir / "nats",
-                host=str(self.cfg.get("nats", "host")),
-                port=int(self.cfg.get("nats", "port")),
-                binary=str(self.cfg.get("nats", "server-bin")),
+                host=self.cfg.nats.host,
+                port=self.cfg.nats.port,
+                binary=self.cfg.nats.server_bin,
             )
             url = self.nats.start()
             # Keep the port across restarts of the server: the services reconnect to this URL.
@@ -116,7 +116,7 @@ class Supervisor:
         return 0
 
     def _watch(self) -> None:
-        backoff_max = self.cfg.duration("daemon", "restart-backoff-max")
+        backoff_max = self.cfg.daemon.restart_backoff_max.seconds
         while not self._stopping:
             time.sleep(POLL_S)
             now = time.monotonic()

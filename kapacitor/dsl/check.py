@@ -18,6 +18,7 @@ import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from kapacitor.dsl.alert_check import EXTRA_CHECKS as ALERT_CHECKS
 from kapacitor.dsl.ast import (
     Binary,
     Bool,
@@ -33,18 +34,16 @@ from kapacitor.dsl.ast import (
     String,
     Unary,
 )
-from kapacitor.dsl.fold import FoldError, fold_binary, fold_unary, inline_constants
-from kapacitor.dsl.functions import ALERT_LEVELS, Function, Param, lookup
+from kapacitor.dsl.check_context import ExtraCheck, FieldVar
+from kapacitor.dsl.fold import FoldError, fold_binary, fold_unary
+from kapacitor.dsl.functions import Function, Param, lookup
 from kapacitor.dsl.functions import suggest as suggest_function
 from kapacitor.dsl.scalar_check import EXTRA_CHECKS as SCALAR_CHECKS
 from kapacitor.dsl.stream_check import EXTRA_CHECKS as STREAM_CHECKS
 from kapacitor.dsl.tokens import compile_regex
 from kapacitor.dsl.types import FIELD_TYPES, NUMERIC, SCALAR, Type, describe
-from kapacitor.dsl.window_check import EXTRA_CHECKS as WINDOW_CHECKS
+from kapacitor.dsl.vector_check import EXTRA_CHECKS as VECTOR_CHECKS
 from kapacitor.errors import DslError, DslTypeError, Span
-
-# The largest count window: the engine keeps that many values per series.
-MAX_WINDOW_POINTS = 1_000_000
 
 _ARITHMETIC = frozenset({"+", "-", "*", "/", "%"})
 _ORDERING = frozenset({"<", "<=", ">", ">="})
@@ -57,13 +56,21 @@ class DslWarning(DslError):
 
 @dataclass(frozen=True, slots=True)
 class BoundCall:
-    """A call matched to its function: `args` maps each parameter passed to its expression."""
+    """A call matched to its function: `args` maps each parameter passed to its expression;
+    `rest` holds the repeats of a variadic function's last parameter (`min(a, b, c)`: c)."""
 
     function: Function
     args: Mapping[str, Expr]
+    rest: tuple[Expr, ...] = ()
 
     def arg(self, name: str) -> Expr | None:
         return self.args.get(name)
+
+    def positional(self) -> tuple[Expr, ...]:
+        """The arguments of the positional parameters passed (by position or name), in the
+        parameters' order, then the repeats."""
+        params = self.function.positional
+        return (*(self.args[p.name] for p in params if p.name in self.args), *self.rest)
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,11 +114,6 @@ class CheckedScript:
         nanoseconds, a regex as a compiled re.Pattern, an op as its string; else None."""
         return self.constants.get(id(node))
 
-    def folded(self) -> Script:
-        """The script with every constant expression written as a literal (`let n = 10` then
-        `window(x, n)` becomes `window(x, 10)`): what the planner takes."""
-        return inline_constants(self.script, self.types, self.constants)
-
     @property
     def result_type(self) -> Type | None:
         """The type of the last statement (for expression mode), or None if there is none."""
@@ -121,19 +123,12 @@ class CheckedScript:
         return self.types[id(last.value if isinstance(last, Let) else last)]
 
 
-class _FieldVar:
-    """The type of a field read, until its uses decide it."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-_T = Type | _FieldVar
+_T = Type | FieldVar
 
 
 class _Checker:
+    """Implements CheckContext (check_context.py) for the per-function checks."""
+
     def __init__(self, script: Script, source: str, require_alert: bool) -> None:
         self.script = script
         self.source = source
@@ -143,7 +138,7 @@ class _Checker:
         self.bindings: dict[int, Let] = {}
         self.field_refs: dict[int, str] = {}
         self.constants: dict[int, object] = {}
-        self.vars: dict[str, _FieldVar] = {}
+        self.vars: dict[str, FieldVar] = {}
         self.field_types: dict[str, tuple[Type, Span]] = {}  # decided type, and where
         self.scope: dict[str, tuple[Let, _T]] = {}
         self.later: dict[str, Let] = {}  # lets further down the script
@@ -178,8 +173,21 @@ class _Checker:
         self.types[id(node)] = t
         return t
 
-    def var(self, name: str) -> _FieldVar:
-        return self.vars.setdefault(name, _FieldVar(name))
+    def type_of(self, node: Expr) -> _T:
+        return self.types[id(node)]
+
+    def constant(self, node: Expr) -> object | None:
+        return self.constants.get(id(node))
+
+    def field_name(self, node: Expr) -> str | None:
+        return self.field_refs.get(id(node))
+
+    def decided(self, field: str) -> Type | None:
+        decided = self.field_types.get(field)
+        return None if decided is None else decided[0]
+
+    def var(self, name: str) -> FieldVar:
+        return self.vars.setdefault(name, FieldVar(name))
 
     def coerce(self, t: _T, allowed: Type, span: Span) -> Type | None:
         """`t` as a member of `allowed`, deciding a field's type on first use; None if not."""
@@ -210,7 +218,7 @@ class _Checker:
         return t if t in FIELD_TYPES else Type(0)
 
     def shown(self, t: _T) -> str:
-        if isinstance(t, _FieldVar):
+        if isinstance(t, FieldVar):
             decided = self.field_types.get(t.name)
             return describe(decided[0]) if decided else "a field"
         if t == Type.VECTOR:
@@ -432,17 +440,17 @@ class _Checker:
 
     def operands(self, node: Binary, lt: _T, rt: _T) -> tuple[Type, Type]:
         """Decide field operands from the other side: `host == "a"` makes host a string."""
-        if isinstance(lt, _FieldVar) and isinstance(rt, Type):
+        if isinstance(lt, FieldVar) and isinstance(rt, Type):
             family = self.same_family(rt)
             if node.op in ("*", "/", "%") or (node.op in ("+", "-") and rt != Type.STRING):
                 family = NUMERIC  # duration * field, time - field: the field is a number
             return self.coerce(lt, family or NUMERIC, node.left.span) or Type.NUMBER, rt
-        if isinstance(rt, _FieldVar) and isinstance(lt, Type):
+        if isinstance(rt, FieldVar) and isinstance(lt, Type):
             family = self.same_family(lt)
             if node.op in ("*", "/", "%") or (node.op in ("+", "-") and lt != Type.STRING):
                 family = NUMERIC
             return lt, self.coerce(rt, family or NUMERIC, node.right.span) or Type.NUMBER
-        if isinstance(lt, _FieldVar) and isinstance(rt, _FieldVar):
+        if isinstance(lt, FieldVar) and isinstance(rt, FieldVar):
             # Both fields: whichever is decided decides the other; numbers by default.
             known = self.field_types.get(lt.name) or self.field_types.get(rt.name)
             family = self.same_family(known[0]) if known else NUMERIC
@@ -461,14 +469,18 @@ class _Checker:
         if fn is None:
             raise self.unknown_function(node)
         bound = self.bind(fn, node)
-        self.calls[id(node)] = BoundCall(fn, bound)
+        self.calls[id(node)] = BoundCall(fn, bound, node.args[len(fn.positional) :])
         for param in fn.params:
             arg = bound.get(param.name)
             if arg is not None:
                 self.argument(fn, node, param, arg)
         for arg in node.args[len(fn.positional) :]:  # the repeats of a variadic function
             self.argument(fn, node, fn.positional[-1], arg)
-        _EXTRA_CHECKS.get(fn.name, _no_extra_check)(self, node, bound)
+        if fn.name in ("tag", "field"):
+            self.check_name(node, bound["name"])
+        extra = _EXTRA_CHECKS.get(fn.name)
+        if extra is not None:
+            extra(self, node, bound)
         if fn.name == "default":  # of the field's type, which the value decided
             return self.types[id(bound["field"])]
         if fn.name == "if":
@@ -479,6 +491,14 @@ class _Checker:
             self.field_refs[id(node)] = name
             return self.var(name)
         return fn.returns
+
+    def check_name(self, call: Call, node: Expr) -> None:
+        name = self.constants[id(node)]
+        assert isinstance(name, str)
+        if not name:
+            raise self.error(f"{call.name}() needs a non-empty name", node.span)
+        if call.name == "tag":
+            self.tags.add(name)
 
     def conditional(self, node: Call, then: Expr, other: Expr) -> Type:
         """The type of `if(c, then, else)`: both sides of one type, as for `then == else`."""
@@ -544,7 +564,7 @@ class _Checker:
         t = self.infer(arg)
         if fn.name == "if" and param.name != "cond":
             return  # typed together, by conditional()
-        if param.const and isinstance(t, _FieldVar):
+        if param.const and isinstance(t, FieldVar):
             raise self.const_error(fn, param, arg)
         if param.type == FIELD_TYPES:
             return  # any field, whatever the rest uses it as: is_present(f) (checked later)
@@ -611,120 +631,11 @@ def _arithmetic(op: str, left: Type, right: Type) -> Type | None:
 
 # --- per-function checks beyond the signature ---------------------------------------------
 
-
-def _no_extra_check(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
-    pass
-
-
-def _check_window(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
-    size_node = args["size"]
-    size = checker.constants[id(size_node)]
-    timed = checker.types[id(size_node)] == Type.DURATION
-    assert isinstance(size, int)
-    if size <= 0:
-        raise checker.error("window size must be positive", size_node.span)
-    if not timed and size > MAX_WINDOW_POINTS:
-        raise checker.error(
-            f"window size is at most {MAX_WINDOW_POINTS} points; use a duration for long windows",
-            size_node.span,
-        )
-    every_node = args.get("every")
-    if every_node is not None:
-        every = checker.constants[id(every_node)]
-        assert isinstance(every, int)
-        if (checker.types[id(every_node)] == Type.DURATION) != timed:
-            kind = "a duration" if timed else "an int (a number of points)"
-            raise checker.error(
-                f"every= must be of the same kind as the size: {kind}", every_node.span
-            )
-        if every <= 0:
-            raise checker.error("every= must be positive", every_node.span)
-    align_node = args.get("align")
-    if align_node is not None and checker.constants[id(align_node)] is True and not timed:
-        raise checker.error(
-            "align= only applies to time windows (a duration size)", align_node.span
-        )
-
-
-def _check_percentile(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
-    node = args["p"]
-    p = checker.constants[id(node)]
-    assert isinstance(p, int | float)
-    if not 0 <= p <= 100:
-        raise checker.error("percentile must be between 0 and 100", node.span)
-
-
-def _check_name(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
-    node = args["name"]
-    name = checker.constants[id(node)]
-    assert isinstance(name, str)
-    if not name:
-        raise checker.error(f"{call.name}() needs a non-empty name", node.span)
-    if call.name == "tag":
-        checker.tags.add(name)
-
-
-def _check_alert(checker: _Checker, call: Call, args: dict[str, Expr]) -> None:
-    value, threshold = args["value"], args["threshold"]
-    vt, tt = checker.types[id(value)], checker.types[id(threshold)]
-    v_duration = vt == Type.DURATION
-    t_duration = tt == Type.DURATION
-    if v_duration != t_duration:
-        what = "a duration such as 5m" if v_duration else "a number"
-        raise checker.error(
-            f"alert() compares its value ({checker.shown(vt)}) with its threshold "
-            f"({checker.shown(tt)}): the threshold must be {what}",
-            threshold.span,
-        )
-    if (vt == Type.BOOL) != (tt == Type.BOOL):
-        what = "true or false" if vt == Type.BOOL else "a number"
-        raise checker.error(
-            f"alert() compares its value ({checker.shown(vt)}) with its threshold "
-            f"({checker.shown(tt)}): the threshold must be {what}",
-            threshold.span,
-        )
-    op = checker.constants.get(id(args["op"]))
-    if vt == Type.BOOL and op not in ("==", "!="):
-        raise checker.error(f"alert() compares bools with == or != only, got {op}", args["op"].span)
-    level = "critical"
-    level_node = args.get("level")
-    if level_node is not None:
-        given = checker.constants[id(level_node)]
-        if not isinstance(given, str) or given.lower() not in ALERT_LEVELS:
-            close = difflib.get_close_matches(str(given), ALERT_LEVELS, n=1, cutoff=0.5)
-            hint = f': did you mean "{close[0]}"?' if close else ""
-            raise checker.error(
-                f"unknown alert level {str(given)!r}{hint} (levels: info, warning, critical)",
-                level_node.span,
-            )
-        level = given.lower()  # any case: the engine upper-cases levels
-    for name, lower in (("warn", "warning"), ("info", "info")):
-        node = args.get(name)
-        if node is None:
-            continue
-        if ALERT_LEVELS.index(lower) >= ALERT_LEVELS.index(level):
-            raise checker.error(
-                f"{name}= adds a level below the alert's own, but this alert is {level}: "
-                f"drop level= or raise it",
-                node.span,
-            )
-        nt = checker.types[id(node)]
-        if (nt == Type.BOOL) != (vt == Type.BOOL) or (nt == Type.DURATION) != v_duration:
-            what = "a condition (a bool)" if vt == Type.BOOL else f"a threshold like {threshold}"
-            raise checker.error(
-                f"{name}= of this alert is {what}, got {checker.shown(nt)}", node.span
-            )
-
-
-_EXTRA_CHECKS = {
-    "window": _check_window,
-    "percentile": _check_percentile,
-    "tag": _check_name,
-    "field": _check_name,
-    "alert": _check_alert,
+_EXTRA_CHECKS: dict[str, ExtraCheck] = {
+    **ALERT_CHECKS,
     **SCALAR_CHECKS,
-    **WINDOW_CHECKS,
     **STREAM_CHECKS,
+    **VECTOR_CHECKS,
 }
 
 assert all(lookup(name) is not None for name in _EXTRA_CHECKS)

@@ -2,8 +2,8 @@
 
 The checker calls `fold_unary`/`fold_binary` on operands whose values it knows, so
 `let n = 10`, `2 * n` and `1m + 30s` are constants wherever the language wants one (window
-sizes, `every=`, percentiles, thresholds). `inline_constants` then gives the planner a script
-in which every such expression is a literal.
+sizes, `every=`, percentiles, thresholds). The checker records each value at its node
+(`CheckedScript.constant`), where the planner reads it: the written tree is never rewritten.
 
 Folding follows the engine's arithmetic (docs/language.md, "Operations"): ints stay ints
 under `+ - * %`, `/` gives a float, `%` keeps the sign of the dividend, durations are int
@@ -16,27 +16,9 @@ from __future__ import annotations
 
 import math
 import operator
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
-from kapacitor.dsl.ast import (
-    Binary,
-    Bool,
-    Call,
-    Duration,
-    Expr,
-    Ident,
-    Keyword,
-    Let,
-    Number,
-    Regex,
-    Script,
-    Statement,
-    String,
-    Unary,
-)
-from kapacitor.dsl.tokens import format_ns
 from kapacitor.dsl.types import Type
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -120,52 +102,3 @@ def fold_unary(op: str, t: Type, a: object) -> object | None:
     if t == Type.FLOAT:
         return -a
     return _int(-int(a), "the result")
-
-
-def literal(node: Expr, t: Type, value: object) -> Expr | None:
-    """A literal node for the constant `value` of type `t`, at `node`'s place."""
-    span = node.span
-    if t == Type.BOOL and isinstance(value, bool):
-        return Bool(value, span=span)
-    # Negative values become negative literals, which only folding makes (the parser reads
-    # `-5` as unary minus): they print the same and plan as constants.
-    if t in (Type.INT, Type.FLOAT) and isinstance(value, int | float):
-        return Number(value, span=span)
-    if t == Type.DURATION and isinstance(value, int):
-        return Duration(value, format_ns(value), span=span)
-    if t == Type.STRING and isinstance(value, str):
-        return String(value, span=span)
-    if t == Type.REGEX and isinstance(value, re.Pattern):
-        return Regex(value.pattern, span=span)
-    return None
-
-
-def inline_constants(
-    script: Script, types: Mapping[int, Type], constants: Mapping[int, object]
-) -> Script:
-    """`script` with each constant expression that is not a literal replaced by one.
-
-    `types` and `constants` are the checker's, keyed by the nodes of `script`.
-    """
-
-    def expr(node: Expr) -> Expr:
-        if isinstance(node, Ident | Unary | Binary) and id(node) in constants:
-            lit = literal(node, types[id(node)], constants[id(node)])
-            if lit is not None:
-                return lit
-        if isinstance(node, Unary):
-            return Unary(node.op, expr(node.operand), span=node.span)
-        if isinstance(node, Binary):
-            return Binary(node.op, expr(node.left), expr(node.right), span=node.span)
-        if isinstance(node, Call):
-            args = tuple(expr(a) for a in node.args)
-            kwargs = tuple(Keyword(k.name, expr(k.value), span=k.span) for k in node.kwargs)
-            return Call(node.name, args, kwargs, span=node.span)
-        return node
-
-    def statement(st: Statement) -> Statement:
-        if isinstance(st, Let):
-            return Let(st.name, expr(st.value), span=st.span)
-        return expr(st)
-
-    return Script(tuple(statement(st) for st in script.statements), span=script.span)

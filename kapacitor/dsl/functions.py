@@ -1,9 +1,10 @@
 """The registry of the language's functions: signatures and documentation, no implementations.
 
-One `Function` entry per function (aliases share it). The checker validates calls against it;
-the engine looks a call's function up here (or gets it, already bound, from
-`CheckedScript.call(node)`) and implements it under its canonical `name`. Adding a function is
-adding one entry to `_REGISTRY`; docs/language.md embeds `markdown()` (a test keeps them equal).
+One `Function` entry per function (aliases share it). The checker validates calls against it
+and binds each call to its entry (`CheckedScript.call(node)`); the engine plans a call by that
+entry, from the planner tables of its family modules, which must cover `REGISTRY` (plan.py
+asserts it). Adding a function is adding one entry to `_REGISTRY` and its planner;
+docs/language.md embeds `markdown()` (a test keeps them equal).
 
 `python -m kapacitor.dsl.functions` prints that markdown.
 """
@@ -875,6 +876,9 @@ _REGISTRY: tuple[Function, ...] = (
         'deadman(0, 1m, message="{instance} sends no data")',
     ),
 )
+
+# Every function once, in the reference's order (the engine's planner tables cover it).
+REGISTRY: tuple[Function, ...] = _REGISTRY
 
 # name -> every function called so, in registry order (min and max exist twice: an aggregate
 # of a vector, and the scalar minimum of two or more numbers).

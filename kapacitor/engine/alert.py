@@ -9,36 +9,32 @@ become events, and alerts are rare, so the Python loop over changes is cheap.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from kapacitor.dsl.ast import Expr, Ident, String
 from kapacitor.engine.groups import Groups, IntArray, grow
-from kapacitor.errors import DslTypeError
+from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
+from kapacitor.errors import CodecError
 
 LEVELS = ("OK", "INFO", "WARNING", "CRITICAL")  # codes 0..3: a higher code wins
-RAISED_LEVELS = LEVELS[1:]  # what level= may name
+RAISED_LEVELS = LEVELS[1:]  # what level= may name (upper-cased)
 
 
-def level_option(value: Expr) -> str:
-    """The level named by `level=` of alert() or deadman(): a string (or, leniently, a bare
-    name) of RAISED_LEVELS in any case."""
-    text = (
-        value.value
-        if isinstance(value, String)
-        else value.name
-        if isinstance(value, Ident)
-        else None
-    )
-    if text is None or text.upper() not in RAISED_LEVELS:
-        raise DslTypeError(
-            f"level= must be one of {', '.join(RAISED_LEVELS)}, got {value}", value.span
-        )
-    return text.upper()
+class AlertSnap(msgspec.Struct, frozen=True):
+    """An alert's part of a snapshot (little-endian arrays)."""
+
+    level: bytes
+    fired_at: bytes
 
 
 class AlertState:
-    """Level code (0: OK) and episode start time of one alert, indexed by instance id."""
+    """Level code (0: OK) and episode start time of one alert, indexed by instance id (an
+    InstanceState)."""
+
+    section: ClassVar[Section] = "alerts"
 
     def __init__(self) -> None:
         self.level: npt.NDArray[np.int8] = np.zeros(0, np.int8)
@@ -52,6 +48,26 @@ class AlertState:
     def ensure(self, n: int) -> None:
         self.level = grow(self.level, n, 0)
         self.fired_at = grow(self.fired_at, n, 0)
+
+    def nbytes(self) -> int:
+        return self.level.nbytes + self.fired_at.nbytes
+
+    def snapshot(self, n: int) -> msgspec.Raw:
+        return encode_part(
+            AlertSnap(
+                level=self.level[:n].astype("<i1").tobytes(),
+                fired_at=self.fired_at[:n].astype("<i8").tobytes(),
+            )
+        )
+
+    def restore(self, data: msgspec.Raw, n: int) -> None:
+        snap = decode_part(data, AlertSnap)
+        level = array_from(snap.level, "<i1", n)
+        if n and (int(level.min()) < 0 or int(level.max()) >= len(LEVELS)):
+            raise CodecError("snapshot holds an unknown alert level")
+        self.ensure(n)
+        self.level[:n] = level
+        self.fired_at[:n] = array_from(snap.fired_at, "<i8", n)
 
     def step(
         self, codes: npt.NDArray[np.int8], times: IntArray, inst: IntArray, groups: Groups

@@ -27,18 +27,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import ClassVar
 
 import msgspec
 import numpy as np
 
-from kapacitor.dsl.ast import Call, Duration, Number, String, Unary
-from kapacitor.engine.alert import level_option
+from kapacitor.dsl.ast import String
+from kapacitor.dsl.check import BoundCall, CheckedScript
+from kapacitor.engine.events import AlertEvent, build_event
 from kapacitor.engine.groups import BoolArray, IntArray, grow
-from kapacitor.errors import CodecError, DslTypeError
-
-if TYPE_CHECKING:  # events imports plan, which imports this module
-    from kapacitor.engine.events import AlertEvent
+from kapacitor.engine.ops import duration_text, fmt_number
+from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
+from kapacitor.errors import CodecError
 
 NO_TIME = np.iinfo(np.int64).min
 
@@ -66,8 +66,6 @@ class DeadmanOp:
         return self
 
     def describe(self) -> str:
-        from kapacitor.engine.plan import fmt_number
-
         interval = self.interval_text or f"{self.interval_ns}ns"
         text = f"deadman {fmt_number(self.threshold)} {interval} level={self.level}"
         if self.message is not None:
@@ -75,36 +73,21 @@ class DeadmanOp:
         return text
 
 
-def plan_deadman(node: Call, index: int) -> DeadmanOp:
-    """Plan a `deadman(threshold, interval, message=..., level=...)` statement."""
-    if len(node.args) != 2:
-        raise DslTypeError(
-            "deadman() takes 2 arguments: deadman(threshold, interval), e.g. deadman(0, 1m)",
-            node.span,
-        )
-    thr_node, interval = node.args
-    negative = isinstance(thr_node, Unary) and thr_node.op == "-"
-    if negative or not isinstance(thr_node, Number) or isinstance(thr_node.value, bool):
-        raise DslTypeError(
-            f"deadman() threshold must be a number of points >= 0, got {thr_node}", thr_node.span
-        )
-    if not isinstance(interval, Duration) or interval.ns <= 0:
-        raise DslTypeError(
-            f"deadman() interval must be a duration > 0, got {interval}", interval.span
-        )
-    level, message = "CRITICAL", None
-    for kw in node.kwargs:
-        if kw.name == "message":
-            if not isinstance(kw.value, String):
-                raise DslTypeError(f"message= needs a string, got {kw.value}", kw.value.span)
-            message = kw.value.value
-        elif kw.name == "level":
-            level = level_option(kw.value)
-        else:
-            raise DslTypeError(
-                f"deadman() has no option {kw.name}= (known: message, level)", kw.span
-            )
-    return DeadmanOp(index, float(thr_node.value), interval.ns, level, message, interval.text)
+def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> DeadmanOp:
+    """Plan a `deadman(threshold, interval, message=..., level=...)` statement; the checker
+    has made its arguments constants and validated them."""
+    args = call.args
+    threshold = checked.constant(args["threshold"])
+    interval = checked.constant(args["interval"])
+    assert isinstance(threshold, int | float) and isinstance(interval, int)
+    message = None if "message" not in args else checked.constant(args["message"])
+    level = "critical" if "level" not in args else checked.constant(args["level"])
+    assert (message is None or isinstance(message, str)) and isinstance(level, str)
+    text = duration_text(checked, args["interval"])
+    return DeadmanOp(index, float(threshold), interval, level.upper(), message, text)
+
+
+_NIL = msgspec.msgpack.encode(None)  # the snapshot part of a program without deadman()
 
 
 class _DeadmanSnap(msgspec.Struct, frozen=True):
@@ -137,11 +120,24 @@ class _OpState:
         self.active = grow(self.active, n, False)
         self.fired_at = grow(self.fired_at, n, 0)
 
+    def keep(self, idx: IntArray) -> None:
+        self.count = self.count[idx]
+        self.active = self.active[idx]
+        self.fired_at = self.fired_at[idx]
+
+    def nbytes(self) -> int:
+        return self.count.nbytes + self.active.nbytes + self.fired_at.nbytes
+
 
 class DeadmanState:
-    """Point counts, first-seen times and alert bits of every deadman() of a runtime."""
+    """Point counts, first-seen times and alert bits of every deadman() of a runtime (an
+    InstanceState: one for all the statements, as they share the instances' first-seen times
+    and tags). `start_ns` is when counting starts: the runtime's creation or restore."""
+
+    section: ClassVar[Section] = "deadman"
 
     def __init__(self, ops: tuple[DeadmanOp, ...], start_ns: int) -> None:
+        self.start_ns = start_ns
         self.ops = [_OpState(op, start_ns) for op in ops]
         self.since: IntArray = np.zeros(0, np.int64)  # clock time of each instance's first row
         self.tags: list[dict[str, str]] = []
@@ -153,6 +149,16 @@ class DeadmanState:
         self.since = grow(self.since, n, NO_TIME)
         for s in self.ops:
             s.ensure(n)
+
+    def keep(self, idx: IntArray) -> None:
+        """Keep only the instances `idx`, renumbered in that order."""
+        self.since = self.since[idx]
+        self.tags = [self.tags[i] if i < len(self.tags) else {} for i in idx.tolist()]
+        for s in self.ops:
+            s.keep(idx)
+
+    def nbytes(self) -> int:
+        return self.since.nbytes + sum(s.nbytes() for s in self.ops)
 
     def observe(
         self, ids: IntArray, counts: IntArray, now_ns: int, tags_of: Callable[[int], dict[str, str]]
@@ -176,8 +182,6 @@ class DeadmanState:
         self, now_ns: int, plugin: str, keys: list[str], many: bool
     ) -> list[tuple[int, int, AlertEvent]]:
         """Checks due at `now_ns` and early recoveries: (instance, statement, event) triples."""
-        from kapacitor.engine.events import build_event
-
         n = len(keys)
         out: list[tuple[int, int, AlertEvent]] = []
         for s in self.ops:
@@ -228,37 +232,43 @@ class DeadmanState:
             s.next_check = start_ns + s.op.interval_ns
             s.count[:n] = 0
 
-    def export(self, n: int) -> DeadmanSnap:
-        return DeadmanSnap(
-            since=self.since[:n].astype("<i8").tobytes(),
-            tags=[self.tags[i] if i < len(self.tags) else {} for i in range(n)],
-            ops=[
-                _DeadmanSnap(
-                    next_check=s.next_check,
-                    last_check=s.last_check,
-                    count=s.count[:n].astype("<i8").tobytes(),
-                    active=s.active[:n].astype("?").tobytes(),
-                    fired_at=s.fired_at[:n].astype("<i8").tobytes(),
-                )
-                for s in self.ops
-            ],
+    def snapshot(self, n: int) -> msgspec.Raw:
+        """The statements' state (nil without deadman())."""
+        if not self.ops:
+            return msgspec.Raw(_NIL)
+        return encode_part(
+            DeadmanSnap(
+                since=self.since[:n].astype("<i8").tobytes(),
+                tags=[self.tags[i] if i < len(self.tags) else {} for i in range(n)],
+                ops=[
+                    _DeadmanSnap(
+                        next_check=s.next_check,
+                        last_check=s.last_check,
+                        count=s.count[:n].astype("<i8").tobytes(),
+                        active=s.active[:n].astype("?").tobytes(),
+                        fired_at=s.fired_at[:n].astype("<i8").tobytes(),
+                    )
+                    for s in self.ops
+                ],
+            )
         )
 
-    def load(self, snap: DeadmanSnap, n: int) -> None:
+    def restore(self, data: msgspec.Raw, n: int) -> None:
+        """Load the saved firing state; a restore is a restart, so counting starts afresh
+        at `start_ns` (see the module's docs)."""
+        if not self.ops:
+            return
+        if bytes(data) == _NIL:
+            raise CodecError("snapshot does not match the program's deadman() statements")
+        snap = decode_part(data, DeadmanSnap)
         if len(snap.ops) != len(self.ops) or len(snap.tags) != n:
             raise CodecError("snapshot does not match the program's deadman() statements")
         self.ensure(n)
-        self.since[:n] = _arr(snap.since, "<i8", n)
+        self.since[:n] = array_from(snap.since, "<i8", n)
         self.tags = [dict(t) for t in snap.tags]
         for s, ss in zip(self.ops, snap.ops, strict=True):
             s.next_check, s.last_check = ss.next_check, ss.last_check
-            s.count[:n] = _arr(ss.count, "<i8", n)
-            s.active[:n] = _arr(ss.active, "?", n)
-            s.fired_at[:n] = _arr(ss.fired_at, "<i8", n)
-
-
-def _arr(data: bytes, dtype: str, n: int) -> np.ndarray[Any, Any]:
-    out = np.frombuffer(data, dtype=dtype).copy()
-    if out.shape[0] != n:
-        raise CodecError(f"snapshot array has {out.shape[0]} entries, expected {n}")
-    return out
+            s.count[:n] = array_from(ss.count, "<i8", n)
+            s.active[:n] = array_from(ss.active, "?", n)
+            s.fired_at[:n] = array_from(ss.fired_at, "<i8", n)
+        self.restart(self.start_ns, n)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import msgspec
 
-from kapacitor.engine.plan import fmt_number
+from kapacitor.engine.ops import fmt_number
 
 DEFAULT_FIRING = "{plugin} {instance} is {level}: value {value} {op} {threshold}"
 DEFAULT_RECOVERY = (

@@ -12,17 +12,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kapacitor.dsl.ast import Call, Number
+from kapacitor.dsl.ast import Call
+from kapacitor.dsl.check import BoundCall
+from kapacitor.dsl.functions import FUNCTIONS
 from kapacitor.engine.columns import Scalar, Vector
 from kapacitor.engine.holtwinters import forecast
-from kapacitor.errors import DslTypeError
-
-if TYPE_CHECKING:
-    from kapacitor.engine.plan import _Planner
+from kapacitor.engine.ops import Kind, PlanContext, Planners
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,35 +41,17 @@ class ForecastOp:
         return f"forecast.holt_winters %{self.arg} h={self.h} season={self.season}"
 
 
-def _whole(node: Call, arg: object, what: str, least: int) -> int:
-    if (
-        not isinstance(arg, Number)
-        or not isinstance(arg.value, int)
-        or isinstance(arg.value, bool)
-        or arg.value < least
-    ):
-        span = arg.span if isinstance(arg, Number) else node.span
-        raise DslTypeError(f"holt_winters() needs {what} >= {least}, got {arg}", span)
-    return arg.value
+def plan_forecast(ctx: PlanContext, node: Call, call: BoundCall) -> int:
+    """Plan `holt_winters(window, h, season=0)`; the checker has made h and season constants."""
+    vec = ctx.expr(call.args["v"])
+    assert ctx.kind(vec) is Kind.VEC, "the checker takes a vector"
+    h = ctx.checked.constant(call.args["h"])
+    season = 0 if "season" not in call.args else ctx.checked.constant(call.args["season"])
+    assert isinstance(h, int) and isinstance(season, int)
+    return ctx.emit(ForecastOp(vec, h, season), Kind.NUM)
 
 
-def plan_forecast(planner: _Planner, node: Call) -> int:
-    """Plan `holt_winters(window, h, season=0)`; the checker has made h and season literals."""
-    from kapacitor.engine.plan import Kind
-
-    if node.kwargs or not 2 <= len(node.args) <= 3:
-        raise DslTypeError(
-            "holt_winters() takes 2 or 3 arguments: holt_winters(window(x, 100), 10, 24)",
-            node.span,
-        )
-    vec = planner.expr(node.args[0])
-    if planner.kind(vec) is not Kind.VEC:
-        raise DslTypeError(
-            "holt_winters() needs a window: holt_winters(window(x, 100), 10)", node.args[0].span
-        )
-    h = _whole(node, node.args[1], "a number of steps h", 1)
-    season = _whole(node, node.args[2], "a season", 0) if len(node.args) == 3 else 0
-    return planner.emit(ForecastOp(vec, h, season), Kind.NUM)
+PLANNERS: Planners = {FUNCTIONS["holt_winters"]: plan_forecast}
 
 
 def apply_forecast(op: ForecastOp, vec: Vector) -> Scalar:

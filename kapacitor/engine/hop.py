@@ -20,6 +20,7 @@ trigger. No Python code runs per row or per instance.
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 
 from kapacitor.engine.groups import (
@@ -31,7 +32,8 @@ from kapacitor.engine.groups import (
     grow,
     ranges,
 )
-from kapacitor.engine.window import NO_TIME, WindowState
+from kapacitor.engine.snapshot import array_from
+from kapacitor.engine.window import NO_TIME, WindowSnap, WindowState
 
 
 def _grouped_left(
@@ -81,6 +83,17 @@ class HopWindowState(WindowState):
     def ensure(self, n: int) -> None:
         super().ensure(n)
         self.next_emit = grow(self.next_emit, n, NO_TIME)
+
+    def nbytes(self) -> int:
+        return super().nbytes() + self.next_emit.nbytes
+
+    def _snap(self, n: int) -> WindowSnap:
+        snap = super()._snap(n)
+        return msgspec.structs.replace(snap, next_emit=self.next_emit[:n].astype("<i8").tobytes())
+
+    def _load(self, snap: WindowSnap, n: int) -> None:
+        super()._load(snap, n)
+        self.next_emit[:n] = array_from(snap.next_emit, "<i8", n)
 
     def boundary_after(self, t: IntArray) -> IntArray:
         """The next emit boundary after a trigger (or first value) at time t."""

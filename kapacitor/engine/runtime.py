@@ -9,9 +9,15 @@ program's operators over whole columns:
 3. Each field the program reads becomes a column that has a value only on rows carrying the
    field as int/uint/float; on the other rows everything computed from it has no value (so the
    row does not enter windows over it). Rows lacking any read field count as *skipped*.
-4. Operators run in plan order over those working rows; windows and alerts carry state per
-   instance in arrays indexed by a dense id the runtime gives each instance key it sees rows of.
+4. Operators run in plan order over those working rows (the dispatch names every kind of
+   operator: mypy proves none is missed); stateful ones carry state per instance in arrays
+   indexed by a dense id the runtime gives each instance key it sees rows of.
 5. Alert state changes become `AlertEvent`s, returned in batch row order (then alert order).
+
+This module is the driver only: the core operators' kernels are in kernels.py, alert()
+evaluation in evaluate_alert.py, the snapshot codec in snapshot.py, and every per-instance
+state is an `InstanceState` (state.py) that the runtime grows, expires, saves and sizes through
+that Protocol alone. `evaluate` returns the columns a batch computed, for tests.
 
 Nothing here reads the wall clock: `now()` and `stats.last_batch_ns` ask `clock`, once per batch.
 """
@@ -21,22 +27,30 @@ from __future__ import annotations
 import itertools
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, assert_never
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from kapacitor.clock import Clock
-from kapacitor.engine.aggregate import AGGREGATE_FUNCTIONS
-from kapacitor.engine.alert import LEVELS, AlertState
-from kapacitor.engine.columns import Scalar, Text, Value, Vector, and_valid
-from kapacitor.engine.deadman import DeadmanOp, DeadmanSnap, DeadmanState
-from kapacitor.engine.events import AlertEvent, build_event
+from kapacitor.clock import Clock, ManualClock
+from kapacitor.engine import snapshot as codec
+from kapacitor.engine.alert import AlertState
+from kapacitor.engine.arrivals import Arrivals
+from kapacitor.engine.columns import Scalar, Text, Value, and_valid
+from kapacitor.engine.deadman import DeadmanOp, DeadmanState
+from kapacitor.engine.evaluate_alert import Rows, evaluate_alert
+from kapacitor.engine.events import AlertEvent
 from kapacitor.engine.forecast import ForecastOp, apply_forecast
-from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of, grow
-from kapacitor.engine.hop import HopWindowState
-from kapacitor.engine.plan import (
+from kapacitor.engine.groups import BoolArray, Groups, IntArray, groups_of
+from kapacitor.engine.kernels import (
+    apply_aggregate,
+    apply_binary,
+    apply_math,
+    apply_unary,
+    scalar,
+    vector,
+)
+from kapacitor.engine.ops import (
     AggOp,
     AlertOp,
     BinaryOp,
@@ -44,29 +58,23 @@ from kapacitor.engine.plan import (
     CountWindowOp,
     FieldOp,
     MathOp,
-    Program,
     TimeOp,
     TimeWindowOp,
     UnaryOp,
 )
-from kapacitor.engine.scalar import FuncOp, RowContext, evaluate, read_field
+from kapacitor.engine.plan import Program
+from kapacitor.engine.scalar import FuncOp, RowContext, read_field
+from kapacitor.engine.scalar import evaluate as evaluate_func
 from kapacitor.engine.shift import ShiftOp, shifted
+from kapacitor.engine.state import InstanceState, operator_states
 from kapacitor.engine.stream import StreamOp, StreamState
-from kapacitor.engine.vecfuncs import VecOp, aggregate_with_empty, apply_vector
-from kapacitor.engine.window import NO_TIME, WindowState, window_vector
+from kapacitor.engine.vecfuncs import VecOp, apply_vector
+from kapacitor.engine.window import WindowState, window_column
 from kapacitor.errors import CodecError, PluginError
 from kapacitor.model.batch import FieldType, PointBatch
 
-SNAPSHOT_VERSION = 2  # 2: alert levels instead of firing bits
 _NUMERIC = (FieldType.FLOAT, FieldType.INT, FieldType.UINT)
-_COMPARE = {
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-    "==": np.equal,
-    "!=": np.not_equal,
-}
+_S = TypeVar("_S")
 
 
 @dataclass(slots=True)
@@ -102,47 +110,46 @@ class ProcessResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Rows:
-    """The working rows of a batch: sorted by instance, with their batch row and instance."""
+class Evaluation:
+    """One batch run through a program: its outcome and every column the program computed.
 
-    times: IntArray
-    inst: IntArray
-    groups: Groups
-    order: IntArray  # batch row of each working row
-    bidx: IntArray  # batch instance index of each batch row
+    `columns[i]` is column `%i` over the batch's working rows (None for alert() and
+    deadman(), and an empty list when no row was left to work on); `rows[w]` is the batch
+    row of working row w.
+    """
 
+    result: ProcessResult
+    columns: list[Value | None]
+    rows: IntArray
+    size: int  # rows in the batch
 
-class _WindowSnap(msgspec.Struct, frozen=True):
-    lens: bytes
-    vals: bytes
-    times: bytes
-    seen: bytes
-    first: bytes
-    next_emit: bytes = b""  # windows with every= (hop.py)
-
-
-class _AlertSnap(msgspec.Struct, frozen=True):
-    level: bytes
-    fired_at: bytes
-
-
-class _Snapshot(msgspec.Struct, frozen=True):
-    v: int
-    plugin: str
-    program: str
-    keys: list[str]
-    newest: bytes
-    windows: list[_WindowSnap]
-    alerts: list[_AlertSnap]
-    streams: list[dict[str, bytes]] = msgspec.field(default_factory=list)
-    deadman: DeadmanSnap | None = None
+    def by_row(self, i: int) -> list[object]:
+        """Column `%i` per batch row: its value, or None where the row has none."""
+        out: list[object] = [None] * self.size
+        if not self.columns:
+            return out
+        col = self.columns[i]
+        assert isinstance(col, Scalar | Text), "a window has no value per row"
+        for w, row in enumerate(self.rows.tolist()):
+            if col.valid is None or col.valid[w]:
+                out[row] = col.values[w].item() if isinstance(col, Scalar) else col.values[w]
+        return out
 
 
-def _arr(data: bytes, dtype: str, n: int | None = None) -> npt.NDArray[Any]:
-    out = np.frombuffer(data, dtype=dtype).copy()
-    if n is not None and out.shape[0] != n:
-        raise CodecError(f"snapshot array has {out.shape[0]} entries, expected {n}")
-    return out
+def evaluate(
+    program: Program,
+    batch: PointBatch,
+    instance_idx: npt.NDArray[np.integer[Any]],
+    instance_keys: list[str],
+    instance_tags: list[dict[str, str]],
+    *,
+    plugin: str = "plugin",
+    clock: Clock | None = None,
+) -> Evaluation:
+    """Run one batch through a fresh runtime of `program` (the clock: `ManualClock(0)` unless
+    given); see `PluginRuntime.evaluate`."""
+    runtime = PluginRuntime(plugin, program, clock or ManualClock())
+    return runtime.evaluate(batch, instance_idx, instance_keys, instance_tags)
 
 
 class PluginRuntime:
@@ -158,49 +165,38 @@ class PluginRuntime:
 
     def _reset(self) -> None:
         self._ids: dict[str, int] = {}
-        self._windows: dict[int, WindowState] = {}
-        self._alerts: dict[int, AlertState] = {}
-        self._streams: dict[int, StreamState] = {}
-        for i, op in enumerate(self.program.ops):
-            if isinstance(op, CountWindowOp) and op.every is not None:
-                self._windows[i] = HopWindowState(size=op.n, every=op.every)
-            elif isinstance(op, CountWindowOp):
-                self._windows[i] = WindowState(size=op.n)
-            elif isinstance(op, TimeWindowOp) and op.every_ns is not None:
-                self._windows[i] = HopWindowState(
-                    span_ns=op.span_ns, every_ns=op.every_ns, align=op.align
-                )
-            elif isinstance(op, TimeWindowOp):
-                self._windows[i] = WindowState(span_ns=op.span_ns)
-            elif isinstance(op, ShiftOp):
-                self._windows[i] = op.window()
-            elif isinstance(op, AlertOp):
-                self._alerts[i] = AlertState()
-            elif isinstance(op, StreamOp):
-                self._streams[i] = StreamState(op)
-        self._newest: IntArray = np.zeros(0, np.int64)
-        self._seen_at: IntArray = np.zeros(0, np.int64)  # clock time of each instance's last row
         self._key_bytes = 0  # what the instance keys hold, kept as keys come and go
         self._capacity = 0
+        self._arrivals = Arrivals(self.clock)
         self._deadman = DeadmanState(self.program.deadmen, self.clock.now_ns())
+        self._op_states = operator_states(self.program)
+        self._states: list[InstanceState] = [
+            self._arrivals,
+            *self._op_states.values(),
+            self._deadman,
+        ]
 
     @property
     def instance_count(self) -> int:
         return len(self._ids)
 
-    def _operator_states(self) -> list[WindowState | AlertState | StreamState]:
-        """The per-instance state of every window, alert and stream function."""
-        return [*self._windows.values(), *self._alerts.values(), *self._streams.values()]
+    @property
+    def states(self) -> tuple[InstanceState, ...]:
+        """Every per-instance state: the runtime's arrivals, then each stateful operator's in
+        plan order, then deadman()'s (replaced by `restore` and `expire`)."""
+        return tuple(self._states)
+
+    def _state(self, i: int, kind: type[_S]) -> _S:
+        state = self._op_states[i]
+        assert isinstance(state, kind), "operator_states() made the state for this op"
+        return state
 
     def _ensure(self, n: int) -> None:
         if n <= self._capacity:
             return
         cap = max(n, 2 * self._capacity, 64)
-        for state in self._operator_states():
+        for state in self._states:
             state.ensure(cap)
-        self._deadman.ensure(cap)
-        self._newest = grow(self._newest, cap, NO_TIME)
-        self._seen_at = grow(self._seen_at, cap, self.clock.now_ns())
         self._capacity = cap
 
     def process(
@@ -211,34 +207,53 @@ class PluginRuntime:
         instance_tags: list[dict[str, str]],
     ) -> ProcessResult:
         """Run one batch; `instance_idx[i]` indexes `instance_keys`/`instance_tags` for row i."""
-        try:
-            result = self._process(batch, instance_idx, instance_keys, instance_tags)
-        except Exception:
-            self.stats.errors += 1
-            raise
-        self.stats.batches += 1
-        self.stats.last_batch_ns = self.clock.now_ns()
-        self.stats.points_processed += result.points
-        self.stats.points_skipped += result.skipped
-        self.stats.points_late += result.late
-        self.stats.points_refused += result.refused
-        return result
+        return self.evaluate(batch, instance_idx, instance_keys, instance_tags).result
 
-    def _process(
+    def evaluate(
         self,
         batch: PointBatch,
         instance_idx: npt.NDArray[np.integer[Any]],
         instance_keys: list[str],
         instance_tags: list[dict[str, str]],
-    ) -> ProcessResult:
+    ) -> Evaluation:
+        """`process`, also returning the columns the program computed (tests read them)."""
+        try:
+            evaluation = self._run(batch, instance_idx, instance_keys, instance_tags)
+        except Exception:
+            self.stats.errors += 1
+            raise
+        result = evaluation.result
+        stats = self.stats
+        stats.batches += 1
+        stats.last_batch_ns = self.clock.now_ns()
+        stats.points_processed += result.points
+        stats.points_skipped += result.skipped
+        stats.points_late += result.late
+        stats.points_refused += result.refused
+        for event in result.events:
+            if event.level == "OK":
+                stats.recoveries += 1
+            else:
+                stats.alerts_fired += 1
+        return evaluation
+
+    def _run(
+        self,
+        batch: PointBatch,
+        instance_idx: npt.NDArray[np.integer[Any]],
+        instance_keys: list[str],
+        instance_tags: list[dict[str, str]],
+    ) -> Evaluation:
         n = len(batch)
+        size = n
+        nothing: IntArray = np.zeros(0, np.int64)
         bidx = np.asarray(instance_idx, dtype=np.int64)
         if bidx.shape != (n,):
             raise PluginError(f"instance_idx has shape {bidx.shape}, the batch has {n} rows")
         if len(instance_tags) != len(instance_keys):
             raise PluginError("instance_keys and instance_tags differ in length")
         if n == 0:
-            return ProcessResult([], 0, 0)
+            return Evaluation(ProcessResult([], 0, 0), [], nothing, size)
         if int(bidx.min()) < 0 or int(bidx.max()) >= len(instance_keys):
             raise PluginError("instance_idx points outside instance_keys")
 
@@ -258,7 +273,7 @@ class PluginRuntime:
                 map(sys.getsizeof, itertools.islice(reversed(ids), len(ids) - known))
             )
         self._ensure(len(ids))
-        self._seen_at[key_ids[used]] = self.clock.now_ns()
+        self._arrivals.seen(key_ids[used])
         inst_all = key_ids[bidx]
 
         order = np.argsort(inst_all, kind="stable")
@@ -268,7 +283,7 @@ class PluginRuntime:
             order = order[refused:]
             n -= refused
             if n == 0:
-                return ProcessResult([], 0, 0, 0, refused)
+                return Evaluation(ProcessResult([], 0, 0, 0, refused), [], nothing, size)
         inst = inst_all[order]
         times = batch.time[order].astype(np.int64, copy=False)
         groups = groups_of(inst)
@@ -276,14 +291,14 @@ class PluginRuntime:
             self._observe(groups, key_ids, used, instance_tags)
         late = 0
         if self.program.has_time_window:
-            keep = self._drop_late(times, groups)
+            keep = self._arrivals.drop_late(times, groups)
             if keep is not None:
                 late = n - int(keep.shape[0])
                 order, inst, times = order[keep], inst[keep], times[keep]
                 groups = groups_of(inst)
         m = int(order.shape[0])
         if m == 0:
-            return ProcessResult([], 0, 0, late, refused)
+            return Evaluation(ProcessResult([], 0, 0, late, refused), [], nothing, size)
         fields, complete = self._read_fields(batch, order)
         skipped = m - (m if complete is None else int(np.count_nonzero(complete)))
         now = float(self.clock.now_ns())
@@ -296,37 +311,51 @@ class PluginRuntime:
             elif isinstance(op, TimeOp):
                 env.append(Scalar(np.full(m, now) if op.now else times.astype(np.float64)))
             elif isinstance(op, MathOp):
-                env.append(_math(op.func, _scalar(env[op.arg])))
+                env.append(apply_math(op.func, scalar(env[op.arg])))
             elif isinstance(op, ConstOp):
                 env.append(Scalar(np.full(m, op.value, np.float64)))
             elif isinstance(op, UnaryOp):
-                env.append(_unary(op.op, _scalar(env[op.arg])))
+                env.append(apply_unary(op.op, scalar(env[op.arg])))
             elif isinstance(op, BinaryOp):
-                env.append(_binary(op.op, _scalar(env[op.left]), _scalar(env[op.right])))
+                env.append(apply_binary(op.op, scalar(env[op.left]), scalar(env[op.right])))
             elif isinstance(op, CountWindowOp | TimeWindowOp):
-                env.append(self._window(i, _scalar(env[op.arg]), times, inst, groups, m))
+                window = self._state(i, WindowState)
+                env.append(window_column(window, scalar(env[op.arg]), times, inst, groups))
             elif isinstance(op, StreamOp):
-                env.append(self._streams[i].apply(_scalar(env[op.arg]), times, inst, groups))
+                stream = self._state(i, StreamState)
+                env.append(stream.apply(scalar(env[op.arg]), times, inst, groups))
             elif isinstance(op, ShiftOp):
-                vec = self._window(i, _scalar(env[op.arg]), times, inst, groups, m)
+                window = self._state(i, WindowState)
+                vec = window_column(window, scalar(env[op.arg]), times, inst, groups)
                 env.append(shifted(op, vec))
             elif isinstance(op, AggOp):
-                env.append(_aggregate(op, _vector(env[op.arg]), m))
+                env.append(apply_aggregate(op, vector(env[op.arg]), m))
             elif isinstance(op, ForecastOp):
-                env.append(apply_forecast(op, _vector(env[op.arg])))
+                env.append(apply_forecast(op, vector(env[op.arg])))
             elif isinstance(op, VecOp):
-                env.append(apply_vector(op, _vector(env[op.arg])))
+                env.append(apply_vector(op, vector(env[op.arg])))
             elif isinstance(op, FuncOp):
                 ctx = RowContext(batch, order, bidx, times, instance_tags)
-                env.append(evaluate(op, [env[j] for j in op.args], ctx))
+                env.append(evaluate_func(op, [env[j] for j in op.args], ctx))
             elif isinstance(op, DeadmanOp):
                 env.append(None)  # driven by on_timer(); rows are counted above
-            else:
+            elif isinstance(op, AlertOp):
                 env.append(None)
-                work = _Rows(times, inst, groups, order, bidx)
-                self._alert(i, op, env, work, instance_keys, instance_tags, found)
+                found += evaluate_alert(
+                    op,
+                    self._state(i, AlertState),
+                    env,
+                    Rows(times, inst, groups, order, bidx),
+                    instance_keys,
+                    instance_tags,
+                    self.plugin,
+                    self.program.outputs > 1,
+                )
+            else:
+                assert_never(op)
         found.sort(key=lambda e: (e[0], e[1]))
-        return ProcessResult([e[2] for e in found], m - skipped, skipped, late, refused)
+        result = ProcessResult([e[2] for e in found], m - skipped, skipped, late, refused)
+        return Evaluation(result, env, order, size)
 
     def _admit(self, keys: list[str], limit: int) -> list[int]:
         """Ids for `keys`, new ones only while fewer than `limit` instances are held (-1)."""
@@ -361,15 +390,13 @@ class PluginRuntime:
         n = len(self._ids)
         if self._deadman or n == 0:
             return 0
-        keep = np.flatnonzero(self._seen_at[:n] > self.clock.now_ns() - idle_ns).astype(np.int64)
+        keep = self._arrivals.idle(n, idle_ns)
         if keep.shape[0] == n:
             return 0
         keys = list(self._ids)
         self._ids = {keys[i]: j for j, i in enumerate(keep.tolist())}
-        for state in self._operator_states():
+        for state in self._states:
             state.keep(keep)
-        self._newest = self._newest[keep]
-        self._seen_at = self._seen_at[keep]
         self._capacity = int(keep.shape[0])
         self._key_bytes = sum(map(sys.getsizeof, self._ids))
         return n - self._capacity
@@ -377,8 +404,7 @@ class PluginRuntime:
     def state_bytes(self) -> int:
         """About the memory the instances' state holds: every state array (window pools
         included) and the instance keys; constant time."""
-        parts: list[object] = [*self._operator_states(), self._deadman, *self._deadman.ops]
-        arrays = self._newest.nbytes + self._seen_at.nbytes + sum(map(_array_bytes, parts))
+        arrays = sum(state.nbytes() for state in self._states)
         return arrays + self._key_bytes + sys.getsizeof(self._ids)
 
     def next_timer(self) -> int | None:
@@ -423,306 +449,45 @@ class PluginRuntime:
                 complete = and_valid(complete, typed.valid)
                 continue
             if col is None or col.type not in _NUMERIC:
-                scalar = Scalar(np.zeros(m, np.float64), np.zeros(m, np.bool_))
+                number = Scalar(np.zeros(m, np.float64), np.zeros(m, np.bool_))
             else:
                 present = None if col.present is None else col.present[order]
-                scalar = Scalar(col.values[order].astype(np.float64), present)
-            out[name] = scalar
-            complete = and_valid(complete, scalar.valid)
+                number = Scalar(col.values[order].astype(np.float64), present)
+            out[name] = number
+            complete = and_valid(complete, number.valid)
         return out, complete
-
-    def _drop_late(self, times: IntArray, groups: Groups) -> IntArray | None:
-        """Rows to keep if some are late (None: all in order); advances the newest times."""
-        newest = self._newest
-        first_late = times[groups.starts] < newest[groups.ids]
-        step_back = np.zeros(times.shape[0], np.bool_)
-        step_back[1:] = times[1:] < times[:-1]
-        step_back[groups.starts] = False
-        if not first_late.any() and not step_back.any():
-            newest[groups.ids] = times[groups.last_rows]
-            return None
-        bad = first_late | np.logical_or.reduceat(step_back, groups.starts)
-        late = np.zeros(times.shape[0], np.bool_)
-        good = ~bad
-        newest[groups.ids[good]] = times[groups.last_rows[good]]
-        # Out-of-order instances are rare: a Python loop over just those is fine.
-        for g in np.flatnonzero(bad).tolist():
-            s, e = int(groups.starts[g]), int(groups.starts[g] + groups.counts[g])
-            iid = int(groups.ids[g])
-            seg = times[s:e]
-            running = np.maximum.accumulate(np.concatenate(([newest[iid]], seg)))
-            late[s:e] = seg < running[:-1]
-            newest[iid] = running[-1]
-        return np.flatnonzero(~late).astype(np.int64)
-
-    def _window(
-        self, i: int, arg: Scalar, times: IntArray, inst: IntArray, groups: Groups, m: int
-    ) -> Vector:
-        state = self._windows[i]
-        rows = arg.valid_rows()
-        if rows is None:
-            return window_vector(state, arg.values, times, groups, None, m)
-        if rows.shape[0] == 0:
-            zeros = np.zeros(m, np.int64)
-            return Vector(np.zeros(1, np.float64), zeros, zeros, np.zeros(m, np.bool_))
-        sub = groups_of(inst[rows])
-        return window_vector(state, arg.values[rows], times[rows], sub, rows, m)
-
-    def _alert(
-        self,
-        i: int,
-        op: AlertOp,
-        env: list[Value | None],
-        work: _Rows,
-        keys: list[str],
-        tags: list[dict[str, str]],
-        found: list[tuple[int, int, AlertEvent]],
-    ) -> None:
-        """Evaluate one alert's levels and turn their changes into events."""
-        times, inst, groups, order, bidx = work.times, work.inst, work.groups, work.order, work.bidx
-        x = _scalar(env[op.value])
-        thr = None if op.threshold_col is None else _scalar(env[op.threshold_col])
-        valid = x.valid if thr is None else and_valid(x.valid, thr.valid)
-        if valid is None:
-            rows = None
-            g, t, ins = groups, times, inst
-        else:
-            rows = np.flatnonzero(valid).astype(np.int64)
-            if rows.shape[0] == 0:
-                return
-            t, ins = times[rows], inst[rows]
-            g = groups_of(ins)
-
-        def column(const: float | None, col: int | None) -> tuple[FloatArray, BoolArray | None]:
-            """A literal or a column over the evaluated rows, and where it has a value."""
-            if col is None:
-                return np.full(t.shape[0], const if const is not None else 0.0), None
-            c = _scalar(env[col])
-            ok = c.valid if c.valid is None or rows is None else c.valid[rows]
-            return (c.values if rows is None else c.values[rows]), ok
-
-        xv, _ = column(None, op.value)
-        tv, _ = column(op.threshold, op.threshold_col)
-        compare = _COMPARE[op.op]
-        codes = np.where(compare(xv, tv), LEVELS.index(op.level), 0).astype(np.int8)
-        shown = {LEVELS.index(op.level): tv}  # the threshold each level's message names
-        for lv in reversed(op.lower):  # a higher level wins, so lower ones fill in below
-            level_values, ok = column(lv.value, lv.col)
-            code = LEVELS.index(lv.level)
-            if op.boolean:  # a condition, compared with the alert's threshold
-                holds = compare(level_values, tv)
-            else:  # a threshold for the alert's value
-                holds = compare(xv, level_values)
-                shown[code] = level_values
-            if ok is not None:
-                holds &= ok
-            codes = np.where((codes == 0) & holds, code, codes).astype(np.int8)
-        changed, new, old, durations = self._alerts[i].step(codes, t, ins, g)
-        if changed.shape[0] == 0:
-            return
-        many = self.program.outputs > 1
-        text = None if op.message_col is None else env[op.message_col]
-        assert text is None or isinstance(text, Text), "planner guarantees a string column"
-        events = zip(changed.tolist(), new.tolist(), old.tolist(), durations.tolist(), strict=True)
-        for pos, level, was, dur in events:
-            working = pos if rows is None else int(rows[pos])
-            template = op.message
-            if text is not None and (text.valid is None or text.valid[working]):
-                template = str(text.values[working])
-            row = int(order[working])
-            k = int(bidx[row])
-            key = keys[k]
-            event = build_event(
-                event_id=f"{self.plugin}:{key}#{op.index}" if many else f"{self.plugin}:{key}",
-                plugin=self.plugin,
-                instance=key,
-                tags=tags[k],
-                level=LEVELS[level],
-                previous_level=LEVELS[was],
-                value=float(xv[pos]),
-                time=int(t[pos]),
-                duration=int(dur),
-                op=op.op,
-                threshold=float(shown.get(level or was, tv)[pos]),
-                template=template,
-            )
-            if level:
-                self.stats.alerts_fired += 1
-            else:
-                self.stats.recoveries += 1
-            found.append((row, op.index, event))
 
     # -- snapshots ---------------------------------------------------------------------------
 
     def snapshot(self) -> bytes:
-        """All per-instance state (instance ids, window tails, alert levels), msgpack-encoded."""
+        """All per-instance state (instance ids, window tails, alert levels...), msgpack."""
         n = len(self._ids)
-        windows = []
-        for w in self._windows.values():
-            lens, vals, tms = w.export(n)
-            windows.append(
-                _WindowSnap(
-                    lens=lens.astype("<i8").tobytes(),
-                    vals=vals.astype("<f8").tobytes(),
-                    times=tms.astype("<i8").tobytes(),
-                    seen=w.seen[:n].astype("<i8").tobytes(),
-                    first=w.first[:n].astype("<i8").tobytes(),
-                    next_emit=w.next_emit[:n].astype("<i8").tobytes()
-                    if isinstance(w, HopWindowState)
-                    else b"",
-                )
-            )
-        alerts = [
-            _AlertSnap(
-                level=a.level[:n].astype("<i1").tobytes(),
-                fired_at=a.fired_at[:n].astype("<i8").tobytes(),
-            )
-            for a in self._alerts.values()
-        ]
-        snap = _Snapshot(
-            v=SNAPSHOT_VERSION,
-            plugin=self.plugin,
-            program=str(self.program),
-            keys=list(self._ids),
-            newest=self._newest[:n].astype("<i8").tobytes(),
-            windows=windows,
-            alerts=alerts,
-            streams=[s.export(n) for s in self._streams.values()],
-            deadman=self._deadman.export(n) if self._deadman else None,
-        )
-        return msgspec.msgpack.encode(snap)
+        parts = [(state.section, state.snapshot(n)) for state in self._states]
+        return codec.encode(self.plugin, str(self.program), list(self._ids), parts)
 
     def restore(self, data: bytes) -> None:
         """Replace all state with a snapshot of a runtime of the same program.
 
-        Raises CodecError for undecodable data and PluginError for a different program.
+        Raises CodecError for undecodable or inconsistent data and PluginError for another
+        program; the runtime then holds no instances, as if new.
         """
         try:
-            snap = msgspec.msgpack.decode(data, type=_Snapshot)
-        except msgspec.DecodeError as e:
-            raise CodecError(f"undecodable plugin snapshot: {e}") from e
-        if snap.v != SNAPSHOT_VERSION:
-            raise CodecError(f"unsupported snapshot version {snap.v}")
-        if snap.program != str(self.program):
-            raise PluginError(f"snapshot of plugin {snap.plugin!r} was taken for another program")
-        if len(snap.streams) != len(self._streams):
-            raise CodecError("snapshot does not match the program's stream functions")
-        if len(snap.windows) != len(self._windows) or len(snap.alerts) != len(self._alerts):
-            raise CodecError("snapshot does not match the program's operators")
-        n = len(snap.keys)
+            self._restore(data)
+        except (CodecError, PluginError):
+            self._reset()
+            raise
+
+    def _restore(self, data: bytes) -> None:
+        saved = codec.decode(data)
+        if saved.program != str(self.program):
+            raise PluginError(f"snapshot of plugin {saved.plugin!r} was taken for another program")
         self._reset()
-        self._ids = {k: i for i, k in enumerate(snap.keys)}
-        self._key_bytes = sum(map(sys.getsizeof, self._ids))
+        parts = saved.parts_for([state.section for state in self._states])
+        n = len(saved.keys)
+        self._ids = {k: i for i, k in enumerate(saved.keys)}
         if len(self._ids) != n:
             raise CodecError("snapshot has duplicate instance keys")
+        self._key_bytes = sum(map(sys.getsizeof, self._ids))
         self._ensure(n)
-        self._newest[:n] = _arr(snap.newest, "<i8", n)
-        for w, ws in zip(self._windows.values(), snap.windows, strict=True):
-            lens = _arr(ws.lens, "<i8", n)
-            vals = _arr(ws.vals, "<f8")
-            tms = _arr(ws.times, "<i8", vals.shape[0])
-            if int(lens.sum()) != vals.shape[0] or (n and int(lens.min()) < 0):
-                raise CodecError("snapshot window tails are inconsistent")
-            w.load(lens, vals, tms)
-            w.seen[:n] = _arr(ws.seen, "<i8", n)
-            w.first[:n] = _arr(ws.first, "<i8", n)
-            if isinstance(w, HopWindowState):
-                w.next_emit[:n] = _arr(ws.next_emit, "<i8", n)
-        for a, snap_a in zip(self._alerts.values(), snap.alerts, strict=True):
-            a.level[:n] = _arr(snap_a.level, "<i1", n)
-            a.fired_at[:n] = _arr(snap_a.fired_at, "<i8", n)
-        for s, carried in zip(self._streams.values(), snap.streams, strict=True):
-            s.load(n, carried)
-        if self._deadman:
-            if snap.deadman is None:
-                raise CodecError("snapshot does not match the program's deadman() statements")
-            self._deadman.load(snap.deadman, n)
-            # A restore is a restart: count afresh from now, keeping which alerts fire.
-            self._deadman.restart(self.clock.now_ns(), n)
-
-
-def _array_bytes(state: object) -> int:
-    """The bytes of the numpy arrays an engine state object holds (directly or in a dict)."""
-    total = 0
-    for v in vars(state).values():
-        if isinstance(v, np.ndarray):
-            total += v.nbytes
-        elif isinstance(v, dict):
-            total += sum(a.nbytes for a in v.values() if isinstance(a, np.ndarray))
-    return total
-
-
-def _scalar(v: Value | None) -> Scalar:
-    assert isinstance(v, Scalar), "planner guarantees a scalar here"
-    return v
-
-
-def _vector(v: Value | None) -> Vector:
-    assert isinstance(v, Vector), "planner guarantees a window here"
-    return v
-
-
-def _unary(op: str, a: Scalar) -> Scalar:
-    if op == "-":
-        return Scalar(-a.values, a.valid)
-    return Scalar((a.values == 0).astype(np.float64), a.valid)
-
-
-def _math(func: str, a: Scalar) -> Scalar:
-    x = a.values
-    if func == "abs":
-        return Scalar(np.abs(x), a.valid)
-    if func == "floor":
-        return Scalar(np.floor(x), a.valid)
-    if func == "ceil":
-        return Scalar(np.ceil(x), a.valid)
-    if func == "round":  # halves away from zero, like Go's math.Round
-        return Scalar(np.copysign(np.floor(np.abs(x) + 0.5), x), a.valid)
-    ok = x >= 0
-    out = np.sqrt(x, out=np.zeros_like(x), where=ok)
-    return Scalar(out, ok if a.valid is None else a.valid & ok)
-
-
-def _binary(op: str, a: Scalar, b: Scalar) -> Scalar:
-    """Arithmetic, comparison or logic on two columns; x/0 and x%0 yield no value."""
-    valid = and_valid(a.valid, b.valid)
-    x, y = a.values, b.values
-    if op in _COMPARE:
-        return Scalar(_COMPARE[op](x, y).astype(np.float64), valid)
-    if op == "and":
-        return Scalar(((x != 0) & (y != 0)).astype(np.float64), valid)
-    if op == "or":
-        return Scalar(((x != 0) | (y != 0)).astype(np.float64), valid)
-    with np.errstate(all="ignore"):
-        if op == "+":
-            return Scalar(x + y, valid)
-        if op == "-":
-            return Scalar(x - y, valid)
-        if op == "*":
-            return Scalar(x * y, valid)
-        nonzero = y != 0
-        if op == "/":
-            out = np.divide(x, y, out=np.zeros_like(x), where=nonzero)
-        else:
-            out = np.fmod(x, y, out=np.zeros_like(x), where=nonzero)
-    return Scalar(out, nonzero if valid is None else valid & nonzero)
-
-
-def _aggregate(op: AggOp, vec: Vector, m: int) -> Scalar:
-    rows = np.flatnonzero(vec.valid)
-    out = np.zeros(m, np.float64)
-    valid = vec.valid.copy()
-    if rows.shape[0] == 0:
-        return Scalar(out, valid)
-    if rows.shape[0] == m:
-        lo, hi = vec.lo, vec.hi
-    else:
-        lo, hi = vec.lo[rows], vec.hi[rows]
-    if bool((hi == lo).any()):  # empty windows: only windows with every=
-        out[rows], valid[rows] = aggregate_with_empty(op.func, vec.ext, lo, hi, op.p)
-        return Scalar(out, valid)
-    values, ok = AGGREGATE_FUNCTIONS[op.func](vec.ext, lo, hi, op.p)
-    out[rows] = values
-    if ok is not None:
-        valid[rows] = ok
-    return Scalar(out, valid)
+        for state, part in zip(self._states, parts, strict=True):
+            state.restore(part, n)

@@ -6,9 +6,9 @@ it over whole columns: numbers and truth values are `Scalar`s (float64, truth va
 strings are `Text`s (object arrays of str). Numeric code is numpy throughout; string code runs
 one Python call per row (there is no vectorised str in numpy worth converting to).
 
-Typed fields: the checker decides what each field is used as (number, string or bool);
-`field_types(script)` asks it, and a field read as a string or bool becomes a typed
-`FieldOp` (see plan.py) that `read_field` reads.
+Typed fields: the checker decides what each field is used as (number, string or bool,
+`CheckedScript.fields`), and a field read as a string or bool becomes a typed `FieldOp`
+(ops.py) that `read_field` reads.
 
 Value rules (docs/engine.md): a numeric function whose result is not a finite number (log of
 0, pow overflow, sin of infinity, NaN input) gives no value on that row; min and max give no
@@ -23,26 +23,32 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kapacitor.dsl.ast import Call, Expr, Ident, Regex, Script, String
+from kapacitor.dsl.ast import Binary, Call, Expr, Ident, Regex, String
+from kapacitor.dsl.check import BoundCall
+from kapacitor.dsl.functions import REGISTRY
 from kapacitor.dsl.functions import Kind as FnKind
-from kapacitor.dsl.functions import lookup
-from kapacitor.dsl.types import Type
-from kapacitor.dsl.zones import UTC, unknown_zone
+from kapacitor.dsl.zones import UTC
 from kapacitor.engine import strings
 from kapacitor.engine.columns import ObjectArray, Scalar, Text, Value, and_valid
 from kapacitor.engine.groups import BoolArray, FloatArray, IntArray
+from kapacitor.engine.ops import (
+    BOOL,
+    NUMBER,
+    STRING,
+    BinaryOp,
+    ConstOp,
+    Kind,
+    PlanContext,
+    Planners,
+    TimeOp,
+    field_kind,
+)
 from kapacitor.engine.timezones import local_seconds
-from kapacitor.errors import DslError, DslTypeError
 from kapacitor.model.batch import FieldType, PointBatch
 
-if TYPE_CHECKING:
-    from kapacitor.engine.plan import Kind, _Planner
-
-NUMBER, STRING, BOOL = "number", "string", "bool"
 _NUMERIC = (FieldType.FLOAT, FieldType.INT, FieldType.UINT)
 
 _MATH1 = (
@@ -109,198 +115,121 @@ class FuncOp:
 # --- planning --------------------------------------------------------------------------------
 
 
-def field_types(script: Script) -> dict[str, str]:
-    """What the checker decides each field is used as: "string" or "bool" (else a number).
-
-    A script the checker rejects (scripts built by hand in tests) reads every field as a number.
-    """
-    from kapacitor.dsl.check import check
-
-    try:
-        checked = check(script, "", require_alert=False)
-    except DslError:
-        return {}
-    names = {Type.STRING: STRING, Type.BOOL: BOOL}
-    return {name: names[t] for name, t in checked.fields.items() if t in names}
+def string_const(ctx: PlanContext, value: str) -> int:
+    return ctx.emit(FuncOp("const.str", (), (value,)), Kind.STR)
 
 
-def kind_of(ftype: str) -> Kind:
-    from kapacitor.engine.plan import Kind
-
-    return {NUMBER: Kind.NUM, STRING: Kind.STR, BOOL: Kind.BOOL}[ftype]
-
-
-def field_column(planner: _Planner, name: str) -> int:
-    """The column of field `name`, read as what the script uses it as."""
-    from kapacitor.engine.plan import FieldOp
-
-    ftype = planner.field_types.get(name, NUMBER)
-    return planner.emit(FieldOp(name, ftype), kind_of(ftype))
+def _field(ctx: PlanContext, node: Expr) -> str:
+    name = ctx.checked.field_name(node)
+    assert name is not None, f"the checker takes a field here, not {node}"
+    return name
 
 
-def string_const(planner: _Planner, value: str) -> int:
-    from kapacitor.engine.plan import Kind
-
-    return planner.emit(FuncOp("const.str", (), (value,)), Kind.STR)
-
-
-def handles(node: Call) -> bool:
-    """Whether a call is one of the stateless functions (min/max only with 2+ arguments)."""
-    fn = lookup(node.name, len(node.args))
-    return fn is not None and fn.name in NAMES and fn.kind is not FnKind.AGGREGATE
+def _pattern(ctx: PlanContext, node: Expr) -> str:
+    pattern = ctx.checked.constant(node)
+    assert isinstance(pattern, re.Pattern), f"the checker takes a regex here, not {node}"
+    return str(pattern.pattern)
 
 
-def _err(node: Expr, message: str) -> DslTypeError:
-    return DslTypeError(message, node.span)
-
-
-def _field_name(planner: _Planner, call: Call, node: Expr) -> str:
-    if isinstance(node, Ident) and node.name not in planner.lets:
-        return node.name
-    if isinstance(node, Call) and node.name == "field" and node.args:
-        arg = node.args[0]
-        if isinstance(arg, String):
-            return arg.value
-    raise _err(node, f"{call.name}() takes a field name, e.g. {call.name}(value), got {node}")
-
-
-def _regex(node: Expr, what: str) -> str:
-    if not isinstance(node, Regex):
-        raise _err(node, f"{what} must be a regex literal such as /^web/, got {node}")
-    try:
-        re.compile(node.pattern)
-    except re.error as e:
-        raise _err(node, f"bad regex: {e}") from e
-    return node.pattern
-
-
-def plan_call(planner: _Planner, node: Call) -> int:
-    """Plan a call that `handles` accepted; returns its column."""
-    from kapacitor.engine.plan import Kind, TimeOp
-
-    fn = lookup(node.name, len(node.args))
-    assert fn is not None
-    name, args = fn.name, node.args
-    tz = UTC
-    for kw in node.kwargs:
-        if name not in _TIME_PARTS or kw.name != "tz" or not isinstance(kw.value, String):
-            raise DslTypeError(f"{node.name}() has no option {kw.name}= here", kw.span)
-        if unknown_zone(kw.value.value) is not None:
-            raise _err(kw.value, f"unknown time zone {kw.value}")
-        tz = kw.value.value
-    least = sum(1 for p in fn.positional if p.required)
-    if len(args) < least or (len(args) > len(fn.positional) and not fn.variadic):
-        raise _err(node, f"{node.name}() takes {len(fn.positional)} argument(s): {fn.signature()}")
+def plan_call(ctx: PlanContext, node: Call, call: BoundCall) -> int:
+    """Plan a call of one of the stateless functions; returns its column."""
+    name, args = call.function.name, call.args
     num, text, truth = Kind.NUM, Kind.STR, Kind.BOOL
 
-    def emit(op: FuncOp, kind: Kind) -> int:
-        return planner.emit(op, kind)
-
     if name == "tag":
-        tag = args[0]
-        if not isinstance(tag, String):
-            raise _err(tag, 'tag() needs a string constant: tag("host")')
-        return emit(FuncOp("tag", (), (tag.value,)), text)
+        tag = ctx.checked.constant(args["name"])
+        assert isinstance(tag, str)
+        return ctx.emit(FuncOp("tag", (), (tag,)), text)
     if name == "is_present":
-        return emit(FuncOp("is_present", (), (_field_name(planner, node, args[0]),)), truth)
+        return ctx.emit(FuncOp("is_present", (), (_field(ctx, args["field"]),)), truth)
     if name == "default":
-        field = _field_name(planner, node, args[0])
-        ftype = planner.field_types.get(field, NUMBER)
-        value = planner.scalar(args[1], kind_of(ftype))
-        return emit(FuncOp("default", (value,), (field, ftype)), kind_of(ftype))
+        field = _field(ctx, args["field"])
+        ftype = ctx.field_type(field)
+        value = ctx.scalar(args["value"], field_kind(ftype))
+        return ctx.emit(FuncOp("default", (value,), (field, ftype)), field_kind(ftype))
     if name == "regex_match":
-        s = planner.scalar(args[0], text)
-        return emit(FuncOp("str.match", (s,), (_regex(args[1], "regex_match()'s re"),)), truth)
+        s = ctx.scalar(args["s"], text)
+        return ctx.emit(FuncOp("str.match", (s,), (_pattern(ctx, args["re"]),)), truth)
     if name in _CONVERSIONS:
-        col = planner.scalar(args[0], num, truth, text)
+        col = ctx.scalar(args["x"], num, truth, text)
         result = {"int": num, "float": num, "string": text, "bool": truth}[name]
-        return emit(FuncOp(f"conv.{name}", (col,), (planner.kind(col).value,)), result)
+        return ctx.emit(FuncOp(f"conv.{name}", (col,), (ctx.kind(col).value,)), result)
     if name in _TIME_PARTS:
-        col = planner.scalar(args[0], num)
+        col = ctx.scalar(args["t"], num)
+        tz = UTC if "tz" not in args else ctx.checked.constant(args["tz"])
+        assert isinstance(tz, str)
         zone = () if tz == UTC else (tz,)
-        if planner.ops[col] == TimeOp(now=False):  # exact: from the int64 point times
-            return emit(FuncOp(f"time.{name}", (), ("point", *zone)), num)
-        return emit(FuncOp(f"time.{name}", (col,), ("value", *zone)), num)
+        if ctx.op(col) == TimeOp(now=False):  # exact: from the int64 point times
+            return ctx.emit(FuncOp(f"time.{name}", (), ("point", *zone)), num)
+        return ctx.emit(FuncOp(f"time.{name}", (col,), ("value", *zone)), num)
     if name in _PREDICATES or name in _TEXT_TO_TEXT or name == "index_of":
-        cols = tuple(planner.scalar(a, text) for a in args)
+        cols = tuple(ctx.scalar(a, text) for a in call.positional())
         kind = truth if name in _PREDICATES else num if name == "index_of" else text
-        return emit(FuncOp(f"str.{name}", cols), kind)
+        return ctx.emit(FuncOp(f"str.{name}", cols), kind)
     if name == "length":
-        return emit(FuncOp("str.length", (planner.scalar(args[0], text),)), num)
+        return ctx.emit(FuncOp("str.length", (ctx.scalar(args["s"], text),)), num)
     if name == "substring":
-        s = planner.scalar(args[0], text)
-        bounds = tuple(planner.scalar(a, num) for a in args[1:])
-        return emit(FuncOp("str.substring", (s, *bounds)), text)
+        s = ctx.scalar(args["s"], text)
+        bounds = tuple(ctx.scalar(a, num) for a in call.positional()[1:])
+        return ctx.emit(FuncOp("str.substring", (s, *bounds)), text)
     if name == "regex_replace":
-        s, repl = planner.scalar(args[0], text), planner.scalar(args[2], text)
-        pattern = _regex(args[1], "regex_replace()'s re")
-        return emit(FuncOp("str.regex_replace", (s, repl), (pattern,)), text)
+        s, repl = ctx.scalar(args["s"], text), ctx.scalar(args["replacement"], text)
+        pattern = _pattern(ctx, args["re"])
+        return ctx.emit(FuncOp("str.regex_replace", (s, repl), (pattern,)), text)
     if name == "human_bytes":
-        return emit(FuncOp("str.human_bytes", (planner.scalar(args[0], num),)), text)
+        return ctx.emit(FuncOp("str.human_bytes", (ctx.scalar(args["n"], num),)), text)
     if name == "unix_nano":
-        return planner.scalar(args[0], num)  # times compute as float64 nanoseconds already
+        return ctx.scalar(args["t"], num)  # times compute as float64 nanoseconds already
     if name == "duration":
-        return _plan_duration(planner, node)
+        return _plan_duration(ctx, call)
     if name == "if":
-        return _plan_if(planner, node)
+        return _plan_if(ctx, call)
     # math: pow, min, max, log...
-    cols = tuple(planner.scalar(a, num) for a in args)
-    return emit(FuncOp(f"math.{name}", cols), num)
+    cols = tuple(ctx.scalar(a, num) for a in call.positional())
+    return ctx.emit(FuncOp(f"math.{name}", cols), num)
 
 
-def _plan_duration(planner: _Planner, node: Call) -> int:
+def _plan_duration(ctx: PlanContext, call: BoundCall) -> int:
     """`duration(x, unit)` is `x * unit` in nanoseconds."""
-    from kapacitor.dsl.ast import Duration
-    from kapacitor.engine.plan import BinaryOp, ConstOp, Kind
-
-    x = planner.scalar(node.args[0], Kind.NUM)
-    unit = node.args[1] if len(node.args) > 1 else Duration(_NS, "1s")
-    if not isinstance(unit, Duration) or unit.ns <= 0:
-        raise _err(unit, f"duration()'s unit must be a duration > 0, got {unit}")
-    return planner.emit(BinaryOp("*", x, planner.emit(ConstOp(float(unit.ns)), Kind.NUM)), Kind.NUM)
+    x = ctx.scalar(call.args["x"], Kind.NUM)
+    unit = _NS if "unit" not in call.args else ctx.checked.constant(call.args["unit"])
+    assert isinstance(unit, int) and unit > 0
+    return ctx.emit(BinaryOp("*", x, ctx.emit(ConstOp(float(unit)), Kind.NUM)), Kind.NUM)
 
 
-def _plan_if(planner: _Planner, node: Call) -> int:
-    from kapacitor.engine.plan import Kind
-
-    if len(node.args) != 3:
-        raise _err(node, "if() takes 3 arguments: if(condition, then, else)")
-    cond = planner.scalar(node.args[0], Kind.BOOL)
-    then = planner.expr(node.args[1])
-    other = planner.expr(node.args[2])
-    kind = planner.kind(then)
-    if kind is Kind.VEC or planner.kind(other) is not kind:
-        raise _err(
-            node,
-            f"if() needs two values of one kind, got {kind.value} and {planner.kind(other).value}",
-        )
-    return planner.emit(FuncOp("if", (cond, then, other)), kind)
+def _plan_if(ctx: PlanContext, call: BoundCall) -> int:
+    cond = ctx.scalar(call.args["cond"], Kind.BOOL)
+    then = ctx.expr(call.args["then"])
+    other = ctx.expr(call.args["else"])
+    kind = ctx.kind(then)
+    assert kind is not Kind.VEC and ctx.kind(other) is kind, "the checker typed both alike"
+    return ctx.emit(FuncOp("if", (cond, then, other)), kind)
 
 
-def plan_binary(planner: _Planner, node: Expr) -> int | None:
+def plan_binary(ctx: PlanContext, node: Binary) -> int | None:
     """`=~`/`!~`, and `==`... or `+` when a side is a string; None: not a string operation."""
-    from kapacitor.dsl.ast import Binary
-    from kapacitor.engine.plan import Kind
-
-    assert isinstance(node, Binary)
     op = node.op
     if op in ("=~", "!~"):
-        s = planner.scalar(node.left, Kind.STR)
-        pattern = _regex(node.right, f"the right side of {op}")
+        s = ctx.scalar(node.left, Kind.STR)
         func = "str.match" if op == "=~" else "str.nomatch"
-        return planner.emit(FuncOp(func, (s,), (pattern,)), Kind.BOOL)
+        return ctx.emit(FuncOp(func, (s,), (_pattern(ctx, node.right),)), Kind.BOOL)
     if op != "+" and op not in _ORDER:
         return None
-    left, right = planner.expr(node.left), planner.expr(node.right)
-    lk, rk = planner.kind(left), planner.kind(right)
+    left, right = ctx.expr(node.left), ctx.expr(node.right)
+    lk, rk = ctx.kind(left), ctx.kind(right)
     if Kind.STR not in (lk, rk):
         return None
-    if lk is not rk:
-        verb = "add" if op == "+" else "compare"
-        raise _err(node, f"cannot {verb} a {lk.value} and a {rk.value}: {node}")
+    assert lk is rk, "the checker adds and compares strings with strings only"
     if op == "+":
-        return planner.emit(FuncOp("str.concat", (left, right)), Kind.STR)
-    return planner.emit(FuncOp("str.cmp", (left, right), (op,)), Kind.BOOL)
+        return ctx.emit(FuncOp("str.concat", (left, right)), Kind.STR)
+    return ctx.emit(FuncOp("str.cmp", (left, right), (op,)), Kind.BOOL)
+
+
+# The stateless functions: each plans to one FuncOp (min and max of numbers, not the
+# aggregates of the same names).
+PLANNERS: Planners = {
+    fn: plan_call for fn in REGISTRY if fn.name in NAMES and fn.kind is not FnKind.AGGREGATE
+}
 
 
 # --- evaluation ------------------------------------------------------------------------------

@@ -13,17 +13,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kapacitor.dsl.ast import Call, Duration, Number
+from kapacitor.dsl.ast import Call
+from kapacitor.dsl.check import BoundCall
+from kapacitor.dsl.functions import FUNCTIONS
+from kapacitor.dsl.types import Type
 from kapacitor.engine.columns import Scalar, Vector
+from kapacitor.engine.ops import Kind, PlanContext, Planners, duration_text
 from kapacitor.engine.window import WindowState
-from kapacitor.errors import DslTypeError
-
-if TYPE_CHECKING:
-    from kapacitor.engine.plan import _Planner
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,21 +54,20 @@ class ShiftOp:
         return WindowState(span_ns=self.span_ns, keep_before=1)
 
 
-def plan_shift(planner: _Planner, node: Call) -> int:
-    """Plan `shift(x, by)`; the checker has made `by` a positive literal."""
-    from kapacitor.engine.plan import Kind
-
-    if len(node.args) != 2 or node.kwargs:
-        raise DslTypeError("shift() takes 2 arguments: shift(x, 1h) or shift(x, 10)", node.span)
-    x = planner.scalar(node.args[0], Kind.NUM, Kind.BOOL)
-    by = node.args[1]
-    if isinstance(by, Number) and isinstance(by.value, int) and by.value > 0:
-        op = ShiftOp(x, n=by.value)
-    elif isinstance(by, Duration) and by.ns > 0:
-        op = ShiftOp(x, span_ns=by.ns, text=by.text)
+def plan_shift(ctx: PlanContext, node: Call, call: BoundCall) -> int:
+    """Plan `shift(x, by)`; the checker has made `by` a positive constant."""
+    x = ctx.scalar(call.args["x"], Kind.NUM, Kind.BOOL)
+    by = call.args["by"]
+    back = ctx.checked.constant(by)
+    assert isinstance(back, int) and back > 0, "the checker takes a count or duration > 0"
+    if ctx.checked.type_of(by) == Type.DURATION:
+        op = ShiftOp(x, span_ns=back, text=duration_text(ctx.checked, by))
     else:
-        raise DslTypeError(f"shift() goes back a number of points or a duration > 0: {by}", by.span)
-    return planner.emit(op, planner.kind(x))
+        op = ShiftOp(x, n=back)
+    return ctx.emit(op, ctx.kind(x))
+
+
+PLANNERS: Planners = {FUNCTIONS["shift"]: plan_shift}
 
 
 def shifted(op: ShiftOp, vec: Vector) -> Scalar:

@@ -14,36 +14,25 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from kapacitor.dsl.ast import Bool, Call, Duration, Expr, Number, Unary
-from kapacitor.dsl.functions import lookup
+from kapacitor.dsl.ast import Call
+from kapacitor.dsl.check import BoundCall
+from kapacitor.dsl.functions import REGISTRY
+from kapacitor.dsl.functions import Kind as FnKind
+from kapacitor.dsl.types import Type
 from kapacitor.engine.columns import Scalar
 from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of, grow
-from kapacitor.errors import CodecError, DslTypeError
-
-if TYPE_CHECKING:
-    from kapacitor.engine.plan import _Planner
+from kapacitor.engine.ops import AggOp, CountWindowOp, Kind, PlanContext, Planners, duration_text
+from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
+from kapacitor.errors import CodecError
 
 NO_TIME = np.iinfo(np.int64).min
 SECOND = 1_000_000_000
-
-# Functions implemented here (plus moving_average, planned as a count window and avg).
-STREAM_FUNCTIONS = (
-    "derivative",
-    "difference",
-    "elapsed",
-    "cumulative_sum",
-    "moving_average",
-    "state_duration",
-    "state_count",
-    "changed",
-    "sigma",
-    "sample",
-)
 _BOOLEAN = frozenset({"changed"})  # functions yielding a truth value
 
 
@@ -86,93 +75,57 @@ class StreamOp:
 # -- planning --------------------------------------------------------------------------------
 
 
-def _constant(node: Expr) -> object:
-    """The value of a literal argument (durations as ns), or None."""
-    if isinstance(node, Bool):
-        return node.value
-    if isinstance(node, Duration):
-        return node.ns
-    if isinstance(node, Number):
-        return node.value
-    if isinstance(node, Unary) and node.op == "-":
-        inner = _constant(node.operand)
-        if isinstance(inner, int | float) and not isinstance(inner, bool):
-            return -inner
-    return None
+def plan_stream(ctx: PlanContext, node: Call, call: BoundCall) -> int:
+    """Plan a call of one of the stream functions; returns its column."""
+    fn, args, checked = call.function, call.args, ctx.checked
+    name = fn.name
 
+    def const(param: str) -> object:
+        """The value passed for a constant parameter, or its default."""
+        if param in args:
+            return checked.constant(args[param])
+        p = fn.param(param)
+        return False if p is None else p.default
 
-def plan_stream(planner: _Planner, node: Call, name: str) -> int:
-    """Plan a call of one of STREAM_FUNCTIONS; returns its column."""
-    from kapacitor.engine.plan import AggOp, CountWindowOp, Kind
-
-    fn = lookup(name)
-    assert fn is not None, name
-    positional = fn.positional
-    if len(node.args) > len(positional):
-        raise DslTypeError(
-            f"{name}() takes at most {len(positional)} arguments: {fn.signature()}", node.span
-        )
-    args: dict[str, Expr] = {p.name: a for p, a in zip(positional, node.args, strict=False)}
-    for kw in node.kwargs:
-        if fn.param(kw.name) is None or kw.name in args:
-            raise DslTypeError(f"{name}() has no option {kw.name}= here: {fn.signature()}", kw.span)
-        args[kw.name] = kw.value
-    consts: dict[str, object] = {}
-    for p in fn.params:
-        if p.name not in args:
-            if p.required:
-                raise DslTypeError(f"{name}() is missing '{p.name}': {fn.signature()}", node.span)
-            consts[p.name] = p.default
-        elif p.const:
-            value = _constant(args[p.name])
-            if value is None:
-                raise DslTypeError(
-                    f"'{p.name}' of {name}() must be a literal, got {args[p.name]}",
-                    args[p.name].span,
-                )
-            consts[p.name] = value
-    x = planner.scalar(args[fn.params[0].name], Kind.NUM, Kind.BOOL)
+    x = ctx.scalar(args[fn.params[0].name], Kind.NUM, Kind.BOOL)
     if name == "moving_average":
-        n = consts["n"]
-        if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
-            raise DslTypeError("moving_average() needs a whole number of points > 0", node.span)
-        win = planner.emit(CountWindowOp(x, n), Kind.VEC)
-        return planner.emit(AggOp("avg", win), Kind.NUM)
-    op = _stream_op(node, name, x, consts, args)
-    return planner.emit(op, Kind.BOOL if op.boolean else Kind.NUM)
-
-
-def _positive(node: Call, args: dict[str, Expr], key: str, value: object, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        where = args.get(key, node)
-        raise DslTypeError(f"{node.name}(): {key} must be {what} > 0", where.span)
-    return value
+        n = const("n")
+        assert isinstance(n, int) and n > 0, "the checker takes a count > 0"
+        win = ctx.emit(CountWindowOp(x, n), Kind.VEC)
+        return ctx.emit(AggOp("avg", win), Kind.NUM)
+    op = _stream_op(ctx, call, x, const)
+    return ctx.emit(op, Kind.BOOL if op.boolean else Kind.NUM)
 
 
 def _stream_op(
-    node: Call, name: str, x: int, consts: dict[str, object], args: dict[str, Expr]
+    ctx: PlanContext, call: BoundCall, x: int, const: Callable[[str], object]
 ) -> StreamOp:
+    name = call.function.name
     if name in ("derivative", "elapsed", "state_duration"):
-        unit = _positive(node, args, "unit", consts["unit"], "a duration")
-        text = f" unit={_duration_text(args.get('unit'), unit)}"
-        non_negative = bool(consts.get("non_negative", False))
+        unit = const("unit")
+        assert isinstance(unit, int) and unit > 0, "the checker takes a unit > 0"
+        node = call.arg("unit")
+        text = " unit=" + ("1s" if node is None else duration_text(ctx.checked, node))
+        non_negative = bool(const("non_negative"))
         if non_negative:
             text += " non_negative"
         return StreamOp(name, x, unit_ns=unit, non_negative=non_negative, text=text)
     if name == "sample":
-        every = args["every"]
-        if isinstance(every, Duration):
-            span = _positive(node, args, "every", every.ns, "a duration")
-            return StreamOp(name, x, every_ns=span, text=f" every={every.text or every}")
-        n = _positive(node, args, "every", consts["every"], "a number of points")
-        return StreamOp(name, x, n=n, text=f" every={n}")
+        every_node = call.args["every"]
+        every = ctx.checked.constant(every_node)
+        assert isinstance(every, int) and every > 0, "the checker takes a period > 0"
+        if ctx.checked.type_of(every_node) == Type.DURATION:
+            text = duration_text(ctx.checked, every_node)
+            return StreamOp(name, x, every_ns=every, text=f" every={text}")
+        return StreamOp(name, x, n=every, text=f" every={every}")
     return StreamOp(name, x)
 
 
-def _duration_text(node: Expr | None, ns: int) -> str:
-    if isinstance(node, Duration) and node.text:
-        return node.text
-    return "1s" if ns == SECOND else f"{ns}ns"
+# The stream functions but shift (shift.py); moving_average is planned as avg(window(x, n)).
+PLANNERS: Planners = {
+    fn: plan_stream for fn in REGISTRY if fn.kind is FnKind.STREAM and fn.name != "shift"
+}
+STREAM_FUNCTIONS = tuple(fn.name for fn in PLANNERS)
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -192,7 +145,9 @@ _STATE: dict[str, dict[str, tuple[str, float | int | bool]]] = {
 
 
 class StreamState:
-    """The carried per-instance state of one StreamOp."""
+    """The carried per-instance state of one StreamOp (an InstanceState)."""
+
+    section: ClassVar[Section] = "streams"
 
     def __init__(self, op: StreamOp) -> None:
         self.op = op
@@ -209,23 +164,27 @@ class StreamState:
         """Keep only the instances `idx`, renumbered in that order."""
         self.arrays = {name: arr[idx] for name, arr in self.arrays.items()}
 
-    def export(self, n: int) -> dict[str, bytes]:
-        return {
-            name: self.arrays[name][:n].astype(dtype).tobytes()
-            for name, (dtype, _) in self.spec.items()
-        }
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays.values())
 
-    def load(self, n: int, data: dict[str, bytes]) -> None:
-        if set(data) != set(self.spec):
-            raise CodecError(f"snapshot of {self.op.func}() holds {sorted(data)}")
+    def snapshot(self, n: int) -> msgspec.Raw:
+        return encode_part(
+            {
+                name: self.arrays[name][:n].astype(dtype).tobytes()
+                for name, (dtype, _) in self.spec.items()
+            }
+        )
+
+    def restore(self, data: msgspec.Raw, n: int) -> None:
+        saved = decode_part(data, dict[str, bytes])
+        if set(saved) != set(self.spec):
+            raise CodecError(f"snapshot of {self.op.func}() holds {sorted(saved)}")
         self.ensure(n)
         for name, (dtype, _) in self.spec.items():
-            if len(data[name]) % np.dtype(dtype).itemsize:
-                raise CodecError(f"snapshot array {name} of {self.op.func}() is truncated")
-            arr = np.frombuffer(data[name], dtype=dtype)
-            if arr.shape[0] != n:
-                raise CodecError(f"snapshot array has {arr.shape[0]} entries, expected {n}")
-            self.arrays[name][:n] = arr
+            try:
+                self.arrays[name][:n] = array_from(saved[name], dtype, n)
+            except CodecError as e:
+                raise CodecError(f"snapshot array {name} of {self.op.func}(): {e}") from e
 
     def apply(self, arg: Scalar, times: IntArray, inst: IntArray, groups: Groups) -> Scalar:
         """Feed the working rows (grouped by instance) and return the function's column."""

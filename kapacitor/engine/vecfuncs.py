@@ -15,19 +15,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kapacitor.dsl.ast import Call, Number
+from kapacitor.dsl.ast import Call
+from kapacitor.dsl.check import BoundCall
+from kapacitor.dsl.functions import REGISTRY
+from kapacitor.dsl.functions import Kind as FnKind
+from kapacitor.engine.aggregate import AGGREGATE_FUNCTIONS
 from kapacitor.engine.columns import Vector
 from kapacitor.engine.groups import BoolArray, FloatArray, IntArray, exclusive_cumsum, ranges
-from kapacitor.errors import DslTypeError
-
-if TYPE_CHECKING:
-    from kapacitor.engine.plan import _Planner
-
-VECTOR_FUNCTIONS = ("distinct", "top", "bottom")
+from kapacitor.engine.ops import Kind, PlanContext, Planners
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,33 +47,16 @@ class VecOp:
         return f"vec.{self.func} %{self.arg}{tail}"
 
 
-def plan_vector(planner: _Planner, node: Call, name: str) -> int:
-    """Plan a call of one of VECTOR_FUNCTIONS; returns its (window) column."""
-    from kapacitor.engine.plan import Kind
+def plan_vector(ctx: PlanContext, node: Call, call: BoundCall) -> int:
+    """Plan a call of distinct, top or bottom; returns its (window) column."""
+    arg = ctx.expr(call.args["v"])
+    assert ctx.kind(arg) is Kind.VEC, "the checker takes a vector"
+    n = 0 if "n" not in call.args else ctx.checked.constant(call.args["n"])
+    assert isinstance(n, int)
+    return ctx.emit(VecOp(call.function.name, arg, n), Kind.VEC)
 
-    if node.kwargs:
-        raise DslTypeError(f"{name}() takes no options", node.kwargs[0].span)
-    want = 1 if name == "distinct" else 2
-    if len(node.args) != want:
-        usage = f"{name}(window(...))" if want == 1 else f"{name}(window(...), n)"
-        raise DslTypeError(f"{name}() takes {want} argument(s): {usage}", node.span)
-    arg = planner.expr(node.args[0])
-    if planner.kind(arg) is not Kind.VEC:
-        raise DslTypeError(
-            f"{name}() needs a window, e.g. {name}(window(x, 10))", node.args[0].span
-        )
-    n = 0
-    if want == 2:
-        nn = node.args[1]
-        if (
-            not isinstance(nn, Number)
-            or isinstance(nn.value, bool)
-            or not isinstance(nn.value, int)
-            or nn.value <= 0
-        ):
-            raise DslTypeError(f"{name}() needs a whole number n > 0, got {nn}", nn.span)
-        n = int(nn.value)
-    return planner.emit(VecOp(name, arg, n), Kind.VEC)
+
+PLANNERS: Planners = {fn: plan_vector for fn in REGISTRY if fn.kind is FnKind.VECTOR}
 
 
 def _gather(vec: Vector) -> tuple[IntArray, FloatArray, IntArray, IntArray]:
@@ -129,8 +110,6 @@ def aggregate_with_empty(
 ) -> tuple[FloatArray, BoolArray]:
     """An aggregate over windows some of which are empty (windows with every=): `count` and
     `sum` of an empty window are 0, every other aggregate has no value there."""
-    from kapacitor.engine.aggregate import AGGREGATE_FUNCTIONS
-
     full = hi > lo
     values = np.zeros(lo.shape[0], np.float64)
     ok = np.zeros(lo.shape[0], np.bool_)

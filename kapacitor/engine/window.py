@@ -21,30 +21,50 @@ when it fills up, so the cost stays proportional to the batch, not to the number
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import msgspec
 import numpy as np
 
-from kapacitor.engine.columns import Vector
+from kapacitor.engine.columns import Scalar, Vector
 from kapacitor.engine.groups import (
     BoolArray,
     FloatArray,
     Groups,
     IntArray,
     exclusive_cumsum,
+    groups_of,
     grow,
     ranges,
 )
+from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
+from kapacitor.errors import CodecError
 
 NO_TIME = np.iinfo(np.int64).min
 _KEY_LIMIT = 1 << 62
 
 
+class WindowSnap(msgspec.Struct, frozen=True):
+    """A window's part of a snapshot: tail lengths, the tails' values and times back to back,
+    and the per-instance counters (little-endian arrays)."""
+
+    lens: bytes
+    vals: bytes
+    times: bytes
+    seen: bytes
+    first: bytes
+    next_emit: bytes = b""  # windows with every= (hop.py)
+
+
 class WindowState:
-    """The tails of one window operator for every instance of a runtime.
+    """The tails of one window operator for every instance of a runtime (an InstanceState).
 
     Exactly one of `size` (count window) and `span_ns` (time window) is set. A time window
     with `keep_before=1` also keeps the newest value that fell out of it, so `ext[lo - 1]` is
     the value at or before `t - span` (what shift() reads).
     """
+
+    section: ClassVar[Section] = "windows"
 
     def __init__(
         self, *, size: int | None = None, span_ns: int | None = None, keep_before: int = 0
@@ -181,14 +201,33 @@ class WindowState:
         self.tail_start = exclusive_cumsum(self.tail_len)
         self.pool_vals, self.pool_times, self.used = vals, tms, live
 
-    def export(self, n: int) -> tuple[IntArray, FloatArray, IntArray]:
-        """Tail lengths of instances `0..n-1` and their concatenated values and times."""
-        lens = self.tail_len[:n].copy()
-        src = ranges(self.tail_start[:n], lens)
-        return lens, self.pool_vals[src].copy(), self.pool_times[src].copy()
+    def nbytes(self) -> int:
+        arrays = (self.pool_vals, self.pool_times, self.tail_start, self.tail_len)
+        return sum(a.nbytes for a in arrays) + self.seen.nbytes + self.first.nbytes
 
-    def load(self, lens: IntArray, vals: FloatArray, tms: IntArray) -> None:
-        n = lens.shape[0]
+    def snapshot(self, n: int) -> msgspec.Raw:
+        return encode_part(self._snap(n))
+
+    def _snap(self, n: int) -> WindowSnap:
+        lens = self.tail_len[:n]
+        src = ranges(self.tail_start[:n], lens)
+        return WindowSnap(
+            lens=lens.astype("<i8").tobytes(),
+            vals=self.pool_vals[src].astype("<f8").tobytes(),
+            times=self.pool_times[src].astype("<i8").tobytes(),
+            seen=self.seen[:n].astype("<i8").tobytes(),
+            first=self.first[:n].astype("<i8").tobytes(),
+        )
+
+    def restore(self, data: msgspec.Raw, n: int) -> None:
+        self._load(decode_part(data, WindowSnap), n)
+
+    def _load(self, snap: WindowSnap, n: int) -> None:
+        lens = array_from(snap.lens, "<i8", n)
+        vals = array_from(snap.vals, "<f8")
+        tms = array_from(snap.times, "<i8", vals.shape[0])
+        if int(lens.sum()) != vals.shape[0] or (n and int(lens.min()) < 0):
+            raise CodecError("snapshot window tails are inconsistent")
         self.ensure(n)
         self.tail_len[:n] = lens
         self.tail_start[:n] = exclusive_cumsum(lens)
@@ -198,6 +237,8 @@ class WindowState:
         self.pool_vals[: vals.shape[0]] = vals
         self.pool_times[: tms.shape[0]] = tms
         self.used = int(vals.shape[0])
+        self.seen[:n] = array_from(snap.seen, "<i8", n)
+        self.first[:n] = array_from(snap.first, "<i8", n)
 
 
 def window_vector(
@@ -219,3 +260,18 @@ def window_vector(
     full_hi[rows] = hi
     full_valid[rows] = valid
     return Vector(ext, full_lo, full_hi, full_valid)
+
+
+def window_column(
+    state: WindowState, arg: Scalar, times: IntArray, inst: IntArray, groups: Groups
+) -> Vector:
+    """Run `state` over the working rows where `arg` has a value; the rest get no window."""
+    m = int(times.shape[0])
+    rows = arg.valid_rows()
+    if rows is None:
+        return window_vector(state, arg.values, times, groups, None, m)
+    if rows.shape[0] == 0:
+        zeros = np.zeros(m, np.int64)
+        return Vector(np.zeros(1, np.float64), zeros, zeros, np.zeros(m, np.bool_))
+    sub = groups_of(inst[rows])
+    return window_vector(state, arg.values[rows], times[rows], sub, rows, m)

@@ -1,6 +1,6 @@
 """Encoding points and PointBatches as InfluxDB 1.x line protocol.
 
-The output is what `kapacitor.lineprotocol.decode.parse_body` (and InfluxDB 1.x) reads back to
+The output is what `kapacitor.lineprotocol.parse_body` (and InfluxDB 1.x) reads back to
 the same values: names escape ``,``, space and ``=`` (plus ``"`` in measurements and field keys),
 strings escape ``"`` and ``\\``, integers end in ``i``, unsigned integers in ``u``, floats use
 ``repr`` so they round-trip exactly. Things line protocol cannot express (an empty name, a name
@@ -17,7 +17,13 @@ from typing import Any
 import numpy as np
 
 from kapacitor.errors import LineProtocolError
-from kapacitor.lineprotocol.decode import PRECISIONS, precision_multiplier
+from kapacitor.lineprotocol.precision import precision_multiplier
+from kapacitor.lineprotocol.syntax import (
+    FIELD_KEY_SPECIAL,
+    MEASUREMENT_SPECIAL,
+    STRING_SPECIAL,
+    TAG_SPECIAL,
+)
 from kapacitor.model.batch import FieldType, PointBatch
 
 __all__ = ["Unsigned", "encode_batch_lines", "encode_point"]
@@ -27,10 +33,14 @@ class Unsigned(int):
     """An int to be written as an unsigned (``u``) field value."""
 
 
-_MEAS_ESC = str.maketrans({",": "\\,", " ": "\\ ", "=": "\\=", '"': '\\"'})
-_TAG_ESC = str.maketrans({",": "\\,", " ": "\\ ", "=": "\\="})
-_FIELD_KEY_ESC = _MEAS_ESC
-_STRING_ESC = str.maketrans({"\\": "\\\\", '"': '\\"'})
+def _escapes(special: str) -> dict[int, str]:
+    return str.maketrans({c: "\\" + c for c in special})
+
+
+_MEAS_ESC = _escapes(MEASUREMENT_SPECIAL)
+_TAG_ESC = _escapes(TAG_SPECIAL)
+_FIELD_KEY_ESC = _escapes(FIELD_KEY_SPECIAL)
+_STRING_ESC = _escapes(STRING_SPECIAL)
 
 
 def _fail(reason: str) -> LineProtocolError:
@@ -156,6 +166,3 @@ def encode_batch_lines(batch: PointBatch, precision: str = "ns") -> bytes:
             raise _fail(f"row {r} has no fields")
         out.append(keys[si] + ",".join(parts) + " " + _encode_time(times[r], mult) + "\n")
     return _check("".join(out))
-
-
-assert set(PRECISIONS)  # the encoder accepts exactly the decoder's precisions

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import bisect
 
-from kapacitor.lineprotocol.decode import _LineError, scan_point
+from kapacitor.lineprotocol.scan import scan_point
+from kapacitor.lineprotocol.validate import LineError
 
 
 def _multiline_spans(body: bytes) -> list[tuple[int, int]]:
@@ -24,7 +25,7 @@ def _multiline_spans(body: bytes) -> list[tuple[int, int]]:
             continue
         try:
             used, _ = scan_point(lines, i)
-        except _LineError:
+        except LineError:
             continue
         if used > 1:
             skip = i + used

@@ -3,9 +3,9 @@
 Telegraf and most agents send bodies where every line is `key fields timestamp` with the same
 numeric field names in the same order and no quotes or escapes. For such a body the per-line
 Python loop is not needed: splitting the whole body, slicing the token lists and converting each
-column in bulk is several times faster. Anything that does not fit returns None and the general
-decoder (decode.py) takes the body, so this path only ever accepts bodies on which it agrees with
-the exact scanner (a hypothesis test checks that).
+column in bulk is several times faster. Anything that does not fit returns None and the per-line
+pass (fast.py) takes the body, so this path only ever accepts bodies on which it agrees with the
+exact scanner (a hypothesis test checks that).
 """
 
 from __future__ import annotations
@@ -15,28 +15,21 @@ from typing import Any
 
 import numpy as np
 
-from kapacitor.lineprotocol.decode import (
-    _TIME_CHARS,
-    MAX_TIME_NS,
-    MIN_TIME_NS,
-    _Bail,
-    _bulk_ints,
-    _bulk_values,
-    _Col,
-    _parse_series,
-)
+from kapacitor.lineprotocol.columns import Col, bulk_times, bulk_values
+from kapacitor.lineprotocol.fast import Bail, parse_series
+from kapacitor.lineprotocol.syntax import FLOAT, INTEGER, UNSIGNED
 from kapacitor.model.batch import Column, FieldType, PointBatch, SeriesKey
 
 _SERIES_CACHE: dict[bytes, SeriesKey] = {}
 _SERIES_CACHE_LIMIT = 100_000
 _NOT_UNIFORM = (b'"', b"\\", b"\r", b"\t", b"\n\n", b"\n#", b"\n ", b" \n", b"  ")
-_TYPES = {ord("i"): 1, ord("u"): 2}
+_TYPES = {ord("i"): INTEGER, ord("u"): UNSIGNED}
 
 
 def _series(raw: bytes) -> SeriesKey:
     sk = _SERIES_CACHE.get(raw)
     if sk is None:
-        sk = _parse_series(raw)
+        sk = parse_series(raw)
         if len(_SERIES_CACHE) >= _SERIES_CACHE_LIMIT:
             _SERIES_CACHE.clear()
         _SERIES_CACHE[raw] = sk
@@ -70,7 +63,7 @@ def parse_uniform(body: bytes, *, db: str, rp: str, mult: int) -> PointBatch | N
                 i = seen[sk] = len(series)
                 series.append(sk)
             ids[raw] = i
-    except (_Bail, ValueError, UnicodeDecodeError):
+    except (Bail, ValueError, UnicodeDecodeError):
         return None
     sidx = np.fromiter(map(ids.__getitem__, keys), dtype=np.int32, count=n)
 
@@ -91,12 +84,12 @@ def parse_uniform(body: bytes, *, db: str, rp: str, mult: int) -> PointBatch | N
             return None
         vals = values[j::k]
         last = vals[0][-1:] or b"?"
-        ftype = _TYPES.get(last[0], 0 if last[0] in b"0123456789." else -1)
+        ftype = _TYPES.get(last[0], FLOAT if last[0] in b"0123456789." else -1)
         if ftype < 0:
             return None
-        col = _Col(ftype)
+        col = Col(ftype)
         col.vals = vals
-        arr: Any = _bulk_values(col)
+        arr: Any = bulk_values(col)
         if arr is None:
             return None
         try:
@@ -104,13 +97,7 @@ def parse_uniform(body: bytes, *, db: str, rp: str, mult: int) -> PointBatch | N
         except UnicodeDecodeError:
             return None
 
-    times = _bulk_ints(stamps, _TIME_CHARS, b"")
+    times = bulk_times(stamps, mult)
     if times is None or not n:
         return None
-    lo = -(-MIN_TIME_NS // mult)
-    hi = MAX_TIME_NS // mult
-    if times.min() < lo or times.max() > hi:
-        return None
-    if mult != 1:
-        times = times * mult
     return PointBatch(db, rp, series, sidx, times, columns)

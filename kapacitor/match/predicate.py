@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from kapacitor.match.where import (
+from kapacitor.match.where.ast import (
     And,
     BoolLit,
     Compare,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from kapacitor.match.predicate import Predicate, compile_where
+from kapacitor.match.predicate import DEFAULT_CACHE_LIMIT, Predicate, compile_where
 from kapacitor.match.where import parse_where
 from kapacitor.model.batch import PointBatch, SeriesKey
 from kapacitor.plugins import PluginDefinition
@@ -119,7 +119,7 @@ def _escape(s: str) -> str:
 # (series, group_by) -> key. Instances persist across batches, so their keys are worth keeping;
 # bounded like the predicate caches.
 _KEY_CACHE: dict[tuple[SeriesKey, tuple[str, ...] | None], str] = {}
-_KEY_CACHE_LIMIT = 100_000
+_KEY_CACHE_LIMIT = DEFAULT_CACHE_LIMIT
 
 
 def series_instance_key(series: SeriesKey, group_by: tuple[str, ...] | None) -> str:
@@ -216,7 +216,7 @@ class InstanceResolver:
     is one dict lookup per distinct series in the batch, and none per row.
     """
 
-    def __init__(self, group_by: tuple[str, ...] | None, limit: int = 100_000) -> None:
+    def __init__(self, group_by: tuple[str, ...] | None, limit: int = DEFAULT_CACHE_LIMIT) -> None:
         self.group_by = group_by
         self.limit = limit
         self._known: dict[SeriesKey, tuple[str, dict[str, str]]] = {}

@@ -188,7 +188,7 @@ def create_app(cfg: Config) -> FastAPI:
 
     # ---- write ------------------------------------------------------------------------
     async def read_body(request: Request) -> bytes:
-        limit = int(cfg.get("http", "max-body-size"))
+        limit = cfg.http.max_body_size
         gz = request.headers.get("content-encoding", "").lower() == "gzip"
         dec = zlib.decompressobj(wbits=47) if gz else None
         parts: list[bytes] = []
@@ -231,9 +231,9 @@ def create_app(cfg: Config) -> FastAPI:
         body = await read_body(request)
         if not body.strip():
             return Response(status_code=204)
-        rp = rp or str(cfg.get("ingest", "default-rp"))
+        rp = rp or cfg.ingest.default_rp
         now = str(time.time_ns())
-        chunks = split_body(body, int(cfg.get("http", "write-chunk-size")))
+        chunks = split_body(body, cfg.http.write_chunk_size)
 
         async def send(first_line: int, chunk: bytes) -> Any:
             headers = {

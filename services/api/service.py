@@ -26,7 +26,7 @@ def parse_bind(addr: str) -> tuple[str, int]:
 
 
 def open_sockets(cfg: Config) -> list[socket.socket]:
-    host, port = parse_bind(str(cfg.get("http", "bind-address")))
+    host, port = parse_bind(cfg.http.bind_address)
     tcp = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -38,7 +38,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             reply = await store(
                 msg.data,
                 header(msg, subjects.H_DB),
-                header(msg, subjects.H_RP, str(cfg.get("ingest", "default-rp"))),
+                header(msg, subjects.H_RP, cfg.ingest.default_rp),
                 header(msg, subjects.H_PRECISION, "ns"),
                 int(header(msg, subjects.H_FIRST_LINE, "1")),
                 int(header(msg, subjects.H_NOW, "0")) or time.time_ns(),
@@ -54,9 +54,9 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         try:
             reply = await store(
                 msg.data,
-                str(cfg.get("nats-input", "db")),
-                str(cfg.get("nats-input", "rp")),
-                str(cfg.get("nats-input", "precision")),
+                cfg.nats_input.db,
+                cfg.nats_input.rp,
+                cfg.nats_input.precision,
                 1,
                 time.time_ns(),
             )
@@ -66,8 +66,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             log.exception("nats input failed: %s", e)
 
     await nc.subscribe(subjects.INGEST_WRITE, queue=subjects.INGEST_QUEUE, cb=on_write)
-    if cfg.get("nats-input", "enabled"):
-        subject = str(cfg.get("nats-input", "subject"))
+    if cfg.nats_input.enabled:
+        subject = cfg.nats_input.subject
         await nc.subscribe(subject, queue=subjects.NATS_INPUT_QUEUE, cb=on_telegraf)
         log.info("accepting line protocol on NATS subject %r", subject)
     log.info("ingest ready")

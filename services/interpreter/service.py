@@ -34,13 +34,13 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     clock = SystemClock()
     host = PluginHost(
         clock,
-        int(cfg.duration("interpreter", "expire") * 1e9),
-        int(cfg.get("interpreter", "max-instances")),
+        cfg.interpreter.expire.ns,
+        cfg.interpreter.max_instances,
     )
     ready = asyncio.Event()
     alert_log = AlertLog(cfg.alert_log) if cfg.alert_log is not None else None
-    default_webhook = str(cfg.get("alert", "webhook-url"))
-    webhook_timeout = cfg.duration("alert", "webhook-timeout")
+    default_webhook = cfg.alert.webhook_url
+    webhook_timeout = cfg.alert.webhook_timeout.seconds
     webhooks: dict[str, Webhook] = {}
 
     state_store = StateStore(await state_bucket(js))
@@ -66,7 +66,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         return w
 
     async def publish_stats() -> None:
-        interval = cfg.duration("interpreter", "stats-interval")
+        interval = cfg.interpreter.stats_interval.seconds
         while True:
             await asyncio.sleep(interval)
             for s in host.take_dirty():
@@ -77,7 +77,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             await state_store.save(name, fingerprint, snapshot)
 
     async def save_state_periodically() -> None:
-        interval = cfg.duration("interpreter", "state-interval")
+        interval = cfg.interpreter.state_interval.seconds
         while True:
             await asyncio.sleep(interval)
             await save_state()
@@ -123,7 +123,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
 
     timer_task = asyncio.create_task(timers())
     log.info("interpreter ready")
-    fetch_batch = int(cfg.get("interpreter", "fetch-batch"))
+    fetch_batch = cfg.interpreter.fetch_batch
     await consume(
         js, subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, fetch_batch, stop, handle
     )

@@ -50,7 +50,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await msg.ack()
 
     log.info("matcher ready")
-    fetch_batch = int(cfg.get("matcher", "fetch-batch"))
+    fetch_batch = cfg.matcher.fetch_batch
     await consume(js, subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
     await shutdown(nc, watch)
 

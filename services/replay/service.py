@@ -24,7 +24,7 @@ from kapacitor.clock import SystemClock
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
-from kapacitor.influx.client import database_of, query_batches
+from kapacitor.influx import database_of, query_batches
 from kapacitor.match.predicate import Predicate, compile_where
 from kapacitor.match.where import parse_where
 from kapacitor.model import PointBatch, decode_batch
@@ -148,7 +148,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         info = RecordingInfo(id=rid, kind="query", created=clock.now_ns(), source=str(req["query"]))
         # Like Telegraf users expect: an unqualified query reads the default database.
         db = str(req.get("db", "")) or (
-            "" if database_of(str(req["query"])) else str(cfg.get("ingest", "default-db"))
+            "" if database_of(str(req["query"])) else cfg.ingest.default_db
         )
         await recordings.put(info)
 
@@ -292,7 +292,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         return orjson.dumps({"report_parts": len(parts)})
 
     async def send_alerts(alerts: list[dict[str, Any]], webhook_url: str) -> None:
-        url = webhook_url or str(cfg.get("alert", "webhook-url"))
+        url = webhook_url or cfg.alert.webhook_url
         docs = [orjson.dumps(a) for a in alerts]
         if cfg.alert_log is not None:
             alert_log = AlertLog(cfg.alert_log)
@@ -300,7 +300,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                 alert_log.send(d)
             await alert_log.close()
         if url:
-            hook = Webhook(url, cfg.duration("alert", "webhook-timeout"))
+            hook = Webhook(url, cfg.alert.webhook_timeout.seconds)
             for d in docs:
                 hook.send(d)
             await hook.close()

@@ -7,13 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from kapacitor.config import SCHEMA, load_config, parse_duration, render_config
+from kapacitor.config import (
+    SCHEMA,
+    SECTIONS,
+    Duration,
+    load_config,
+    parse_duration,
+    render_config,
+)
 from kapacitor.errors import ConfigError
 
 
 def test_defaults_need_no_file() -> None:
     cfg = load_config(env={})
-    assert cfg.get("http", "bind-address") == ":9092"
+    assert cfg.http.bind_address == ":9092"
     assert cfg.nats_url == ""
     assert cfg.data_dir == Path("~/.kapacitor").expanduser().resolve()
     assert cfg.alert_log == cfg.data_dir / "alerts.log"
@@ -25,9 +32,44 @@ def test_file_then_env_override(tmp_path: Path) -> None:
         'data_dir = "/srv/k"\n[http]\nbind-address = ":1234"\n[nats]\nurl = "nats://x:4222"\n'
     )
     cfg = load_config(f, env={"KAPACITOR_HTTP_BIND_ADDRESS": "127.0.0.1:9"})
-    assert cfg.get("http", "bind-address") == "127.0.0.1:9"
+    assert cfg.http.bind_address == "127.0.0.1:9"
     assert cfg.nats_url == "nats://x:4222"
     assert cfg.data_dir == Path("/srv/k")
+
+
+def test_values_are_typed_per_key_and_durations_parsed_once(tmp_path: Path) -> None:
+    f = tmp_path / "k.toml"
+    f.write_text('[interpreter]\nstate-interval = "250ms"\nmax-instances = 7\n')
+    cfg = load_config(f, env={"KAPACITOR_NATS_INPUT_ENABLED": "off", "KAPACITOR_NATS_PORT": "42"})
+    assert cfg.interpreter.state_interval == Duration("250ms", 0.25)
+    assert cfg.interpreter.state_interval.ns == 250_000_000
+    assert cfg.interpreter.max_instances == 7
+    assert cfg.interpreter.expire.ns == 0
+    assert cfg.alert.webhook_timeout.seconds == 5.0
+    assert cfg.nats_input.enabled is False
+    assert cfg.nats.port == 42
+    # what was written is what children and `kapacitord config` see
+    assert cfg.with_overrides()["KAPACITOR_INTERPRETER_STATE_INTERVAL"] == "250ms"
+    assert 'state-interval = "250ms"' in render_config(cfg)
+
+
+def test_every_value_is_of_its_keys_type() -> None:
+    cfg = load_config(env={})
+    for key in SCHEMA:
+        assert type(cfg.value(key)) is key.kind, key
+        assert type(key.default) is key.kind, key
+
+
+def test_every_section_is_an_attribute_of_the_config() -> None:
+    cfg = load_config(env={})
+    for section, cls in SECTIONS.items():
+        if section:
+            assert isinstance(getattr(cfg, section.replace("-", "_")), cls), section
+
+
+def test_bad_duration_is_an_error_when_loading() -> None:
+    with pytest.raises(ConfigError, match=r"env KAPACITOR_DAEMON_RESTART_BACKOFF_MAX: .*'soon'"):
+        load_config(env={"KAPACITOR_DAEMON_RESTART_BACKOFF_MAX": "soon"})
 
 
 def test_every_key_has_an_env_override() -> None:
@@ -42,6 +84,7 @@ def test_every_key_has_an_env_override() -> None:
         ("[http]\nbind-adress = ':1'\n", "unknown key 'bind-adress' in [http]"),
         ("[htp]\n", "unknown section [htp]"),
         ("[http]\nmax-body-size = 'big'\n", "http_max_body_size must be int"),
+        ("[alert]\nwebhook-timeout = 5\n", "alert_webhook_timeout must be duration"),
         ("[http\n", "config file"),
     ],
 )

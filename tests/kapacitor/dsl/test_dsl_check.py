@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import ast
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 
-from kapacitor.dsl.ast import Binary, Call, Ident, Let
+from kapacitor.dsl import check as check_module
+from kapacitor.dsl.ast import Binary, Call, Expr, Ident, Let, Number
 from kapacitor.dsl.check import CheckedScript, check
+from kapacitor.dsl.check_context import CheckContext, FieldVar
 from kapacitor.dsl.compile import compile_script
 from kapacitor.dsl.functions import FUNCTIONS, lookup
 from kapacitor.dsl.parser import parse
 from kapacitor.dsl.types import Type
-from kapacitor.errors import DslError, DslTypeError
+from kapacitor.dsl.vector_check import EXTRA_CHECKS as VECTOR_CHECKS
+from kapacitor.errors import DslError, DslTypeError, Span
 from kapacitor.testing.scripts import mutated_scripts
 
 
@@ -353,3 +360,55 @@ def test_compile_never_raises_anything_but_dsl_errors(text: str) -> None:
     for statement in checked.script.statements:
         node = statement.value if isinstance(statement, Let) else statement
         assert isinstance(checked.type_of(node), Type)
+
+
+# -- the per-function checks see the checker through CheckContext ---------------------------
+
+_CHECK_MODULES = ("check_context", "scalar_check", "stream_check", "vector_check", "alert_check")
+
+
+@pytest.mark.parametrize("name", _CHECK_MODULES)
+def test_extra_checks_do_not_import_the_checker(name: str) -> None:
+    """No import cycle with check.py: the checks know only the CheckContext Protocol."""
+    path = Path(check_module.__file__).with_name(f"{name}.py")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "kapacitor.dsl.check" not in imported
+    subprocess.run([sys.executable, "-c", f"import kapacitor.dsl.{name}"], check=True)
+
+
+def test_an_extra_check_runs_against_any_check_context() -> None:
+    """A stand-in context is enough to run a check: it asks for constants and fails through
+    the context's error()."""
+
+    class Context:
+        def error(self, message: str, span: Span) -> DslTypeError:
+            return DslTypeError(message, span, "src")
+
+        def type_of(self, node: Expr) -> Type | FieldVar:
+            return Type.INT
+
+        def constant(self, node: Expr) -> object | None:
+            return 0
+
+        def field_name(self, node: Expr) -> str | None:
+            return None
+
+        def decided(self, field: str) -> Type | None:
+            return None
+
+        def same_family(self, t: Type) -> Type:
+            return t
+
+        def coerce(self, t: Type | FieldVar, allowed: Type, span: Span) -> Type | None:
+            return None
+
+        def shown(self, t: Type | FieldVar) -> str:
+            return "an int"
+
+    ctx: CheckContext = Context()
+    n = Number(0, span=Span(1, 20, 1))
+    call = Call("top", (Ident("w"), n))
+    with pytest.raises(DslTypeError, match=r"top\(\) needs n > 0, got 0") as info:
+        VECTOR_CHECKS["top"](ctx, call, {"v": Ident("w"), "n": n})
+    assert info.value.span == Span(1, 20, 1)

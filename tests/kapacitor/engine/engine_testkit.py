@@ -31,6 +31,8 @@ from kapacitor.dsl.ast import (
     String,
     Unary,
 )
+from kapacitor.dsl.check import CheckedScript, check
+from kapacitor.engine.plan import Program
 from kapacitor.model.batch import Column, FieldType, PointBatch, SeriesKey
 
 SECOND = 1_000_000_000
@@ -67,6 +69,18 @@ def alert(x: Expr, op: str, thr: Expr | float, **kw: str | float | Expr) -> Call
 
 def script(*stmts: Let | Expr) -> Script:
     return Script(tuple(stmts))
+
+
+def checked(scr: Script) -> CheckedScript:
+    """A hand-built script, checked (its printed form stands for the source)."""
+    return check(scr, str(scr))
+
+
+def planned(scr: Script) -> Program:
+    """A hand-built script, checked and planned: the planner takes only checked scripts."""
+    from kapacitor.engine import build_program
+
+    return build_program(checked(scr))
 
 
 # -- building batches -----------------------------------------------------------------------
@@ -466,9 +480,9 @@ def assert_snapshot_continues(script: Script, stream: list[Any], split: int) -> 
     """Run `stream` whole, and again with a snapshot after batch `split` restored into a fresh
     runtime: the events and the final state must be the same."""
     from kapacitor.clock import ManualClock
-    from kapacitor.engine import PluginRuntime, build_program
+    from kapacitor.engine import PluginRuntime
 
-    program = build_program(script)
+    program = planned(script)
     whole = PluginRuntime("p", program, ManualClock())
     first = PluginRuntime("p", program, ManualClock())
     expected: list[Any] = []
@@ -477,7 +491,7 @@ def assert_snapshot_continues(script: Script, stream: list[Any], split: int) -> 
         batch, idx, keys, tags, _ = make_batch(rows, types)
         expected += whole.process(batch, idx, keys, tags).events
         if i == split:
-            second = PluginRuntime("p", build_program(script), ManualClock())
+            second = PluginRuntime("p", planned(script), ManualClock())
             second.restore(first.snapshot())
             first = second
         got += first.process(batch, idx, keys, tags).events

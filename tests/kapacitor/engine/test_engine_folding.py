@@ -8,11 +8,10 @@ from engine_testkit import SECOND, Row, make_batch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kapacitor.clock import ManualClock
 from kapacitor.dsl.compile import compile_script
 from kapacitor.dsl.types import Type
-from kapacitor.engine import PluginRuntime, build_program
-from kapacitor.engine.columns import Scalar, Value
+from kapacitor.engine import build_program, evaluate
+from kapacitor.engine.columns import Scalar
 from kapacitor.errors import DslTypeError
 from kapacitor.model.batch import FieldType
 
@@ -28,18 +27,11 @@ _FLOATS = st.floats(-1e12, 1e12, allow_nan=False).filter(lambda v: v == 0 or abs
 
 def engine_value(op: str, a: int | float, b: int | float, ftype: FieldType) -> float | None:
     """What the engine computes for `x op y` on one point with x = a, y = b."""
-    captured: list[Value | None] = []
-
-    class Capture(PluginRuntime):
-        def _alert(self, i: int, op_: object, env: list[Value | None], *rest: object) -> None:
-            captured.extend(env)
-
     program = build_program(compile_script(f"alert(x {op} y, >, 0)"))
     batch, idx, keys, tags, _ = make_batch(
         [Row(0, SECOND, {"x": a, "y": b})], {"x": ftype, "y": ftype}
     )
-    Capture("p", program, ManualClock()).process(batch, idx, keys, tags)
-    col = captured[program.alerts[0].value]
+    col = evaluate(program, batch, idx, keys, tags).columns[program.alerts[0].value]
     assert isinstance(col, Scalar)
     if col.valid is not None and not col.valid[0]:
         return None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_testkit import SECOND, Row, agg, alert, make_batch, script, win
+from engine_testkit import SECOND, Row, agg, alert, make_batch, planned, script, win
 
 from kapacitor.clock import ManualClock
 from kapacitor.dsl.ast import Call, Ident
-from kapacitor.engine import AlertEvent, PluginRuntime, build_program
+from kapacitor.dsl.compile import compile_script
+from kapacitor.engine import AlertEvent, PluginRuntime, build_program, evaluate
 from kapacitor.errors import CodecError, PluginError
 from kapacitor.model.batch import FieldType
 
@@ -16,7 +17,7 @@ F = {"x": FieldType.FLOAT}
 
 
 def runtime_for(*stmts: object, plugin: str = "cpu") -> PluginRuntime:
-    return PluginRuntime(plugin, build_program(script(*stmts)), ManualClock())  # type: ignore[arg-type]
+    return PluginRuntime(plugin, planned(script(*stmts)), ManualClock())  # type: ignore[arg-type]
 
 
 def feed(rt: PluginRuntime, rows: list[Row], types: dict[str, FieldType] = F) -> list[AlertEvent]:
@@ -137,7 +138,7 @@ def test_now_minus_time_uses_the_injected_clock() -> None:
 
     clock = ManualClock(100 * SECOND)
     stmt = alert(Binary("-", Call("now"), Call("time")), ">", Duration(30 * SECOND, "30s"))
-    rt = PluginRuntime("lag", build_program(script(stmt)), clock)
+    rt = PluginRuntime("lag", planned(script(stmt)), clock)
     events = feed(rt, [Row(0, 50 * SECOND, {}), Row(0, 90 * SECOND, {})], {})
     assert [(e.level, e.time) for e in events] == [("CRITICAL", 50 * SECOND), ("OK", 90 * SECOND)]
 
@@ -181,3 +182,48 @@ def test_many_instances_in_one_batch_grow_state() -> None:
     events = feed(rt, rows)
     assert len(events) == 500 and rt.instance_count == 500
     assert {e.time for e in events} == {SECOND}
+
+
+def test_evaluate_returns_every_column_by_working_and_batch_row() -> None:
+    program = build_program(compile_script("let d = x * 2\nalert(d, >, 5)"))
+    rows = [
+        Row(1, SECOND, {"x": 1.0}),
+        Row(0, 2 * SECOND, {}),
+        Row(1, 3 * SECOND, {"x": 4.0}),
+        Row(0, 4 * SECOND, {"x": 3.0}),
+    ]
+    batch, idx, keys, tags, _ = make_batch(rows, F)
+    evaluation = evaluate(program, batch, idx, keys, tags, plugin="cpu")
+    d = program.alerts[0].value
+    assert evaluation.by_row(d) == [2.0, None, 8.0, 6.0]
+    assert sorted(evaluation.rows.tolist()) == [0, 1, 2, 3] and evaluation.size == 4
+    assert evaluation.columns[-1] is None  # alert() yields no column
+    result = evaluation.result
+    assert [(e.id, e.time) for e in result.events] == [
+        ("cpu:cpu,host=h1", 3 * SECOND),
+        ("cpu:cpu,host=h0", 4 * SECOND),
+    ]
+    assert (result.points, result.skipped) == (3, 1)
+
+
+def test_runtime_evaluate_carries_state_and_counts_like_process() -> None:
+    program = planned(script(alert(agg("sum", win("x", 2)), ">", 5)))
+    rt = PluginRuntime("cpu", program, ManualClock())
+    total = program.alerts[0].value
+    batch, idx, keys, tags, _ = make_batch(series(0, [1, 2]), F)
+    assert rt.evaluate(batch, idx, keys, tags).by_row(total) == [None, 3.0]
+    batch, idx, keys, tags, _ = make_batch(series(0, [4], start=2), F)
+    evaluation = rt.evaluate(batch, idx, keys, tags)
+    assert evaluation.by_row(total) == [6.0]
+    assert [e.level for e in evaluation.result.events] == ["CRITICAL"]
+    assert (rt.stats.batches, rt.stats.points_processed, rt.stats.alerts_fired) == (2, 3, 1)
+
+
+def test_evaluate_without_working_rows_has_no_columns() -> None:
+    rt = runtime_for(alert(agg("count", win("x", "3s")), ">=", 3))
+    feed(rt, series(0, [1], start=5))
+    batch, idx, keys, tags, _ = make_batch(series(0, [1, 1]), F)  # both late
+    evaluation = rt.evaluate(batch, idx, keys, tags)
+    assert evaluation.columns == [] and evaluation.rows.shape == (0,)
+    assert evaluation.result.late == 2
+    assert evaluation.by_row(0) == [None, None]

@@ -13,7 +13,6 @@ import re
 import zoneinfo
 from typing import Any
 
-import numpy as np
 import pytest
 from engine_testkit import SECOND, Row, make_batch
 from hypothesis import given, settings
@@ -35,8 +34,8 @@ from kapacitor.dsl.ast import (
 from kapacitor.dsl.compile import compile_script
 from kapacitor.dsl.functions import OVERLOADS
 from kapacitor.dsl.types import Type
-from kapacitor.engine import PluginRuntime, build_program
-from kapacitor.engine.columns import Scalar, Text, Value
+from kapacitor.engine import PluginRuntime, build_program, evaluate
+from kapacitor.engine.columns import Scalar, Text
 from kapacitor.engine.scalar import NAMES, FuncOp, format_number
 from kapacitor.errors import DslTypeError
 from kapacitor.model.batch import FieldType
@@ -153,36 +152,20 @@ CASES = (
 )
 
 
-class Capture(PluginRuntime):
-    """Keeps the columns the alert saw, and the batch row of each working row."""
-
-    captured: tuple[list[Value | None], np.ndarray]
-
-    def _alert(self, i: int, op: Any, env: list[Value | None], work: Any, *rest: Any) -> None:
-        self.captured = (list(env), work.order)
-        super()._alert(i, op, env, work, *rest)  # type: ignore[arg-type]
-
-
 def engine_values(source: str, kind: str, batch_args: tuple[Any, ...]) -> list[object]:
     """Per batch row: the value of the alert's expression, or None where it has none."""
     program = build_program(compile_script(source))
-    runtime = Capture("p", program, ManualClock(NOW))
     batch, idx, keys, tags = batch_args
-    runtime.process(batch, idx, keys, tags)
-    env, order = runtime.captured
+    evaluation = evaluate(program, batch, idx, keys, tags, clock=ManualClock(NOW))
     alert = program.alerts[0]
     col = alert.value
     if kind == "str":
         op = program.ops[col]
         assert isinstance(op, FuncOp) and op.func == "str.cmp"
         col = op.args[0]
-    value = env[col]
+    value = evaluation.columns[col]
     assert isinstance(value, Scalar | Text)
-    out: list[object] = [None] * len(batch)
-    for w, row in enumerate(order.tolist()):
-        if value.valid is None or value.valid[w]:
-            out[row] = value.values[w]
-    return out
+    return evaluation.by_row(col)
 
 
 # --- the reference -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from engine_testkit import (
     alert,
     assert_runs_match,
     assert_snapshot_continues,
+    planned,
     script,
     stream_strategy,
     win,
@@ -26,7 +27,8 @@ from hypothesis import strategies as st
 
 from kapacitor.clock import ManualClock
 from kapacitor.dsl.ast import Binary, Bool, Ident, Let, Number, Script
-from kapacitor.engine import PluginRuntime, build_program
+from kapacitor.engine import PluginRuntime
+from kapacitor.engine.window import WindowState
 
 X = Ident("x")
 Y = Ident("y")
@@ -105,9 +107,10 @@ def tags_and_counts(result: Any, rows: list[Row]) -> None:
 
 def run_both(name: str, stream: Stream, *, force_rank: bool = False) -> None:
     scr = SCRIPTS[name]
-    runtime = PluginRuntime("p", build_program(scr), ManualClock())
-    for w in runtime._windows.values():
-        w.force_rank_search = force_rank
+    runtime = PluginRuntime("p", planned(scr), ManualClock())
+    for w in runtime.states:
+        if isinstance(w, WindowState):
+            w.force_rank_search = force_rank
     ref = Reference("p", scr)
     assert_runs_match(runtime, ref, stream, tags_and_counts)
     assert runtime.stats.points_processed == ref.points

@@ -16,6 +16,7 @@ from engine_testkit import (
     assert_runs_match,
     assert_snapshot_continues,
     make_batch,
+    planned,
     script,
 )
 from hypothesis import given, settings
@@ -26,6 +27,7 @@ from kapacitor.clock import ManualClock
 from kapacitor.dsl.ast import Bool, Call, Duration, Expr, Ident, Keyword, Number, Script
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import PluginRuntime, build_program
+from kapacitor.engine.alert import AlertState
 from kapacitor.errors import DslTypeError
 from kapacitor.model.batch import FieldType
 
@@ -161,7 +163,7 @@ SCRIPTS: dict[str, Script] = {
 
 def run_both(name: str, stream: Stream) -> None:
     scr = SCRIPTS[name]
-    runtime = PluginRuntime("p", build_program(scr), ManualClock())
+    runtime = PluginRuntime("p", planned(scr), ManualClock())
     ref = HopReference("p", scr)
     assert_runs_match(runtime, ref, stream)
     assert runtime.stats.points_late == ref.late
@@ -201,8 +203,9 @@ def run(
         for e in rt.process(batch, idx, keys, tags).events:
             out.append((e.time // SECOND, e.value))
         # re-arm: a recovery is impossible with >= -1, so reset the alert by hand
-        for a in rt._alerts.values():
-            a.level[:] = 0
+        for a in rt.states:
+            if isinstance(a, AlertState):
+                a.level[:] = 0
     return out
 
 

@@ -18,13 +18,7 @@ from kapacitor.lineprotocol import (
     parse_body,
     split_body,
 )
-from kapacitor.lineprotocol.decode import (
-    _CHECKS,
-    _bulk_values,
-    _Col,
-    _LineError,
-    parse_body_exact,
-)
+from kapacitor.lineprotocol.decode import parse_body_exact
 from kapacitor.model.batch import FieldType, PointBatch, SeriesKey
 
 F, I, U, B, S = FieldType.FLOAT, FieldType.INT, FieldType.UINT, FieldType.BOOL, FieldType.STRING  # noqa: E741
@@ -195,32 +189,3 @@ def test_random_bytes_never_raise(body: bytes, precision: str) -> None:
     assert all(isinstance(e, LineProtocolError) and e.line >= 1 for e in errors)
     for _, chunk in split_body(body, 16):
         parse_body(chunk, db="d", rp="r", now_ns=0)
-
-
-# Raw tokens never hold a space (it separates them), so it is not in the alphabet.
-_number_alphabet = st.sampled_from(list(b"0123456789.eE+-iu_x\t"))
-
-
-# cheapest: tiny numbers, and the edge cases are rare
-@settings(max_examples=settings.default.max_examples * 10)
-@given(
-    st.lists(st.lists(_number_alphabet, min_size=1, max_size=8).map(bytes), min_size=1, max_size=4),
-    st.sampled_from([0, 1, 2]),
-)
-def test_bulk_validation_agrees_with_exact_checks(raws: list[bytes], ftype: int) -> None:
-    # Both parsing paths only file a token as integer/unsigned if it ends with i/u.
-    raws = [raw + (b"", b"i", b"u")[ftype] for raw in raws]
-    col = _Col(ftype)
-    col.vals = raws
-    col.rows = list(range(len(raws)))
-    bulk = _bulk_values(col)
-    exact = []
-    for raw in raws:
-        try:
-            exact.append(_CHECKS[ftype](raw, "k"))
-        except _LineError:
-            exact.append(None)
-    if None in exact:
-        assert bulk is None
-    else:
-        assert bulk is not None and bulk.tolist() == exact

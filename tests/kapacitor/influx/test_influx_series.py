@@ -1,4 +1,4 @@
-"""Turning InfluxDB JSON answers into batches, and the query rewriting, without a server."""
+"""Turning InfluxDB JSON answers into batches, without a server."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from kapacitor.influx import InfluxError, field_types_of, series_to_batch, with_group_by_all
-from kapacitor.influx.client import _source_of
+from kapacitor.influx import InfluxError, field_types_of, series_to_batch
+from kapacitor.influx.series import default_rp_of, error_of, tag_keys_of
 from kapacitor.model.batch import FieldType, PointBatch, SeriesKey
 
 TYPES = {
@@ -171,48 +171,24 @@ def test_field_types_of_merges_chunks_and_numeric_conflicts() -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("SELECT * FROM cpu", "SELECT * FROM cpu GROUP BY *"),
-        ("SELECT * FROM cpu;", "SELECT * FROM cpu GROUP BY *;"),
-        (
-            "select usage from cpu where time > now() - 1h limit 10",
-            "select usage from cpu where time > now() - 1h GROUP BY * limit 10",
-        ),
-        (
-            "SELECT * FROM cpu ORDER BY time DESC",
-            "SELECT * FROM cpu GROUP BY * ORDER BY time DESC",
-        ),
-        ("SELECT * FROM cpu tz('Europe/Paris')", "SELECT * FROM cpu GROUP BY * tz('Europe/Paris')"),
-        ("SELECT * FROM cpu GROUP BY host", "SELECT * FROM cpu GROUP BY host"),
-        ("SELECT * FROM cpu group by *", "SELECT * FROM cpu group by *"),
-        (
-            "SELECT * FROM cpu WHERE msg = 'GROUP BY x limit 3'",
-            "SELECT * FROM cpu WHERE msg = 'GROUP BY x limit 3' GROUP BY *",
-        ),
-        (
-            'SELECT "limit" FROM "group by"',
-            'SELECT "limit" FROM "group by" GROUP BY *',
-        ),
-        (
-            "SELECT max(m) FROM (SELECT mean(v) AS m FROM cpu GROUP BY time(1m), host LIMIT 5)",
-            "SELECT max(m) FROM (SELECT mean(v) AS m FROM cpu GROUP BY time(1m), host LIMIT 5)"
-            " GROUP BY *",
-        ),
-        (
-            "SELECT * FROM cpu; SELECT * FROM mem GROUP BY host",
-            "SELECT * FROM cpu GROUP BY *; SELECT * FROM mem GROUP BY host",
-        ),
-        ("SHOW MEASUREMENTS", "SHOW MEASUREMENTS"),
-    ],
-)
-def test_group_by_all_is_added_only_without_group_by(query: str, expected: str) -> None:
-    assert with_group_by_all(query) == expected
-
-
-def test_source_of_qualified_measurements() -> None:
-    assert _source_of('SELECT * FROM "tele graf"."autogen"."cpu"') == ("tele graf", "autogen")
-    assert _source_of("SELECT * FROM telegraf..cpu") == ("telegraf", "")
-    assert _source_of("SELECT * FROM one_week.cpu") == ("", "one_week")
-    assert _source_of("SELECT * FROM cpu WHERE x = 1.5") == ("", "")
+def test_answer_documents_name_errors_default_rp_and_tag_keys() -> None:
+    assert error_of({"error": "bad auth"}) == "bad auth"
+    assert error_of({"results": [{"statement_id": 0}, {"error": "no db"}]}) == "no db"
+    assert error_of({"results": [{"statement_id": 0}]}) is None
+    assert error_of([1]) is None
+    rps = {
+        "results": [
+            {
+                "series": [
+                    {
+                        "columns": ["name", "duration", "default"],
+                        "values": [["week", "168h0m0s", False], ["autogen", "0s", True]],
+                    }
+                ]
+            }
+        ]
+    }
+    assert default_rp_of(rps) == "autogen"
+    assert default_rp_of({"results": [{}]}) == ""
+    tags = {"results": [{"series": [{"columns": ["tagKey"], "values": [["host"], ["dc"]]}]}]}
+    assert tag_keys_of(tags) == {"host", "dc"}

@@ -1,5 +1,7 @@
 """Every stage of the language pipeline for one script, printed: tokens, AST, types, plan.
 
+It lives in engine/ because its last stage is the planner (engine depends on dsl, not back).
+
 `kapacitor check --explain FILE` shows this, so a surprising result can be pinned on the stage
 that produced it.
 """
@@ -10,12 +12,11 @@ from kapacitor.dsl.ast import Let
 from kapacitor.dsl.check import check
 from kapacitor.dsl.parser import parse
 from kapacitor.dsl.tokens import tokenize
+from kapacitor.engine.plan import build_program
 
 
 def explain(source: str) -> str:
     """The four stages of `source`; raises the first DslError any stage raises."""
-    from kapacitor.engine import build_program
-
     out = ["# tokens"]
     for tok in tokenize(source):
         out.append(f"{tok.span.line}:{tok.span.col}\t{tok.type}\t{tok.text!r}")
