@@ -263,7 +263,11 @@ def test_define_expire_forgets_silent_instances(tmp_path: Path) -> None:
             return {k: doc.get(k, 0) for k in ("instances", "instances_expired")}
 
         wait_until(lambda: show()["instances"] == 2, what="two instances")
-        assert d.cli("show", "cpu", "--json").json()["state_bytes"] > 0
+        # Sizes are measured on the interpreter's timer (every second), not with the counts.
+        wait_until(
+            lambda: d.get("/kapacitor/v1/plugins/cpu").json()["state_bytes"] > 0,
+            what="the instances' state measured",
+        )
         wait_until(lambda: show() == {"instances": 0, "instances_expired": 2}, what="both expired")
         assert "Instances:        0 (2 expired)" in d.cli("show", "cpu").stdout
         assert d.cli("show", "cpu", "--json").json()["expire"] == "2s"
