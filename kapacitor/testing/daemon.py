@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,9 +16,18 @@ from typing import Any
 
 import httpx
 
+from kapacitor.bus import subjects
+from kapacitor.bus.client import connect, kv_bucket
+from kapacitor.bus.plugin_store import StatsStore
+from kapacitor.plugins import PluginStats
 from kapacitor.testing.ports import free_port
+from kapacitor.testing.waits import WAIT_S, NotYet, wait_until
+
+__all__ = ["CliResult", "Daemon", "wait_until"]
 
 START_TIMEOUT_S = 60.0
+# A plugin of its own measurement that never fires: see Daemon.add_witness.
+WITNESS = "kapacitor_test_witness"
 
 
 @dataclass
@@ -92,6 +103,97 @@ class Daemon:
             time.sleep(0.1)
         raise RuntimeError(f"{text!r} not logged in {timeout}s:\n{self.log()}")
 
+    def log_mark(self) -> int:
+        """Where the log ends now: pass it as `since` to look only at what is logged later."""
+        return len(self.log())
+
+    def nats_url(self) -> str:
+        """The NATS server the services use: the configured one, else the embedded one last
+        started (its port can change across restarts)."""
+        url = self.environ().get("KAPACITOR_NATS_URL")
+        if url:
+            return url
+        found: list[str] = re.findall(r"embedded nats-server at (nats://\S+)", self.log())
+        if not found:
+            raise RuntimeError(f"no embedded nats-server logged:\n{self.log()}")
+        return found[-1]
+
+    def routed_plugins(self, since: int = 0) -> int | None:
+        """How many enabled plugins the matcher last said it routes to (it says so after every
+        change of the definitions), looking only after log offset `since`; None if it has not."""
+        found = re.findall(r"routing to (\d+) enabled plugin", self.log()[since:])
+        return int(found[-1]) if found else None
+
+    def plugin_stats(self, *names: str) -> dict[str, PluginStats]:
+        """The counters the interpreter last published for each plugin, read from the stats
+        bucket. Unlike the API's view they include `revision`: the definition it runs."""
+
+        async def read() -> dict[str, PluginStats]:
+            nc = await connect(self.nats_url(), "kapacitor-test", retry_for=10.0)
+            try:
+                store = StatsStore(await kv_bucket(nc.jetstream(), subjects.STATS_BUCKET))
+                return {n: await store.get(n) for n in names}
+            finally:
+                await nc.close()
+
+        return asyncio.run(read())
+
+    def wait_plugins_live(
+        self, since: int = 0, workers: Daemon | None = None, timeout: float = WAIT_S
+    ) -> None:
+        """Wait until points written from now on reach every enabled plugin as stored: the
+        matcher routes to as many plugins as are enabled, and the interpreter runs each one's
+        stored revision.
+
+        `since`: a `log_mark()` of `workers` taken before the definitions changed, so that a
+        matcher line from before the change cannot count. `workers`: the daemon running the
+        matcher and the interpreter, when it is not this one. A plugin disabled and enabled
+        again keeps its revision: the interpreter's reload of it is not told apart.
+        """
+        runner = workers or self
+
+        def live() -> bool | NotYet:
+            plugins = self.get("/kapacitor/v1/plugins").json()["plugins"]
+            enabled = {p["name"]: p["revision"] for p in plugins if p["enabled"]}
+            routed = runner.routed_plugins(since)
+            running = {n: s.revision for n, s in runner.plugin_stats(*enabled).items()}
+            if routed == len(enabled) and running == enabled:
+                return True
+            return NotYet({"enabled": enabled, "matcher routes": routed, "running": running})
+
+        wait_until(live, timeout, "the enabled plugins to be routed to and running")
+
+    def add_witness(self) -> None:
+        """Define and enable the witness plugin, for `wait_handled`; then `wait_plugins_live`."""
+        r = httpx.post(
+            self.url + "/kapacitor/v1/plugins",
+            json={
+                "name": WITNESS,
+                "from": WITNESS,
+                "script": "alert(value, <, 0)\n",
+                "enabled": True,
+            },
+            timeout=30,
+        )
+        assert r.status_code == 200, r.text
+
+    def wait_handled(self, timeout: float = WAIT_S) -> None:
+        """Wait until every point written before has been through the matcher and the
+        interpreter, its alerts logged: what proves that something did *not* happen.
+
+        Writes one point that only the witness sees and waits until the witness counted it.
+        Both services handle their streams in order, a message done (alerts logged and sent)
+        before the next starts, so nothing written earlier is still on its way.
+        """
+
+        def counted() -> int:
+            doc = self.get(f"/kapacitor/v1/plugins/{WITNESS}").json()
+            return int(doc.get("points_processed", 0))
+
+        before = counted()
+        assert self.write(f"{WITNESS} value=1 {before + 1}").status_code == 204
+        wait_until(lambda: counted() > before, timeout, "the witness to count a later point")
+
     def log(self) -> str:
         return (
             self.log_path.read_text(errors="replace")
@@ -140,17 +242,3 @@ class Daemon:
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def wait_until(predicate: Any, timeout: float = 30.0, interval: float = 0.1, what: str = "") -> Any:
-    """Poll `predicate()` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(
-        f"timed out after {timeout}s waiting for {what or predicate}: last={last!r}"
-    )

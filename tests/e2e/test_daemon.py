@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -28,7 +27,12 @@ def lines_s(host: str, values: list[float], start: int = 0) -> str:
     )
 
 
-def define_enabled(d: Daemon, tmp_path: Path, name: str = "p", where: str = "") -> None:
+def define_enabled(
+    d: Daemon, tmp_path: Path, name: str = "p", where: str = "", workers: Daemon | None = None
+) -> None:
+    """Define and enable a plugin through `d`, and wait until `workers` (the daemon running the
+    matcher and interpreter, `d` by default) route to it and run it."""
+    mark = (workers or d).log_mark()
     f = tmp_path / f"{name}.kap"
     f.write_text(SCRIPT)
     args = ["define", "--name", name, "--from", "cpu_idle", "--script", str(f)]
@@ -37,7 +41,7 @@ def define_enabled(d: Daemon, tmp_path: Path, name: str = "p", where: str = "") 
     r = d.cli(*args)
     assert r.code == 0, r.stderr
     assert d.cli("enable", name).code == 0
-    time.sleep(1.2)  # definitions reach the running services within 1 s
+    d.wait_plugins_live(since=mark, workers=workers)
 
 
 def processed(d: Daemon, name: str = "p") -> int:
@@ -238,7 +242,7 @@ def test_external_nats_and_services_split_over_two_daemons(nats_url: str, tmp_pa
         back.start(wait_for=())
         back.wait_log("interpreter ready")
         assert "embedded nats-server" not in front.log() + back.log()
-        define_enabled(front, tmp_path)
+        define_enabled(front, tmp_path, workers=back)
         assert front.write(lines_s("a", [50.0, 10.0, 10.0, 10.0])).status_code == 204
         alerts = wait_until(back.alerts_log, what="an alert raised by the other daemon")
         assert alerts[0]["level"] == "CRITICAL"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -159,6 +158,12 @@ PLUGINS = {
 }
 
 
+def processed(d: Daemon) -> dict[str, int]:
+    """points_processed of every plugin of PLUGINS, in one request."""
+    plugins = d.get("/kapacitor/v1/plugins").json()["plugins"]
+    return {p["name"]: p["points_processed"] for p in plugins if p["name"] in PLUGINS}
+
+
 def test_multi_function_scripts_match_an_independent_computation(
     daemon: Daemon, tmp_path: Path
 ) -> None:
@@ -169,7 +174,8 @@ def test_multi_function_scripts_match_an_independent_computation(
         r = daemon.cli("define", "--name", name, "--from", "cpu", "--script", str(f), *extra)
         assert r.code == 0, r.stderr
         assert daemon.cli("enable", name).code == 0
-    time.sleep(1.2)
+    daemon.add_witness()
+    daemon.wait_plugins_live()
     assert daemon.write(body()).status_code == 204
 
     expected: dict[str, list[tuple[str, int, str, float]]] = {}
@@ -186,7 +192,7 @@ def test_multi_function_scripts_match_an_independent_computation(
     events = wait_until(
         lambda: len(daemon.alerts_log()) >= total and daemon.alerts_log(), what=f"{total} alerts"
     )
-    time.sleep(1.0)
+    daemon.wait_handled()  # no alert beyond these can follow
     events = daemon.alerts_log()
     for name, want in expected.items():
         got = sorted(
@@ -204,6 +210,10 @@ def test_multi_function_scripts_match_an_independent_computation(
     assert {e["message"] for e in spread} == {
         f"{e['level']}: {e['tags']['host']} spread {format_number(e['value'])}" for e in spread
     }
+    # Counters are published apart from the alerts: wait until they count every matched point.
+    matched = {name: len(ROWS) for name in PLUGINS}
+    matched["p90"] = sum(1 for row in ROWS if row[1] == "east")
+    wait_until(lambda: processed(daemon) == matched, what=f"the points counted: {matched}")
     for name in PLUGINS:
         doc = daemon.cli("show", name, "--json").json()
         assert doc["errors"] == 0
@@ -217,7 +227,7 @@ def test_alert_levels_escalate_through_the_daemon(daemon: Daemon, tmp_path: Path
     r = daemon.cli("define", "--name", "levels", "--from", "cpu", "--script", str(script))
     assert r.code == 0, r.stderr
     assert daemon.cli("enable", "levels").code == 0
-    time.sleep(1.2)
+    daemon.wait_plugins_live()
     idle = [50, 25, 15, 5, 15, 40]
     lines = "".join(f"cpu,host=h1 usage_idle={v} {T0 + i * S}\n" for i, v in enumerate(idle))
     assert daemon.write(lines).status_code == 204

@@ -56,7 +56,12 @@ def test_record_define_replay_enable_push(tmp_path: Path) -> None:
         assert r.code == 0, r.stderr
         live_id = recording_id(r.stdout)
         assert local.write(lines(t0, VALUES)).status_code == 204
-        time.sleep(1.0)
+        wait_until(
+            lambda: (
+                local.get(f"/kapacitor/v1/recordings/{live_id}").json()["points"] == 2 * len(VALUES)
+            ),
+            what="the live recording to hold the points written",
+        )
         r = local.cli("stop-recording")
         assert r.code == 0, r.stderr
         assert recording_id(r.stdout) == live_id
@@ -121,7 +126,7 @@ def test_record_define_replay_enable_push(tmp_path: Path) -> None:
         assert there["enabled"] is True and there["script"] == SCRIPT
 
         # Live processing of the same points raises the same alerts as the replay.
-        time.sleep(1.2)
+        local.wait_plugins_live()
         assert local.write(lines(t0, VALUES)).status_code == 204
         live = wait_until(
             lambda: len(local.alerts_log()) >= 2 and local.alerts_log(), what="live alerts"
@@ -185,7 +190,14 @@ def test_timed_recording_survives_restart_and_replays_side_by_side(tmp_path: Pat
 
         recorder = threading.Thread(target=record)
         recorder.start()
-        time.sleep(1.5)
+        wait_until(
+            lambda: [
+                r
+                for r in d.get("/kapacitor/v1/recordings").json()["recordings"]
+                if r["status"] == "running"
+            ],
+            what="the timed recording to start",
+        )
         assert d.write(lines(t0, VALUES, host="x")).status_code == 204
         recorder.join(60)
         r = result["r"]

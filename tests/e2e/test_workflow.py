@@ -62,6 +62,7 @@ def test_defined_plugin_alerts_on_live_data(daemon: Daemon, tmp_path: Path) -> N
         daemon.start()
         define(daemon, tmp_path)
         assert daemon.cli("enable", "my_alert_script").code == 0
+        daemon.wait_plugins_live()
         body = (
             cpu_lines("a", "east", VALUES)
             + cpu_lines("b", "east", [0.0] * 20)
@@ -101,12 +102,18 @@ def test_defined_plugin_alerts_on_live_data(daemon: Daemon, tmp_path: Path) -> N
         assert "Alerts fired:     1" in human.stdout
 
 
+def processed(d: Daemon, name: str) -> int:
+    return int(d.cli("show", name, "--json").json()["points_processed"])
+
+
 def test_redefine_changes_behaviour_and_disable_stops_alerts(
     daemon: Daemon, tmp_path: Path
 ) -> None:
     daemon.start()
     define(daemon, tmp_path)
     assert daemon.cli("enable", "my_alert_script").code == 0
+    daemon.add_witness()
+    daemon.wait_plugins_live()
     assert daemon.write(cpu_lines("a", "east", [50.0] * 12)).status_code == 204
     wait_until(
         lambda: daemon.cli("show", "my_alert_script", "--json").json()["points_processed"] == 12,
@@ -114,21 +121,22 @@ def test_redefine_changes_behaviour_and_disable_stops_alerts(
     )
     assert daemon.alerts_log() == []
     # Same data, new threshold: the re-defined plugin fires without a restart.
+    mark = daemon.log_mark()
     define(daemon, tmp_path, "alert(avg(window(value, 10)), <, 60)\n")
     assert daemon.cli("show", "my_alert_script", "--json").json()["enabled"] is True
-    import time
-
-    time.sleep(1.5)  # definitions reach running services within 1 s
+    daemon.wait_plugins_live(since=mark)  # the interpreter runs the new revision
     assert daemon.write(cpu_lines("a", "east", [50.0] * 12, start=100)).status_code == 204
     alerts = wait_until(daemon.alerts_log, what="an alert from the re-defined plugin")
     assert [a["level"] for a in alerts] == ["CRITICAL"]
 
+    mark = daemon.log_mark()
     assert daemon.cli("disable", "my_alert_script").code == 0
     assert daemon.cli("show", "my_alert_script", "--json").json()["enabled"] is False
-    time.sleep(1.5)
+    daemon.wait_plugins_live(since=mark)  # the matcher routes to the witness alone
     assert daemon.write(cpu_lines("a", "east", [100.0] * 12, start=200)).status_code == 204
-    time.sleep(2.0)
+    daemon.wait_handled()  # the points above went through: had they reached the plugin, it fired
     assert [a["level"] for a in daemon.alerts_log()] == ["CRITICAL"]
+    assert processed(daemon, "my_alert_script") == 24
 
 
 def test_bad_line_gets_400_with_line_number_and_good_lines_count(
@@ -137,9 +145,7 @@ def test_bad_line_gets_400_with_line_number_and_good_lines_count(
     daemon.start()
     define(daemon, tmp_path)
     assert daemon.cli("enable", "my_alert_script").code == 0
-    import time
-
-    time.sleep(1.0)
+    daemon.wait_plugins_live()
     good = cpu_lines("a", "east", [50.0] * 5).splitlines()
     body = "\n".join([*good[:2], "cpu_idle,host=a,dc=east value=oops 1", *good[2:]]) + "\n"
     r = daemon.write(body)
@@ -203,7 +209,7 @@ def test_window_and_alert_state_survive_a_restart(tmp_path: Path) -> None:
             d.cli("define", "--name", "state", "--from", "cpu", "--script", str(script)).code == 0
         )
         assert d.cli("enable", "state").code == 0
-        wait_until(lambda: "routing to 1 enabled plugin" in d.log(), what="the plugin routed")
+        d.wait_plugins_live()
         write([60, 60, 60], 0)
         wait_until(lambda: processed() == 3, what="three points processed")
         assert d.stop() == 0
@@ -249,7 +255,7 @@ def test_define_expire_forgets_silent_instances(tmp_path: Path) -> None:
         args = ("--name", "cpu", "--from", "cpu", "--script", str(script), "--expire", "2s")
         assert d.cli("define", *args).code == 0
         assert d.cli("enable", "cpu").code == 0
-        wait_until(lambda: "routing to 1 enabled plugin" in d.log(), what="the plugin routed")
+        d.wait_plugins_live()
         assert d.write("cpu,host=a value=1 1\ncpu,host=b value=1 1\n").status_code == 204
 
         def show() -> dict[str, int]:
@@ -257,15 +263,20 @@ def test_define_expire_forgets_silent_instances(tmp_path: Path) -> None:
             return {k: doc.get(k, 0) for k in ("instances", "instances_expired")}
 
         wait_until(lambda: show()["instances"] == 2, what="two instances")
-        assert d.cli("show", "cpu", "--json").json()["state_bytes"] > 0
+        # Sizes are measured on the interpreter's timer (every second), not with the counts.
+        wait_until(
+            lambda: d.get("/kapacitor/v1/plugins/cpu").json()["state_bytes"] > 0,
+            what="the instances' state measured",
+        )
         wait_until(lambda: show() == {"instances": 0, "instances_expired": 2}, what="both expired")
         assert "Instances:        0 (2 expired)" in d.cli("show", "cpu").stdout
         assert d.cli("show", "cpu", "--json").json()["expire"] == "2s"
 
         limited = ("--name", "one", "--from", "cpu", "--script", str(script))
+        mark = d.log_mark()
         assert d.cli("define", *limited, "--max-instances", "1").code == 0
         assert d.cli("enable", "one").code == 0
-        wait_until(lambda: "routing to 2 enabled plugin" in d.log(), what="both routed")
+        d.wait_plugins_live(since=mark)
         assert d.write("cpu,host=a value=1 5\ncpu,host=b value=1 5\n").status_code == 204
         doc = wait_until(
             lambda: (j := d.cli("show", "one", "--json").json())["points_refused"] == 1 and j,

@@ -348,7 +348,8 @@ _SCRIPTS = [
 ]
 
 
-@settings(max_examples=400, deadline=None)
+# cheap per example, and mutations need many tries to reach the checker
+@settings(max_examples=settings.default.max_examples * 4)
 @given(mutated_scripts(_SCRIPTS))
 def test_compile_never_raises_anything_but_dsl_errors(text: str) -> None:
     try:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapacitor.dsl.ast import (
@@ -220,7 +220,8 @@ _exprs = st.recursive(_leaves(), _extend, max_leaves=12)
 _statements = st.one_of(_exprs, st.builds(Let, _names, _exprs))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# cheap per example: wide trees need many to cover the grammar
+@settings(max_examples=settings.default.max_examples * 3)
 @given(st.lists(_statements, max_size=4))
 def test_random_trees_print_and_parse_back(statements: list[Expr | Let]) -> None:
     # Generated durations carry ns=0, so trees are compared after a first parse.
@@ -256,13 +257,15 @@ def _parses_or_dsl_error(text: str) -> None:
     assert again == tree and str(again) == str(tree)
 
 
-@settings(max_examples=500, deadline=None)
+# cheap per example: random text needs many to reach deep syntax
+@settings(max_examples=settings.default.max_examples * 5)
 @given(st.data())
 def test_mutated_scripts_parse_or_raise_dsl_errors(data: st.DataObject) -> None:
     _parses_or_dsl_error(_mutate(data, data.draw(st.sampled_from(VALID))))
 
 
-@settings(max_examples=500, deadline=None)
+# cheap per example: random text needs many to reach deep syntax
+@settings(max_examples=settings.default.max_examples * 5)
 @given(st.text(max_size=60))
 def test_random_text_parses_or_raises_dsl_errors(text: str) -> None:
     _parses_or_dsl_error(text)

@@ -22,7 +22,7 @@ from engine_testkit import (
     stream_strategy,
     win,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapacitor.clock import ManualClock
@@ -50,7 +50,8 @@ streams = stream_strategy(max_rows=60)
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example fits forecasts over a whole stream
+@settings(max_examples=settings.default.max_examples // 4)
 @given(stream=streams)
 def test_engine_matches_reference(name: str, stream: Stream) -> None:
     runtime = PluginRuntime("p", planned(SCRIPTS[name]), ManualClock())
@@ -58,7 +59,8 @@ def test_engine_matches_reference(name: str, stream: Stream) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-@settings(deadline=None, max_examples=10, suppress_health_check=[HealthCheck.too_slow])
+# dearest: forecasts fitted twice per example, through a snapshot
+@settings(max_examples=settings.default.max_examples // 10)
 @given(stream=streams, data=st.data())
 def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.DataObject) -> None:
     assert_snapshot_continues(SCRIPTS[name], stream, data.draw(st.integers(0, len(stream))))

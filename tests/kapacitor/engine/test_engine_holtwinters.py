@@ -218,7 +218,8 @@ def fit_cases(draw: st.DrawFn) -> tuple[list[float], int]:
     return draw(st.lists(elem, min_size=n, max_size=n)), season
 
 
-@settings(max_examples=60, deadline=None)
+# dear: each example searches a grid of fits
+@settings(max_examples=settings.default.max_examples * 3 // 5)
 @given(fit_cases(), st.integers(1, 30))
 def test_fit_is_at_least_as_good_as_a_coarse_grid(case: tuple[list[float], int], h: int) -> None:
     y, season = case
@@ -296,7 +297,8 @@ _finite = st.one_of(
 _any = st.one_of(_finite, _finite, _finite, st.sampled_from([math.nan, math.inf, -math.inf]))
 
 
-@settings(max_examples=150, deadline=None)
+# cheap per example, over a wide input space
+@settings(max_examples=settings.default.max_examples * 3 // 2)
 @given(
     st.lists(_finite, max_size=60) | st.lists(_any, max_size=60),
     st.integers(1, 200),

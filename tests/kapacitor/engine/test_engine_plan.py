@@ -167,7 +167,8 @@ def test_every_documented_example_plans(name: str) -> None:
 _CORPUS = sorted({fn.example for fns in OVERLOADS.values() for fn in fns})
 
 
-@settings(max_examples=400, deadline=None)
+# cheap per example, and mutations need many tries to reach the planner
+@settings(max_examples=settings.default.max_examples * 4)
 @given(mutated_scripts(_CORPUS, (*PIECES, "warn=", "tz=", "2 *")))
 def test_everything_the_checker_accepts_plans(text: str) -> None:
     """Mutations of every documented example: the checker rejects with a DslError at a

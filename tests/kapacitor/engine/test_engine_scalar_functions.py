@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from engine_testkit import SECOND, Row, make_batch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapacitor.clock import ManualClock
@@ -528,7 +528,8 @@ def batches(draw: st.DrawFn) -> tuple[list[Row], dict[str, FieldType]]:
 
 
 @pytest.mark.parametrize(("expr", "source", "kind"), CASES, ids=[c[0] for c in CASES])
-@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example runs every function on engine and reference
+@settings(max_examples=settings.default.max_examples // 4)
 @given(data=batches())
 def test_function_matches_reference(
     expr: str, source: str, kind: str, data: tuple[list[Row], dict[str, FieldType]]

@@ -29,7 +29,7 @@ from engine_testkit import (
     stream_strategy,
     win,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapacitor.clock import ManualClock
@@ -272,14 +272,16 @@ def run_both(name: str, stream: Stream) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example runs a whole stream through engine and reference
+@settings(max_examples=settings.default.max_examples * 3 // 5)
 @given(stream=streams())
 def test_stream_functions_match_reference(name: str, stream: Stream) -> None:
     run_both(name, stream)
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example runs a stream twice, through a snapshot
+@settings(max_examples=settings.default.max_examples // 4)
 @given(stream=streams(), data=st.data())
 def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.DataObject) -> None:
     """Some batches, snapshot, restore into a fresh runtime, the rest: same events, same state."""
@@ -477,7 +479,6 @@ def test_restore_rejects_mismatched_stream_state() -> None:
         PluginRuntime("p", program, ManualClock()).restore(msgspec.msgpack.encode(raw))
 
 
-@settings(deadline=None, max_examples=100)
 @given(st.lists(st.tuples(st.integers(0, 4), st.floats(-1e6, 1e6)), max_size=60))
 def test_grouped_cumsum(rows: list[tuple[int, float]]) -> None:
     rows.sort(key=lambda r: r[0])

@@ -22,7 +22,7 @@ from engine_testkit import (
     stream_strategy,
     win,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapacitor.clock import ManualClock
@@ -119,14 +119,16 @@ def run_both(name: str, stream: Stream, *, force_rank: bool = False) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example runs a whole stream through engine and reference
+@settings(max_examples=settings.default.max_examples * 3 // 5)
 @given(stream=streams())
 def test_engine_matches_reference(name: str, stream: Stream) -> None:
     run_both(name, stream)
 
 
 @pytest.mark.parametrize("name", ["avg-4s", "p90-5s", "nested-time-windows", "mixed-windows"])
-@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example runs a whole stream, or runs it twice
+@settings(max_examples=settings.default.max_examples * 2 // 5)
 @given(stream=streams())
 def test_time_windows_overflow_safe_search(name: str, stream: Stream) -> None:
     """The rank-based grouped search (used when time keys could overflow) agrees too."""
@@ -134,7 +136,8 @@ def test_time_windows_overflow_safe_search(name: str, stream: Stream) -> None:
 
 
 @pytest.mark.parametrize("name", ["avg-3", "avg-4s", "let-two-alerts", "nested-time-windows"])
-@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example runs a whole stream, or runs it twice
+@settings(max_examples=settings.default.max_examples * 2 // 5)
 @given(stream=streams(), data=st.data())
 def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.DataObject) -> None:
     """Half the batches, snapshot, restore into a fresh runtime, the rest: same events."""

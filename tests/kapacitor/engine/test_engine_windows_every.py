@@ -19,7 +19,7 @@ from engine_testkit import (
     planned,
     script,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine_vs_reference import Stream, streams
 
@@ -170,14 +170,16 @@ def run_both(name: str, stream: Stream) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
-@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example runs a whole stream through engine and reference
+@settings(max_examples=settings.default.max_examples * 3 // 5)
 @given(stream=streams())
 def test_engine_matches_reference(name: str, stream: Stream) -> None:
     run_both(name, stream)
 
 
 @pytest.mark.parametrize("name", ["count-hop-3-2", "time-hop-4s-2s", "time-aligned-5s-2s", "top"])
-@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+# dear: each example runs a stream twice, through a snapshot
+@settings(max_examples=settings.default.max_examples * 2 // 5)
 @given(stream=streams(), data=st.data())
 def test_snapshot_restore_continues_exactly(name: str, stream: Stream, data: st.DataObject) -> None:
     assert_snapshot_continues(SCRIPTS[name], stream, data.draw(st.integers(0, len(stream))))

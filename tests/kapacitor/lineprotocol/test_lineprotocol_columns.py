@@ -12,7 +12,8 @@ from kapacitor.lineprotocol.validate import CHECKS, LineError
 _number_alphabet = st.sampled_from(list(b"0123456789.eE+-iu_x\t"))
 
 
-@settings(max_examples=1000, deadline=None)
+# cheapest: tiny numbers, and the edge cases are rare
+@settings(max_examples=settings.default.max_examples * 10)
 @given(
     st.lists(st.lists(_number_alphabet, min_size=1, max_size=8).map(bytes), min_size=1, max_size=4),
     st.sampled_from([0, 1, 2]),

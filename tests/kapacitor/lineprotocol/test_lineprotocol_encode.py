@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapacitor.errors import LineProtocolError
@@ -133,7 +133,8 @@ def _encode_rows(rs: list[Row]) -> bytes:
     return b"\n".join(lines)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# cheap per example: many row shapes to cover
+@settings(max_examples=settings.default.max_examples * 3)
 @given(points())
 def test_roundtrip(rs: list[Row]) -> None:
     body = _encode_rows(rs)
@@ -161,13 +162,15 @@ _token = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=500, deadline=None)
+# cheap per example: byte-level input needs many tries
+@settings(max_examples=settings.default.max_examples * 5)
 @given(st.lists(_token, max_size=40), st.sampled_from(["ns", "s", "h"]))
 def test_fast_path_matches_scanner(tokens: list[bytes], precision: str) -> None:
     _same(b"".join(tokens), precision=precision)
 
 
-@settings(max_examples=200, deadline=None)
+# cheap per example: many mutations to cover
+@settings(max_examples=settings.default.max_examples * 2)
 @given(points(), st.lists(st.tuples(st.integers(0, 50), _token), max_size=3))
 def test_fast_path_matches_scanner_on_mutated_points(
     rs: list[Row], edits: list[tuple[int, bytes]]
@@ -178,7 +181,8 @@ def test_fast_path_matches_scanner_on_mutated_points(
     _same(bytes(body))
 
 
-@settings(max_examples=500, deadline=None)
+# cheap per example: byte-level input needs many tries
+@settings(max_examples=settings.default.max_examples * 5)
 @given(st.binary(max_size=200), st.sampled_from(["ns", "ms", "h"]))
 def test_random_bytes_never_raise(body: bytes, precision: str) -> None:
     _, errors = parse_body(body, db="d", rp="r", precision=precision, now_ns=0)

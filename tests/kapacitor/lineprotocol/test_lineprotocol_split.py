@@ -61,7 +61,8 @@ _line = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+# cheap per example: many chunk boundaries to cover
+@settings(max_examples=settings.default.max_examples * 3)
 @given(st.lists(_line, max_size=12), st.integers(1, 40))
 def test_chunked_parse_equals_whole_parse(lines: list[bytes], max_bytes: int) -> None:
     # Same points, same error lines; the reason for a stray quote may differ, since the whole

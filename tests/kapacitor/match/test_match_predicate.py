@@ -211,7 +211,8 @@ wheres: st.SearchStrategy[WhereExpr] = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+# cheap per example: many expression shapes to cover
+@settings(max_examples=settings.default.max_examples * 5)
 @given(batches(), wheres, st.randoms(use_true_random=False))
 def test_matches_reference(rows: list[Row], expr: WhereExpr, rnd: Any) -> None:
     # Through the printer and parser too: what users write is text.

@@ -148,7 +148,8 @@ def test_instance_keys_empty_and_unused_series() -> None:
 _MEAS = ["cpu", "mem", "disk"]
 
 
-@settings(max_examples=200, deadline=None)
+# cheap per example: many routing shapes to cover
+@settings(max_examples=settings.default.max_examples * 2)
 @given(
     st.lists(
         st.tuples(st.sampled_from(_MEAS), st.sampled_from(["a", "b", "c"]), st.booleans()),
