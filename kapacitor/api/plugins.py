@@ -120,5 +120,7 @@ def plugin_document(d: PluginDefinition, stats: PluginStats | None) -> dict[str,
     doc["link"] = {"rel": "self", "href": f"{V1}/plugins/{d.name}"}
     if stats is not None:
         doc["stats"] = {k: getattr(stats, k) for k in _STATS}
+        # The revision the interpreter runs: once it equals `revision`, a re-definition is live.
+        doc["stats"]["running_revision"] = stats.revision
         doc.update(doc["stats"])
     return doc

@@ -196,6 +196,10 @@ def instance_tags(
     return out
 
 
+# What the matcher logs after every change of the definitions (tests wait on it).
+ROUTING_MESSAGE = "routing to %d enabled plugin(s)"
+
+
 def routes_for(definitions: Iterable[PluginDefinition]) -> list[PluginRoute]:
     """The routes of plugin definitions (whose where clauses were checked when defined)."""
     out = []

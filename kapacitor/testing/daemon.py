@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -16,10 +15,7 @@ from typing import Any
 
 import httpx
 
-from kapacitor.bus import subjects
-from kapacitor.bus.client import connect, kv_bucket
-from kapacitor.bus.plugin_store import StatsStore
-from kapacitor.plugins import PluginStats
+from kapacitor.match.router import ROUTING_MESSAGE
 from kapacitor.testing.ports import free_port
 from kapacitor.testing.waits import WAIT_S, NotYet, wait_until
 
@@ -121,22 +117,15 @@ class Daemon:
     def routed_plugins(self, since: int = 0) -> int | None:
         """How many enabled plugins the matcher last said it routes to (it says so after every
         change of the definitions), looking only after log offset `since`; None if it has not."""
-        found = re.findall(r"routing to (\d+) enabled plugin", self.log()[since:])
+        pattern = re.escape(ROUTING_MESSAGE).replace("%d", r"(\d+)")
+        found = re.findall(pattern, self.log()[since:])
         return int(found[-1]) if found else None
 
-    def plugin_stats(self, *names: str) -> dict[str, PluginStats]:
-        """The counters the interpreter last published for each plugin, read from the stats
-        bucket. Unlike the API's view they include `revision`: the definition it runs."""
-
-        async def read() -> dict[str, PluginStats]:
-            nc = await connect(self.nats_url(), "kapacitor-test", retry_for=10.0)
-            try:
-                store = StatsStore(await kv_bucket(nc.jetstream(), subjects.STATS_BUCKET))
-                return {n: await store.get(n) for n in names}
-            finally:
-                await nc.close()
-
-        return asyncio.run(read())
+    def running_revisions(self, *names: str) -> dict[str, int]:
+        """The revision of its definition the interpreter runs, for each plugin (0: none yet),
+        as the API reports it."""
+        docs = {n: self.get(f"/kapacitor/v1/plugins/{n}").json() for n in names}
+        return {n: doc.get("stats", {}).get("running_revision", 0) for n, doc in docs.items()}
 
     def wait_plugins_live(
         self, since: int = 0, workers: Daemon | None = None, timeout: float = WAIT_S
@@ -156,7 +145,7 @@ class Daemon:
             plugins = self.get("/kapacitor/v1/plugins").json()["plugins"]
             enabled = {p["name"]: p["revision"] for p in plugins if p["enabled"]}
             routed = runner.routed_plugins(since)
-            running = {n: s.revision for n, s in runner.plugin_stats(*enabled).items()}
+            running = self.running_revisions(*enabled)
             if routed == len(enabled) and running == enabled:
                 return True
             return NotYet({"enabled": enabled, "matcher routes": routed, "running": running})

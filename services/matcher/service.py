@@ -13,7 +13,7 @@ from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
-from kapacitor.match.router import PluginRoute, route, routes_for
+from kapacitor.match.router import ROUTING_MESSAGE, PluginRoute, route, routes_for
 from kapacitor.model import decode_batch, encode_batch
 from kapacitor.plugins import PluginDefinition
 
@@ -29,7 +29,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
         nonlocal routes
         routes = routes_for(d for d in defs.values() if d.enabled)
-        log.info("routing to %d enabled plugin(s)", len(routes))
+        log.info(ROUTING_MESSAGE, len(routes))
         ready.set()
 
     watch = asyncio.create_task(store.watch(on_change))

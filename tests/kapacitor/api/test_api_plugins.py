@@ -59,8 +59,9 @@ def test_check_and_plugin_documents() -> None:
     bad = check_document(CheckBody(script=SCRIPT, where="host ="))
     assert bad["ok"] is False and bad["diagnostics"][0]["part"] == "where"
     d = defined(body(), None, 1)
-    doc = plugin_document(d, PluginStats(plugin="p", points_processed=7))
+    doc = plugin_document(d, PluginStats(plugin="p", revision=1, points_processed=7))
     assert (doc["name"], doc["from"], doc["revision"]) == ("p", "cpu", 1)
     assert doc["link"] == {"rel": "self", "href": "/kapacitor/v1/plugins/p"}
     assert doc["stats"]["points_processed"] == doc["points_processed"] == 7
+    assert doc["stats"]["running_revision"] == 1  # the interpreter runs this definition
     assert "stats" not in plugin_document(d, None)
