@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import msgspec
 import typer
 
 from kapacitor.cli.app import V1, JsonOpt, client_of
@@ -69,19 +70,16 @@ def record(
     where: Annotated[str, typer.Option("--where", help="live: only points matching this")] = "",
 ) -> None:
     """Record from InfluxDB (--host --query) or the live stream for a while (--duration)."""
+    from kapacitor.replay.messages import RecordQuery, RecordStream
+
     client = client_of(ctx)
     if query or host:
         if not (query and host):
             fail("record from InfluxDB needs both --host and --query", 2)
-        body = {
-            "host": host,
-            "query": query,
-            "db": db,
-            "rp": rp,
-            "username": username,
-            "password": password,
-        }
-        info = client.call("POST", V1 + "/recordings/query", json=body)
+        asked = RecordQuery(
+            host=host, query=query, db=db, rp=rp, username=username, password=password
+        )
+        info = client.call("POST", V1 + "/recordings/query", json=msgspec.to_builtins(asked))
     elif duration:
         from kapacitor.config import parse_duration
         from kapacitor.errors import ConfigError
@@ -90,8 +88,8 @@ def record(
             seconds = parse_duration(duration)
         except ConfigError as e:
             fail(f"--duration: {e}", 2)
-        body2 = {"from": from_, "where": where, "db": db, "rp": rp, "duration": seconds}
-        info = client.call("POST", V1 + "/recordings/stream", json=body2)
+        live = RecordStream(from_=from_, where=where, db=db, rp=rp, duration=seconds)
+        info = client.call("POST", V1 + "/recordings/stream", json=msgspec.to_builtins(live))
     else:
         fail("record needs --host and --query (InfluxDB) or --duration (live stream)", 2)
     _print_recording_id(_wait_recording(client, info["id"]))
@@ -105,8 +103,10 @@ def start_recording(
     rp: Annotated[str, typer.Option("--rp", help="only this retention policy")] = "",
 ) -> None:
     """Start recording the live stream until stop-recording."""
-    body = {"from": from_, "where": where, "db": db, "rp": rp}
-    info = client_of(ctx).call("POST", V1 + "/recordings/stream", json=body)
+    from kapacitor.replay.messages import RecordStream
+
+    live = RecordStream(from_=from_, where=where, db=db, rp=rp)
+    info = client_of(ctx).call("POST", V1 + "/recordings/stream", json=msgspec.to_builtins(live))
     sys.stdout.write(f"RecordingID={info['id']}\n")
 
 

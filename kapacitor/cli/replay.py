@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import msgspec
 import orjson
 import typer
 
@@ -37,6 +38,7 @@ def replay(
     json_out: JsonOpt = False,
 ) -> None:
     """Replay a recording to a plugin in isolation and print what it raised."""
+    from kapacitor.replay.messages import ReplayRequest
     from kapacitor.replay.player import compare_reports, decode_report, encode_report, report_table
 
     expected = None
@@ -49,12 +51,12 @@ def replay(
             fail(f"{expect} is not a saved replay report: {e}", 2)
     if speed < 0:
         fail("--speed must be positive", 2)
-    body = {
-        "recording": recording,
-        "plugin": plugin,
-        "send_alerts": send_alerts,
-        "speed": speed or (1.0 if real_clock else 0.0),
-    }
+    request = ReplayRequest(
+        recording=recording,
+        plugin=plugin,
+        send_alerts=send_alerts,
+        speed=speed or (1.0 if real_clock else 0.0),
+    )
     report_doc: Any = None
     console = progress_console()
     progress = None
@@ -73,7 +75,9 @@ def replay(
         progress.start()
     started = time.monotonic()
     try:
-        with client_of(ctx).stream("POST", V1 + "/replays", json=body) as lines:
+        with client_of(ctx).stream(
+            "POST", V1 + "/replays", json=msgspec.to_builtins(request)
+        ) as lines:
             for raw in lines:
                 doc = orjson.loads(raw)
                 if "error" in doc:
