@@ -10,7 +10,7 @@ import msgspec
 from kapacitor.api import V1
 from kapacitor.api.status import diagnostics
 from kapacitor.errors import DefinitionErrors, RequestError
-from kapacitor.plugins import PluginDefinition, PluginStats
+from kapacitor.plugins import PluginDefinition, PluginSpec, PluginStats, spec_fields
 from kapacitor.plugins.validate import validate_definition
 
 __all__ = [
@@ -39,19 +39,9 @@ _STATS = (
 )
 
 
-class PluginBody(msgspec.Struct, frozen=True, kw_only=True):
+class PluginBody(PluginSpec, frozen=True, kw_only=True):
     """POST /plugins: create or re-define. Unset `enabled` keeps what the plugin had."""
 
-    name: str
-    from_: str = msgspec.field(name="from")
-    script: str
-    where: str = ""
-    db: str = ""
-    rp: str = ""
-    group_by: list[str] | None = None
-    webhook: str = ""
-    expire: str = ""
-    max_instances: int = 0
     enabled: bool | None = None
 
 
@@ -77,16 +67,7 @@ def defined(body: PluginBody, old: PluginDefinition | None, now_ns: int) -> Plug
     revision, created stays, enabled stays unless the body sets it. Raises PluginError or
     DefinitionErrors when it does not check (nothing is to be stored then)."""
     d = PluginDefinition(
-        name=body.name,
-        from_=body.from_,
-        script=body.script,
-        where=body.where,
-        db=body.db,
-        rp=body.rp,
-        group_by=body.group_by or None,
-        webhook=body.webhook,
-        expire=body.expire,
-        max_instances=body.max_instances,
+        **(spec_fields(body) | {"group_by": body.group_by or None}),
         enabled=body.enabled if body.enabled is not None else (old.enabled if old else False),
         created=old.created if old else now_ns,
         modified=now_ns,

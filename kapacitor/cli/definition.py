@@ -1,5 +1,5 @@
 """The plugin definition's fields as `define` and `push` send them, taken from the model
-(kapacitor.plugins.PluginDefinition) rather than listed again here."""
+(kapacitor.plugins.PluginSpec) rather than listed again here."""
 
 from __future__ import annotations
 
@@ -7,21 +7,17 @@ from typing import Any
 
 import msgspec
 
-from kapacitor.plugins import PluginDefinition
+from kapacitor.plugins import PluginSpec
 
 __all__ = ["DEFINITION_KEYS", "define_body"]
 
-# Kept by the server: a define request names the plugin but sets none of the others.
-_SERVER_KEYS = frozenset({"name", "enabled", "created", "modified", "revision"})
-
+# What define sets besides the name (enabled is enable's and disable's; the rest the server's).
 DEFINITION_KEYS: tuple[str, ...] = tuple(
-    f.encode_name
-    for f in msgspec.structs.fields(PluginDefinition)
-    if f.encode_name not in _SERVER_KEYS
+    f.encode_name for f in msgspec.structs.fields(PluginSpec) if f.name != "name"
 )
 
 
-def define_body(d: PluginDefinition) -> dict[str, Any]:
+def define_body(d: PluginSpec) -> dict[str, Any]:
     """The JSON body of `POST /plugins` that defines `d`."""
     doc = msgspec.to_builtins(d)
     return {"name": d.name} | {k: doc[k] for k in DEFINITION_KEYS}

@@ -4,18 +4,22 @@ so the matcher and engine can import it without pulling the compiler in."""
 
 from kapacitor.plugins.model import (
     PluginDefinition,
+    PluginSpec,
     PluginStats,
     decode_definition,
     encode_definition,
     expire_ns,
+    spec_fields,
     state_fingerprint,
 )
 
 __all__ = [
     "PluginDefinition",
+    "PluginSpec",
     "PluginStats",
     "decode_definition",
     "encode_definition",
     "expire_ns",
+    "spec_fields",
     "state_fingerprint",
 ]

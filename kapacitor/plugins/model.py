@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from kapacitor.config import parse_duration
 from kapacitor.errors import ConfigError, PluginError
 
 
-class PluginDefinition(msgspec.Struct, frozen=True, kw_only=True):
-    """One plugin. `from_` is the measurement; `group_by` None means one instance per series."""
+class PluginSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """What `kapacitor define` sets of a plugin. `from_` is the measurement; `group_by` None
+    means one instance per series."""
 
     name: str
     from_: str = msgspec.field(name="from")
@@ -21,6 +24,16 @@ class PluginDefinition(msgspec.Struct, frozen=True, kw_only=True):
     webhook: str = ""
     expire: str = ""  # forget instances silent this long (a duration); "": the server default
     max_instances: int = 0  # refuse points of new instances beyond this many; 0: server default
+
+
+def spec_fields(spec: PluginSpec) -> dict[str, Any]:
+    """The fields of a PluginSpec (or of anything derived from one), by attribute name."""
+    return {f.name: getattr(spec, f.name) for f in msgspec.structs.fields(PluginSpec)}
+
+
+class PluginDefinition(PluginSpec, frozen=True, kw_only=True):
+    """One stored plugin: what was defined, and what the server keeps of it."""
+
     enabled: bool = False
     created: int = 0  # ns since epoch
     modified: int = 0
