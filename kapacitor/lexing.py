@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from kapacitor.errors import Span
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -17,3 +20,17 @@ def rule(pattern: str) -> Callable[[_F], _F]:
         return func
 
     return mark
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token as `tokenize` shows it: its type, decoded value, source text and span. Prints as
+    its source text."""
+
+    type: str
+    value: object
+    text: str
+    span: Span
+
+    def __str__(self) -> str:
+        return self.text

@@ -18,14 +18,13 @@ from __future__ import annotations
 import bisect
 import re
 import warnings
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import ply.lex as lex
 
 from kapacitor.errors import DslSyntaxError, Span
-from kapacitor.lexing import rule
+from kapacitor.lexing import Token, rule
 from kapacitor.model.limits import INT64_MAX
 
 # Keywords are reserved: they cannot be used as identifiers (use field("and") for such a field).
@@ -415,16 +414,6 @@ def t_error(t: Any) -> None:
 
 # reflags=0: PLY's default re.VERBOSE would treat `#` and spaces in the rules as regex syntax.
 _LEXER = lex.lex(reflags=0, optimize=False, errorlog=lex.NullLogger())
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A token as seen by the parser: its type, decoded value, raw text and span."""
-
-    type: str
-    value: object
-    text: str
-    span: Span
 
 
 class TokenStream:

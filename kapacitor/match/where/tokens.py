@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import ply.lex as lex
 
 from kapacitor.errors import DslSyntaxError, Span
-from kapacitor.lexing import rule
+from kapacitor.lexing import Token, rule
 
 __all__ = [
     "COMPARISONS",
@@ -273,19 +272,6 @@ class TokenStream:
 
     def source(self, tok: Any) -> str:
         return self.text[tok.lexpos : self._ends[tok.lexpos]]
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A token: its type, decoded value, source text and span. Prints as its source text."""
-
-    type: str
-    value: object
-    text: str
-    span: Span
-
-    def __str__(self) -> str:
-        return self.text
 
 
 def tokenize(text: str) -> list[Token]:
