@@ -33,6 +33,8 @@ DEFAULT_STATE_INTERVAL = "5s"
 DEFAULT_EXPIRE = "0s"  # never
 DEFAULT_MAX_INSTANCES = 0  # no limit
 DEFAULT_FETCH_BATCH = 64
+DEFAULT_JOIN_ROWS = 20_000
+DEFAULT_PARTITIONS = 32
 DEFAULT_RESTART_BACKOFF_MAX = "30s"
 DEFAULT_SERVICES = ("ingest", "matcher", "interpreter", "replay", "api")
 DEFAULT_CLI_URL = "http://localhost:9092"
@@ -189,6 +191,24 @@ class InterpreterConfig:
 @dataclass(frozen=True, slots=True)
 class MatcherConfig:
     fetch_batch: int = _setting(DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once.")
+    join_rows: int = _setting(
+        DEFAULT_JOIN_ROWS,
+        "Consecutive batches of one fetch are joined up to this many rows before the split"
+        " by partition (fewer, larger messages).",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    partitions: int = _setting(
+        DEFAULT_PARTITIONS,
+        "Partitions of the matched points (crc32 of plugin and instance key, mod this). Fixed"
+        " for a deployment: see docs/cluster.md to change it.",
+    )
+
+    def __post_init__(self) -> None:
+        if self.partitions < 1:
+            raise ConfigError(f"cluster.partitions must be at least 1, got {self.partitions}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +237,7 @@ SECTIONS: dict[str, type[Any]] = {
     "alert": AlertConfig,
     "interpreter": InterpreterConfig,
     "matcher": MatcherConfig,
+    "cluster": ClusterConfig,
     "daemon": DaemonConfig,
     "logging": LoggingConfig,
 }
@@ -325,6 +346,7 @@ class Config:
         self.alert = _section(AlertConfig, "alert", values)
         self.interpreter = _section(InterpreterConfig, "interpreter", values)
         self.matcher = _section(MatcherConfig, "matcher", values)
+        self.cluster = _section(ClusterConfig, "cluster", values)
         self.daemon = _section(DaemonConfig, "daemon", values)
         self.logging = _section(LoggingConfig, "logging", values)
 

@@ -142,3 +142,12 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_rejects_garbage() -> None:
     with pytest.raises(ConfigError):
         parse_duration("soon")
+
+
+def test_cluster_partitions_default_env_and_check() -> None:
+    assert load_config(env={}).cluster.partitions == 32
+    cfg = load_config(env={"KAPACITOR_CLUSTER_PARTITIONS": "8"})
+    assert cfg.cluster.partitions == 8
+    assert "[cluster]" in render_config() and "partitions = 32" in render_config()
+    with pytest.raises(ConfigError, match="at least 1"):
+        load_config(env={"KAPACITOR_CLUSTER_PARTITIONS": "0"})
