@@ -186,6 +186,11 @@ class InterpreterConfig:
         "Instances a plugin may hold (0: no limit); define --max-instances overrides it.",
     )
     fetch_batch: int = _setting(DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once.")
+    join_rows: int = _setting(
+        DEFAULT_JOIN_ROWS,
+        "A plugin's consecutive batches of one fetch are joined up to this many rows and"
+        " processed at once.",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,10 @@ from kapacitor.model.batch import (
     FieldType,
     PointBatch,
     SeriesKey,
+    concat_batches,
     decode_batch,
     encode_batch,
+    joinable_runs,
 )
 from kapacitor.model.limits import INT64_MAX, INT64_MIN, UINT64_MAX
 
@@ -18,6 +20,8 @@ __all__ = [
     "FieldType",
     "PointBatch",
     "SeriesKey",
+    "concat_batches",
     "decode_batch",
     "encode_batch",
+    "joinable_runs",
 ]

@@ -9,6 +9,7 @@ Wire format: one msgpack map (msgspec), numeric columns as raw little-endian byt
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -182,6 +183,115 @@ class PointBatch:
     def measurements(self) -> npt.NDArray[Any]:
         """The measurement of every distinct series, as an object array aligned with `series`."""
         return np.array([s.measurement for s in self.series], dtype=object)
+
+
+_JOIN_DTYPES: dict[FieldType, Any] = {
+    FieldType.FLOAT: np.float64,
+    FieldType.INT: np.int64,
+    FieldType.UINT: np.uint64,
+    FieldType.BOOL: np.bool_,
+    FieldType.STRING: object,
+}
+
+
+def field_types(batch: PointBatch) -> dict[str, FieldType]:
+    return {name: col.type for name, col in batch.fields.items()}
+
+
+def compatible(types: Mapping[str, FieldType], batch: PointBatch) -> bool:
+    """Whether `batch` gives every field also in `types` the same type."""
+    return all(types.get(name, col.type) is col.type for name, col in batch.fields.items())
+
+
+def _filler(ftype: FieldType, n: int) -> npt.NDArray[Any]:
+    if ftype is FieldType.STRING:
+        return np.full(n, "", dtype=object)
+    return np.zeros(n, dtype=_JOIN_DTYPES[ftype])
+
+
+def concat_batches(batches: Sequence[PointBatch]) -> PointBatch:
+    """One batch holding the rows of all `batches`, in order.
+
+    Raises ValueError when the batches differ in db or rp, or type one field differently.
+    """
+    if not batches:
+        raise ValueError("concat_batches needs at least one batch")
+    first = batches[0]
+    if len(batches) == 1:
+        return first
+    types: dict[str, FieldType] = {}
+    for b in batches:
+        if b.db != first.db or b.rp != first.rp:
+            raise ValueError(
+                f"cannot join batches of {first.db!r}/{first.rp!r} and {b.db!r}/{b.rp!r}"
+            )
+        for name, col in b.fields.items():
+            known = types.setdefault(name, col.type)
+            if known is not col.type:
+                raise ValueError(
+                    f"field {name!r} is {known.name.lower()} in one batch "
+                    f"and {col.type.name.lower()} in another"
+                )
+    index: dict[SeriesKey, int] = {}
+    series: list[SeriesKey] = []
+    sidx_parts: list[npt.NDArray[np.int32]] = []
+    for b in batches:
+        mapping = np.empty(len(b.series), dtype=np.int32)
+        for i, s in enumerate(b.series):
+            j = index.get(s)
+            if j is None:
+                j = index[s] = len(series)
+                series.append(s)
+            mapping[i] = j
+        sidx_parts.append(mapping[b.series_idx] if len(b) else np.zeros(0, np.int32))
+    fields: dict[str, Column] = {}
+    for name, ftype in types.items():
+        values: list[npt.NDArray[Any]] = []
+        present: list[npt.NDArray[np.bool_]] = []
+        for b in batches:
+            n = len(b)
+            part = b.fields.get(name)
+            if part is None:
+                values.append(_filler(ftype, n))
+                present.append(np.zeros(n, dtype=np.bool_))
+            else:
+                values.append(np.asarray(part.values, dtype=_JOIN_DTYPES[ftype]))
+                present.append(part.present_mask(n))
+        mask = np.concatenate(present)
+        fields[name] = Column(ftype, np.concatenate(values), None if bool(mask.all()) else mask)
+    return PointBatch(
+        first.db,
+        first.rp,
+        series,
+        np.concatenate(sidx_parts).astype(np.int32, copy=False),
+        np.concatenate([b.time for b in batches]).astype(np.int64, copy=False),
+        fields,
+    )
+
+
+def joinable_runs(batches: Sequence[PointBatch], max_rows: int) -> list[tuple[int, int]]:
+    """`batches` cut into runs `[start, end)` of consecutive batches `concat_batches` can join
+    (same db and rp, one type per field), each of at most `max_rows` rows unless one batch
+    alone has more. Deterministic: the same batches always give the same runs."""
+    runs: list[tuple[int, int]] = []
+    start, rows = 0, 0
+    types: dict[str, FieldType] = {}
+    for i, b in enumerate(batches):
+        if i > start:
+            head = batches[start]
+            if (
+                rows + len(b) > max_rows
+                or b.db != head.db
+                or b.rp != head.rp
+                or not compatible(types, b)
+            ):
+                runs.append((start, i))
+                start, rows, types = i, 0, {}
+        rows += len(b)
+        types.update(field_types(b))
+    if batches:
+        runs.append((start, len(batches)))
+    return runs
 
 
 def empty_batch(db: str = "", rp: str = "") -> PointBatch:
