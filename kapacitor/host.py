@@ -4,7 +4,7 @@ fed with matched batches. No I/O: the service delivers the events and publishes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kapacitor.clock import Clock
@@ -12,7 +12,7 @@ from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import AlertEvent, PluginRuntime, build_program
 from kapacitor.errors import KapacitorError
 from kapacitor.match.router import InstanceResolver
-from kapacitor.model import PointBatch
+from kapacitor.model import PointBatch, concat_batches, joinable_runs
 from kapacitor.plugins import PluginDefinition, PluginStats, expire_ns, state_fingerprint
 
 log = logging.getLogger("kapacitor.interpreter")
@@ -138,6 +138,17 @@ class PluginHost:
             stats.last_point_time = int(batch.time.max())
         slot.dirty = True
         return result.events
+
+    def process_joined(
+        self, plugin: str, batches: Sequence[PointBatch], max_rows: int
+    ) -> list[AlertEvent]:
+        """`process` of consecutive `batches` (in order), joined up to `max_rows` rows a call:
+        an engine call costs about the same whatever its size. Joining keeps each instance's
+        rows in order as long as `batches` are in the order their instances' rows were sent."""
+        events: list[AlertEvent] = []
+        for start, end in joinable_runs(batches, max_rows):
+            events += self.process(plugin, concat_batches(batches[start:end]))
+        return events
 
     def tick(self, now_ns: int) -> list[tuple[str, list[AlertEvent]]]:
         """Run every runtime's due deadman() checks at clock time `now_ns` (the service calls

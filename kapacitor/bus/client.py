@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import nats
@@ -25,7 +25,7 @@ from nats.js.errors import BadRequestError, KeyNotFoundError, NoKeysError, NotFo
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
-from kapacitor.bus.interface import Delivery, Handler, Message, Subscription
+from kapacitor.bus.interface import Delivery, Handler, Message, Stored, Subscription
 from kapacitor.errors import BusError, ServiceUnavailable
 
 log = logging.getLogger("kapacitor.bus")
@@ -84,7 +84,9 @@ async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
 
 async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024**3) -> None:
     """Create (or update) every stream, consumer and bucket; safe to call from every service."""
-    # Points wait in work queues until their consumer acks them: a 204 means durable.
+    # Points wait in work queues until their consumer acks them: a 204 means durable. A MATCHED
+    # stream made before partitions captured kapacitor.plugin.>: updating it changes its
+    # subjects and keeps its messages, which the interpreter still consumes (see below).
     for name, subject in (
         (subjects.POINTS_STREAM, subjects.POINTS_IN),
         (subjects.MATCHED_STREAM, subjects.MATCHED_ALL),
@@ -119,25 +121,37 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
             storage=StorageType.FILE,
         ),
     )
-    for stream, durable in (
-        (subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER),
-        (subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER),
+    for stream, durable, only in (
+        (subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, None),
+        (subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, subjects.MATCHED_ALL),
     ):
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ACK_WAIT_S,
+            max_ack_pending=MAX_ACK_PENDING,
+            max_waiting=64,
+            filter_subject=only,
+        )
         try:
-            await js.consumer_info(stream, durable)
+            info = await js.consumer_info(stream, durable)
         except NotFoundError:
-            await js.add_consumer(
-                stream,
-                ConsumerConfig(
-                    durable_name=durable,
-                    ack_policy=AckPolicy.EXPLICIT,
-                    ack_wait=ACK_WAIT_S,
-                    max_ack_pending=MAX_ACK_PENDING,
-                    max_waiting=64,
-                ),
-            )
+            await js.add_consumer(stream, config)
+            continue
+        if info.config.filter_subject != only and not await _legacy_matched(js, stream):
+            await js.add_consumer(stream, config)  # an update: only the filter differs
     for bucket in (subjects.PLUGINS_BUCKET, subjects.STATS_BUCKET, subjects.RECORDINGS_BUCKET):
         await kv_bucket(js, bucket)
+
+
+async def _legacy_matched(js: JetStreamContext, stream: str) -> bool:
+    """Whether `stream` is MATCHED and still holds messages of a kapacitord from before
+    partitions: the interpreter's consumer then keeps its old, unfiltered form until a later
+    start finds them consumed."""
+    if stream != subjects.MATCHED_STREAM:
+        return False
+    info = await js.stream_info(stream, subjects_filter=subjects.MATCHED_LEGACY_ALL)
+    return bool(info.state.subjects)
 
 
 async def kv_bucket(js: JetStreamContext, bucket: str) -> KeyValue:
@@ -214,12 +228,13 @@ async def kv_values(kv: KeyValue) -> list[bytes]:
 
 
 class _JsDelivery:
-    """A JetStream message as a Delivery."""
+    """A JetStream message as a Delivery; `settled` once acked or terminated."""
 
-    __slots__ = ("_msg",)
+    __slots__ = ("_msg", "settled")
 
     def __init__(self, msg: Msg) -> None:
         self._msg = msg
+        self.settled = False
 
     @property
     def subject(self) -> str:
@@ -234,10 +249,16 @@ class _JsDelivery:
         return int(self._msg.metadata.sequence.stream)
 
     async def ack(self) -> None:
+        self.settled = True
         await self._msg.ack()
 
     async def term(self) -> None:
+        self.settled = True
         await self._msg.term()
+
+    async def nak(self) -> None:
+        self.settled = True
+        await self._msg.nak()
 
 
 class NatsBus:
@@ -258,6 +279,32 @@ class NatsBus:
 
     async def store(self, subject: str, data: bytes, *, stream: str) -> None:
         await self.js.publish(subject, data, stream=stream)
+
+    async def store_all(self, messages: Sequence[Stored], *, stream: str, timeout: float) -> None:
+        if not messages:
+            return
+        # publish_async sends at once and returns a future per message; the futures never time
+        # out by themselves, hence the one deadline over all of them. Each message gets its own
+        # headers dict: nats-py may keep or mutate the one it is given.
+        futures = [
+            await self.js.publish_async(
+                m.subject,
+                m.data,
+                stream=stream,
+                headers={subjects.H_MSG_ID: m.msg_id} if m.msg_id else None,
+            )
+            for m in messages
+        ]
+        try:
+            await asyncio.wait_for(asyncio.gather(*futures), timeout)
+        except TimeoutError:
+            for f in futures:
+                f.cancel()
+            raise BusError(
+                f"stream {stream} did not ack {len(messages)} message(s) in {timeout}s"
+            ) from None
+        except NATS_ERRORS as e:
+            raise BusError(f"stream {stream} refused a message: {e}") from e
 
     async def request(
         self,
@@ -297,6 +344,36 @@ class NatsBus:
             await handle(_JsDelivery(msg))
 
         await consume(self.js, stream, durable, batch, stop, one)
+
+    async def consume_batches(
+        self,
+        stream: str,
+        durable: str,
+        batch: int,
+        stop: asyncio.Event,
+        handle: Callable[[Sequence[Delivery]], Awaitable[None]],
+    ) -> None:
+        psub = await self.js.pull_subscribe_bind(durable, stream)
+        while not stop.is_set():
+            try:
+                msgs = await psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
+            except TimeoutError:  # nats-py raises its own subclass, or a bare asyncio one
+                continue
+            deliveries = [_JsDelivery(m) for m in msgs]
+            try:
+                await handle(deliveries)
+            except BaseException:
+                try:
+                    for d in deliveries:
+                        if not d.settled:
+                            await d.nak()
+                except NATS_ERRORS:  # the connection is gone: they come back after ack_wait
+                    pass
+                raise
+            for d in deliveries:
+                if not d.settled:
+                    await d.ack()
+        await psub.unsubscribe()
 
     async def flush(self) -> None:
         await self.nc.flush()

@@ -9,11 +9,11 @@ where the network is beside the point. Failures reach callers as BusError subcla
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Bus", "Delivery", "Handler", "Message", "Subscription"]
+__all__ = ["Bus", "Delivery", "Handler", "Message", "Stored", "Subscription"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,16 @@ class Delivery(Protocol):
     async def term(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One message for `Bus.store_all`; `msg_id` ('' for none) lets the stream drop a copy it
+    stored within its duplicate window."""
+
+    subject: str
+    data: bytes
+    msg_id: str = ""
+
+
 class Subscription(Protocol):
     async def unsubscribe(self) -> None: ...
 
@@ -70,6 +80,12 @@ class Bus(Protocol):
 
     async def store(self, subject: str, data: bytes, *, stream: str) -> None:
         """Publish into a JetStream stream and wait for its ack: the data is durable."""
+        ...
+
+    async def store_all(self, messages: Sequence[Stored], *, stream: str, timeout: float) -> None:
+        """Publish `messages` into a JetStream stream pipelined, in order, and wait until the
+        stream acked every one; BusError when one fails or is not acked within `timeout`
+        seconds (then some may be stored: their msg ids make storing them again harmless)."""
         ...
 
     async def request(
@@ -100,6 +116,19 @@ class Bus(Protocol):
     ) -> None:
         """Pull from a durable consumer of `stream` and `handle` each message in order, up to
         `batch` at a time, until `stop` is set."""
+        ...
+
+    async def consume_batches(
+        self,
+        stream: str,
+        durable: str,
+        batch: int,
+        stop: asyncio.Event,
+        handle: Callable[[Sequence[Delivery]], Awaitable[None]],
+    ) -> None:
+        """Like `consume`, but `handle` gets each fetch whole (up to `batch` messages, in stream
+        order); every message it did not `term` is acked once it returns. When it raises, those
+        are nak'ed (they come back before newer messages) and the error propagates."""
         ...
 
     async def flush(self) -> None:

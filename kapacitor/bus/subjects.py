@@ -2,7 +2,9 @@
 
 kapacitor.ingest.write            request/reply: API -> ingest, a chunk of a /write body
 kapacitor.points.in               stream POINTS: parsed point batches, ingest -> matcher
-kapacitor.plugin.<plugin>         stream MATCHED: a plugin's matched batches, matcher -> interpreter
+kapacitor.matched.<p>.<plugin>    stream MATCHED: a plugin's matched batches of partition p,
+                                  matcher -> interpreter (kapacitor.plugin.<plugin> before
+                                  partitions: an older stream's subjects are updated)
 kapacitor.alerts.<plugin>         stream ALERTS: alert events, interpreter -> API (recent alerts)
 kapacitor.control.<what>          core: control requests (stats, ping) between services
 KV kapacitor_plugins              plugin definitions, watched by matcher and interpreter
@@ -21,7 +23,9 @@ POINTS_IN = "kapacitor.points.in"
 MATCHER_CONSUMER = "matcher"
 
 MATCHED_STREAM = "KAPACITOR_MATCHED"
-MATCHED_ALL = "kapacitor.plugin.>"
+MATCHED_ALL = "kapacitor.matched.>"
+# What MATCHED captured before partitions; messages an upgrade finds there are still consumed.
+MATCHED_LEGACY_ALL = "kapacitor.plugin.>"
 INTERPRETER_CONSUMER = "interpreter"
 
 ALERTS_STREAM = "KAPACITOR_ALERTS"
@@ -46,6 +50,7 @@ H_PRECISION = "Kapacitor-Precision"
 H_FIRST_LINE = "Kapacitor-First-Line"
 H_NOW = "Kapacitor-Now"
 H_REPORT_PART = "Kapacitor-Report-Part"  # on replay progress messages that carry the report
+H_MSG_ID = "Nats-Msg-Id"  # JetStream drops a message whose id it stored within its window
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -59,8 +64,15 @@ def untoken(tok: str) -> str:
     return re.sub(r"=([0-9a-f]+)=", lambda m: chr(int(m.group(1), 16)), tok)
 
 
-def plugin_points(plugin: str) -> str:
-    return f"kapacitor.plugin.{token(plugin)}"
+def matched_points(partition: int, plugin: str) -> str:
+    return f"kapacitor.matched.{partition}.{token(plugin)}"
+
+
+def matched_msg_id(first_seq: int, last_seq: int, partition: int, plugin: str) -> str:
+    """The id of the message of `partition` and `plugin` split from the POINTS messages
+    `first_seq`..`last_seq` (all of them, joined): the same input split again after a
+    redelivery gets the same id, so the MATCHED stream stores it once."""
+    return f"{first_seq}-{last_seq}.{partition}.{token(plugin)}"
 
 
 def plugin_alerts(plugin: str) -> str:
@@ -68,6 +80,7 @@ def plugin_alerts(plugin: str) -> str:
 
 
 def plugin_from_subject(subject: str) -> str:
+    """The plugin of a MATCHED subject, the partitioned form or the one before partitions."""
     return untoken(subject.rsplit(".", 1)[-1])
 
 

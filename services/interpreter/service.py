@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import msgspec
 
@@ -21,7 +22,7 @@ from kapacitor.daemon.service import run_service
 from kapacitor.engine import AlertEvent
 from kapacitor.errors import KapacitorError
 from kapacitor.host import PluginHost
-from kapacitor.model import decode_batch
+from kapacitor.model import PointBatch, decode_batch
 from kapacitor.plugins import PluginDefinition
 
 log = logging.getLogger("kapacitor.interpreter")
@@ -81,16 +82,21 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     stats_task = asyncio.create_task(publish_stats())
     state_task = asyncio.create_task(save_state_periodically())
 
-    async def handle(msg: Delivery) -> None:
-        plugin = subjects.plugin_from_subject(msg.subject)
-        try:
-            events = host.process(plugin, decode_batch(msg.data))
-        except KapacitorError as e:
-            log.error("plugin %s: dropping message: %s", plugin, e)
-            await msg.term()
-            return
-        await deliver(plugin, events)
-        await msg.ack()
+    async def handle(msgs: Sequence[Delivery]) -> None:
+        # One fetch's batches per plugin, in stream order: a partition holds whole instances
+        # and the stream keeps each partition's order, so joining keeps every instance's.
+        per_plugin: dict[str, list[PointBatch]] = {}
+        for msg in msgs:
+            plugin = subjects.plugin_from_subject(msg.subject)
+            try:
+                batch = decode_batch(msg.data)
+            except KapacitorError as e:
+                log.error("plugin %s: dropping message: %s", plugin, e)
+                await msg.term()
+                continue
+            per_plugin.setdefault(plugin, []).append(batch)
+        for plugin, batches in per_plugin.items():
+            await deliver(plugin, host.process_joined(plugin, batches, join_rows))
 
     async def timers() -> None:
         """deadman() checks run on the wall clock, whether points arrive or not."""
@@ -109,10 +115,11 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                 # per event would stall the interpreter during an alert storm.
                 await bus.publish(subjects.plugin_alerts(plugin), doc)
 
+    join_rows = cfg.interpreter.join_rows
     timer_task = asyncio.create_task(timers())
     log.info("interpreter ready")
     fetch_batch = cfg.interpreter.fetch_batch
-    await bus.consume(
+    await bus.consume_batches(
         subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, fetch_batch, stop, handle
     )
     watch.cancel()

@@ -1,56 +1,70 @@
 """Matcher: point batches from the POINTS stream, split per enabled plugin (--from, --where,
---db/--rp) and published to each plugin's subject on the MATCHED stream."""
+--db/--rp) and per partition, published to the MATCHED stream."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_bucket, open_bus
-from kapacitor.bus.interface import Delivery
+from kapacitor.bus.interface import Delivery, Stored
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
-from kapacitor.match.router import ROUTING_MESSAGE, PluginRoute, route, routes_for
-from kapacitor.model import decode_batch, encode_batch
+from kapacitor.match.fanout import Fanout
+from kapacitor.match.router import ROUTING_MESSAGE, routes_for
+from kapacitor.model import PointBatch, decode_batch, encode_batch
 from kapacitor.plugins import PluginDefinition
 
 log = logging.getLogger("kapacitor.matcher")
+
+# How long the MATCHED stream may take to ack one fetch's messages.
+STORE_TIMEOUT_S = 10.0
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
     bus = await open_bus(cfg.nats_url, "kapacitor-matcher")
     store = PluginStore(await kv_bucket(bus.js, subjects.PLUGINS_BUCKET))
-    routes: list[PluginRoute] = []
+    fanout = Fanout(cfg.cluster.partitions, cfg.matcher.join_rows)
     ready = asyncio.Event()
 
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
-        nonlocal routes
-        routes = routes_for(d for d in defs.values() if d.enabled)
-        log.info(ROUTING_MESSAGE, len(routes))
+        fanout.set_routes(routes_for(d for d in defs.values() if d.enabled))
+        log.info(ROUTING_MESSAGE, len(fanout.routes))
         ready.set()
 
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
 
-    async def handle(msg: Delivery) -> None:
-        try:
-            batch = decode_batch(msg.data)
-        except KapacitorError as e:
-            log.error("dropping undecodable message %s: %s", msg.sequence, e)
-            await msg.term()
-            return
-        for plugin, sub in route(batch, routes).items():
-            await bus.store(
-                subjects.plugin_points(plugin), encode_batch(sub), stream=subjects.MATCHED_STREAM
+    async def handle(msgs: Sequence[Delivery]) -> None:
+        inputs: list[tuple[int, PointBatch]] = []
+        for msg in msgs:
+            try:
+                inputs.append((msg.sequence, decode_batch(msg.data)))
+            except KapacitorError as e:
+                log.error("dropping undecodable message %s: %s", msg.sequence, e)
+                await msg.term()
+        out = [
+            Stored(
+                subjects.matched_points(s.partition, s.plugin),
+                encode_batch(s.batch),
+                subjects.matched_msg_id(s.first_seq, s.last_seq, s.partition, s.plugin)
+                if s.named
+                else "",
             )
-        await msg.ack()
+            for s in fanout.split(inputs)
+        ]
+        # The inputs are acked once every message is stored; on a failure they come back.
+        await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_TIMEOUT_S)
 
     log.info("matcher ready")
     fetch_batch = cfg.matcher.fetch_batch
-    await bus.consume(subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle)
+    await bus.consume_batches(
+        subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle
+    )
     await bus.close(watch)
 
 

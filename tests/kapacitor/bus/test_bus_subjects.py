@@ -14,5 +14,8 @@ def test_token_round_trips_and_is_one_safe_subject_token(name: str) -> None:
 
 
 def test_plugin_subjects() -> None:
-    assert subjects.plugin_points("cpu.alert") == "kapacitor.plugin.cpu=2e=alert"
-    assert subjects.plugin_from_subject(subjects.plugin_points("cpu.alert")) == "cpu.alert"
+    assert subjects.matched_points(7, "cpu.alert") == "kapacitor.matched.7.cpu=2e=alert"
+    assert subjects.plugin_from_subject(subjects.matched_points(7, "cpu.alert")) == "cpu.alert"
+    # what a kapacitord from before partitions left in the MATCHED stream
+    assert subjects.plugin_from_subject("kapacitor.plugin.cpu=2e=alert") == "cpu.alert"
+    assert subjects.matched_msg_id(3, 9, 7, "cpu.alert") == "3-9.7.cpu=2e=alert"

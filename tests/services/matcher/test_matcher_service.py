@@ -11,6 +11,7 @@ from kapacitor.bus import subjects
 from kapacitor.bus.client import kv_bucket, open_bus
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
+from kapacitor.match.partition import partition_of
 from kapacitor.model import Column, FieldType, PointBatch, SeriesKey, decode_batch, encode_batch
 from kapacitor.plugins import PluginDefinition
 from services.matcher.service import serve
@@ -44,7 +45,9 @@ async def test_serve_routes_points_to_enabled_plugins(cfg: Config) -> None:
             if consumer.ack_floor is not None and consumer.ack_floor.stream_seq:
                 break
             await asyncio.sleep(0.05)
-        got = await bus.js.get_last_msg(subjects.MATCHED_STREAM, subjects.plugin_points("a"))
+        p = partition_of("a", "cpu,host=a", cfg.cluster.partitions)
+        subject = subjects.matched_points(p, "a")
+        got = await bus.js.get_last_msg(subjects.MATCHED_STREAM, subject)
         assert decode_batch(got.data or b"").time.tolist() == [1, 3]
         info = await bus.js.stream_info(subjects.MATCHED_STREAM)
         assert info.state.messages == 1  # nothing for the disabled plugin
