@@ -34,6 +34,7 @@ DEFAULT_EXPIRE = "0s"  # never
 DEFAULT_MAX_INSTANCES = 0  # no limit
 DEFAULT_FETCH_BATCH = 64
 DEFAULT_JOIN_ROWS = 20_000
+DEFAULT_JOIN_WAIT = "50ms"
 DEFAULT_PARTITIONS = 32
 DEFAULT_RESTART_BACKOFF_MAX = "30s"
 DEFAULT_SERVICES = ("ingest", "matcher", "interpreter", "replay", "api")
@@ -191,6 +192,10 @@ class InterpreterConfig:
         "A plugin's consecutive batches of one fetch are joined up to this many rows and"
         " processed at once.",
     )
+    join_wait: Duration = _setting(
+        Duration.parse(DEFAULT_JOIN_WAIT),
+        "How long a fetch waits for more messages (up to fetch-batch) to join them.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +205,10 @@ class MatcherConfig:
         DEFAULT_JOIN_ROWS,
         "Consecutive batches of one fetch are joined up to this many rows before the split"
         " by partition (fewer, larger messages).",
+    )
+    join_wait: Duration = _setting(
+        Duration.parse(DEFAULT_JOIN_WAIT),
+        "How long a fetch waits for more messages (up to fetch-batch) to join them.",
     )
 
 

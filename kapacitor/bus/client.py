@@ -352,13 +352,23 @@ class NatsBus:
         batch: int,
         stop: asyncio.Event,
         handle: Callable[[Sequence[Delivery]], Awaitable[None]],
+        *,
+        wait: float = 0.0,
     ) -> None:
         psub = await self.js.pull_subscribe_bind(durable, stream)
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 msgs = await psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
             except TimeoutError:  # nats-py raises its own subclass, or a bare asyncio one
                 continue
+            # A fetch returns what is there; one that keeps up gets a message or two.
+            deadline = loop.time() + wait
+            while len(msgs) < batch and (left := deadline - loop.time()) > 0:
+                try:
+                    msgs += await psub.fetch(batch - len(msgs), timeout=left)
+                except TimeoutError:
+                    break
             deliveries = [_JsDelivery(m) for m in msgs]
             try:
                 await handle(deliveries)

@@ -125,10 +125,13 @@ class Bus(Protocol):
         batch: int,
         stop: asyncio.Event,
         handle: Callable[[Sequence[Delivery]], Awaitable[None]],
+        *,
+        wait: float = 0.0,
     ) -> None:
         """Like `consume`, but `handle` gets each fetch whole (up to `batch` messages, in stream
-        order); every message it did not `term` is acked once it returns. When it raises, those
-        are nak'ed (they come back before newer messages) and the error propagates."""
+        order, gathered for up to `wait` seconds after the first); every message it did not
+        `term` is acked once it returns. When it raises, those are nak'ed (they come back
+        before newer messages) and the error propagates."""
         ...
 
     async def flush(self) -> None:

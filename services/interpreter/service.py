@@ -120,7 +120,12 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     log.info("interpreter ready")
     fetch_batch = cfg.interpreter.fetch_batch
     await bus.consume_batches(
-        subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, fetch_batch, stop, handle
+        subjects.MATCHED_STREAM,
+        subjects.INTERPRETER_CONSUMER,
+        fetch_batch,
+        stop,
+        handle,
+        wait=cfg.interpreter.join_wait.seconds,
     )
     watch.cancel()
     stats_task.cancel()

@@ -63,7 +63,12 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     log.info("matcher ready")
     fetch_batch = cfg.matcher.fetch_batch
     await bus.consume_batches(
-        subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, fetch_batch, stop, handle
+        subjects.POINTS_STREAM,
+        subjects.MATCHER_CONSUMER,
+        fetch_batch,
+        stop,
+        handle,
+        wait=cfg.matcher.join_wait.seconds,
     )
     await bus.close(watch)
 
