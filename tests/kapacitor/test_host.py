@@ -133,3 +133,17 @@ def test_refused_points_are_counted_and_named() -> None:
     stats = host.stats["p"]
     assert (stats.instances, stats.points_refused) == (1, 1)
     assert stats.last_error == "instance limit 1 reached: refused 1 point(s) of new instances"
+
+
+def test_joined_batches_give_the_events_of_one_at_a_time() -> None:
+    values = [10, 60, 70, 80, 20, 10, 5, 90, 95, 99, 30, 0]
+    batches = [points(*values[i : i + 3], start=i) for i in range(0, len(values), 3)]
+    one = PluginHost(ManualClock())
+    one.sync([D1])
+    expected = [e for b in batches for e in one.process("p", b)]
+    joined = PluginHost(ManualClock())
+    joined.sync([D1])
+    got = joined.process_joined("p", batches, max_rows=7)  # runs of 2, 1 and 1 batches
+    assert [(e.time, e.level) for e in got] == [(e.time, e.level) for e in expected]
+    assert [e.level for e in got] == ["CRITICAL", "OK", "CRITICAL", "OK"]
+    assert joined.stats["p"].points_processed == len(values)
