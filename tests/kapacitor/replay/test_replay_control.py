@@ -4,13 +4,13 @@ arrive after the reply and out of order, failures as error lines, stopping."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import orjson
 import pytest
 
 from kapacitor.bus import subjects
-from kapacitor.bus.interface import Delivery, Handler, Message
+from kapacitor.bus.interface import Delivery, Handler, Message, Stored
 from kapacitor.errors import ServiceUnavailable
 from kapacitor.replay import control
 from kapacitor.replay.control import ReplayControl
@@ -45,6 +45,10 @@ class FakeBus:
     async def store(self, subject: str, data: bytes, *, stream: str) -> None:
         await self.publish(subject, data)
 
+    async def store_all(self, messages: Sequence[Stored], *, stream: str, timeout: float) -> None:
+        for m in messages:
+            await self.publish(m.subject, m.data)
+
     async def request(
         self,
         subject: str,
@@ -69,6 +73,18 @@ class FakeBus:
         batch: int,
         stop: asyncio.Event,
         handle: Callable[[Delivery], Awaitable[None]],
+    ) -> None:
+        await stop.wait()
+
+    async def consume_batches(
+        self,
+        stream: str,
+        durable: str,
+        batch: int,
+        stop: asyncio.Event,
+        handle: Callable[[Sequence[Delivery]], Awaitable[None]],
+        *,
+        wait: float = 0.0,
     ) -> None:
         await stop.wait()
 
