@@ -38,6 +38,8 @@ DEFAULT_SERVICES = ("ingest", "matcher", "interpreter", "replay", "api")
 DEFAULT_CLI_URL = "http://localhost:9092"
 DEFAULT_RECENT_ALERTS = 100
 DEFAULT_POINTS_STREAM_MAX_BYTES = 2 * 1024**3
+DEFAULT_LEASE_TTL = "5s"
+DEFAULT_HEARTBEAT = "1s"
 
 ALL_SERVICES = DEFAULT_SERVICES
 
@@ -203,6 +205,18 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    lease_ttl: Duration = _setting(
+        Duration.parse(DEFAULT_LEASE_TTL),
+        "How long a member and its partition leases outlive its last heartbeat (whole seconds).",
+    )
+    heartbeat: Duration = _setting(
+        Duration.parse(DEFAULT_HEARTBEAT),
+        "How often a member renews its membership and leases.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingConfig:
     level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR.")
 
@@ -218,6 +232,7 @@ SECTIONS: dict[str, type[Any]] = {
     "interpreter": InterpreterConfig,
     "matcher": MatcherConfig,
     "daemon": DaemonConfig,
+    "cluster": ClusterConfig,
     "logging": LoggingConfig,
 }
 
@@ -326,6 +341,7 @@ class Config:
         self.interpreter = _section(InterpreterConfig, "interpreter", values)
         self.matcher = _section(MatcherConfig, "matcher", values)
         self.daemon = _section(DaemonConfig, "daemon", values)
+        self.cluster = _section(ClusterConfig, "cluster", values)
         self.logging = _section(LoggingConfig, "logging", values)
 
     def value(self, key: Key) -> Any:

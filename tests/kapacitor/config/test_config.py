@@ -142,3 +142,14 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_rejects_garbage() -> None:
     with pytest.raises(ConfigError):
         parse_duration("soon")
+
+
+def test_cluster_durations_default_and_override(tmp_path: Path) -> None:
+    cfg = load_config(None, env={})
+    assert cfg.cluster.lease_ttl == Duration("5s", 5.0)
+    assert cfg.cluster.heartbeat == Duration("1s", 1.0)
+    f = tmp_path / "k.toml"
+    f.write_text('[cluster]\nlease-ttl = "2s"\n')
+    cfg = load_config(f, env={"KAPACITOR_CLUSTER_HEARTBEAT": "500ms"})
+    assert cfg.cluster.lease_ttl.seconds == 2.0
+    assert cfg.cluster.heartbeat.seconds == 0.5
