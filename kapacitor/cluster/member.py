@@ -33,6 +33,7 @@ NS = 1_000_000_000
 MAX_MARGIN = 0.5
 # How often a member that misses partitions looks again, besides being woken by a change.
 CLAIM_RETRY = 0.25
+STOP_WAIT = 1.0  # seconds
 
 
 def member_key(service: str, member_id: str) -> str:
@@ -184,9 +185,9 @@ class Member:
     async def _stop_tasks(self) -> None:
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        # Bounded: stopping a watcher waits on the server, which a dead connection never answers.
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_WAIT)
         self._tasks = []
 
     def _close_subscribers(self) -> None:
