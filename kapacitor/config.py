@@ -41,6 +41,8 @@ DEFAULT_SERVICES = ("ingest", "matcher", "interpreter", "replay", "api")
 DEFAULT_CLI_URL = "http://localhost:9092"
 DEFAULT_RECENT_ALERTS = 100
 DEFAULT_POINTS_STREAM_MAX_BYTES = 2 * 1024**3
+DEFAULT_LEASE_TTL = "5s"
+DEFAULT_HEARTBEAT = "1s"
 
 ALL_SERVICES = DEFAULT_SERVICES
 
@@ -218,6 +220,14 @@ class ClusterConfig:
         DEFAULT_PARTITIONS,
         "Partitions of the matched points (crc32 of plugin and instance key, mod this). Fixed"
         " for a deployment: see docs/cluster.md to change it.",
+    )
+    lease_ttl: Duration = _setting(
+        Duration.parse(DEFAULT_LEASE_TTL),
+        "How long a member and its partition leases outlive its last heartbeat (whole seconds).",
+    )
+    heartbeat: Duration = _setting(
+        Duration.parse(DEFAULT_HEARTBEAT),
+        "How often a member renews its membership and leases.",
     )
 
     def __post_init__(self) -> None:

@@ -151,6 +151,11 @@ class CodecError(BusError):
     pass
 
 
+class RevisionMismatch(BusError):
+    """A compare-and-set write lost: the key is no longer at the revision the writer expected
+    (someone else wrote it first, or it expired)."""
+
+
 class ServiceUnavailable(BusError):
     """No service answered a request (none runs), or none in time."""
 

@@ -98,3 +98,8 @@ def replay_stop(rec_id: str) -> str:
 
 def replay_progress(replay_id: str) -> str:
     return f"kapacitor.replay.progress.{token(replay_id)}"
+
+
+# Scale-out (docs/cluster.md): key-value buckets whose keys expire (per-message TTL).
+MEMBERS_BUCKET = "kapacitor_members"  # member.<service>.<id>: who is alive
+LEASES_BUCKET = "kapacitor_leases"  # partition.<service>.<p>: who owns a partition

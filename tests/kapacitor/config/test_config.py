@@ -151,3 +151,14 @@ def test_cluster_partitions_default_env_and_check() -> None:
     assert "[cluster]" in render_config() and "partitions = 32" in render_config()
     with pytest.raises(ConfigError, match="at least 1"):
         load_config(env={"KAPACITOR_CLUSTER_PARTITIONS": "0"})
+
+
+def test_cluster_durations_default_and_override(tmp_path: Path) -> None:
+    cfg = load_config(None, env={})
+    assert cfg.cluster.lease_ttl == Duration("5s", 5.0)
+    assert cfg.cluster.heartbeat == Duration("1s", 1.0)
+    f = tmp_path / "k.toml"
+    f.write_text('[cluster]\nlease-ttl = "2s"\n')
+    cfg = load_config(f, env={"KAPACITOR_CLUSTER_HEARTBEAT": "500ms"})
+    assert cfg.cluster.lease_ttl.seconds == 2.0
+    assert cfg.cluster.heartbeat.seconds == 0.5
