@@ -103,3 +103,19 @@ def replay_progress(replay_id: str) -> str:
 # Scale-out (docs/cluster.md): key-value buckets whose keys expire (per-message TTL).
 MEMBERS_BUCKET = "kapacitor_members"  # member.<service>.<id>: who is alive
 LEASES_BUCKET = "kapacitor_leases"  # partition.<service>.<p>: who owns a partition
+
+
+def member_key(service: str, member_id: str) -> str:
+    return f"member.{token(service)}.{token(member_id)}"
+
+
+def members_of(service: str) -> str:
+    return f"member.{token(service)}.>"
+
+
+def partition_key(service: str, partition: int) -> str:
+    return f"partition.{token(service)}.{partition}"
+
+
+def partitions_of(service: str) -> str:
+    return f"partition.{token(service)}.>"

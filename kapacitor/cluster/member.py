@@ -19,7 +19,13 @@ from dataclasses import dataclass
 
 import msgspec
 
-from kapacitor.bus.subjects import token, untoken
+from kapacitor.bus.subjects import (
+    member_key,
+    members_of,
+    partition_key,
+    partitions_of,
+    untoken,
+)
 from kapacitor.bus.ttl_kv import TtlKv, ttl_seconds
 from kapacitor.clock import Clock
 from kapacitor.cluster.assignment import assigned_to
@@ -34,22 +40,6 @@ MAX_MARGIN = 0.5
 # How often a member that misses partitions looks again, besides being woken by a change.
 CLAIM_RETRY = 0.25
 STOP_WAIT = 1.0  # seconds
-
-
-def member_key(service: str, member_id: str) -> str:
-    return f"member.{token(service)}.{token(member_id)}"
-
-
-def members_of(service: str) -> str:
-    return f"member.{token(service)}.>"
-
-
-def partition_key(service: str, partition: int) -> str:
-    return f"partition.{token(service)}.{partition}"
-
-
-def partitions_of(service: str) -> str:
-    return f"partition.{token(service)}.>"
 
 
 class MemberInfo(msgspec.Struct, frozen=True):

@@ -14,10 +14,10 @@ import pytest
 from nats.aio.client import Client
 
 from kapacitor.bus.client import connect
-from kapacitor.bus.subjects import LEASES_BUCKET, MEMBERS_BUCKET
+from kapacitor.bus.subjects import LEASES_BUCKET, MEMBERS_BUCKET, member_key
 from kapacitor.bus.ttl_kv import TtlKv
 from kapacitor.clock import SystemClock
-from kapacitor.cluster.member import Member, MemberInfo, OwnershipChange, member_key
+from kapacitor.cluster.member import Member, MemberInfo, OwnershipChange
 from kapacitor.errors import ConfigError
 
 P = 32
