@@ -377,16 +377,18 @@ def ref(node: Expr, p: Point) -> object:
         assert isinstance(text, str) and isinstance(start, float)
         end = stop[0] if stop else math.inf
 
-        def index(v: object) -> int | None:  # whole and >= 0; infinity is past every end
+        def index(v: object) -> float | None:  # whole and >= 0; infinity is past every end
             assert isinstance(v, float)
             if math.isnan(v) or v < 0 or (math.isfinite(v) and v != math.floor(v)):
                 return None
-            return 2**62 if v == math.inf else int(v)
+            return v
 
         a, b = index(start), index(end)
         if a is None or b is None or b < a:
             return None
-        return text[a:b]
+        # Past-the-end indexes (however large, infinity included) are the end.
+        n = len(text)
+        return text[n if a > n else int(a) : n if b > n else int(b)]
 
     strs = [str(a) for a in args]
     if name == "contains":
@@ -611,6 +613,22 @@ def test_numeric_edge_cases(expr: str, values: list[float], expected: list[float
 def test_string_parsing(expr: str, values: list[str], expected: list[float | None]) -> None:
     source = f"alert({expr.replace('(x)', '(x + ' + chr(34) * 2 + ')')}, >, 0)"
     assert run_rows(source, "num", values, FT.STRING) == expected
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        # Indexes past the end of every string, beyond 2**62 and without a stop (infinity):
+        # the end, so an empty string, never "no value" (hypothesis found the reference wrong).
+        ("substring(x, 4611686018427388928)", ["", ""]),
+        ("substring(x, 1, 4611686018427388928)", ["bc", ""]),
+        ("substring(x, 4611686018427388928, 4611686018427389952)", ["", ""]),
+        ("substring(x, 2, 1)", [None, None]),
+    ],
+)
+def test_substring_past_the_end(expr: str, expected: list[str | None]) -> None:
+    source = f'alert({expr.replace("(x", "(x + " + chr(34) * 2)} == "", ==, true)'
+    assert run_rows(source, "str", ["abc", ""], FT.STRING) == expected
 
 
 def test_bool_of_strings_and_string_of_numbers() -> None:
