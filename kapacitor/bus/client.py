@@ -172,26 +172,6 @@ async def setup(url: str, name: str) -> tuple[Client, JetStreamContext]:
     return nc, js
 
 
-async def consume(
-    js: JetStreamContext,
-    stream: str,
-    durable: str,
-    batch: int,
-    stop: asyncio.Event,
-    handle: Callable[[Msg], Awaitable[None]],
-) -> None:
-    """Pull from a durable consumer and `handle` each message in order, until `stop` is set."""
-    psub = await js.pull_subscribe_bind(durable, stream)
-    while not stop.is_set():
-        try:
-            msgs = await psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
-        except TimeoutError:  # nats-py raises its own subclass, or a bare asyncio one
-            continue
-        for msg in msgs:
-            await handle(msg)
-    await psub.unsubscribe()
-
-
 async def shutdown(nc: Client, *tasks: asyncio.Task[Any]) -> None:
     """Cancel a service's background tasks, then flush and close its connection.
 
@@ -331,19 +311,6 @@ class NatsBus:
 
         sub: Subscription = await self.nc.subscribe(subject, queue=queue, cb=cb)
         return sub
-
-    async def consume(
-        self,
-        stream: str,
-        durable: str,
-        batch: int,
-        stop: asyncio.Event,
-        handle: Callable[[Delivery], Awaitable[None]],
-    ) -> None:
-        async def one(msg: Msg) -> None:
-            await handle(_JsDelivery(msg))
-
-        await consume(self.js, stream, durable, batch, stop, one)
 
     async def consume_batches(
         self,

@@ -106,18 +106,6 @@ class Bus(Protocol):
         `queue`, each message goes to one subscriber of the queue group."""
         ...
 
-    async def consume(
-        self,
-        stream: str,
-        durable: str,
-        batch: int,
-        stop: asyncio.Event,
-        handle: Callable[[Delivery], Awaitable[None]],
-    ) -> None:
-        """Pull from a durable consumer of `stream` and `handle` each message in order, up to
-        `batch` at a time, until `stop` is set."""
-        ...
-
     async def consume_batches(
         self,
         stream: str,
@@ -128,10 +116,10 @@ class Bus(Protocol):
         *,
         wait: float = 0.0,
     ) -> None:
-        """Like `consume`, but `handle` gets each fetch whole (up to `batch` messages, in stream
-        order, gathered for up to `wait` seconds after the first); every message it did not
-        `term` is acked once it returns. When it raises, those are nak'ed (they come back
-        before newer messages) and the error propagates."""
+        """Pull from a durable consumer of `stream` until `stop` is set; `handle` gets each fetch
+        whole (up to `batch` messages, in stream order, gathered for up to `wait` seconds after
+        the first). Every message it did not `term` is acked once it returns; when it raises,
+        those are nak'ed (they come back before newer messages) and the error propagates."""
         ...
 
     async def flush(self) -> None:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from kapacitor.match.predicate import DEFAULT_CACHE_LIMIT
 from kapacitor.match.router import series_instance_key
-from kapacitor.model.batch import Column, PointBatch, SeriesKey
+from kapacitor.model.batch import PointBatch, SeriesKey, take_fields
 
 __all__ = ["Partitioner", "partition_of"]
 
@@ -101,20 +101,6 @@ class Partitioner:
                 [batch.series[i] for i in s_groups[p].tolist()],
                 local[batch.series_idx[rows]],
                 batch.time[rows],
-                _take_fields(batch.fields, rows),
+                take_fields(batch.fields, rows),
             )
         return out
-
-
-def _take_fields(fields: dict[str, Column], rows: IndexArray) -> dict[str, Column]:
-    """The columns at `rows`; a field no row has is dropped, one every row has loses its mask."""
-    out: dict[str, Column] = {}
-    for name, col in fields.items():
-        sub = col.take(rows)
-        if sub.present is not None:
-            if not sub.present.any():
-                continue
-            if sub.present.all():
-                sub.present = None
-        out[name] = sub
-    return out

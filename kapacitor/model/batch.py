@@ -162,27 +162,32 @@ class PointBatch:
         """The rows at `idx`, in that order; unused series and all-absent fields are dropped."""
         sidx = self.series_idx[idx]
         used, inverse = np.unique(sidx, return_inverse=True)
-        cols: dict[str, Column] = {}
-        for name, col in self.fields.items():
-            sub = col.take(idx)
-            if sub.present is not None:
-                if not sub.present.any():
-                    continue
-                if sub.present.all():
-                    sub.present = None
-            cols[name] = sub
         return PointBatch(
             self.db,
             self.rp,
             [self.series[int(i)] for i in used],
             inverse.astype(np.int32, copy=False).reshape(-1),
             self.time[idx],
-            cols,
+            take_fields(self.fields, idx),
         )
 
     def measurements(self) -> npt.NDArray[Any]:
         """The measurement of every distinct series, as an object array aligned with `series`."""
         return np.array([s.measurement for s in self.series], dtype=object)
+
+
+def take_fields(fields: Mapping[str, Column], rows: npt.NDArray[np.intp]) -> dict[str, Column]:
+    """The columns at `rows`; a field no row has is dropped, one every row has loses its mask."""
+    out: dict[str, Column] = {}
+    for name, col in fields.items():
+        sub = col.take(rows)
+        if sub.present is not None:
+            if not sub.present.any():
+                continue
+            if sub.present.all():
+                sub.present = None
+        out[name] = sub
+    return out
 
 
 _JOIN_DTYPES: dict[FieldType, Any] = {

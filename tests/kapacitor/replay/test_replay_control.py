@@ -66,16 +66,6 @@ class FakeBus:
         self.handlers[subject] = handler
         return _Sub(self, subject)
 
-    async def consume(
-        self,
-        stream: str,
-        durable: str,
-        batch: int,
-        stop: asyncio.Event,
-        handle: Callable[[Delivery], Awaitable[None]],
-    ) -> None:
-        await stop.wait()
-
     async def consume_batches(
         self,
         stream: str,
