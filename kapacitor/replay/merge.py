@@ -1,10 +1,7 @@
-"""Joining point batches into one, for recordings and replays.
+"""Coalescing small point batches into larger ones, for recordings and replays.
 
-A batch column has one type, so batches can only be joined when they share db and rp and give
-every field they have in common the same type (`compatible`). `concat_batches` keeps the rows in
-order (the first batch's rows first), shares series keys, and pads a field missing from some of
-the batches with absent values. Those three live with `PointBatch` in kapacitor.model.batch
-(the matcher and the interpreter join batches too).
+Joining itself (`concat_batches`, `compatible`, `field_types`) lives with `PointBatch` in
+kapacitor.model.batch, as the matcher and the interpreter join batches too.
 """
 
 from __future__ import annotations
@@ -13,7 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from kapacitor.model.batch import FieldType, PointBatch, compatible, concat_batches, field_types
 
-__all__ = ["Coalescer", "coalesce", "compatible", "concat_batches", "field_types"]
+__all__ = ["Coalescer", "coalesce"]
 
 
 class Coalescer:

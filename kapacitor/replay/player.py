@@ -37,9 +37,8 @@ from kapacitor.clock import ManualClock
 from kapacitor.errors import KapacitorError
 from kapacitor.host import PluginHost
 from kapacitor.match.router import route, routes_for
-from kapacitor.model.batch import FieldType, PointBatch
+from kapacitor.model.batch import FieldType, PointBatch, compatible, concat_batches, field_types
 from kapacitor.plugins import PluginDefinition
-from kapacitor.replay.merge import compatible, concat_batches, field_types
 
 __all__ = [
     "CHUNK_ROWS",

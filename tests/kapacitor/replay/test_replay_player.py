@@ -14,10 +14,9 @@ from kapacitor.clock import ManualClock
 from kapacitor.host import PluginHost
 from kapacitor.lineprotocol import parse_body
 from kapacitor.match.router import route, routes_for
-from kapacitor.model.batch import PointBatch
+from kapacitor.model.batch import PointBatch, concat_batches
 from kapacitor.plugins import PluginDefinition
 from kapacitor.plugins.validate import validate_definition
-from kapacitor.replay.merge import concat_batches
 from kapacitor.replay.player import (
     ReplayReport,
     compare_reports,

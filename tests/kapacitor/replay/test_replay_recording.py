@@ -9,8 +9,8 @@ import pytest
 
 from kapacitor.clock import ManualClock
 from kapacitor.lineprotocol import parse_body
-from kapacitor.model.batch import FieldType, PointBatch, SeriesKey, encode_batch
-from kapacitor.replay.merge import coalesce, concat_batches
+from kapacitor.model.batch import FieldType, PointBatch, SeriesKey, concat_batches, encode_batch
+from kapacitor.replay.merge import coalesce
 from kapacitor.replay.recording import (
     RecordingInfo,
     RecordingStats,
