@@ -9,8 +9,7 @@ import msgspec
 
 from kapacitor.bus import subjects
 from kapacitor.errors import LineProtocolError, RequestError, WriteNotStored
-from kapacitor.lineprotocol import PRECISIONS as PRECISIONS  # the decoder's list, not a copy
-from kapacitor.lineprotocol import parse_body
+from kapacitor.lineprotocol import PRECISIONS, parse_body
 from kapacitor.model import PointBatch
 
 MAX_ERRORS_REPORTED = 100
