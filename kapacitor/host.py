@@ -1,19 +1,34 @@
-"""The interpreter's domain: one runtime per enabled plugin, rebuilt when its definition changes,
-fed with matched batches. No I/O: the service delivers the events and publishes the counters."""
+"""The interpreter's domain: every enabled plugin's program, rebuilt when its definition
+changes, and its instances' state in one runtime per partition, so the state of a partition can
+be saved, dropped and restored on its own when the partition changes owner (docs/cluster.md).
+No I/O: the service fetches the batches, delivers the events, saves the state and publishes
+the counters. A host that is not partitioned (a replay, a test) runs everything as partition 0.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+
+import msgspec
 
 from kapacitor.clock import Clock
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import AlertEvent, PluginRuntime, build_program
+from kapacitor.engine.plan import Program
 from kapacitor.errors import KapacitorError
+from kapacitor.match.partition import partition_of
 from kapacitor.match.router import InstanceResolver
 from kapacitor.model import PointBatch, concat_batches, joinable_runs
-from kapacitor.plugins import PluginDefinition, PluginStats, expire_ns, state_fingerprint
+from kapacitor.plugins import (
+    PluginDefinition,
+    PluginStats,
+    expire_ns,
+    state_fingerprint,
+    sum_stats,
+)
+from kapacitor.plugins.state import StoredState
 
 log = logging.getLogger("kapacitor.interpreter")
 
@@ -21,39 +36,52 @@ log = logging.getLogger("kapacitor.interpreter")
 @dataclass
 class Slot:
     definition: PluginDefinition
-    runtime: PluginRuntime
+    program: Program
     instances: InstanceResolver
-    stats: PluginStats
-    dirty: bool = True
-    webhook: str = ""
-    extra: dict[str, int] = field(default_factory=dict)
-    state_changed: bool = False  # since the last state_changes()
     expire_ns: int = 0  # forget instances silent this long; 0: never
+    limit: int = 0  # instances of the plugin in this host at most; 0: no limit
+    runtimes: dict[int, PluginRuntime] = field(default_factory=dict)  # by partition
 
 
 class PluginHost:
     def __init__(
-        self, clock: Clock, default_expire_ns: int = 0, default_max_instances: int = 0
+        self,
+        clock: Clock,
+        default_expire_ns: int = 0,
+        default_max_instances: int = 0,
+        partitions: int = 1,
     ) -> None:
         self.clock = clock
         self.default_expire_ns = default_expire_ns  # for plugins without --expire; 0: never
         self.default_max_instances = default_max_instances  # 0: no limit
+        self.partitions = partitions  # P of the deployment: which instances a partition holds
         self.slots: dict[str, Slot] = {}
-        self.stats: dict[str, PluginStats] = {}
-        # Saved state to restore when a plugin is loaded: name -> (fingerprint, snapshot).
-        self.saved: dict[str, tuple[str, bytes]] = {}
+        # Counters per plugin and partition: they are saved and move with the partition.
+        self._stats: dict[tuple[str, int], PluginStats] = {}
+        self._dirty: set[tuple[str, int]] = set()
+        self._known: set[str] = set()  # every defined plugin, enabled or not
+        # Saved state of open partitions, restored when the plugin's runtime is made:
+        # (plugin, partition) -> state, and whole-plugin state from before partitions.
+        self._saved: dict[tuple[str, int], StoredState] = {}
+        self._whole: dict[tuple[str, int], StoredState] = {}
+        self._open: set[int] = set()
+        self._changed: set[int] = set()
+
+    # -- definitions -------------------------------------------------------------------------
 
     def sync(self, definitions: Iterable[PluginDefinition]) -> list[str]:
         """Load new or re-defined enabled plugins; drop disabled and deleted ones.
 
-        Returns the plugins whose state ended (dropped or re-defined): their saved state no
-        longer applies. A loaded plugin with saved state of the same definition restores it.
+        Returns the plugins whose state ended (dropped or re-defined); the open partitions
+        count as changed, so their saved state drops it too. A plugin loaded while a
+        partition is open restores the partition's saved state of the same definition.
         """
         definitions = list(definitions)
-        known = {d.name for d in definitions}
-        for name in list(self.stats):
-            if name not in known:  # deleted: a plugin defined again later counts from zero
-                del self.stats[name]
+        self._known = {d.name for d in definitions}
+        for key in list(self._stats):
+            if key[0] not in self._known:  # deleted: defined again later, it counts from zero
+                del self._stats[key]
+                self._dirty.discard(key)
         wanted = {d.name: d for d in definitions if d.enabled}
         ended = []
         for name in list(self.slots):
@@ -65,89 +93,182 @@ class PluginHost:
             if slot is not None and slot.definition.revision == d.revision:
                 slot.definition = d
                 continue
-            stats = self.stats.setdefault(name, PluginStats(plugin=name))
             try:
                 program = build_program(compile_script(d.script))
                 idle = expire_ns(d.expire) or self.default_expire_ns
             except KapacitorError as e:
-                stats.errors += 1
-                stats.last_error = f"cannot load: {e}"
+                # Counted once, in the first partition held (validation makes this rare).
+                for i, p in enumerate(sorted(self._open or {0})):
+                    stats = self._counters(name, p)
+                    stats.errors += i == 0
+                    stats.last_error = f"cannot load: {e}"
                 log.error("plugin %s cannot be loaded: %s", name, e)
                 continue
-            stats.revision = d.revision
-            limit = d.max_instances or self.default_max_instances
-            runtime = PluginRuntime(name, program, self.clock, limit)
             if name in self.slots:
                 ended.append(name)
-            self._restore(runtime, d)
-            self.slots[name] = Slot(
+            slot = self.slots[name] = Slot(
                 d,
-                runtime,
+                program,
                 InstanceResolver(tuple(d.group_by) if d.group_by else None),
-                stats,
                 expire_ns=idle,
+                limit=d.max_instances or self.default_max_instances,
             )
+            for p in sorted(self._open):
+                self._runtime(slot, p)
+                self._counters(name, p).revision = d.revision
+        if ended:
+            self._changed |= self._open
         return ended
 
-    def _restore(self, runtime: PluginRuntime, d: PluginDefinition) -> None:
-        saved = self.saved.pop(d.name, None)
-        if saved is None or saved[0] != state_fingerprint(d):
+    # -- partitions --------------------------------------------------------------------------
+
+    def open_partition(
+        self,
+        p: int,
+        saved: Mapping[str, StoredState],
+        *,
+        whole: bool = False,
+        stats: Mapping[str, PluginStats] | None = None,
+    ) -> int:
+        """Start running partition `p` from `saved` (plugin -> its state in `p`; with `whole`,
+        each plugin's state from before partitions, of which `p` keeps its own instances) and
+        its counters; how many instances were restored."""
+        self._open.add(p)
+        for plugin, counted in (stats or {}).items():
+            if plugin in self._known:
+                self._stats[plugin, p] = msgspec.structs.replace(counted)
+                self._dirty.add((plugin, p))
+        into = self._whole if whole else self._saved
+        for plugin, state in saved.items():
+            into[plugin, p] = state
+        restored = 0
+        for name, slot in self.slots.items():
+            runtime = self._runtime(slot, p)
+            restored += runtime.instance_count
+            counted = self._counters(name, p)
+            counted.revision = slot.definition.revision
+            counted.instances = runtime.instance_count
+        return restored
+
+    def close_partition(self, p: int) -> None:
+        """Stop running partition `p` and forget its state (saved first, or not, by the
+        caller)."""
+        self._open.discard(p)
+        self._changed.discard(p)
+        for key in [k for k in (*self._saved, *self._whole) if k[1] == p]:
+            self._saved.pop(key, None)
+            self._whole.pop(key, None)
+        for slot in self.slots.values():
+            slot.runtimes.pop(p, None)
+        for key in [k for k in self._stats if k[1] == p]:
+            del self._stats[key]
+            self._dirty.discard(key)
+
+    def partition_state(self, p: int) -> dict[str, StoredState]:
+        """The state of every plugin's instances in partition `p`, to save."""
+        return {
+            name: StoredState(state_fingerprint(slot.definition), slot.runtimes[p].snapshot())
+            for name, slot in self.slots.items()
+            if p in slot.runtimes
+        }
+
+    def partition_stats(self, p: int) -> dict[str, PluginStats]:
+        """Every plugin's counters in partition `p`, to save with its state."""
+        return {name: msgspec.structs.replace(s) for (name, q), s in self._stats.items() if q == p}
+
+    def plugin_stats(self, plugin: str) -> PluginStats:
+        """A plugin's counters over the partitions this host runs."""
+        return sum_stats(plugin, (s for (name, _), s in self._stats.items() if name == plugin))
+
+    def take_dirty(self) -> list[tuple[int, PluginStats]]:
+        """(partition, counters) changed since the last call, to publish."""
+        out = [
+            (p, msgspec.structs.replace(self._stats[name, p])) for name, p in sorted(self._dirty)
+        ]
+        self._dirty.clear()
+        return out
+
+    def _counters(self, plugin: str, p: int) -> PluginStats:
+        self._dirty.add((plugin, p))
+        stats = self._stats.get((plugin, p))
+        if stats is None:
+            stats = self._stats[plugin, p] = PluginStats(plugin=plugin)
+        return stats
+
+    def take_changed(self) -> set[int]:
+        """The open partitions whose state changed since the last call."""
+        changed, self._changed = self._changed & self._open, set()
+        return changed
+
+    def _runtime(self, slot: Slot, p: int) -> PluginRuntime:
+        runtime = slot.runtimes.get(p)
+        if runtime is None:
+            runtime = slot.runtimes[p] = PluginRuntime(
+                slot.definition.name, slot.program, self.clock
+            )
+            self._restore(runtime, slot.definition, p)
+        return runtime
+
+    def _restore(self, runtime: PluginRuntime, d: PluginDefinition, p: int) -> None:
+        saved = self._saved.pop((d.name, p), None)
+        whole = self._whole.pop((d.name, p), None)
+        state = saved or whole
+        if state is None or state.fingerprint != state_fingerprint(d):
             return
         try:
-            runtime.restore(saved[1])
+            runtime.restore(state.snapshot)
         except KapacitorError as e:
             log.error("plugin %s: saved state not restored, starting afresh: %s", d.name, e)
             return
-        log.info("plugin %s: restored %d instance(s)", d.name, runtime.instance_count)
+        if saved is None:  # a whole plugin's: keep this partition's instances
+            n = self.partitions
+            runtime.retain(lambda key: partition_of(d.name, key, n) == p)
+        log.debug("plugin %s: restored %d instance(s)", d.name, runtime.instance_count)
 
-    def state_changes(self) -> list[tuple[str, str, bytes]]:
-        """(plugin, fingerprint, snapshot) of every plugin whose state changed since the last
-        call: what the service saves."""
-        out = []
-        for name, slot in self.slots.items():
-            if slot.state_changed:
-                slot.state_changed = False
-                out.append((name, state_fingerprint(slot.definition), slot.runtime.snapshot()))
-        return out
+    # -- batches and timers ------------------------------------------------------------------
 
-    def process(self, plugin: str, batch: PointBatch) -> list[AlertEvent]:
+    def process(self, plugin: str, batch: PointBatch, partition: int = 0) -> list[AlertEvent]:
+        """Run a batch of one partition's instances through the plugin's runtime."""
         slot = self.slots.get(plugin)
         if slot is None:
             return []
-        stats = slot.stats
+        stats = self._counters(plugin, partition)
+        stats.revision = slot.definition.revision
+        runtime = self._runtime(slot, partition)
+        if slot.limit:
+            held = sum(rt.instance_count for rt in slot.runtimes.values())
+            runtime.max_instances = runtime.instance_count + max(0, slot.limit - held)
         try:
             keys, idx, tags = slot.instances.resolve(batch)
-            result = slot.runtime.process(batch, idx, keys, tags)
+            result = runtime.process(batch, idx, keys, tags)
         except KapacitorError as e:
             stats.errors += 1
             stats.last_error = str(e)
-            slot.dirty = True
             return []
-        slot.state_changed = True
-        stats.instances = slot.runtime.instance_count
+        self._changed.add(partition)
+        stats.instances = runtime.instance_count
         if result.refused:
             stats.points_refused += result.refused
             stats.last_error = (
-                f"instance limit {slot.runtime.max_instances} reached: refused "
+                f"instance limit {slot.limit} reached: refused "
                 f"{result.refused} point(s) of new instances"
             )
         stats.points_processed += len(batch)
         stats.points_skipped += result.skipped
         stats.alerts_fired += sum(1 for e in result.events if e.level != "OK")
         if len(batch):
-            stats.last_point_time = int(batch.time.max())
-        slot.dirty = True
+            stats.last_point_time = max(stats.last_point_time, int(batch.time.max()))
         return result.events
 
     def process_joined(
-        self, plugin: str, batches: Sequence[PointBatch], max_rows: int
+        self, plugin: str, batches: Sequence[PointBatch], max_rows: int, partition: int = 0
     ) -> list[AlertEvent]:
         """`process` of consecutive `batches` (in order), joined up to `max_rows` rows a call:
         an engine call costs about the same whatever its size. Joining keeps each instance's
         rows in order as long as `batches` are in the order their instances' rows were sent."""
         events: list[AlertEvent] = []
         for start, end in joinable_runs(batches, max_rows):
-            events += self.process(plugin, concat_batches(batches[start:end]))
+            events += self.process(plugin, concat_batches(batches[start:end]), partition)
         return events
 
     def tick(self, now_ns: int) -> list[tuple[str, list[AlertEvent]]]:
@@ -156,38 +277,29 @@ class PluginHost:
         produced events."""
         out = []
         for name, slot in self.slots.items():
-            self._expire(slot)
-            size = slot.runtime.state_bytes()
-            if size != slot.stats.state_bytes:
-                slot.stats.state_bytes = size
-                slot.dirty = True
-            try:
-                events = slot.runtime.on_timer(now_ns)
-            except KapacitorError as e:
-                slot.stats.errors += 1
-                slot.stats.last_error = str(e)
-                slot.dirty = True
-                continue
-            if events:
-                slot.state_changed = True
-                slot.stats.alerts_fired += sum(1 for e in events if e.level != "OK")
-                slot.dirty = True
-                out.append((name, events))
-        return out
-
-    def _expire(self, slot: Slot) -> None:
-        if slot.expire_ns <= 0:
-            return
-        gone = slot.runtime.expire(slot.expire_ns)
-        if gone:
-            slot.stats.instances_expired += gone
-            slot.stats.instances = slot.runtime.instance_count
-            slot.dirty = slot.state_changed = True
-
-    def take_dirty(self) -> list[PluginStats]:
-        out = []
-        for slot in self.slots.values():
-            if slot.dirty:
-                slot.dirty = False
-                out.append(slot.stats)
+            found: list[AlertEvent] = []
+            for p, runtime in slot.runtimes.items():
+                stats = self._stats.get((name, p))
+                if stats is None:
+                    stats = self._counters(name, p)
+                gone = runtime.expire(slot.expire_ns) if slot.expire_ns > 0 else 0
+                try:
+                    events = runtime.on_timer(now_ns)
+                except KapacitorError as e:
+                    stats = self._counters(name, p)
+                    stats.errors += 1
+                    stats.last_error = str(e)
+                    events = []
+                size = runtime.state_bytes()
+                if gone or events or size != stats.state_bytes:
+                    stats = self._counters(name, p)
+                    stats.instances_expired += gone
+                    stats.instances = runtime.instance_count
+                    stats.state_bytes = size
+                    stats.alerts_fired += sum(1 for e in events if e.level != "OK")
+                if gone or events:
+                    self._changed.add(p)
+                found += events
+            if found:
+                out.append((name, found))
         return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from nats.js.errors import BadRequestError, KeyNotFoundError, NoKeysError, NotFo
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
-from kapacitor.bus.interface import Delivery, Handler, Message, Stored, Subscription
+from kapacitor.bus.interface import Delivery, Handler, Message, Puller, Stored, Subscription
 from kapacitor.errors import BusError, ServiceUnavailable
 
 log = logging.getLogger("kapacitor.bus")
@@ -85,17 +86,17 @@ async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
 async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024**3) -> None:
     """Create (or update) every stream, consumer and bucket; safe to call from every service."""
     # Points wait in work queues until their consumer acks them: a 204 means durable. A MATCHED
-    # stream made before partitions captured kapacitor.plugin.>: updating it changes its
-    # subjects and keeps its messages, which the interpreter still consumes (see below).
-    for name, subject in (
-        (subjects.POINTS_STREAM, subjects.POINTS_IN),
-        (subjects.MATCHED_STREAM, subjects.MATCHED_ALL),
+    # stream made before partitions captured only kapacitor.plugin.>: updating it keeps its
+    # messages, which the matcher splits into partitions (so the subject stays).
+    for name, names in (
+        (subjects.POINTS_STREAM, [subjects.POINTS_IN]),
+        (subjects.MATCHED_STREAM, [subjects.MATCHED_ALL, subjects.MATCHED_LEGACY_ALL]),
     ):
         await _ensure_stream(
             js,
             StreamConfig(
                 name=name,
-                subjects=[subject],
+                subjects=names,
                 retention=RetentionPolicy.WORK_QUEUE,
                 storage=StorageType.FILE,
                 max_bytes=points_max_bytes,
@@ -121,37 +122,30 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
             storage=StorageType.FILE,
         ),
     )
-    for stream, durable, only in (
-        (subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER, None),
-        (subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER, subjects.MATCHED_ALL),
-    ):
-        config = ConsumerConfig(
-            durable_name=durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=ACK_WAIT_S,
-            max_ack_pending=MAX_ACK_PENDING,
-            max_waiting=64,
-            filter_subject=only,
+    try:
+        await js.consumer_info(subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER)
+    except NotFoundError:
+        await js.add_consumer(
+            subjects.POINTS_STREAM,
+            ConsumerConfig(
+                durable_name=subjects.MATCHER_CONSUMER,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=ACK_WAIT_S,
+                max_ack_pending=MAX_ACK_PENDING,
+                max_waiting=64,
+            ),
         )
-        try:
-            info = await js.consumer_info(stream, durable)
-        except NotFoundError:
-            await js.add_consumer(stream, config)
-            continue
-        if info.config.filter_subject != only and not await _legacy_matched(js, stream):
-            await js.add_consumer(stream, config)  # an update: only the filter differs
-    for bucket in (subjects.PLUGINS_BUCKET, subjects.STATS_BUCKET, subjects.RECORDINGS_BUCKET):
+    # The interpreters' consumer before partitions: its filter overlaps the partitions' (a
+    # work queue refuses that), and what it had delivered but not acked goes to them.
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER)
+    for bucket in (
+        subjects.PLUGINS_BUCKET,
+        subjects.STATS_BUCKET,
+        subjects.RECORDINGS_BUCKET,
+        subjects.POINTERS_BUCKET,
+    ):
         await kv_bucket(js, bucket)
-
-
-async def _legacy_matched(js: JetStreamContext, stream: str) -> bool:
-    """Whether `stream` is MATCHED and still holds messages of a kapacitord from before
-    partitions: the interpreter's consumer then keeps its old, unfiltered form until a later
-    start finds them consumed."""
-    if stream != subjects.MATCHED_STREAM:
-        return False
-    info = await js.stream_info(stream, subjects_filter=subjects.MATCHED_LEGACY_ALL)
-    return bool(info.state.subjects)
 
 
 async def kv_bucket(js: JetStreamContext, bucket: str) -> KeyValue:
@@ -230,15 +224,45 @@ class _JsDelivery:
 
     async def ack(self) -> None:
         self.settled = True
-        await self._msg.ack()
+        try:
+            await self._msg.ack()
+        except NATS_ERRORS as e:
+            raise BusError(f"cannot acknowledge message {self.sequence}: {e}") from e
 
     async def term(self) -> None:
         self.settled = True
-        await self._msg.term()
+        try:
+            await self._msg.term()
+        except NATS_ERRORS as e:
+            raise BusError(f"cannot terminate message {self.sequence}: {e}") from e
 
     async def nak(self) -> None:
         self.settled = True
         await self._msg.nak()
+
+
+class _JsPuller:
+    def __init__(self, psub: JetStreamContext.PullSubscription) -> None:
+        self._psub = psub
+
+    async def fetch(self, batch: int, *, wait: float = 0.0) -> list[_JsDelivery]:
+        try:
+            msgs = await self._psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
+        except TimeoutError:  # nats-py raises its own subclass, or a bare asyncio one
+            return []
+        # A fetch returns what is there; one that keeps up gets a message or two.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while len(msgs) < batch and (left := deadline - loop.time()) > 0:
+            try:
+                msgs += await self._psub.fetch(batch - len(msgs), timeout=left)
+            except TimeoutError:
+                break
+        return [_JsDelivery(m) for m in msgs]
+
+    async def close(self) -> None:
+        with contextlib.suppress(*NATS_ERRORS):
+            await self._psub.unsubscribe()
 
 
 class NatsBus:
@@ -322,21 +346,11 @@ class NatsBus:
         *,
         wait: float = 0.0,
     ) -> None:
-        psub = await self.js.pull_subscribe_bind(durable, stream)
-        loop = asyncio.get_running_loop()
+        puller = _JsPuller(await self.js.pull_subscribe_bind(durable, stream))
         while not stop.is_set():
-            try:
-                msgs = await psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
-            except TimeoutError:  # nats-py raises its own subclass, or a bare asyncio one
+            deliveries = await puller.fetch(batch, wait=wait)
+            if not deliveries:
                 continue
-            # A fetch returns what is there; one that keeps up gets a message or two.
-            deadline = loop.time() + wait
-            while len(msgs) < batch and (left := deadline - loop.time()) > 0:
-                try:
-                    msgs += await psub.fetch(batch - len(msgs), timeout=left)
-                except TimeoutError:
-                    break
-            deliveries = [_JsDelivery(m) for m in msgs]
             try:
                 await handle(deliveries)
             except BaseException:
@@ -350,7 +364,33 @@ class NatsBus:
             for d in deliveries:
                 if not d.settled:
                     await d.ack()
-        await psub.unsubscribe()
+        await puller.close()
+
+    async def fresh_consumer(
+        self, stream: str, durable: str, subject: str, *, ack_wait: float, max_pending: int
+    ) -> Puller:
+        await self.delete_consumer(stream, durable)
+        config = ConsumerConfig(
+            durable_name=durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ack_wait,
+            max_ack_pending=max_pending,
+            max_waiting=64,
+            filter_subject=subject,
+        )
+        try:
+            await self.js.add_consumer(stream, config)
+            return _JsPuller(await self.js.pull_subscribe_bind(durable, stream))
+        except NATS_ERRORS as e:
+            raise BusError(f"cannot create consumer {durable} of {stream}: {e}") from e
+
+    async def delete_consumer(self, stream: str, durable: str) -> None:
+        try:
+            await self.js.delete_consumer(stream, durable)
+        except NotFoundError:
+            pass
+        except NATS_ERRORS as e:
+            raise BusError(f"cannot delete consumer {durable} of {stream}: {e}") from e
 
     async def flush(self) -> None:
         await self.nc.flush()

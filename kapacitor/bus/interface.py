@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-__all__ = ["Bus", "Delivery", "Handler", "Message", "Stored", "Subscription"]
+__all__ = ["Bus", "Delivery", "Handler", "Message", "Puller", "Stored", "Subscription"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,17 @@ class Subscription(Protocol):
     async def unsubscribe(self) -> None: ...
 
 
+class Puller(Protocol):
+    """A bound durable consumer; its deliveries are acked (or not) by the caller, at any time."""
+
+    async def fetch(self, batch: int, *, wait: float = 0.0) -> Sequence[Delivery]:
+        """Up to `batch` messages in stream order: waits about a second for the first (then
+        returns none) and up to `wait` seconds more for others."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class Bus(Protocol):
     async def publish(
         self, subject: str, data: bytes, *, headers: Mapping[str, str] | None = None
@@ -120,6 +131,20 @@ class Bus(Protocol):
         whole (up to `batch` messages, in stream order, gathered for up to `wait` seconds after
         the first). Every message it did not `term` is acked once it returns; when it raises,
         those are nak'ed (they come back before newer messages) and the error propagates."""
+        ...
+
+    async def fresh_consumer(
+        self, stream: str, durable: str, subject: str, *, ack_wait: float, max_pending: int
+    ) -> Puller:
+        """(Re)create the durable consumer `durable` of `stream` on `subject`, delivering from
+        the start of the stream: on a work queue, every message not yet acknowledged, those
+        delivered to a previous holder of the consumer included, at once. `ack_wait` seconds
+        after a delivery an unacknowledged message is delivered again; at most `max_pending`
+        are delivered and unacknowledged at a time."""
+        ...
+
+    async def delete_consumer(self, stream: str, durable: str) -> None:
+        """Delete a durable consumer if it exists."""
         ...
 
     async def flush(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -18,6 +19,7 @@ from kapacitor.plugins import (
     PluginStats,
     decode_definition,
     encode_definition,
+    sum_stats,
 )
 
 log = logging.getLogger("kapacitor.plugins")
@@ -84,23 +86,69 @@ class PluginStore:
 
 
 class StatsStore:
+    """Counters per plugin and partition (`<plugin>.<p>`), each written by the partition's
+    owner; a plugin's are summed when read. A key `<plugin>` holds what was counted before
+    partitions: it is summed in too, so counters go on across the upgrade."""
+
     def __init__(self, kv: KeyValue) -> None:
         self.kv = kv
 
-    async def get(self, name: str) -> PluginStats:
-        try:
-            entry = await self.kv.get(subjects.token(name))
-        except KeyNotFoundError:
-            return PluginStats(plugin=name)
-        if not entry.value:
-            return PluginStats(plugin=name)
-        return msgspec.json.decode(entry.value, type=PluginStats)
+    async def put(self, partition: int, stats: PluginStats) -> None:
+        await self.kv.put(f"{subjects.token(stats.plugin)}.{partition}", msgspec.json.encode(stats))
 
-    async def put(self, stats: PluginStats) -> None:
-        await self.kv.put(subjects.token(stats.plugin), msgspec.json.encode(stats))
+    async def get(self, name: str) -> PluginStats:
+        return (await self._read(f"{subjects.token(name)}.>", name)).get(name) or PluginStats(
+            plugin=name
+        )
+
+    async def all(self) -> dict[str, PluginStats]:
+        """Every plugin's counters, by name."""
+        return await self._read(">")
+
+    async def _read(self, keys: str, legacy: str | None = None) -> dict[str, PluginStats]:
+        parts: dict[str, list[PluginStats]] = {}
+        watcher = await self.kv.watch(keys, ignore_deletes=True)
+        try:
+            async for entry in watcher:
+                if entry is None:
+                    break
+                if entry.value:
+                    _add(parts, entry.key, entry.value)
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]
+        if legacy is not None:  # a filter on '<plugin>.>' misses the key '<plugin>' itself
+            with contextlib.suppress(KeyNotFoundError):
+                entry = await self.kv.get(subjects.token(legacy))
+                if entry.value:
+                    _add(parts, entry.key, entry.value)
+        return {name: sum_stats(name, found) for name, found in parts.items()}
 
     async def delete(self, name: str) -> None:
+        tok = subjects.token(name)
+        for key in await self._keys(f"{tok}.>") + [tok]:
+            with contextlib.suppress(KeyNotFoundError):
+                await self.kv.purge(key)
+
+    async def _keys(self, keys: str) -> list[str]:
+        out = []
+        watcher = await self.kv.watch(keys, ignore_deletes=True, meta_only=True)
         try:
-            await self.kv.purge(subjects.token(name))
-        except KeyNotFoundError:
-            pass
+            async for entry in watcher:
+                if entry is None:
+                    break
+                out.append(entry.key)
+        finally:
+            await watcher.stop()  # type: ignore[no-untyped-call]
+        return out
+
+
+def _add(parts: dict[str, list[PluginStats]], key: str, value: bytes) -> None:
+    tok, _, partition = key.partition(".")
+    try:
+        stats = msgspec.json.decode(value, type=PluginStats)
+    except msgspec.DecodeError:
+        log.warning("ignoring unreadable counters under %s", key)
+        return
+    if not partition:  # counted before partitions: its revision is not one running now
+        stats.revision = 0
+    parts.setdefault(subjects.untoken(tok), []).append(stats)

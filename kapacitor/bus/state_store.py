@@ -1,26 +1,49 @@
-"""Plugin runtime state on the bus: each enabled plugin's snapshot (window tails, stream
-function state, alert levels) in a JetStream object store, so an interpreter that restarts,
-or another that takes over, continues where the last one stopped.
+"""Plugin runtime state on the bus, so an interpreter that restarts, or another that takes
+over a partition, continues where the last one stopped.
 
-A snapshot is stored with the fingerprint of the definition it was taken under
-(`plugins.state_fingerprint`); it is only restored into the same definition, so a plugin
-that was re-defined, or deleted and defined again, starts afresh.
+Per partition (`PartitionStore`): the snapshots of every plugin's instances in the partition
+and the MATCHED stream sequence they cover are one object in a JetStream object store (a
+snapshot can outgrow a KV value), named by partition, owner and sequence; a KV key per
+partition points at the current one. The pointer is moved only by compare-and-set, and a new
+owner moves it when it takes the partition over, so an owner whose lease ran out while it was
+saving finds the pointer moved and does not acknowledge what it saved: the server, not a
+clock, fences it.
+
+Per plugin (`StateStore`): what interpreters before partitions saved, read once when a
+partition is first taken over.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import TypeVar
+
 import msgspec
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError, ObjectNotFoundError
+from nats.js.errors import (
+    BadRequestError,
+    KeyNotFoundError,
+    KeyWrongLastSequenceError,
+    NotFoundError,
+    ObjectNotFoundError,
+)
+from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from kapacitor.bus import subjects
-from kapacitor.errors import CodecError
+from kapacitor.bus.client import kv_bucket
+from kapacitor.errors import BusError, CodecError, RevisionMismatch
+from kapacitor.plugins.state import (
+    PartitionState,
+    StoredState,
+    decode_partition_state,
+    encode_partition_state,
+)
 
-
-class StoredState(msgspec.Struct, frozen=True):
-    fingerprint: str
-    snapshot: bytes
+_T = TypeVar("_T")
 
 
 async def state_bucket(js: JetStreamContext) -> ObjectStore:
@@ -31,6 +54,8 @@ async def state_bucket(js: JetStreamContext) -> ObjectStore:
 
 
 class StateStore:
+    """Per-plugin snapshots, as saved before partitions."""
+
     def __init__(self, obs: ObjectStore) -> None:
         self.obs = obs
 
@@ -49,7 +74,102 @@ class StateStore:
             raise CodecError(f"stored state of plugin {plugin!r} is unreadable: {e}") from e
 
     async def delete(self, plugin: str) -> None:
-        try:
+        with contextlib.suppress(ObjectNotFoundError, NotFoundError):
             await self.obs.delete(plugin)
-        except (ObjectNotFoundError, NotFoundError):
-            pass
+
+
+class _Pointer(msgspec.Struct, frozen=True):
+    obj: str  # '' before the first save
+    owner: str  # who moved it last
+
+
+@dataclass(slots=True)
+class Held:
+    """A partition's state as its owner took it over, and where its saves go on from."""
+
+    partition: int
+    token: int  # the pointer revision the next save must find
+    obj: str  # the object the pointer names ('' none)
+    state: PartitionState | None  # as taken over (None: never saved, or unreadable)
+    problem: str = ""  # why the saved state could not be read
+
+
+class PartitionStore:
+    """Each partition's saved state; `take` it before saving (see the module doc)."""
+
+    def __init__(self, obs: ObjectStore, pointers: KeyValue, service: str) -> None:
+        self.obs = obs
+        self.pointers = pointers
+        self.service = service
+
+    @classmethod
+    async def open(cls, js: JetStreamContext, service: str) -> PartitionStore:
+        return cls(await state_bucket(js), await kv_bucket(js, subjects.POINTERS_BUCKET), service)
+
+    def _key(self, p: int) -> str:
+        return subjects.partition_key(self.service, p)
+
+    async def take(self, p: int, owner: str) -> Held:
+        """Become the writer of partition `p`'s state and read it. RevisionMismatch if another
+        owner moved the pointer meanwhile; BusError if NATS fails."""
+        key = self._key(p)
+        try:
+            entry = await _bus(self.pointers.get(key), f"reading {key}")
+            revision, raw = entry.revision or 0, entry.value or b""
+        except KeyNotFoundError:
+            revision, raw = 0, b""
+        try:
+            pointer = msgspec.msgpack.decode(raw, type=_Pointer) if raw else _Pointer("", "")
+        except msgspec.DecodeError:
+            pointer = _Pointer("", "")
+        held = Held(
+            p, await self._move(key, _Pointer(pointer.obj, owner), revision), pointer.obj, None
+        )
+        if not pointer.obj:
+            return held
+        try:
+            result = await _bus(self.obs.get(pointer.obj), f"reading {pointer.obj}")
+            held.state = decode_partition_state(result.data or b"", f"partition {p}")
+        except ObjectNotFoundError:
+            held.problem = f"its saved state {pointer.obj} is missing"
+        except CodecError as e:
+            held.problem = str(e)
+        return held
+
+    async def save(self, held: Held, state: PartitionState, owner: str) -> None:
+        """Store `state` and point at it. RevisionMismatch when the pointer is no longer where
+        `held` left it (the partition has another owner: nothing may be acknowledged)."""
+        key = self._key(held.partition)
+        name = f"{key}.{state.seq}.{held.token}"
+        await _bus(self.obs.put(name, encode_partition_state(state)), f"saving {name}")
+        try:
+            held.token = await self._move(key, _Pointer(name, owner), held.token)
+        except RevisionMismatch:
+            await self._delete(name)
+            raise
+        old, held.obj = held.obj, name
+        if old and old != name:
+            await self._delete(old)
+
+    async def _delete(self, name: str) -> None:
+        with contextlib.suppress(ObjectNotFoundError, NotFoundError, BusError):
+            await _bus(self.obs.delete(name), f"deleting {name}")
+
+    async def _move(self, key: str, pointer: _Pointer, revision: int) -> int:
+        value = msgspec.msgpack.encode(pointer)
+        try:
+            if revision == 0:
+                return await _bus(self.pointers.create(key, value), f"creating {key}")
+            return await _bus(self.pointers.update(key, value, last=revision), f"moving {key}")
+        except (KeyWrongLastSequenceError, BadRequestError) as e:
+            raise RevisionMismatch(f"state pointer {key} moved on") from e
+
+
+async def _bus(call: Awaitable[_T], what: str) -> _T:
+    """`call`, with NATS failing as a BusError (the typed JetStream errors pass through)."""
+    try:
+        return await call
+    except (KeyWrongLastSequenceError, BadRequestError, NotFoundError, KeyNotFoundError):
+        raise
+    except (TimeoutError, NatsError) as e:
+        raise BusError(f"{what}: {type(e).__name__} {e}") from e

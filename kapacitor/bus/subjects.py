@@ -26,7 +26,10 @@ MATCHED_STREAM = "KAPACITOR_MATCHED"
 MATCHED_ALL = "kapacitor.matched.>"
 # What MATCHED captured before partitions; messages an upgrade finds there are still consumed.
 MATCHED_LEGACY_ALL = "kapacitor.plugin.>"
+# The one consumer of MATCHED before partitions: deleted, as its filter overlaps theirs.
 INTERPRETER_CONSUMER = "interpreter"
+# The matcher's consumer of messages an upgrade finds under MATCHED_LEGACY_ALL.
+LEGACY_CONSUMER = "legacy-split"
 
 ALERTS_STREAM = "KAPACITOR_ALERTS"
 ALERTS_ALL = "kapacitor.alerts.>"
@@ -34,6 +37,7 @@ ALERTS_ALL = "kapacitor.alerts.>"
 PLUGINS_BUCKET = "kapacitor_plugins"
 STATS_BUCKET = "kapacitor_stats"
 STATE_BUCKET = "kapacitor_state"  # an object store: runtime snapshots can outgrow a KV value
+POINTERS_BUCKET = "kapacitor_partitions"  # partition.<service>.<p>: its current saved state
 
 NATS_INPUT_QUEUE = "kapacitor-ingest"
 
@@ -66,6 +70,21 @@ def untoken(tok: str) -> str:
 
 def matched_points(partition: int, plugin: str) -> str:
     return f"kapacitor.matched.{partition}.{token(plugin)}"
+
+
+def matched_partition(partition: int) -> str:
+    """Every plugin's matched batches of `partition`."""
+    return f"kapacitor.matched.{partition}.>"
+
+
+def partition_consumer(partition: int) -> str:
+    """The durable consumer of one partition of MATCHED, re-created by each new owner."""
+    return f"interpreter-p{partition}"
+
+
+def partition_from_subject(subject: str) -> int:
+    """The partition of a `matched_points` subject."""
+    return int(subject.split(".", 3)[2])
 
 
 def matched_msg_id(first_seq: int, last_seq: int, partition: int, plugin: str) -> str:

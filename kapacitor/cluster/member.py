@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import msgspec
@@ -80,6 +80,7 @@ class Member:
         heartbeat: float,
         clock: Clock,
         on_change: Callable[[OwnershipChange], None] | None = None,
+        before_release: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self.ttl = ttl_seconds(lease_ttl)
         self.margin = min(MAX_MARGIN, self.ttl / 4)
@@ -97,6 +98,7 @@ class Member:
         self.heartbeat = heartbeat
         self.clock = clock
         self._on_change = on_change
+        self._before_release = before_release
         self._started = clock.now_ns()
         self._members: set[str] = set()
         self._held: dict[int, _Lease] = {}
@@ -310,7 +312,17 @@ class Member:
         return p
 
     async def _release(self, p: int) -> None:
-        """Stop counting on the partition first, then free it for its next owner."""
+        """Let the owner wind the partition up (`before_release`, while the lease lasts), stop
+        counting on it, then free it for its next owner."""
+        if self._before_release is not None:
+            # Bounded by the lease, and by half a TTL: no lease is renewed meanwhile.
+            left = (self._held[p].deadline_ns - self.clock.monotonic_ns()) / NS
+            try:
+                await asyncio.wait_for(self._before_release(p), max(0.0, min(left, self.ttl / 2)))
+            except TimeoutError:
+                log.warning("member %s: partition %d not wound up in time", self.id, p)
+            except Exception:  # the owner's failure must not keep the partition from moving
+                log.exception("member %s: winding up partition %d failed", self.id, p)
         lease = self._held.pop(p)
         self._changed(set(), {p})
         with contextlib.suppress(BusError):  # RevisionMismatch included: it is gone anyway

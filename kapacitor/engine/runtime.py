@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, assert_never
 
@@ -159,7 +160,9 @@ class PluginRuntime:
         self.plugin = plugin
         self.program = program
         self.clock = clock
-        self.max_instances = max_instances  # 0: no limit
+        # None: no limit. A host running one plugin in several runtimes sets it before each
+        # batch, to what the plugin's limit leaves this runtime (0: no new instance).
+        self.max_instances: int | None = max_instances or None
         self.stats = RuntimeStats()
         self._reset()
 
@@ -263,7 +266,7 @@ class PluginRuntime:
         key_ids = np.full(len(instance_keys), -1, np.int64)
         known = len(ids)
         limit = self.max_instances
-        if limit and known + used.shape[0] > limit:
+        if limit is not None and known + used.shape[0] > limit:
             key_ids[used] = self._admit([instance_keys[k] for k in used.tolist()], limit)
             used = used[key_ids[used] >= 0]
         else:
@@ -390,14 +393,23 @@ class PluginRuntime:
         n = len(self._ids)
         if self._deadman or n == 0:
             return 0
-        keep = self._arrivals.idle(n, idle_ns)
-        if keep.shape[0] == n:
+        return self._keep(self._arrivals.idle(n, idle_ns))
+
+    def retain(self, keep: Callable[[str], bool]) -> int:
+        """Keep only the instances whose key `keep` accepts (a partition's, when state saved
+        for a whole plugin is split by partition); how many went."""
+        return self._keep(np.asarray([i for k, i in self._ids.items() if keep(k)], np.int64))
+
+    def _keep(self, idx: IntArray) -> int:
+        """Keep the instances `idx` (ascending ids), renumbered; how many went."""
+        n = len(self._ids)
+        if idx.shape[0] == n:
             return 0
         keys = list(self._ids)
-        self._ids = {keys[i]: j for j, i in enumerate(keep.tolist())}
+        self._ids = {keys[i]: j for j, i in enumerate(idx.tolist())}
         for state in self._states:
-            state.keep(keep)
-        self._capacity = int(keep.shape[0])
+            state.keep(idx)
+        self._capacity = int(idx.shape[0])
         self._key_bytes = sum(map(sys.getsizeof, self._ids))
         return n - self._capacity
 

@@ -58,6 +58,12 @@ class Fanout:
                 kept[r.name] = Partitioner(r.name, r.group_by, self.partitions)
         self._partitioners = kept
 
+    def split_plugin(self, plugin: str, batch: PointBatch) -> dict[int, PointBatch]:
+        """A batch already matched to `plugin` (as MATCHED held them before partitions) by
+        partition; nothing when the plugin is no longer routed."""
+        partitioner = self._partitioners.get(plugin)
+        return partitioner.split(batch) if partitioner is not None else {}
+
     def split(self, inputs: Sequence[tuple[int, PointBatch]]) -> list[Split]:
         """(stream sequence, batch) of one fetch, in stream order -> the messages to publish, in
         the order that keeps every instance's rows in input order."""

@@ -11,6 +11,7 @@ from kapacitor.plugins.model import (
     expire_ns,
     spec_fields,
     state_fingerprint,
+    sum_stats,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "expire_ns",
     "spec_fields",
     "state_fingerprint",
+    "sum_stats",
 ]

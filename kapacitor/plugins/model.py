@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -59,6 +60,36 @@ class PluginStats(msgspec.Struct, kw_only=True):
     instances_expired: int = 0
     state_bytes: int = 0  # about what their state takes in memory
     points_refused: int = 0  # of new instances beyond max_instances
+
+
+def sum_stats(plugin: str, parts: Iterable[PluginStats]) -> PluginStats:
+    """A plugin's counters over all its parts (one per partition, and what was counted before
+    partitions): counts add up, the newest point time is the latest, the running revision is
+    the oldest one still running (0 when none runs), the last error the last one reported."""
+    total = PluginStats(plugin=plugin)
+    revisions = []
+    for s in parts:
+        for name in _SUMMED:
+            setattr(total, name, getattr(total, name) + getattr(s, name))
+        total.last_point_time = max(total.last_point_time, s.last_point_time)
+        if s.revision:
+            revisions.append(s.revision)
+        if s.last_error:
+            total.last_error = s.last_error
+    total.revision = min(revisions, default=0)
+    return total
+
+
+_SUMMED = (
+    "points_processed",
+    "points_skipped",
+    "alerts_fired",
+    "errors",
+    "instances",
+    "instances_expired",
+    "state_bytes",
+    "points_refused",
+)
 
 
 def encode_definition(d: PluginDefinition) -> bytes:

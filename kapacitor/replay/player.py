@@ -180,7 +180,7 @@ def replay(
         report.elapsed = time.perf_counter() - started
         return report
     host.sync([msgspec.structs.replace(definition, enabled=True)])
-    stats = host.stats[name]
+    stats = host.plugin_stats(name)
     if name not in host.slots:
         report.errors.append(stats.last_error or "the plugin cannot be loaded")
         report.elapsed = time.perf_counter() - started
@@ -210,6 +210,7 @@ def replay(
             report.points_matched += len(matched)
             for event in host.process(name, matched):
                 events.append(event_document(event))
+            stats = host.plugin_stats(name)
             if stats.errors != errors_seen:
                 errors_seen = stats.errors
                 report.errors.append(stats.last_error)

@@ -1,31 +1,291 @@
-"""Interpreter: matched batches from the MATCHED stream through each plugin's runtime; alert
-events to the alert log, webhooks and the ALERTS stream; counters to the stats bucket."""
+"""Interpreter: owns a share of the partitions (docs/cluster.md) and runs their matched batches
+from the MATCHED stream through each plugin's runtime; alert events to the alert log, webhooks
+and the ALERTS stream; counters to the stats bucket.
+
+A message is acknowledged only once a saved partition state covers it, so a partition that
+moves (a clean hand-over, or its owner killed) resumes on its new owner from that state and
+the messages after it, as if one interpreter had never stopped.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 from collections.abc import Sequence
-
-import msgspec
+from dataclasses import dataclass, field
 
 from kapacitor.alerting.delivery import AlertDelivery
 from kapacitor.alerting.document import event_json
 from kapacitor.bus import subjects
-from kapacitor.bus.client import kv_bucket, open_bus
-from kapacitor.bus.interface import Delivery
+from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
+from kapacitor.bus.interface import Delivery, Puller
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
-from kapacitor.bus.state_store import StateStore, state_bucket
+from kapacitor.bus.state_store import Held, PartitionStore, StateStore, state_bucket
+from kapacitor.bus.ttl_kv import TtlKv
 from kapacitor.clock import SystemClock
+from kapacitor.cluster.member import Member
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.engine import AlertEvent
-from kapacitor.errors import KapacitorError
+from kapacitor.errors import BusError, KapacitorError, RevisionMismatch
 from kapacitor.host import PluginHost
 from kapacitor.model import PointBatch, decode_batch
-from kapacitor.plugins import PluginDefinition
+from kapacitor.plugins import PluginDefinition, PluginStats
+from kapacitor.plugins.state import PartitionState, StoredState
 
 log = logging.getLogger("kapacitor.interpreter")
+
+SERVICE = "interpreter"
+# Delivered, unacknowledged messages a partition may hold before its state is saved early.
+SAVE_AFTER_PENDING = 1_000
+MAX_PENDING = 20_000  # per partition consumer: enough for SAVE_AFTER_PENDING and a slow save
+TIMER_INTERVAL_S = 1.0  # deadman() checks
+ADOPT_RETRY_S = 0.5
+
+
+@dataclass
+class Owned:
+    """A partition this interpreter runs: what its saved state covers and what waits on it."""
+
+    held: Held  # where its state is saved
+    applied: int  # the last MATCHED sequence whose effect the runtimes hold
+    puller: Puller | None
+    fetcher: asyncio.Task[None] | None = None
+    pending: list[Delivery] = field(default_factory=list)  # acked once a save covers them
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Interpreter:
+    """The service's loops around one PluginHost, over the bus."""
+
+    def __init__(self, cfg: Config, bus: NatsBus, host: PluginHost) -> None:
+        self.cfg = cfg
+        self.bus = bus
+        self.host = host
+        self.owned: dict[int, Owned] = {}
+        self.queue: asyncio.Queue[tuple[int, Sequence[Delivery]]] = asyncio.Queue()
+        self.definitions: dict[str, PluginDefinition] = {}
+        self.delivery = AlertDelivery(
+            cfg.alert_log, cfg.alert.webhook_url, cfg.alert.webhook_timeout.seconds
+        )
+        self._legacy: dict[str, StoredState] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.member: Member
+        self.partitions: PartitionStore
+        self.legacy: StateStore
+
+    @property
+    def owner(self) -> str:
+        return self.member.id
+
+    # -- ownership -----------------------------------------------------------------------------
+
+    async def follow(self) -> None:
+        """Adopt the partitions the member gains, drop those it loses."""
+        async for change in self.member.changes():
+            for p in sorted(change.lost):
+                await self.drop(p)
+            for p in sorted(change.gained):
+                await self._adopt_while_owned(p)
+
+    async def _adopt_while_owned(self, p: int) -> None:
+        while p in self.member.owned() and p not in self.owned:
+            try:
+                await self.adopt(p)
+            except BusError as e:  # RevisionMismatch included: a late save of the last owner
+                log.warning("partition %d: cannot take it over yet: %s", p, e)
+                await asyncio.sleep(ADOPT_RETRY_S)
+
+    async def adopt(self, p: int) -> None:
+        held = await self.partitions.take(p, self.owner)
+        saved = held.state
+        if held.problem:
+            log.error("partition %d: %s; starting it afresh", p, held.problem)
+        if saved is not None:
+            restored = self.host.open_partition(p, saved.plugins, stats=saved.stats)
+        elif not held.obj:  # never saved: from the state saved before partitions, if any
+            restored = self.host.open_partition(p, await self._legacy_state(), whole=True)
+        else:
+            restored = self.host.open_partition(p, {})
+        if restored:
+            log.info("partition %d: restored %d instance(s)", p, restored)
+        owned = Owned(held, saved.seq if saved else 0, None)
+        try:
+            owned.puller = await self.bus.fresh_consumer(
+                subjects.MATCHED_STREAM,
+                subjects.partition_consumer(p),
+                subjects.matched_partition(p),
+                ack_wait=max(60.0, 4 * self.cfg.interpreter.state_interval.seconds),
+                max_pending=MAX_PENDING,
+            )
+            self.owned[p] = owned
+            if saved is None:  # saved at once: later take-overs need not read the legacy state
+                async with owned.lock:
+                    await self._save(p, owned)
+        except BaseException:
+            self.owned.pop(p, None)
+            self.host.close_partition(p)
+            raise
+        owned.fetcher = asyncio.create_task(self._fetch(p, owned.puller))
+        log.debug("partition %d: running from sequence %d", p, owned.applied)
+
+    async def _legacy_state(self) -> dict[str, StoredState]:
+        """Each plugin's state as saved before partitions, read once per process (a partition
+        taken over for the first time starts from it)."""
+        if self._legacy is None:
+            self._legacy = {}
+            for name in self.definitions:
+                try:
+                    state = await self.legacy.load(name)
+                except KapacitorError as e:
+                    log.error("plugin %s: %s; starting afresh", name, e)
+                    continue
+                if state is not None:
+                    self._legacy[name] = state
+        return self._legacy
+
+    async def _fetch(self, p: int, puller: Puller) -> None:
+        batch = self.cfg.interpreter.fetch_batch
+        wait = self.cfg.interpreter.join_wait.seconds
+        while True:
+            try:
+                got = await puller.fetch(batch, wait=wait)
+            except BusError as e:
+                log.warning("partition %d: fetch failed: %s", p, e)
+                await asyncio.sleep(0.5)
+                continue
+            if got:
+                self.queue.put_nowait((p, got))
+
+    async def _stop_fetching(self, owned: Owned) -> None:
+        if owned.fetcher is not None:
+            owned.fetcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await owned.fetcher
+        if owned.puller is not None:
+            await owned.puller.close()
+
+    async def drop(self, p: int) -> None:
+        """Stop running `p` without saving (its lease is gone: someone else may run it);
+        what it had not acknowledged goes to the next owner."""
+        owned = self.owned.pop(p, None)
+        if owned is None:
+            return
+        async with owned.lock:
+            await self._stop_fetching(owned)
+            self.host.close_partition(p)
+
+    async def wind_up(self, p: int) -> None:
+        """Hand `p` over cleanly: save, acknowledge, stop (before its lease is released)."""
+        owned = self.owned.get(p)
+        if owned is None:
+            return
+        await self._stop_fetching(owned)
+        async with owned.lock:
+            await self._save(p, owned)
+        self.owned.pop(p, None)
+        self.host.close_partition(p)
+
+    # -- batches -------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Process what the partitions' fetchers deliver; save and tick on time."""
+        loop = asyncio.get_running_loop()
+        state_every = self.cfg.interpreter.state_interval.seconds
+        next_save = loop.time() + state_every
+        next_tick = loop.time() + TIMER_INTERVAL_S
+        while not stop.is_set():
+            wait = max(0.0, min(next_save, next_tick) - loop.time())
+            try:
+                items = [await asyncio.wait_for(self.queue.get(), wait)]
+            except TimeoutError:
+                items = []
+            while not self.queue.empty():
+                items.append(self.queue.get_nowait())
+            per_partition: dict[int, list[Delivery]] = {}
+            for p, got in items:
+                per_partition.setdefault(p, []).extend(got)
+            for p, got in per_partition.items():
+                await self._process(p, got)
+            now = loop.time()
+            if now >= next_tick:
+                next_tick = now + TIMER_INTERVAL_S
+                for plugin, events in self.host.tick(self.host.clock.now_ns()):
+                    await self.deliver(plugin, events)
+            if now >= next_save:
+                next_save = now + state_every
+                await self.save_changed()
+
+    async def _process(self, p: int, got: Sequence[Delivery]) -> None:
+        owned = self.owned.get(p)
+        if owned is None or p not in self.member.owned():
+            return  # not ours (any more): left unacknowledged for the owner
+        async with owned.lock:
+            per_plugin: dict[str, list[PointBatch]] = {}
+            for msg in got:
+                if msg.sequence <= owned.applied:  # delivered again: its effect is held
+                    owned.pending.append(msg)
+                    continue
+                plugin = subjects.plugin_from_subject(msg.subject)
+                try:
+                    batch = decode_batch(msg.data)
+                except KapacitorError as e:
+                    log.error("plugin %s: dropping message: %s", plugin, e)
+                    await msg.term()
+                    continue
+                per_plugin.setdefault(plugin, []).append(batch)
+                owned.applied = msg.sequence
+                owned.pending.append(msg)
+            join_rows = self.cfg.interpreter.join_rows
+            for plugin, batches in per_plugin.items():
+                await self.deliver(plugin, self.host.process_joined(plugin, batches, join_rows, p))
+            if len(owned.pending) >= SAVE_AFTER_PENDING:
+                await self._save(p, owned)
+
+    async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
+        if events:
+            slot = self.host.slots.get(plugin)
+            docs = [event_json(ev) for ev in events]
+            self.delivery.send(docs, slot.definition.webhook if slot else "")
+            for doc in docs:
+                # A core publish, captured by the ALERTS stream: awaiting a JetStream ack
+                # per event would stall the interpreter during an alert storm.
+                await self.bus.publish(subjects.plugin_alerts(plugin), doc)
+
+    # -- state -----------------------------------------------------------------------------------
+
+    async def save_changed(self) -> None:
+        changed = self.host.take_changed()
+        for p, owned in list(self.owned.items()):
+            if p in changed or owned.pending:
+                async with owned.lock:
+                    await self._save(p, owned)
+
+    async def _save(self, p: int, owned: Owned) -> None:
+        """Save `p`'s state, then acknowledge what it covers (the caller holds the lock)."""
+        if self.owned.get(p) is not owned or p not in self.member.owned():
+            return
+        seq = owned.applied
+        state = PartitionState(seq, self.host.partition_state(p), self.host.partition_stats(p))
+        try:
+            await self.partitions.save(owned.held, state, self.owner)
+        except RevisionMismatch:
+            log.warning("partition %d: taken over while saving; dropping it", p)
+            task = asyncio.create_task(self.drop(p))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return
+        except BusError as e:
+            log.warning("partition %d: saving state failed (retried later): %s", p, e)
+            return
+        done = [d for d in owned.pending if d.sequence <= seq]
+        owned.pending = [d for d in owned.pending if d.sequence > seq]
+        for d in done:
+            with contextlib.suppress(BusError):  # it comes back, and is skipped as covered
+                await d.ack()
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
@@ -38,114 +298,57 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         clock,
         cfg.interpreter.expire.ns,
         cfg.interpreter.max_instances,
+        partitions=cfg.cluster.partitions,
     )
+    it = Interpreter(cfg, bus, host)
+    it.partitions = await PartitionStore.open(js, SERVICE)
+    it.legacy = StateStore(await state_bucket(js))
     ready = asyncio.Event()
-    delivery = AlertDelivery(
-        cfg.alert_log, cfg.alert.webhook_url, cfg.alert.webhook_timeout.seconds
-    )
-
-    state_store = StateStore(await state_bucket(js))
-
-    # Counters and plugin state survive restarts: start from what was last saved.
-    for d in await store.list():
-        host.stats[d.name] = await stats_store.get(d.name)
-        if d.enabled:
-            await load_state(state_store, host, d.name)
 
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
-        for name in defs:
-            if name not in host.stats:
-                host.stats[name] = await stats_store.get(name)
-        for name in host.sync(defs.values()):
-            await state_store.delete(name)
+        it.definitions = defs
+        host.sync(defs.values())
         ready.set()
 
     async def publish_stats() -> None:
-        interval = cfg.interpreter.stats_interval.seconds
         while True:
-            await asyncio.sleep(interval)
-            for s in host.take_dirty():
-                await stats_store.put(msgspec.structs.replace(s))
+            await asyncio.sleep(cfg.interpreter.stats_interval.seconds)
+            await put_stats(host.take_dirty())
 
-    async def save_state() -> None:
-        for name, fingerprint, snapshot in host.state_changes():
-            await state_store.save(name, fingerprint, snapshot)
-
-    async def save_state_periodically() -> None:
-        interval = cfg.interpreter.state_interval.seconds
-        while True:
-            await asyncio.sleep(interval)
-            await save_state()
+    async def put_stats(dirty: list[tuple[int, PluginStats]]) -> None:
+        for p, counted in dirty:
+            await stats_store.put(p, counted)
 
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
-    stats_task = asyncio.create_task(publish_stats())
-    state_task = asyncio.create_task(save_state_periodically())
-
-    async def handle(msgs: Sequence[Delivery]) -> None:
-        # One fetch's batches per plugin, in stream order: a partition holds whole instances
-        # and the stream keeps each partition's order, so joining keeps every instance's.
-        per_plugin: dict[str, list[PointBatch]] = {}
-        for msg in msgs:
-            plugin = subjects.plugin_from_subject(msg.subject)
-            try:
-                batch = decode_batch(msg.data)
-            except KapacitorError as e:
-                log.error("plugin %s: dropping message: %s", plugin, e)
-                await msg.term()
-                continue
-            per_plugin.setdefault(plugin, []).append(batch)
-        for plugin, batches in per_plugin.items():
-            await deliver(plugin, host.process_joined(plugin, batches, join_rows))
-
-    async def timers() -> None:
-        """deadman() checks run on the wall clock, whether points arrive or not."""
-        while True:
-            await asyncio.sleep(1.0)
-            for plugin, events in host.tick(clock.now_ns()):
-                await deliver(plugin, events)
-
-    async def deliver(plugin: str, events: list[AlertEvent]) -> None:
-        if events:
-            slot = host.slots.get(plugin)
-            docs = [event_json(ev) for ev in events]
-            delivery.send(docs, slot.definition.webhook if slot else "")
-            for doc in docs:
-                # A core publish, captured by the ALERTS stream: awaiting a JetStream ack
-                # per event would stall the interpreter during an alert storm.
-                await bus.publish(subjects.plugin_alerts(plugin), doc)
-
-    join_rows = cfg.interpreter.join_rows
-    timer_task = asyncio.create_task(timers())
-    log.info("interpreter ready")
-    fetch_batch = cfg.interpreter.fetch_batch
-    await bus.consume_batches(
-        subjects.MATCHED_STREAM,
-        subjects.INTERPRETER_CONSUMER,
-        fetch_batch,
-        stop,
-        handle,
-        wait=cfg.interpreter.join_wait.seconds,
+    it.member = Member(
+        await TtlKv.open(js, subjects.MEMBERS_BUCKET),
+        await TtlKv.open(js, subjects.LEASES_BUCKET),
+        service=SERVICE,
+        member_id=f"{socket.gethostname()}:{os.getpid()}:{clock.now_ns()}",
+        host=socket.gethostname(),
+        partitions=cfg.cluster.partitions,
+        lease_ttl=cfg.cluster.lease_ttl.seconds,
+        heartbeat=cfg.cluster.heartbeat.seconds,
+        clock=clock,
+        before_release=it.wind_up,
     )
-    watch.cancel()
-    stats_task.cancel()
-    timer_task.cancel()
-    state_task.cancel()
-    for s in host.take_dirty():
-        await stats_store.put(s)
-    await save_state()  # a clean stop loses no window or alert state
-    await delivery.close()
-    await bus.close(watch, stats_task, timer_task, state_task)
-
-
-async def load_state(state_store: StateStore, host: PluginHost, name: str) -> None:
+    follow = asyncio.create_task(it.follow())
+    await asyncio.sleep(0)  # follow() subscribes to the changes before the first one
+    await it.member.start()
+    stats_task = asyncio.create_task(publish_stats())
+    log.info("interpreter ready")
     try:
-        saved = await state_store.load(name)
-    except KapacitorError as e:
-        log.error("plugin %s: %s; starting afresh", name, e)
-        return
-    if saved is not None:
-        host.saved[name] = (saved.fingerprint, saved.snapshot)
+        await it.run(stop)
+    finally:
+        # A clean stop hands every partition over with its state saved (leave() winds each
+        # up before releasing it), so the next owner neither loses nor redoes anything.
+        await it.member.leave()
+        follow.cancel()
+        stats_task.cancel()
+        await put_stats(host.take_dirty())
+        await it.delivery.close()
+        await bus.close(watch, stats_task, follow)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Sequence
 
 from kapacitor.bus import subjects
-from kapacitor.bus.client import kv_bucket, open_bus
+from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
 from kapacitor.bus.interface import Delivery, Stored
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.config import Config
@@ -23,6 +23,7 @@ log = logging.getLogger("kapacitor.matcher")
 
 # How long the MATCHED stream may take to ack one fetch's messages.
 STORE_TIMEOUT_S = 10.0
+LEGACY_BATCH = 64
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
@@ -60,6 +61,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         # The inputs are acked once every message is stored; on a failure they come back.
         await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_TIMEOUT_S)
 
+    legacy = asyncio.create_task(split_legacy(bus, fanout))
     log.info("matcher ready")
     fetch_batch = cfg.matcher.fetch_batch
     await bus.consume_batches(
@@ -70,7 +72,44 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         handle,
         wait=cfg.matcher.join_wait.seconds,
     )
-    await bus.close(watch)
+    await bus.close(watch, legacy)
+
+
+async def split_legacy(bus: NatsBus, fanout: Fanout) -> None:
+    """Split what an upgrade finds on MATCHED from before partitions (one message per plugin,
+    kapacitor.plugin.<plugin>) into partitions, each input acked once its parts are stored."""
+    puller = await bus.fresh_consumer(
+        subjects.MATCHED_STREAM,
+        subjects.LEGACY_CONSUMER,
+        subjects.MATCHED_LEGACY_ALL,
+        ack_wait=60.0,
+        max_pending=LEGACY_BATCH,
+    )
+    moved = 0
+    while got := await puller.fetch(LEGACY_BATCH):
+        for msg in got:
+            plugin = subjects.plugin_from_subject(msg.subject)
+            try:
+                parts = fanout.split_plugin(plugin, decode_batch(msg.data))
+            except KapacitorError as e:
+                log.error("dropping undecodable message %s: %s", msg.sequence, e)
+                await msg.term()
+                continue
+            out = [
+                Stored(
+                    subjects.matched_points(p, plugin),
+                    encode_batch(batch),
+                    subjects.matched_msg_id(msg.sequence, msg.sequence, p, f"legacy.{plugin}"),
+                )
+                for p, batch in parts.items()
+            ]
+            await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_TIMEOUT_S)
+            await msg.ack()
+            moved += 1
+    await puller.close()
+    await bus.delete_consumer(subjects.MATCHED_STREAM, subjects.LEGACY_CONSUMER)
+    if moved:
+        log.info("split %d message(s) from before partitions into partitions", moved)
 
 
 def main() -> None:

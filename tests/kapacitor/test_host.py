@@ -1,5 +1,5 @@
-"""PluginHost (kapacitor/host.py): saved state is restored only into the definition it was
-taken under, and only changed state is handed out for saving."""
+"""PluginHost (kapacitor/host.py): state per partition, saved and restored on its own and only
+into the definition it was taken under; only changed partitions are handed out for saving."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pytest
 from kapacitor.clock import ManualClock
 from kapacitor.host import PluginHost
 from kapacitor.lineprotocol.decode import parse_body
+from kapacitor.match.partition import Partitioner
 from kapacitor.model import PointBatch
 from kapacitor.plugins import PluginDefinition, state_fingerprint
+from kapacitor.plugins.state import StoredState
 
 SCRIPT = "alert(avg(window(value, 3)), >, 50)"
 D1 = PluginDefinition(name="p", from_="cpu", script=SCRIPT, enabled=True, created=100, revision=1)
@@ -24,20 +26,26 @@ def points(*values: float, start: int = 0) -> PointBatch:
     return batch
 
 
-def test_state_changes_hand_out_changed_plugins_once() -> None:
+def test_changed_partitions_are_handed_out_once() -> None:
     host = PluginHost(ManualClock())
     host.sync([D1])
-    assert host.state_changes() == []
+    host.open_partition(0, {})
+    assert host.take_changed() == set()
     host.process("p", points(60, 60))
-    [(name, fingerprint, snapshot)] = host.state_changes()
-    assert (name, fingerprint) == ("p", state_fingerprint(D1)) and snapshot
-    assert host.state_changes() == []
+    assert host.take_changed() == {0}
+    [(name, state)] = host.partition_state(0).items()
+    assert (name, state.fingerprint) == ("p", state_fingerprint(D1)) and state.snapshot
+    assert host.take_changed() == set()
 
 
-def restarted(saved: tuple[str, bytes], d: PluginDefinition = D1) -> PluginHost:
+def saved_state(host: PluginHost, p: int = 0) -> dict[str, StoredState]:
+    return host.partition_state(p)
+
+
+def restarted(saved: dict[str, StoredState], d: PluginDefinition = D1) -> PluginHost:
     host = PluginHost(ManualClock())
-    host.saved["p"] = saved
     host.sync([d])
+    host.open_partition(0, saved)
     return host
 
 
@@ -45,10 +53,18 @@ def test_saved_state_continues_the_window() -> None:
     host = PluginHost(ManualClock())
     host.sync([D1])
     host.process("p", points(60, 60))
-    [(_, fingerprint, snapshot)] = host.state_changes()
-    again = restarted((fingerprint, snapshot))
+    again = restarted(saved_state(host))
     assert [e.level for e in again.process("p", points(60, start=2))] == ["CRITICAL"]
-    assert "p" not in again.saved
+
+
+def test_a_plugin_loaded_after_its_partition_opened_restores_its_state() -> None:
+    host = PluginHost(ManualClock())
+    host.sync([D1])
+    host.process("p", points(60, 60))
+    again = PluginHost(ManualClock())
+    assert again.open_partition(0, saved_state(host)) == 0  # the plugin is not loaded yet
+    again.sync([D1])
+    assert [e.level for e in again.process("p", points(60, start=2))] == ["CRITICAL"]
 
 
 @pytest.mark.parametrize(
@@ -67,8 +83,7 @@ def test_state_of_another_definition_is_not_restored(other: PluginDefinition) ->
     host = PluginHost(ManualClock())
     host.sync([D1])
     host.process("p", points(60, 60))
-    [(_, fingerprint, snapshot)] = host.state_changes()
-    again = restarted((fingerprint, snapshot), other)
+    again = restarted(saved_state(host), other)
     assert again.process("p", points(60, start=2)) == []  # a fresh window of one point
 
 
@@ -76,9 +91,69 @@ def test_unreadable_state_is_logged_and_the_plugin_starts_afresh(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.ERROR, "kapacitor.interpreter"):
-        host = restarted((state_fingerprint(D1), b"\x00garbage"))
+        host = restarted({"p": StoredState(state_fingerprint(D1), b"\x00garbage")})
     assert "saved state not restored" in caplog.text
     assert host.process("p", points(60, 60, 60)) != []
+
+
+def many_hosts(n: int, value: float, t: int) -> PointBatch:
+    body = "".join(f"cpu,host=h{i} value={value} {t}\n" for i in range(n))
+    batch, errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
+    assert not errors
+    return batch
+
+
+def test_partitions_run_apart_and_a_closed_one_resumes_from_its_saved_state() -> None:
+    """Each partition's state is its own: saved, closed and opened again (as on another
+    interpreter) it goes on as if it had never stopped, the others untouched."""
+    partitioner = Partitioner("p", None, 4)
+    host = PluginHost(ManualClock(), partitions=4)
+    host.sync([D1])
+    for p in range(4):
+        host.open_partition(p, {})
+    for t in (0, 1):
+        for p, part in partitioner.split(many_hosts(40, 60, t)).items():
+            host.process("p", part, p)
+    assert host.plugin_stats("p").instances == 40
+    saved = host.partition_state(2)
+    host.close_partition(2)
+    held = 40 - len(partitioner.split(many_hosts(40, 60, 0))[2].series)
+    assert host.plugin_stats("p").instances == held
+    other = PluginHost(ManualClock(), partitions=4)
+    other.sync([D1])
+    other.open_partition(2, saved)
+    third = partitioner.split(many_hosts(40, 60, 2))
+    fired = other.process("p", third[2], 2) + host.process("p", third[0], 0)
+    assert len(fired) == len(third[2].series) + len(third[0].series)  # windows of 3 are full
+
+
+def test_state_saved_for_a_whole_plugin_is_split_by_partition() -> None:
+    """What an interpreter saved before partitions (every instance of a plugin in one
+    snapshot): each partition taken over keeps only its own instances."""
+    old = PluginHost(ManualClock())
+    old.sync([D1])
+    for t in (0, 1):
+        old.process("p", many_hosts(20, 60, t))
+    whole = old.partition_state(0)
+    partitioner = Partitioner("p", None, 4)
+    split = partitioner.split(many_hosts(20, 60, 2))
+    host = PluginHost(ManualClock(), partitions=4)
+    host.sync([D1])
+    counts = [host.open_partition(p, whole, whole=True) for p in range(4)]
+    assert counts == [len(split[p].series) if p in split else 0 for p in range(4)]
+    assert sum(counts) == 20
+    fired = [e for p, part in split.items() for e in host.process("p", part, p)]
+    assert len(fired) == 20
+
+
+def test_max_instances_holds_across_partitions() -> None:
+    partitioner = Partitioner("p", None, 4)
+    host = PluginHost(ManualClock(), default_max_instances=5, partitions=4)
+    host.sync([D1])
+    for p, part in partitioner.split(many_hosts(12, 60, 0)).items():
+        host.process("p", part, p)
+    stats = host.plugin_stats("p")
+    assert (stats.instances, stats.points_refused) == (5, 7)
 
 
 def test_sync_reports_the_plugins_whose_state_ended() -> None:
@@ -104,15 +179,15 @@ def test_tick_expires_silent_instances_by_plugin_or_default() -> None:
     host.sync([D1, own])
     for name in ("p", "q"):
         host.process(name, points(60, 60))
-    assert (host.stats["p"].instances, host.stats["q"].instances) == (1, 1)
+    assert (host.plugin_stats("p").instances, host.plugin_stats("q").instances) == (1, 1)
     clock.set(3 * 10**9)
     host.tick(clock.now_ns())
-    assert (host.stats["p"].instances, host.stats["q"].instances) == (1, 0)
-    assert host.stats["q"].instances_expired == 1
+    assert (host.plugin_stats("p").instances, host.plugin_stats("q").instances) == (1, 0)
+    assert host.plugin_stats("q").instances_expired == 1
     clock.set(11 * 10**9)
     host.tick(clock.now_ns())
-    assert (host.stats["p"].instances, host.stats["p"].instances_expired) == (0, 1)
-    assert 0 < host.stats["p"].state_bytes < 20_000  # the window pool's minimum, mostly
+    assert (host.plugin_stats("p").instances, host.plugin_stats("p").instances_expired) == (0, 1)
+    assert 0 < host.plugin_stats("p").state_bytes < 20_000  # the window pool's minimum, mostly
 
 
 @pytest.mark.parametrize("bad", ["banana", "0s", "-5m"])
@@ -130,7 +205,7 @@ def test_refused_points_are_counted_and_named() -> None:
     body = "cpu,host=a value=60 0\ncpu,host=b value=60 1\ncpu,host=a value=60 2\n"
     batch, _ = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
     host.process("p", batch)
-    stats = host.stats["p"]
+    stats = host.plugin_stats("p")
     assert (stats.instances, stats.points_refused) == (1, 1)
     assert stats.last_error == "instance limit 1 reached: refused 1 point(s) of new instances"
 
@@ -146,4 +221,4 @@ def test_joined_batches_give_the_events_of_one_at_a_time() -> None:
     got = joined.process_joined("p", batches, max_rows=7)  # runs of 2, 1 and 1 batches
     assert [(e.time, e.level) for e in got] == [(e.time, e.level) for e in expected]
     assert [e.level for e in got] == ["CRITICAL", "OK", "CRITICAL", "OK"]
-    assert joined.stats["p"].points_processed == len(values)
+    assert joined.plugin_stats("p").points_processed == len(values)

@@ -17,6 +17,7 @@ from kapacitor.api.plugins import (
     enabled,
     plugin_document,
 )
+from kapacitor.plugins import PluginStats
 from services.api.openapi import json_body
 from services.api.state import ApiState, api_state
 
@@ -26,9 +27,11 @@ Api = Annotated[ApiState, Depends(api_state)]
 
 @router.get("/plugins")
 async def list_plugins(api: Api) -> dict[str, Any]:
+    counted = await api.stats.all()
     return {
         "plugins": [
-            plugin_document(d, await api.stats.get(d.name)) for d in await api.plugins.list()
+            plugin_document(d, counted.get(d.name) or PluginStats(plugin=d.name))
+            for d in await api.plugins.list()
         ]
     }
 

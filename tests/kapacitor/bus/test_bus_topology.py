@@ -25,22 +25,22 @@ async def test_topology_is_idempotent_and_plugins_round_trip(nats_url: str) -> N
         await store.delete("a.b")
         assert await store.list() == []
         stats = StatsStore(await kv_bucket(js2, subjects.STATS_BUCKET))
-        await stats.put(PluginStats(plugin="a.b", points_processed=3))
+        await stats.put(0, PluginStats(plugin="a.b", points_processed=3))
         assert (await stats.get("a.b")).points_processed == 3
     finally:
         await nc.close()
         await nc2.close()
 
 
-async def test_an_older_matched_stream_is_updated_and_its_messages_still_consumed(
+async def test_an_older_matched_stream_keeps_its_messages_and_loses_its_consumer(
     nats_url: str,
 ) -> None:
     """A MATCHED stream and interpreter consumer as a kapacitord from before partitions made
-    them, holding a message: the topology moves the stream to the new subjects, keeps the
-    message for the interpreter, and filters the consumer once the message is consumed."""
+    them, holding a message: the topology adds the partitions' subjects, keeps the message (the
+    matcher splits it, tests/services/matcher) and deletes the one consumer, whose filter
+    would overlap the partitions' consumers."""
     old = await nats.connect(nats_url)
     ojs = old.jetstream()
-    legacy = "kapacitor.plugin.cpu"
     await ojs.add_stream(
         StreamConfig(
             name=subjects.MATCHED_STREAM,
@@ -58,44 +58,14 @@ async def test_an_older_matched_stream_is_updated_and_its_messages_still_consume
             max_waiting=64,
         ),
     )
-    await ojs.publish(legacy, b"old", stream=subjects.MATCHED_STREAM)
+    await ojs.publish("kapacitor.plugin.cpu", b"old", stream=subjects.MATCHED_STREAM)
     await old.close()
 
     nc, js = await setup(nats_url, "test")
     try:
         info = await js.stream_info(subjects.MATCHED_STREAM)
-        assert info.config.subjects == [subjects.MATCHED_ALL]
+        assert info.config.subjects == [subjects.MATCHED_ALL, subjects.MATCHED_LEGACY_ALL]
         assert info.state.messages == 1
-        await js.publish(subjects.matched_points(3, "cpu"), b"new", stream=subjects.MATCHED_STREAM)
-        consumer = await js.consumer_info(subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER)
-        assert consumer.config.filter_subject is None  # the old message must still reach it
-        psub = await js.pull_subscribe_bind(subjects.INTERPRETER_CONSUMER, subjects.MATCHED_STREAM)
-        got = await psub.fetch(2, timeout=5)
-        assert [(m.subject, m.data) for m in got] == [
-            (legacy, b"old"),
-            (subjects.matched_points(3, "cpu"), b"new"),
-        ]
-        assert [subjects.plugin_from_subject(m.subject) for m in got] == ["cpu", "cpu"]
-        for m in got:
-            await m.ack()
-        await psub.unsubscribe()
-        await nc.flush()
-    finally:
-        await nc.close()
-    nc, js = await setup(nats_url, "test")  # the next start: nothing old left
-    try:
-        consumer = await js.consumer_info(subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER)
-        assert consumer.config.filter_subject == subjects.MATCHED_ALL
-    finally:
-        await nc.close()
-
-
-async def test_a_new_interpreter_consumer_is_filtered(nats_url: str) -> None:
-    nc, js = await setup(nats_url, "test")
-    try:
-        consumer = await js.consumer_info(subjects.MATCHED_STREAM, subjects.INTERPRETER_CONSUMER)
-        assert consumer.config.filter_subject == subjects.MATCHED_ALL
-        info = await js.stream_info(subjects.MATCHED_STREAM)
-        assert info.config.subjects == [subjects.MATCHED_ALL]
+        assert [c.name for c in await js.consumers_info(subjects.MATCHED_STREAM)] == []
     finally:
         await nc.close()

@@ -168,7 +168,7 @@ def test_host_tick_delivers_deadman_events() -> None:
     assert host.tick(60 * SECOND) == []
     [(plugin, [event])] = host.tick(120 * SECOND)
     assert plugin == "dm" and event.level == "CRITICAL"
-    assert host.stats["dm"].alerts_fired == 1
+    assert host.plugin_stats("dm").alerts_fired == 1
 
 
 @pytest.mark.parametrize(

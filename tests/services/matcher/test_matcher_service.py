@@ -55,3 +55,45 @@ async def test_serve_routes_points_to_enabled_plugins(cfg: Config) -> None:
         stop.set()
         await asyncio.wait_for(task, 10)
         await bus.close()
+
+
+async def test_messages_from_before_partitions_are_split_into_partitions(cfg: Config) -> None:
+    """An upgrade finds matched batches of the old form (kapacitor.plugin.<plugin>) on MATCHED:
+    the matcher moves each instance's rows to its partition, in order, and acks the old one."""
+    bus = await open_bus(cfg.nats_url, "test")
+    plugins = PluginStore(await kv_bucket(bus.js, subjects.PLUGINS_BUCKET))
+    await plugins.put(PluginDefinition(name="a", from_="cpu", script="v", enabled=True))
+    for _ in range(2):
+        await bus.store(
+            "kapacitor.plugin.a", encode_batch(points()), stream=subjects.MATCHED_STREAM
+        )
+    await bus.store("kapacitor.plugin.gone", encode_batch(points()), stream=subjects.MATCHED_STREAM)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(cfg, stop))
+    try:
+        by_host: dict[str, list[int]] = {}
+        for _ in range(200):
+            info = await bus.js.stream_info(
+                subjects.MATCHED_STREAM, subjects_filter=subjects.MATCHED_LEGACY_ALL
+            )
+            if not info.state.subjects:
+                break
+            await asyncio.sleep(0.05)
+        for host in ("a", "b"):
+            p = partition_of("a", f"cpu,host={host}", cfg.cluster.partitions)
+            psub = await bus.js.pull_subscribe(subjects.matched_points(p, "a"), f"t{host}")
+            for m in await psub.fetch(10, timeout=2):
+                batch = decode_batch(m.data)
+                by_host.setdefault(host, []).extend(
+                    t
+                    for t, s in zip(batch.time.tolist(), batch.series_idx.tolist(), strict=True)
+                    if str(batch.series[s]) == f"cpu,host={host}"
+                )
+                await m.ack_sync()
+        assert by_host == {"a": [1, 3, 1, 3], "b": [2, 2]}
+        info = await bus.js.stream_info(subjects.MATCHED_STREAM)
+        assert info.state.messages == 0  # the plugin that is gone: its message dropped
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await bus.close()

@@ -1,0 +1,136 @@
+"""Scale-out as an operator runs it: interpreter-only kapacitords added to, or killed in, a
+deployment on one NATS server. The alert events do not depend on how many interpreters run or
+on one of them dying, and no acknowledged point is lost (docs/cluster.md)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kapacitor.testing.cluster import Cluster
+from kapacitor.testing.daemon import Daemon, wait_until
+from kapacitor.testing.nats import nats_server
+
+T0 = 1_700_000_000
+HOSTS = 24
+STEPS = 40
+PER_POST = 6  # time steps per POST
+
+# name -> (script, extra define arguments); every plugin reads measurement m.
+PLUGINS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "counts": ("alert(avg(window(value, 5)), >, 70)\n", ()),
+    "times": ("alert(max(window(value, 10s)), >, 90, warn=80)\n", ()),
+    "regions": ("alert(sum(window(value, 4)), >, 250)\n", ("--group-by", "region")),
+    "streaks": ("alert(state_count(value > 60), >=, 3)\n", ()),
+    "silence": ("deadman(0, 2s)\n", ()),
+}
+TIMED = "silence"  # its events happen on the wall clock: compared without their times
+
+
+def bodies(seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for start in range(0, STEPS, PER_POST):
+        lines = [
+            f"m,host=h{h},region=r{h % 4} value={rng.randint(0, 100)} {T0 + t}\n"
+            for t in range(start, min(STEPS, start + PER_POST))
+            for h in range(HOSTS)
+        ]
+        out.append("".join(lines))
+    return out
+
+
+def define(d: Daemon, folder: Path, plugins: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+    for name, (script, extra) in plugins.items():
+        f = folder / f"{name}.kap"
+        f.write_text(script)
+        r = d.cli("define", "--name", name, "--from", "m", "--script", str(f), *extra)
+        assert r.code == 0, r.stderr
+        assert d.cli("enable", name).code == 0, name
+
+
+def processed(d: Daemon, name: str) -> int:
+    return int(d.get(f"/kapacitor/v1/plugins/{name}").json()["points_processed"])
+
+
+def wait_processed(d: Daemon, names: list[str], points: int) -> None:
+    wait_until(
+        lambda: all(processed(d, n) >= points for n in names) or None,
+        60,
+        f"{points} points processed by {names}",
+    )
+
+
+def normalized(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    out = []
+    for e in events:
+        if e["plugin"] == TIMED:
+            out.append((e["plugin"], e["id"], e["level"]))
+        else:
+            out.append(
+                (
+                    e["plugin"],
+                    e["id"],
+                    e["level"],
+                    e["previousLevel"],
+                    e["time_ns"],
+                    e["duration"],
+                    e["value"],
+                )
+            )
+    return sorted(out)
+
+
+@contextmanager
+def cluster(root: Path) -> Iterator[Cluster]:
+    """A deployment on a NATS server of its own."""
+    with nats_server(root / "nats") as url:
+        c = Cluster(root, url)
+        try:
+            yield c
+        finally:
+            c.stop()
+
+
+def run_stream(c: Cluster, interpreters: int, folder: Path) -> list[tuple[Any, ...]]:
+    c.start(interpreters)
+    c.wait_balanced()
+    define(c.front, folder, PLUGINS)
+    c.front.wait_plugins_live()
+    for body in bodies():
+        assert c.front.write(body, precision="s").status_code == 204
+    counted = [n for n in PLUGINS if n != TIMED]
+    wait_processed(c.front, counted, HOSTS * STEPS)
+    # Every silent host's deadman fires once it was watched for 2 s and then got nothing.
+    wait_until(
+        lambda: sum(e["plugin"] == TIMED for e in c.alert_events()) >= HOSTS or None,
+        30,
+        "a deadman alert for every host",
+    )
+    return normalized(c.alert_events())
+
+
+@pytest.fixture(scope="module")
+def single_run(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Any, ...]]:
+    """The events of the stream on one interpreter: what every other layout must give."""
+    root = tmp_path_factory.mktemp("one")
+    with cluster(root) as c:
+        events = run_stream(c, 1, root)
+    assert len(events) > 100 and {e[0] for e in events} == set(PLUGINS)
+    return events
+
+
+@pytest.mark.parametrize("interpreters", [2, 3])
+def test_the_alerts_of_several_interpreters_are_those_of_one(
+    single_run: list[tuple[Any, ...]], tmp_path: Path, interpreters: int
+) -> None:
+    with cluster(tmp_path) as c:
+        got = run_stream(c, interpreters, tmp_path)
+        loggers = [d for d in c.interpreters if d.alerts_log()]
+    assert got == single_run
+    assert len(loggers) == interpreters  # the work was shared
