@@ -4,8 +4,10 @@ on one of them dying, and no acknowledged point is lost (docs/cluster.md)."""
 
 from __future__ import annotations
 
+import os
 import random
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -97,12 +99,22 @@ def cluster(root: Path) -> Iterator[Cluster]:
             c.stop()
 
 
-def run_stream(c: Cluster, interpreters: int, folder: Path) -> list[tuple[Any, ...]]:
+def run_stream(
+    c: Cluster,
+    interpreters: int,
+    folder: Path,
+    midway: Callable[[Cluster], None] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Write the stream to the five plugins on `interpreters` interpreters (calling `midway`
+    when half is written); the alert events, normalized."""
     c.start(interpreters)
     c.wait_balanced()
     define(c.front, folder, PLUGINS)
     c.front.wait_plugins_live()
-    for body in bodies():
+    posts = bodies()
+    for i, body in enumerate(posts):
+        if i == len(posts) // 2 and midway is not None:
+            midway(c)
         assert c.front.write(body, precision="s").status_code == 204
     counted = [n for n in PLUGINS if n != TIMED]
     wait_processed(c.front, counted, HOSTS * STEPS)
@@ -134,3 +146,64 @@ def test_the_alerts_of_several_interpreters_are_those_of_one(
         loggers = [d for d in c.interpreters if d.alerts_log()]
     assert got == single_run
     assert len(loggers) == interpreters  # the work was shared
+
+
+def kill_one(c: Cluster) -> None:
+    """kill -9 one of the interpreters once it has done some of the work."""
+    wait_processed(c.front, ["counts"], HOSTS * STEPS // 4)
+    c.kill9(c.interpreters[-1])
+
+
+def test_an_interpreter_killed_mid_stream_changes_no_alert(
+    single_run: list[tuple[Any, ...]], tmp_path: Path
+) -> None:
+    with cluster(tmp_path) as c:
+        got = run_stream(c, 2, tmp_path, midway=kill_one)
+        assert c.wait_balanced() and len(c.lease_owners()) == 32  # the survivor holds all
+    assert sorted(set(got)) == sorted(set(single_run))
+
+
+def test_an_interpreter_added_mid_stream_changes_no_alert(
+    single_run: list[tuple[Any, ...]], tmp_path: Path
+) -> None:
+    def add(c: Cluster) -> None:
+        c.add_interpreter()
+        c.wait_balanced()
+
+    with cluster(tmp_path) as c:
+        got = run_stream(c, 1, tmp_path, midway=add)
+    assert got == single_run  # a clean hand-over: each event once
+
+
+def test_no_acknowledged_point_is_lost_when_the_only_interpreter_is_killed(
+    tmp_path: Path,
+) -> None:
+    """A probe counts the points each instance holds (a count window larger than the stream):
+    every host reaches its full count although the interpreter was killed -9 after it had
+    processed (and, before state followed acks, acknowledged) part of the stream."""
+    hosts, steps, per_post = 20, 200, 10
+    probe = {"probe": (f"alert(count(window(value, {steps})), >=, {steps})\n", ())}
+    with cluster(tmp_path) as c:
+        c.start(1)
+        c.wait_balanced()
+        define(c.front, tmp_path, probe)
+        c.front.wait_plugins_live()
+        interpreter = c.interpreters[0]
+        for start in range(0, steps, per_post):
+            if start == steps // 2:
+                wait_processed(c.front, ["probe"], hosts * start)
+                os.kill(c.interpreter_pid(interpreter), signal.SIGKILL)  # restarted by kapacitord
+            body = "".join(
+                f"m,host=h{h} value=1 {T0 + t}\n"
+                for t in range(start, start + per_post)
+                for h in range(hosts)
+            )
+            assert c.front.write(body, precision="s").status_code == 204
+        full = wait_until(
+            lambda: len(interpreter.alerts_log()) >= hosts and interpreter.alerts_log(),
+            60,
+            "every host's probe to count all its points",
+        )
+        assert "interpreter exited with code -9" in interpreter.log()
+    assert sorted(e["instance"] for e in full) == sorted(f"m,host=h{h}" for h in range(hosts))
+    assert {(e["level"], e["value"]) for e in full} == {("CRITICAL", float(steps))}
