@@ -7,7 +7,7 @@ through it, so a replayed alert reaches exactly the handlers a live one would.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from kapacitor.alerting.handlers import AlertLog, Webhook
@@ -40,6 +40,19 @@ class AlertDelivery:
                 hook.send(doc)
         if self.log is not None:
             self.log.flush()
+
+    async def deliver(self, events: Sequence[tuple[str, bytes]], plugin_webhook: str) -> None:
+        """Deliver (event id, document) pairs now: appended to the log (flushed), then POSTed
+        to the webhook one after another, each retried; returns when all are done, so the
+        caller may acknowledge them."""
+        if self.log is not None:
+            for _, doc in events:
+                self.log.send(doc)
+            self.log.flush()
+        hook = self.webhook(plugin_webhook)
+        if hook is not None:
+            for event_id, doc in events:
+                await hook.post(doc, event_id)
 
     async def close(self) -> None:
         """Deliver what is queued (webhooks get a bounded time), then release everything."""

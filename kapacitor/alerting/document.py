@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,14 @@ def event_document(e: AlertEvent) -> dict[str, Any]:
         "duration": e.duration,
         "message": e.message,
     }
+
+
+def event_id(e: AlertEvent) -> str:
+    """The event's identity, the same whoever computes it: its alert, point time and change of
+    level. A partition's new owner that recomputes an event its last owner sent gives it the
+    same id, and the ALERTS stream stores it once (docs/cluster.md)."""
+    key = f"{e.plugin}\0{e.instance}\0{e.id}\0{e.time}\0{e.previous_level}\0{e.level}".encode()
+    return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 
 def event_json(e: AlertEvent) -> bytes:

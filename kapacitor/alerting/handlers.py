@@ -18,6 +18,7 @@ log = logging.getLogger("kapacitor.alerting")
 QUEUE_SIZE = 5000
 WEBHOOK_RETRIES = 3
 WEBHOOK_RETRY_WAIT_S = 0.5
+H_EVENT_ID = "X-Kapacitor-Event-Id"
 
 
 class Handler(Protocol):
@@ -63,21 +64,28 @@ class Webhook:
     async def _run(self) -> None:
         while True:
             doc = await self._queue.get()
-            for attempt in range(WEBHOOK_RETRIES):
-                try:
-                    r = await self._client.post(
-                        self.url, content=doc, headers={"Content-Type": "application/json"}
-                    )
-                    if r.status_code < 500:
-                        if r.status_code >= 400:
-                            log.warning("webhook %s answered %d", self.url, r.status_code)
-                        break
-                except httpx.HTTPError as e:
-                    log.warning("webhook %s failed (attempt %d): %s", self.url, attempt + 1, e)
-                await asyncio.sleep(WEBHOOK_RETRY_WAIT_S * (attempt + 1))
-            else:
-                self.failed += 1
+            await self.post(doc)
             self._queue.task_done()
+
+    async def post(self, doc: bytes, event_id: str = "") -> bool:
+        """POST one event now, retried on a 5xx or a failure; whether the receiver took it (a
+        4xx is its final answer, logged). `event_id` goes along as X-Kapacitor-Event-Id, for
+        receivers to drop a copy."""
+        headers = {"Content-Type": "application/json"}
+        if event_id:
+            headers[H_EVENT_ID] = event_id
+        for attempt in range(WEBHOOK_RETRIES):
+            try:
+                r = await self._client.post(self.url, content=doc, headers=headers)
+                if r.status_code < 500:
+                    if r.status_code >= 400:
+                        log.warning("webhook %s answered %d", self.url, r.status_code)
+                    return r.status_code < 400
+            except httpx.HTTPError as e:
+                log.warning("webhook %s failed (attempt %d): %s", self.url, attempt + 1, e)
+            await asyncio.sleep(WEBHOOK_RETRY_WAIT_S * (attempt + 1))
+        self.failed += 1
+        return False
 
     async def drain(self, timeout: float = 5.0) -> None:
         try:

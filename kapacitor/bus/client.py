@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
+    DeliverPolicy,
     DiscardPolicy,
     KeyValueConfig,
     RetentionPolicy,
@@ -127,14 +128,18 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
     except NotFoundError:
         await js.add_consumer(
             subjects.POINTS_STREAM,
-            ConsumerConfig(
-                durable_name=subjects.MATCHER_CONSUMER,
-                ack_policy=AckPolicy.EXPLICIT,
-                ack_wait=ACK_WAIT_S,
-                max_ack_pending=MAX_ACK_PENDING,
-                max_waiting=64,
-            ),
+            _pull_config(subjects.MATCHER_CONSUMER, None, ACK_WAIT_S, MAX_ACK_PENDING),
         )
+    # Created with the topology, before any service publishes an alert event: every event
+    # stored from then on is delivered; those of a kapacitord from before it never again.
+    try:
+        await js.consumer_info(subjects.ALERTS_STREAM, subjects.NOTIFIER_CONSUMER)
+    except NotFoundError:
+        config = _pull_config(
+            subjects.NOTIFIER_CONSUMER, subjects.ALERTS_ALL, ACK_WAIT_S, MAX_ACK_PENDING
+        )
+        config.deliver_policy = DeliverPolicy.NEW
+        await js.add_consumer(subjects.ALERTS_STREAM, config)
     # The interpreters' consumer before partitions: its filter overlaps the partitions' (a
     # work queue refuses that), and what it had delivered but not acked goes to them.
     with contextlib.suppress(NotFoundError):
@@ -222,11 +227,21 @@ class _JsDelivery:
     def sequence(self) -> int:
         return int(self._msg.metadata.sequence.stream)
 
+    def header(self, key: str) -> str:
+        return (self._msg.headers or {}).get(key, "")
+
     async def ack(self) -> None:
         self.settled = True
         try:
             await self._msg.ack()
         except NATS_ERRORS as e:
+            raise BusError(f"cannot acknowledge message {self.sequence}: {e}") from e
+
+    async def ack_sync(self) -> None:
+        self.settled = True
+        try:
+            await self._msg.ack_sync()
+        except (nats.errors.Error, TimeoutError) as e:
             raise BusError(f"cannot acknowledge message {self.sequence}: {e}") from e
 
     async def term(self) -> None:
@@ -239,6 +254,19 @@ class _JsDelivery:
     async def nak(self) -> None:
         self.settled = True
         await self._msg.nak()
+
+
+def _pull_config(
+    durable: str, subject: str | None, ack_wait: float, max_pending: int
+) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ack_wait,
+        max_ack_pending=max_pending,
+        max_waiting=64,
+        filter_subject=subject,
+    )
 
 
 class _JsPuller:
@@ -370,19 +398,36 @@ class NatsBus:
         self, stream: str, durable: str, subject: str, *, ack_wait: float, max_pending: int
     ) -> Puller:
         await self.delete_consumer(stream, durable)
-        config = ConsumerConfig(
-            durable_name=durable,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=ack_wait,
-            max_ack_pending=max_pending,
-            max_waiting=64,
-            filter_subject=subject,
+        return await self._bind(
+            stream, durable, _pull_config(durable, subject, ack_wait, max_pending)
         )
+
+    async def _bind(self, stream: str, durable: str, config: ConsumerConfig) -> Puller:
         try:
             await self.js.add_consumer(stream, config)
             return _JsPuller(await self.js.pull_subscribe_bind(durable, stream))
         except NATS_ERRORS as e:
             raise BusError(f"cannot create consumer {durable} of {stream}: {e}") from e
+
+    async def take_over_consumer(
+        self, stream: str, durable: str, subject: str, *, ack_wait: float, max_pending: int
+    ) -> Puller:
+        try:
+            info = await self.js.consumer_info(stream, durable)
+            floor = info.ack_floor.stream_seq if info.ack_floor else 0
+            start = (floor or 0) + 1
+        except NotFoundError:
+            start = 0
+        except NATS_ERRORS as e:
+            raise BusError(f"cannot read consumer {durable} of {stream}: {e}") from e
+        await self.delete_consumer(stream, durable)
+        config = _pull_config(durable, subject, ack_wait, max_pending)
+        if start:
+            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = start
+        else:
+            config.deliver_policy = DeliverPolicy.NEW
+        return await self._bind(stream, durable, config)
 
     async def delete_consumer(self, stream: str, durable: str) -> None:
         try:

@@ -52,7 +52,15 @@ class Delivery(Protocol):
         """Its sequence number in the stream."""
         ...
 
+    def header(self, key: str) -> str:
+        """A header it was published with ('' when absent)."""
+        ...
+
     async def ack(self) -> None: ...
+
+    async def ack_sync(self) -> None:
+        """Acknowledge, and wait until the server has recorded it."""
+        ...
 
     async def term(self) -> None: ...
 
@@ -141,6 +149,15 @@ class Bus(Protocol):
         delivered to a previous holder of the consumer included, at once. `ack_wait` seconds
         after a delivery an unacknowledged message is delivered again; at most `max_pending`
         are delivered and unacknowledged at a time."""
+        ...
+
+    async def take_over_consumer(
+        self, stream: str, durable: str, subject: str, *, ack_wait: float, max_pending: int
+    ) -> Puller:
+        """The durable consumer `durable` of `stream`, re-created to deliver from just after
+        its acknowledged floor: what a previous holder had delivered but not acknowledged comes
+        again at once, what it acknowledged never does (a new consumer starts with what is
+        stored from now on)."""
         ...
 
     async def delete_consumer(self, stream: str, durable: str) -> None:

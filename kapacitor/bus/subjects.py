@@ -33,6 +33,10 @@ LEGACY_CONSUMER = "legacy-split"
 
 ALERTS_STREAM = "KAPACITOR_ALERTS"
 ALERTS_ALL = "kapacitor.alerts.>"
+# The one consumer that delivers alert events to the handlers, read by the member holding the
+# notifier lease (service NOTIFIER, partition 0).
+NOTIFIER_CONSUMER = "notifier"
+NOTIFIER = "notifier"
 
 PLUGINS_BUCKET = "kapacitor_plugins"
 STATS_BUCKET = "kapacitor_stats"

@@ -110,9 +110,17 @@ class Cluster:
         d.proc.wait()
         d.proc = None
 
-    def lease_owners(self) -> dict[int, str]:
+    def lease_owners(self, service: str = "interpreter") -> dict[int, str]:
         """partition -> the member holding its lease now."""
-        return asyncio.run(_lease_owners(self.nats_url))
+        return asyncio.run(_lease_owners(self.nats_url, service))
+
+    def notifier(self) -> Daemon:
+        """The interpreter daemon whose process holds the notifier lease."""
+        holder = wait_until(lambda: self.lease_owners("notifier").get(0, ""), 30, "a notifier")
+        pid = int(holder.split(":")[-2])
+        found = [d for d in self.interpreters if d.proc and self.interpreter_pid(d) == pid]
+        assert found, f"no daemon runs the notifier {holder}"
+        return found[0]
 
     def wait_balanced(self, partitions: int = 32, timeout: float = 60.0) -> dict[str, int]:
         """Wait until every partition is held and the live interpreters share them evenly;
@@ -127,14 +135,16 @@ class Cluster:
                     return dict(counts)
             return NotYet(dict(counts))
 
-        return wait_until(balanced, timeout, f"{partitions} partitions shared by {n}")
+        found = wait_until(balanced, timeout, f"{partitions} partitions shared by {n}")
+        assert isinstance(found, dict)
+        return found
 
     def alert_events(self) -> list[dict[str, Any]]:
         """Every alert event logged by any interpreter, in no particular order."""
         return [e for d in self.interpreters for e in d.alerts_log()]
 
 
-async def _lease_owners(url: str) -> dict[int, str]:
+async def _lease_owners(url: str, service: str) -> dict[int, str]:
     nc = await nats.connect(url)
     try:
         kv = await nc.jetstream().key_value(LEASES_BUCKET)
@@ -144,7 +154,7 @@ async def _lease_owners(url: str) -> dict[int, str]:
             return {}
         out = {}
         for key in keys:
-            if not key.startswith("partition.interpreter."):
+            if not key.startswith(f"partition.{service}."):
                 continue
             try:
                 entry = await kv.get(key)

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from kapacitor.config import DEFAULT_PARTITIONS
+from kapacitor.match.partition import partition_of
 from kapacitor.match.router import ROUTING_MESSAGE
 from kapacitor.testing.ports import free_port
 from kapacitor.testing.waits import WAIT_S, NotYet, wait_until
@@ -24,6 +26,17 @@ __all__ = ["CliResult", "Daemon", "wait_until"]
 START_TIMEOUT_S = 60.0
 # A plugin of its own measurement that never fires: see Daemon.add_witness.
 WITNESS = "kapacitor_test_witness"
+
+
+def witness_keys(partitions: int = 0) -> list[str]:
+    """Tag values of the witness, one instance in each partition."""
+    n = partitions or DEFAULT_PARTITIONS
+    found: dict[int, str] = {}
+    k = 0
+    while len(found) < n:
+        found.setdefault(partition_of(WITNESS, f"{WITNESS},w={k}", n), str(k))
+        k += 1
+    return [found[p] for p in range(n)]
 
 
 @dataclass
@@ -44,6 +57,7 @@ class Daemon:
     services: str | None = None
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    _witness_rounds: int = 0
 
     @property
     def url(self) -> str:
@@ -170,18 +184,22 @@ class Daemon:
         """Wait until every point written before has been through the matcher and the
         interpreter, its alerts logged: what proves that something did *not* happen.
 
-        Writes one point that only the witness sees and waits until the witness counted it.
-        Both services handle their streams in order, a message done (alerts logged and sent)
-        before the next starts, so nothing written earlier is still on its way.
+        Writes one point to a witness instance in each partition, making each change level,
+        and waits until the alert log has all those events. The matcher keeps the stream's
+        order, each partition is processed in order and the notifier delivers in the order
+        the events were stored, so nothing written earlier is still on its way.
         """
+        self._witness_rounds += 1
+        value = -1 if self._witness_rounds % 2 else 1
+        keys = witness_keys(int(self.environ().get("KAPACITOR_CLUSTER_PARTITIONS", "0") or 0))
+        lines = "".join(f"{WITNESS},w={k} value={value}\n" for k in keys)
+        assert self.write(lines).status_code == 204
+        want = len(keys) * self._witness_rounds
 
-        def counted() -> int:
-            doc = self.get(f"/kapacitor/v1/plugins/{WITNESS}").json()
-            return int(doc.get("points_processed", 0))
+        def logged() -> int:
+            return sum(1 for e in self.alerts_log(witness=True) if e.get("plugin") == WITNESS)
 
-        before = counted()
-        assert self.write(f"{WITNESS} value=1 {before + 1}").status_code == 204
-        wait_until(lambda: counted() > before, timeout, "the witness to count a later point")
+        wait_until(lambda: logged() >= want, timeout, f"{want} witness alert events")
 
     def log(self) -> str:
         return (
@@ -226,8 +244,10 @@ class Daemon:
     def get(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(self.url + path, params=params, timeout=30)
 
-    def alerts_log(self) -> list[dict[str, Any]]:
+    def alerts_log(self, *, witness: bool = False) -> list[dict[str, Any]]:
+        """The events in the alert log, without the witness's (`wait_handled`) unless asked."""
         path = self.data_dir / "alerts.log"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return [e for e in events if witness or e.get("plugin") != WITNESS]

@@ -11,11 +11,13 @@ from typing import Any
 class WebhookReceiver:
     def __init__(self) -> None:
         self.bodies: list[Any] = []
+        self.event_ids: list[str] = []  # X-Kapacitor-Event-Id of each POST
         receiver = self
 
         class _Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 n = int(self.headers.get("Content-Length", "0"))
+                receiver.event_ids.append(self.headers.get("X-Kapacitor-Event-Id", ""))
                 receiver.bodies.append(json.loads(self.rfile.read(n) or b"null"))
                 self.send_response(200)
                 self.end_headers()

@@ -1,6 +1,6 @@
 """Interpreter: owns a share of the partitions (docs/cluster.md) and runs their matched batches
-from the MATCHED stream through each plugin's runtime; alert events to the alert log, webhooks
-and the ALERTS stream; counters to the stats bucket.
+from the MATCHED stream through each plugin's runtime; alert events to the ALERTS stream (the
+notifier, services/interpreter/notifier.py, delivers them); counters to the stats bucket.
 
 A message is acknowledged only once a saved partition state covers it, so a partition that
 moves (a clean hand-over, or its owner killed) resumes on its new owner from that state and
@@ -17,11 +17,10 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from kapacitor.alerting.delivery import AlertDelivery
-from kapacitor.alerting.document import event_json
+from kapacitor.alerting.document import event_id, event_json
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
-from kapacitor.bus.interface import Delivery, Puller
+from kapacitor.bus.interface import Delivery, Puller, Stored
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.state_store import Held, PartitionStore, StateStore, state_bucket
 from kapacitor.bus.ttl_kv import TtlKv
@@ -35,6 +34,7 @@ from kapacitor.host import PluginHost
 from kapacitor.model import PointBatch, decode_batch
 from kapacitor.plugins import PluginDefinition, PluginStats
 from kapacitor.plugins.state import PartitionState, StoredState
+from services.interpreter.notifier import Notifier
 
 log = logging.getLogger("kapacitor.interpreter")
 
@@ -43,6 +43,7 @@ SERVICE = "interpreter"
 SAVE_AFTER_PENDING = 1_000
 MAX_PENDING = 20_000  # per partition consumer: enough for SAVE_AFTER_PENDING and a slow save
 TIMER_INTERVAL_S = 1.0  # deadman() checks
+STORE_TIMEOUT_S = 10.0  # for the ALERTS stream to ack a batch's events
 ADOPT_RETRY_S = 0.5
 
 
@@ -68,9 +69,6 @@ class Interpreter:
         self.owned: dict[int, Owned] = {}
         self.queue: asyncio.Queue[tuple[int, Sequence[Delivery]]] = asyncio.Queue()
         self.definitions: dict[str, PluginDefinition] = {}
-        self.delivery = AlertDelivery(
-            cfg.alert_log, cfg.alert.webhook_url, cfg.alert.webhook_timeout.seconds
-        )
         self._legacy: dict[str, StoredState] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.member: Member
@@ -246,14 +244,16 @@ class Interpreter:
                 await self._save(p, owned)
 
     async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
+        """Store the events in the ALERTS stream, for the notifier, before the points that
+        caused them can be acknowledged. Pipelined; each with its deterministic id, so an
+        event recomputed after a take-over is stored once."""
         if events:
-            slot = self.host.slots.get(plugin)
-            docs = [event_json(ev) for ev in events]
-            self.delivery.send(docs, slot.definition.webhook if slot else "")
-            for doc in docs:
-                # A core publish, captured by the ALERTS stream: awaiting a JetStream ack
-                # per event would stall the interpreter during an alert storm.
-                await self.bus.publish(subjects.plugin_alerts(plugin), doc)
+            subject = subjects.plugin_alerts(plugin)
+            await self.bus.store_all(
+                [Stored(subject, event_json(e), event_id(e)) for e in events],
+                stream=subjects.ALERTS_STREAM,
+                timeout=STORE_TIMEOUT_S,
+            )
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -333,6 +333,13 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         clock=clock,
         before_release=it.wind_up,
     )
+
+    def webhook_of(plugin: str) -> str:
+        d = it.definitions.get(plugin)
+        return d.webhook if d is not None else ""
+
+    notifier = Notifier(cfg, bus, webhook_of, it.member.id, it.member.host, clock)
+    await notifier.start()
     follow = asyncio.create_task(it.follow())
     await asyncio.sleep(0)  # follow() subscribes to the changes before the first one
     await it.member.start()
@@ -344,10 +351,10 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         # A clean stop hands every partition over with its state saved (leave() winds each
         # up before releasing it), so the next owner neither loses nor redoes anything.
         await it.member.leave()
+        await notifier.stop()
         follow.cancel()
         stats_task.cancel()
         await put_stats(host.take_dirty())
-        await it.delivery.close()
         await bus.close(watch, stats_task, follow)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from kapacitor.testing.cluster import Cluster
 from kapacitor.testing.daemon import Daemon, wait_until
 from kapacitor.testing.nats import nats_server
+from kapacitor.testing.receivers import WebhookReceiver
 
 T0 = 1_700_000_000
 HOSTS = 24
@@ -89,10 +91,10 @@ def normalized(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 
 @contextmanager
-def cluster(root: Path) -> Iterator[Cluster]:
+def cluster(root: Path, webhook: str = "") -> Iterator[Cluster]:
     """A deployment on a NATS server of its own."""
     with nats_server(root / "nats") as url:
-        c = Cluster(root, url)
+        c = Cluster(root, url, env={"KAPACITOR_ALERT_WEBHOOK_URL": webhook} if webhook else {})
         try:
             yield c
         finally:
@@ -143,24 +145,59 @@ def test_the_alerts_of_several_interpreters_are_those_of_one(
 ) -> None:
     with cluster(tmp_path) as c:
         got = run_stream(c, interpreters, tmp_path)
+        owners = set(c.lease_owners().values())
         loggers = [d for d in c.interpreters if d.alerts_log()]
     assert got == single_run
-    assert len(loggers) == interpreters  # the work was shared
+    assert len(owners) == interpreters  # the work was shared
+    assert len(loggers) == 1  # one notifier delivered every event
 
 
 def kill_one(c: Cluster) -> None:
-    """kill -9 one of the interpreters once it has done some of the work."""
+    """kill -9 an interpreter that is not the notifier, once it has done some of the work."""
     wait_processed(c.front, ["counts"], HOSTS * STEPS // 4)
-    c.kill9(c.interpreters[-1])
+    notifier = c.notifier()
+    c.kill9(next(d for d in c.interpreters if d is not notifier))
+
+
+def kill_notifier(c: Cluster) -> None:
+    wait_processed(c.front, ["counts"], HOSTS * STEPS // 4)
+    c.kill9(c.notifier())
 
 
 def test_an_interpreter_killed_mid_stream_changes_no_alert(
     single_run: list[tuple[Any, ...]], tmp_path: Path
 ) -> None:
-    with cluster(tmp_path) as c:
+    """The alert log and a webhook receiver get the events of one interpreter, each once,
+    although the killed one's partitions are recomputed from their last saved state."""
+    with WebhookReceiver() as hook, cluster(tmp_path, hook.url) as c:
         got = run_stream(c, 2, tmp_path, midway=kill_one)
         assert c.wait_balanced() and len(c.lease_owners()) == 32  # the survivor holds all
-    assert sorted(set(got)) == sorted(set(single_run))
+        posted = wait_until(
+            lambda: len(hook.bodies) >= len(single_run) and list(hook.bodies),
+            30,
+            "every event at the webhook",
+        )
+        time.sleep(1)  # nothing more follows
+        assert len(hook.bodies) == len(posted)
+    assert got == single_run
+    assert normalized(posted) == single_run
+    assert len(set(hook.event_ids)) == len(hook.event_ids) and all(hook.event_ids)
+
+
+def test_the_notifier_killed_mid_stream_loses_no_alert(
+    single_run: list[tuple[Any, ...]], tmp_path: Path
+) -> None:
+    """Its partitions and the notifier move to the survivor. The event it was delivering
+    when it died may reach the handlers again (its delivery is not known to have ended);
+    webhooks tell the copy by its X-Kapacitor-Event-Id."""
+    with WebhookReceiver() as hook, cluster(tmp_path, hook.url) as c:
+        got = run_stream(c, 2, tmp_path, midway=kill_notifier)
+        wait_until(lambda: len(set(hook.event_ids)) >= len(single_run), 30, "every event")
+        time.sleep(1)
+        by_id = dict(zip(hook.event_ids, hook.bodies, strict=True))
+    assert sorted(set(got)) == sorted(set(single_run)) and len(got) <= len(single_run) + 1
+    assert normalized(list(by_id.values())) == single_run
+    assert len(hook.event_ids) <= len(by_id) + 1
 
 
 def test_an_interpreter_added_mid_stream_changes_no_alert(

@@ -1,0 +1,119 @@
+"""The notifier: one per deployment (the member holding the notifier lease) takes alert events
+from the ALERTS stream, where each event is stored once whatever computed it (docs/cluster.md),
+and delivers them to the alert log and webhooks, acknowledging each fetch once it is
+delivered. Every interpreter process is a candidate; another takes over within the lease TTL
+from the first event its predecessor had not acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from kapacitor.alerting.delivery import AlertDelivery
+from kapacitor.bus import subjects
+from kapacitor.bus.client import NatsBus
+from kapacitor.bus.interface import Delivery
+from kapacitor.bus.ttl_kv import TtlKv
+from kapacitor.clock import Clock
+from kapacitor.cluster.member import Member, OwnershipChange
+from kapacitor.config import Config
+from kapacitor.errors import BusError
+
+log = logging.getLogger("kapacitor.notifier")
+
+FETCH = 256
+ACK_WAIT_S = 60.0
+
+
+class Notifier:
+    def __init__(
+        self,
+        cfg: Config,
+        bus: NatsBus,
+        webhook_of: Callable[[str], str],
+        member_id: str,
+        host: str,
+        clock: Clock,
+    ) -> None:
+        self.cfg = cfg
+        self.bus = bus
+        self.webhook_of = webhook_of  # plugin -> its own webhook ('' for the server's)
+        self.member_id = member_id
+        self.host = host
+        self.clock = clock
+        self.delivery = AlertDelivery(
+            cfg.alert_log, cfg.alert.webhook_url, cfg.alert.webhook_timeout.seconds
+        )
+        self._task: asyncio.Task[None] | None = None
+        self.member: Member | None = None
+
+    async def start(self) -> None:
+        js = self.bus.js
+        self.member = Member(
+            await TtlKv.open(js, subjects.MEMBERS_BUCKET),
+            await TtlKv.open(js, subjects.LEASES_BUCKET),
+            service=subjects.NOTIFIER,
+            member_id=self.member_id,
+            host=self.host,
+            partitions=1,
+            lease_ttl=self.cfg.cluster.lease_ttl.seconds,
+            heartbeat=self.cfg.cluster.heartbeat.seconds,
+            clock=self.clock,
+            on_change=self._changed,
+            before_release=self._wind_up,
+        )
+        await self.member.start()
+
+    def _changed(self, change: OwnershipChange) -> None:
+        if change.gained and self._task is None:
+            log.info("notifier %s: delivering alert events", self.member_id)
+            self._task = asyncio.create_task(self._run())
+        if change.lost and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _wind_up(self, _: int) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                puller = await self.bus.take_over_consumer(
+                    subjects.ALERTS_STREAM,
+                    subjects.NOTIFIER_CONSUMER,
+                    subjects.ALERTS_ALL,
+                    ack_wait=ACK_WAIT_S,
+                    max_pending=FETCH,
+                )
+                try:
+                    while True:
+                        got = await puller.fetch(FETCH)
+                        if got:
+                            await self._deliver(got)
+                finally:
+                    await puller.close()
+            except BusError as e:
+                log.warning("notifier: %s; trying again", e)
+                await asyncio.sleep(0.5)
+
+    async def _deliver(self, got: Sequence[Delivery]) -> None:
+        # One event at a time, acknowledged as soon as it is delivered (and the server has
+        # it before the next: a successor starts after the last acknowledged event): a
+        # notifier killed in between sends at most that one again, not a whole fetch.
+        for msg in got:
+            plugin = subjects.plugin_from_subject(msg.subject)
+            event = (msg.header(subjects.H_MSG_ID), msg.data)
+            await self.delivery.deliver([event], self.webhook_of(plugin))
+            await msg.ack_sync()
+
+    async def stop(self) -> None:
+        if self.member is not None:
+            await self.member.leave()
+        await self._wind_up(0)
+        await self.delivery.close()
