@@ -12,7 +12,7 @@ keeps it busy:
 
 Reports points/s per run and the speedup of N=2 over N=1 (median of --runs each, alternating).
 
-    python bench/scaleout.py [--series 200] [--steps 2500] [--runs 3] [--heavy] [--json]
+    python bench/scaleout.py [--series 500] [--steps 1500] [--runs 3] [--heavy] [--json]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import httpx
 import nats
 
 from kapacitor.bus import subjects
-from kapacitor.testing.cluster import Cluster
+from kapacitor.testing.cluster import Cluster, children, cmdline
 from kapacitor.testing.nats import nats_server
 
 PLUGIN = "load"
@@ -45,7 +45,6 @@ ENV = {
     "KAPACITOR_CLUSTER_LEASE_TTL": "120s",
     "KAPACITOR_CLUSTER_HEARTBEAT": "1s",
     "KAPACITOR_ALERT_LOG": "",
-    "KAPACITOR_LOGGING_LEVEL": "WARNING",
 }
 
 
@@ -61,12 +60,42 @@ def bodies(series: int, steps: int, per_post: int = 5000) -> list[bytes]:
     ]
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes `pids` (gone ones count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def stage_pids(c: Cluster, root: Path) -> dict[str, list[int]]:
+    """The processes of each stage: interpreters, the front's services, nats-server."""
+    assert c.front.proc is not None
+    nats_pids = [
+        p for p in children(os.getpid()) if str(root) in cmdline(p) and "nats" in cmdline(p)
+    ]
+    return {
+        "interpreters": [c.interpreter_pid(d) for d in c.interpreters],
+        "front": [c.front.proc.pid, *children(c.front.proc.pid)],
+        "nats-server": nats_pids,
+    }
+
+
 def processed(client: httpx.Client) -> int:
     return int(client.get(f"/kapacitor/v1/plugins/{PLUGIN}").json()["points_processed"])
 
 
-def run(interpreters: int, posts: list[bytes], total: int, script: str, root: Path) -> float:
-    """Points/s of `interpreters` interpreters on the preloaded stream."""
+def run(
+    interpreters: int, posts: list[bytes], total: int, script: str, root: Path
+) -> tuple[float, dict[str, float]]:
+    """Points/s of `interpreters` interpreters on the preloaded stream, and the CPU seconds
+    each stage spent meanwhile."""
     with nats_server(root / "nats") as url:
         c = Cluster(root, url, env=dict(ENV))
         pids: list[int] = []
@@ -93,6 +122,8 @@ def run(interpreters: int, posts: list[bytes], total: int, script: str, root: Pa
                     if resp.status_code != 204:
                         sys.exit(f"write failed: {resp.status_code} {resp.text[:300]}")
                 wait_matched(url, total)
+                stages = stage_pids(c, root)
+                cpu0 = {k: cpu_seconds(v) for k, v in stages.items()}
                 for pid in pids:
                     os.kill(pid, signal.SIGCONT)
                 start = None
@@ -103,9 +134,10 @@ def run(interpreters: int, posts: list[bytes], total: int, script: str, root: Pa
                         start = now
                     if n >= total:
                         break
-                    time.sleep(0.02)
+                    time.sleep(0.1)
                 assert start is not None
-                return total / (now - start)
+                cpu = {k: round(cpu_seconds(v) - cpu0[k], 2) for k, v in stages.items()}
+                return total / (now - start), cpu
         finally:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
@@ -135,8 +167,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--series", type=int, default=200)
-    ap.add_argument("--steps", type=int, default=2500)
+    ap.add_argument("--series", type=int, default=500)
+    ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--heavy", action="store_true", help="holt_winters instead of percentile")
     ap.add_argument("--json", action="store_true")
@@ -145,19 +177,25 @@ def main() -> None:
     posts = bodies(args.series, args.steps)
     script = HEAVY if args.heavy else SCRIPT
     rates: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[dict[str, float]]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs):
             for n in (1, 2):
-                rate = run(n, posts, total, script, Path(tmp) / f"run{i}-{n}")
+                rate, cpu = run(n, posts, total, script, Path(tmp) / f"run{i}-{n}")
                 rates[n].append(rate)
+                cpus[n].append(cpu)
                 if not args.json:
-                    print(f"run {i + 1}: {n} interpreter(s): {rate:,.0f} points/s", flush=True)
+                    print(
+                        f"run {i + 1}: {n} interpreter(s): {rate:,.0f} points/s, CPU-s {cpu}",
+                        flush=True,
+                    )
     one, two = statistics.median(rates[1]), statistics.median(rates[2])
     result = {
         "points": total,
         "script": script.strip(),
         "points_per_s": {"1": one, "2": two},
         "runs": {str(k): v for k, v in rates.items()},
+        "cpu_seconds": {str(k): v for k, v in cpus.items()},
         "speedup": two / one,
     }
     if args.json:

@@ -13,7 +13,7 @@ import typer
 from typer import Abort, Exit
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from kapacitor.cli import alerts, ping, plugins, recordings, replay
+from kapacitor.cli import alerts, cluster, ping, plugins, recordings, replay
 from kapacitor.cli.app import new_app
 from kapacitor.errors import ClientError
 
@@ -30,6 +30,7 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("check", plugins.check),
     ("alerts", alerts.alerts),
     ("ping", ping.ping),
+    ("cluster", cluster.cluster),
     ("record", recordings.record),
     ("start-recording", recordings.start_recording),
     ("stop-recording", recordings.stop_recording),

@@ -49,6 +49,7 @@ class MemberInfo(msgspec.Struct, frozen=True):
     service: str
     started: int  # wall-clock ns
     partitions: list[int]
+    beat: int = 0  # wall-clock ns of this heartbeat
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,9 @@ class Member:
     # -- background tasks ------------------------------------------------------------------
 
     async def _beat(self) -> None:
-        info = MemberInfo(self.host, self.service, self._started, sorted(self.owned()))
+        info = MemberInfo(
+            self.host, self.service, self._started, sorted(self.owned()), self.clock.now_ns()
+        )
         await self._members_kv.put(
             member_key(self.service, self.id), msgspec.json.encode(info), self.ttl
         )

@@ -15,9 +15,10 @@ from fastapi import FastAPI, Request, Response
 from kapacitor import __version__
 from kapacitor.bus.client import open_bus
 from kapacitor.clock import Clock, SystemClock
+from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from services.api import errors
-from services.api.routes import alerts, ping, plugins, recordings, replays, write
+from services.api.routes import alerts, cluster, ping, plugins, recordings, replays, write
 from services.api.state import open_state
 
 
@@ -26,7 +27,9 @@ def create_app(cfg: Config, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus = await open_bus(cfg.nats_url, "kapacitor-api")
         app.state.api = await open_state(cfg, bus, clock or SystemClock())
+        presence = await join(bus.js, cfg, "api", app.state.api.clock)
         yield
+        await presence.leave()
         await bus.close()
 
     app = FastAPI(title="Kapacitor", version=__version__, lifespan=lifespan)
@@ -40,6 +43,6 @@ def create_app(cfg: Config, clock: Clock | None = None) -> FastAPI:
         response.headers["X-Kapacitor-Version"] = __version__
         return response
 
-    for module in (ping, write, plugins, alerts, recordings, replays):
+    for module in (ping, write, plugins, alerts, recordings, replays, cluster):
         app.include_router(module.router)
     return app

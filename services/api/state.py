@@ -9,6 +9,7 @@ from fastapi import Request
 from kapacitor.bus import subjects
 from kapacitor.bus.alert_store import AlertStore
 from kapacitor.bus.client import NatsBus, kv_bucket
+from kapacitor.bus.cluster_store import ClusterStore
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.recording_store import RecordingStore
 from kapacitor.clock import Clock
@@ -25,6 +26,7 @@ class ApiState:
     stats: StatsStore
     recordings: RecordingStore
     alerts: AlertStore
+    cluster: ClusterStore
     replay: ReplayControl
 
 
@@ -38,6 +40,7 @@ async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
         stats=StatsStore(await kv_bucket(js, subjects.STATS_BUCKET)),
         recordings=RecordingStore(js, await kv_bucket(js, subjects.RECORDINGS_BUCKET)),
         alerts=AlertStore(js),
+        cluster=await ClusterStore.open(js),
         replay=ReplayControl(bus),
     )
 

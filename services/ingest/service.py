@@ -10,6 +10,7 @@ from kapacitor.bus import subjects
 from kapacitor.bus.client import open_bus
 from kapacitor.bus.interface import Bus, Message
 from kapacitor.clock import Clock, SystemClock
+from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
@@ -76,9 +77,12 @@ class IngestService:
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
     bus = await open_bus(cfg.nats_url, "kapacitor-ingest")
-    await IngestService(cfg, bus, SystemClock()).start()
+    clock = SystemClock()
+    await IngestService(cfg, bus, clock).start()
+    presence = await join(bus.js, cfg, "ingest", clock)
     log.info("ingest ready")
     await stop.wait()
+    await presence.leave()
     await bus.close()
 
 

@@ -15,9 +15,9 @@ from kapacitor.alerting.delivery import AlertDelivery
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.interface import Delivery
-from kapacitor.bus.ttl_kv import TtlKv
 from kapacitor.clock import Clock
 from kapacitor.cluster.member import Member, OwnershipChange
+from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from kapacitor.errors import BusError
 
@@ -34,14 +34,12 @@ class Notifier:
         bus: NatsBus,
         webhook_of: Callable[[str], str],
         member_id: str,
-        host: str,
         clock: Clock,
     ) -> None:
         self.cfg = cfg
         self.bus = bus
         self.webhook_of = webhook_of  # plugin -> its own webhook ('' for the server's)
         self.member_id = member_id
-        self.host = host
         self.clock = clock
         self.delivery = AlertDelivery(
             cfg.alert_log, cfg.alert.webhook_url, cfg.alert.webhook_timeout.seconds
@@ -50,21 +48,16 @@ class Notifier:
         self.member: Member | None = None
 
     async def start(self) -> None:
-        js = self.bus.js
-        self.member = Member(
-            await TtlKv.open(js, subjects.MEMBERS_BUCKET),
-            await TtlKv.open(js, subjects.LEASES_BUCKET),
-            service=subjects.NOTIFIER,
-            member_id=self.member_id,
-            host=self.host,
+        self.member = await join(
+            self.bus.js,
+            self.cfg,
+            subjects.NOTIFIER,
+            self.clock,
             partitions=1,
-            lease_ttl=self.cfg.cluster.lease_ttl.seconds,
-            heartbeat=self.cfg.cluster.heartbeat.seconds,
-            clock=self.clock,
+            ident=self.member_id,
             on_change=self._changed,
             before_release=self._wind_up,
         )
-        await self.member.start()
 
     def _changed(self, change: OwnershipChange) -> None:
         if change.gained and self._task is None:

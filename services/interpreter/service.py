@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,9 +21,9 @@ from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
 from kapacitor.bus.interface import Delivery, Puller, Stored
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.state_store import Held, PartitionStore, StateStore, state_bucket
-from kapacitor.bus.ttl_kv import TtlKv
 from kapacitor.clock import SystemClock
 from kapacitor.cluster.member import Member
+from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.engine import AlertEvent
@@ -321,24 +319,21 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
 
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
-    it.member = Member(
-        await TtlKv.open(js, subjects.MEMBERS_BUCKET),
-        await TtlKv.open(js, subjects.LEASES_BUCKET),
-        service=SERVICE,
-        member_id=f"{socket.gethostname()}:{os.getpid()}:{clock.now_ns()}",
-        host=socket.gethostname(),
+    it.member = await join(
+        js,
+        cfg,
+        SERVICE,
+        clock,
         partitions=cfg.cluster.partitions,
-        lease_ttl=cfg.cluster.lease_ttl.seconds,
-        heartbeat=cfg.cluster.heartbeat.seconds,
-        clock=clock,
         before_release=it.wind_up,
+        start=False,  # follow() must see its first change
     )
 
     def webhook_of(plugin: str) -> str:
         d = it.definitions.get(plugin)
         return d.webhook if d is not None else ""
 
-    notifier = Notifier(cfg, bus, webhook_of, it.member.id, it.member.host, clock)
+    notifier = Notifier(cfg, bus, webhook_of, it.member.id, clock)
     await notifier.start()
     follow = asyncio.create_task(it.follow())
     await asyncio.sleep(0)  # follow() subscribes to the changes before the first one

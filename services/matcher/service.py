@@ -11,6 +11,8 @@ from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
 from kapacitor.bus.interface import Delivery, Stored
 from kapacitor.bus.plugin_store import PluginStore
+from kapacitor.clock import SystemClock
+from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import KapacitorError
@@ -62,6 +64,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_TIMEOUT_S)
 
     legacy = asyncio.create_task(split_legacy(bus, fanout))
+    presence = await join(bus.js, cfg, "matcher", SystemClock())
     log.info("matcher ready")
     fetch_batch = cfg.matcher.fetch_batch
     await bus.consume_batches(
@@ -72,6 +75,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         handle,
         wait=cfg.matcher.join_wait.seconds,
     )
+    await presence.leave()
     await bus.close(watch, legacy)
 
 

@@ -21,6 +21,7 @@ from kapacitor.bus.interface import Bus, Message, Subscription
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.bus.recording_store import RecordingStore
 from kapacitor.clock import Clock, SystemClock
+from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import Conflict, KapacitorError, ServiceFailed
@@ -302,9 +303,12 @@ async def open_service(cfg: Config, bus: NatsBus, clock: Clock) -> ReplayService
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
     bus = await open_bus(cfg.nats_url, "kapacitor-replay")
-    service = await open_service(cfg, bus, SystemClock())
+    clock = SystemClock()
+    service = await open_service(cfg, bus, clock)
+    presence = await join(bus.js, cfg, "replay", clock)
     log.info("replay ready")
     await stop.wait()
+    await presence.leave()
     await service.stop()
     await bus.close(*service.tasks)
 

@@ -147,7 +147,23 @@ def test_the_alerts_of_several_interpreters_are_those_of_one(
         got = run_stream(c, interpreters, tmp_path)
         owners = set(c.lease_owners().values())
         loggers = [d for d in c.interpreters if d.alerts_log()]
+        # One view of the cluster: counters summed over the interpreters, every instance.
+        shown = c.front.cli("show", "counts", "--json").json()
+        assert shown["points_processed"] == HOSTS * STEPS
+        view = c.front.cli("cluster", "--json").json()
+        metrics = c.front.get("/metrics").text
     assert got == single_run
+    rows = [m for m in view["members"] if m["service"] == "interpreter"]
+    assert len(rows) == interpreters and view["unowned_partitions"] == []
+    assert sorted(p for m in rows for p in m["partitions"]) == list(range(32))
+    assert {m["state"] for m in view["members"]} == {"ok"}
+    assert {m["service"] for m in view["members"]} == {
+        "api", "ingest", "matcher", "replay", "interpreter"
+    }  # fmt: skip
+    assert sum(m["notifier"] for m in rows) == 1
+    assert (
+        f'kapacitor_plugin_points_processed_total{{plugin="counts"}} {HOSTS * STEPS}.0' in metrics
+    )
     assert len(owners) == interpreters  # the work was shared
     assert len(loggers) == 1  # one notifier delivered every event
 
@@ -244,3 +260,50 @@ def test_no_acknowledged_point_is_lost_when_the_only_interpreter_is_killed(
         assert "interpreter exited with code -9" in interpreter.log()
     assert sorted(e["instance"] for e in full) == sorted(f"m,host=h{h}" for h in range(hosts))
     assert {(e["level"], e["value"]) for e in full} == {("CRITICAL", float(steps))}
+
+
+def test_recordings_and_replays_with_several_replay_services(tmp_path: Path) -> None:
+    """Two hosts, each with its own API and replay service: a recording started through one is
+    listed and stopped through the other, and a replay runs the same on either, isolated from
+    the live plugin."""
+    with nats_server(tmp_path / "nats") as url:
+        c = Cluster(tmp_path, url)
+        other = Daemon(
+            tmp_path / "other",
+            services="api,ingest,replay",
+            env={"KAPACITOR_NATS_URL": url, **c.env},
+        )
+        try:
+            c.start(1)
+            other.start()
+            define(c.front, tmp_path, {"counts": PLUGINS["counts"]})
+            c.front.wait_plugins_live()
+            ids = []
+            for i in range(4):  # the queue group hands starts to either replay service
+                front, back = (c.front, other) if i % 2 else (other, c.front)
+                started = front.cli("start-recording", "--from", "m")
+                assert started.code == 0, started.stderr
+                ids.append(started.stdout.strip().split("=", 1)[1])
+                assert back.write(bodies()[i], precision="s").status_code == 204
+                wait_until(
+                    lambda rid=ids[-1], d=back: any(
+                        r["id"] == rid and r["points"] > 0
+                        for r in d.cli("recordings", "--json").json()["recordings"]
+                    ),
+                    30,
+                    "the recording to hold points",
+                )
+                assert back.cli("stop-recording", ids[-1]).code == 0
+            listed = {r["id"]: r for r in c.front.cli("recordings", "--json").json()["recordings"]}
+            assert {listed[r]["status"] for r in ids} == {"finished"}
+            for rid in ids:
+                reports = [
+                    d.cli("replay", rid, "counts", "--json").json() for d in (c.front, other)
+                ]
+                assert reports[0]["alerts"] == reports[1]["alerts"]
+                assert reports[0]["points_processed"] == HOSTS * PER_POST
+            live = c.front.get("/kapacitor/v1/plugins/counts").json()["points_processed"]
+            assert live == 4 * HOSTS * PER_POST  # replays did not feed the live plugin
+        finally:
+            other.stop()
+            c.stop()
