@@ -149,7 +149,7 @@ def wait_matched(url: str, total: int) -> None:
     """Wait until the POINTS stream is drained: every point has been matched."""
 
     async def pending() -> int:
-        nc = await nats.connect(url)
+        nc = await nats.connect(url.split(","))
         try:
             info = await nc.jetstream().stream_info(subjects.POINTS_STREAM)
             return int(info.state.messages)

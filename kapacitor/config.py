@@ -43,6 +43,7 @@ DEFAULT_RECENT_ALERTS = 100
 DEFAULT_POINTS_STREAM_MAX_BYTES = 2 * 1024**3
 DEFAULT_LEASE_TTL = "5s"
 DEFAULT_HEARTBEAT = "1s"
+DEFAULT_REPLICAS = 1
 
 ALL_SERVICES = DEFAULT_SERVICES
 
@@ -229,10 +230,17 @@ class ClusterConfig:
         Duration.parse(DEFAULT_HEARTBEAT),
         "How often a member renews its membership and leases.",
     )
+    replicas: int = _setting(
+        DEFAULT_REPLICAS,
+        "JetStream replicas of every stream and bucket: 3 on a NATS cluster of three or more"
+        " servers, so that losing one loses nothing.",
+    )
 
     def __post_init__(self) -> None:
         if self.partitions < 1:
             raise ConfigError(f"cluster.partitions must be at least 1, got {self.partitions}")
+        if not 1 <= self.replicas <= 5:
+            raise ConfigError(f"cluster.replicas must be 1 to 5, got {self.replicas}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,15 +19,18 @@ from nats.js.api import (
     DeliverPolicy,
     DiscardPolicy,
     KeyValueConfig,
+    ObjectStoreConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
 )
 from nats.js.errors import BadRequestError, KeyNotFoundError, NoKeysError, NotFoundError
 from nats.js.kv import KeyValue
+from nats.js.object_store import ObjectStore
 
 from kapacitor.bus import subjects
 from kapacitor.bus.interface import Delivery, Handler, Message, Puller, Stored, Subscription
+from kapacitor.bus.ttl_kv import TtlKv
 from kapacitor.errors import BusError, ServiceUnavailable
 
 log = logging.getLogger("kapacitor.bus")
@@ -61,7 +64,7 @@ async def connect(url: str, name: str, *, retry_for: float = 30.0) -> Client:
     while loop.time() < deadline:
         try:
             return await nats.connect(
-                url,
+                url.split(","),
                 name=name,
                 connect_timeout=2,
                 max_reconnect_attempts=-1,
@@ -84,8 +87,11 @@ async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
         await js.update_stream(cfg)
 
 
-async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024**3) -> None:
-    """Create (or update) every stream, consumer and bucket; safe to call from every service."""
+async def ensure_topology(
+    js: JetStreamContext, points_max_bytes: int = 2 * 1024**3, replicas: int = 1
+) -> None:
+    """Create (or update) every stream, consumer and bucket, with `replicas` copies on a NATS
+    cluster; safe to call from every service."""
     # Points wait in work queues until their consumer acks them: a 204 means durable. A MATCHED
     # stream made before partitions captured only kapacitor.plugin.>: updating it keeps its
     # messages, which the matcher splits into partitions (so the subject stays).
@@ -102,6 +108,7 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
                 storage=StorageType.FILE,
                 max_bytes=points_max_bytes,
                 discard=DiscardPolicy.NEW,
+                num_replicas=replicas,
             ),
         )
     await _ensure_stream(
@@ -112,6 +119,7 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             max_msgs=ALERTS_KEEP,
+            num_replicas=replicas,
         ),
     )
     await _ensure_stream(
@@ -121,6 +129,7 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
             subjects=[subjects.RECORDINGS_ALL],
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
+            num_replicas=replicas,
         ),
     )
     try:
@@ -150,24 +159,37 @@ async def ensure_topology(js: JetStreamContext, points_max_bytes: int = 2 * 1024
         subjects.RECORDINGS_BUCKET,
         subjects.POINTERS_BUCKET,
     ):
-        await kv_bucket(js, bucket)
+        await kv_bucket(js, bucket, replicas)
+    for bucket in (subjects.MEMBERS_BUCKET, subjects.LEASES_BUCKET):
+        await TtlKv.open(js, bucket, replicas)
+    await state_bucket(js, replicas)
 
 
-async def kv_bucket(js: JetStreamContext, bucket: str) -> KeyValue:
+async def state_bucket(js: JetStreamContext, replicas: int = 1) -> ObjectStore:
+    try:
+        return await js.object_store(subjects.STATE_BUCKET)
+    except NotFoundError:
+        return await js.create_object_store(
+            subjects.STATE_BUCKET,
+            ObjectStoreConfig(bucket=subjects.STATE_BUCKET, replicas=replicas),
+        )
+
+
+async def kv_bucket(js: JetStreamContext, bucket: str, replicas: int = 1) -> KeyValue:
     try:
         return await js.key_value(bucket)
     except (NotFoundError, BadRequestError, Exception) as e:  # bucket missing: create it
         if isinstance(e, asyncio.CancelledError):
             raise
         return await js.create_key_value(
-            KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE)
+            KeyValueConfig(bucket=bucket, history=1, storage=StorageType.FILE, replicas=replicas)
         )
 
 
-async def setup(url: str, name: str) -> tuple[Client, JetStreamContext]:
+async def setup(url: str, name: str, replicas: int = 1) -> tuple[Client, JetStreamContext]:
     nc = await connect(url, name)
     js = nc.jetstream(timeout=10)
-    await ensure_topology(js)
+    await ensure_topology(js, replicas=replicas)
     return nc, js
 
 
@@ -278,13 +300,15 @@ class _JsPuller:
             msgs = await self._psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
         except TimeoutError:  # nats-py raises its own subclass, or a bare asyncio one
             return []
+        except NATS_ERRORS as e:  # no stream leader (a NATS cluster electing one), ...
+            raise BusError(f"fetch failed: {type(e).__name__} {e}") from e
         # A fetch returns what is there; one that keeps up gets a message or two.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while len(msgs) < batch and (left := deadline - loop.time()) > 0:
             try:
                 msgs += await self._psub.fetch(batch - len(msgs), timeout=left)
-            except TimeoutError:
+            except (TimeoutError, nats.errors.Error):  # what was fetched is delivered
                 break
         return [_JsDelivery(m) for m in msgs]
 
@@ -444,6 +468,7 @@ class NatsBus:
         await shutdown(self.nc, *tasks)
 
 
-async def open_bus(url: str, name: str) -> NatsBus:
-    """Connect a service to NATS, declaring the shared topology first."""
-    return NatsBus(*await setup(url, name))
+async def open_bus(url: str, name: str, replicas: int = 1) -> NatsBus:
+    """Connect a service to NATS (`url`: one server, or several comma separated), declaring
+    the shared topology first."""
+    return NatsBus(*await setup(url, name, replicas))

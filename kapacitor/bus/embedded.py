@@ -36,8 +36,17 @@ class EmbeddedNats:
     """A nats-server child process with JetStream, storing under `store_dir`."""
 
     def __init__(
-        self, store_dir: Path, host: str = "127.0.0.1", port: int = -1, binary: str = ""
+        self,
+        store_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = -1,
+        binary: str = "",
+        *,
+        server_name: str = "kapacitor",
+        extra_args: tuple[str, ...] = (),
     ) -> None:
+        self.server_name = server_name
+        self.extra_args = extra_args
         self.store_dir = store_dir
         self.host = host
         self.port = port
@@ -59,7 +68,8 @@ class EmbeddedNats:
             "--store_dir",
             str(self.store_dir),
             "--server_name",
-            "kapacitor",
+            self.server_name,
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         assert self.proc.stderr is not None

@@ -34,7 +34,7 @@ from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from kapacitor.bus import subjects
-from kapacitor.bus.client import kv_bucket
+from kapacitor.bus.client import kv_bucket, state_bucket
 from kapacitor.errors import BusError, CodecError, RevisionMismatch
 from kapacitor.plugins.state import (
     PartitionState,
@@ -44,13 +44,6 @@ from kapacitor.plugins.state import (
 )
 
 _T = TypeVar("_T")
-
-
-async def state_bucket(js: JetStreamContext) -> ObjectStore:
-    try:
-        return await js.object_store(subjects.STATE_BUCKET)
-    except NotFoundError:
-        return await js.create_object_store(subjects.STATE_BUCKET)
 
 
 class StateStore:

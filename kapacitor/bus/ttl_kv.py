@@ -81,7 +81,7 @@ class TtlKv:
         self.stream = f"KV_{bucket}"
 
     @classmethod
-    async def open(cls, js: JetStreamContext, bucket: str) -> TtlKv:
+    async def open(cls, js: JetStreamContext, bucket: str, replicas: int = 1) -> TtlKv:
         """The bucket, created (in memory: nothing in it outlives a TTL) if missing."""
         try:
             kv = await js.key_value(bucket)
@@ -92,6 +92,7 @@ class TtlKv:
                     history=1,
                     storage=StorageType.MEMORY,
                     limit_marker_ttl=MARKER_TTL,
+                    replicas=replicas,
                 )
             )
         return cls(js, kv, bucket)

@@ -145,7 +145,7 @@ class Cluster:
 
 
 async def _lease_owners(url: str, service: str) -> dict[int, str]:
-    nc = await nats.connect(url)
+    nc = await nats.connect(url.split(","))
     try:
         kv = await nc.jetstream().key_value(LEASES_BUCKET)
         try:

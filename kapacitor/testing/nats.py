@@ -3,12 +3,15 @@ Docker engine answers, else the local nats-server binary from the nats-server-bi
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from kapacitor.bus.embedded import EmbeddedNats
+from kapacitor.testing.ports import free_port
 
 
 def docker_engine_answers() -> bool:
@@ -27,6 +30,58 @@ def docker_engine_answers() -> bool:
             return b" 200 " in s.recv(64)
         except OSError:
             return False
+
+
+@contextmanager
+def nats_cluster(root: Path, size: int = 3) -> Iterator[tuple[str, list[EmbeddedNats]]]:
+    """A NATS cluster of `size` local nats-servers with JetStream, routed to each other; its
+    client URL (every server, comma separated) and the servers, to kill one. Ready once
+    JetStream answers (a meta leader is elected)."""
+    ports = [(free_port(), free_port()) for _ in range(size)]
+    routes = ",".join(f"nats://127.0.0.1:{cp}" for _, cp in ports)
+    servers = [
+        EmbeddedNats(
+            root / f"n{i}",
+            port=port,
+            server_name=f"n{i}",
+            extra_args=(
+                "--cluster_name",
+                "kapacitor-test",
+                "--cluster",
+                f"nats://127.0.0.1:{cluster_port}",
+                "--routes",
+                routes,
+            ),
+        )
+        for i, (port, cluster_port) in enumerate(ports)
+    ]
+    try:
+        for s in servers:
+            s.start()
+        url = ",".join(s.url for s in servers)
+        asyncio.run(_jetstream_ready(url))
+        yield url, servers
+    finally:
+        for s in servers:
+            s.stop()
+
+
+async def _jetstream_ready(url: str, timeout: float = 30.0) -> None:
+    import nats
+
+    nc = await nats.connect(url.split(","))
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                await nc.jetstream(timeout=2).account_info()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.25)
+    finally:
+        await nc.close()
 
 
 @contextmanager

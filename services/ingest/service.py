@@ -76,7 +76,7 @@ class IngestService:
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    bus = await open_bus(cfg.nats_url, "kapacitor-ingest")
+    bus = await open_bus(cfg.nats_url, "kapacitor-ingest", cfg.cluster.replicas)
     clock = SystemClock()
     await IngestService(cfg, bus, clock).start()
     presence = await join(bus.js, cfg, "ingest", clock)

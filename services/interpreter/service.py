@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 
 from kapacitor.alerting.document import event_id, event_json
 from kapacitor.bus import subjects
-from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
+from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket
 from kapacitor.bus.interface import Delivery, Puller, Stored
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
-from kapacitor.bus.state_store import Held, PartitionStore, StateStore, state_bucket
+from kapacitor.bus.state_store import Held, PartitionStore, StateStore
 from kapacitor.clock import SystemClock
 from kapacitor.cluster.member import Member
 from kapacitor.cluster.presence import join
@@ -43,6 +43,7 @@ MAX_PENDING = 20_000  # per partition consumer: enough for SAVE_AFTER_PENDING an
 TIMER_INTERVAL_S = 1.0  # deadman() checks
 STORE_TIMEOUT_S = 10.0  # for the ALERTS stream to ack a batch's events
 ADOPT_RETRY_S = 0.5
+RETRY_S = 0.5  # between attempts to store alert events
 
 
 @dataclass
@@ -150,8 +151,8 @@ class Interpreter:
             try:
                 got = await puller.fetch(batch, wait=wait)
             except BusError as e:
-                log.warning("partition %d: fetch failed: %s", p, e)
-                await asyncio.sleep(0.5)
+                log.warning("partition %d: %s; retrying", p, e)
+                await asyncio.sleep(RETRY_S)
                 continue
             if got:
                 self.queue.put_nowait((p, got))
@@ -159,7 +160,7 @@ class Interpreter:
     async def _stop_fetching(self, owned: Owned) -> None:
         if owned.fetcher is not None:
             owned.fetcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, BusError):
                 await owned.fetcher
         if owned.puller is not None:
             await owned.puller.close()
@@ -237,9 +238,32 @@ class Interpreter:
                 owned.pending.append(msg)
             join_rows = self.cfg.interpreter.join_rows
             for plugin, batches in per_plugin.items():
-                await self.deliver(plugin, self.host.process_joined(plugin, batches, join_rows, p))
+                events = self.host.process_joined(plugin, batches, join_rows, p)
+                if not await self._deliver_while_owned(p, plugin, events):
+                    return
             if len(owned.pending) >= SAVE_AFTER_PENDING:
                 await self._save(p, owned)
+
+    async def _deliver_while_owned(self, p: int, plugin: str, events: list[AlertEvent]) -> bool:
+        """Store the events, retrying while NATS cannot (a cluster electing a stream leader)
+        and the partition is ours; False when it is not any more (it is dropped: its next
+        owner recomputes them from the saved state)."""
+        while True:
+            try:
+                await self.deliver(plugin, events)
+                return True
+            except BusError as e:
+                if p not in self.member.owned():
+                    self._drop_later(p)
+                    return False
+                log.warning("partition %d: storing alert events failed, retrying: %s", p, e)
+                await asyncio.sleep(RETRY_S)
+
+    def _drop_later(self, p: int) -> None:
+        """Drop `p` once its lock is free (the caller holds it)."""
+        task = asyncio.create_task(self.drop(p))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
         """Store the events in the ALERTS stream, for the notifier, before the points that
@@ -272,9 +296,7 @@ class Interpreter:
             await self.partitions.save(owned.held, state, self.owner)
         except RevisionMismatch:
             log.warning("partition %d: taken over while saving; dropping it", p)
-            task = asyncio.create_task(self.drop(p))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._drop_later(p)
             return
         except BusError as e:
             log.warning("partition %d: saving state failed (retried later): %s", p, e)
@@ -287,7 +309,7 @@ class Interpreter:
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    bus = await open_bus(cfg.nats_url, "kapacitor-interpreter")
+    bus = await open_bus(cfg.nats_url, "kapacitor-interpreter", cfg.cluster.replicas)
     js = bus.js
     store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
     stats_store = StatsStore(await kv_bucket(js, subjects.STATS_BUCKET))

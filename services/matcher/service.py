@@ -29,7 +29,7 @@ LEGACY_BATCH = 64
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    bus = await open_bus(cfg.nats_url, "kapacitor-matcher")
+    bus = await open_bus(cfg.nats_url, "kapacitor-matcher", cfg.cluster.replicas)
     store = PluginStore(await kv_bucket(bus.js, subjects.PLUGINS_BUCKET))
     fanout = Fanout(cfg.cluster.partitions, cfg.matcher.join_rows)
     ready = asyncio.Event()

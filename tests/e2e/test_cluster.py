@@ -17,7 +17,7 @@ import pytest
 
 from kapacitor.testing.cluster import Cluster
 from kapacitor.testing.daemon import Daemon, wait_until
-from kapacitor.testing.nats import nats_server
+from kapacitor.testing.nats import nats_cluster, nats_server
 from kapacitor.testing.receivers import WebhookReceiver
 
 T0 = 1_700_000_000
@@ -307,3 +307,46 @@ def test_recordings_and_replays_with_several_replay_services(tmp_path: Path) -> 
         finally:
             other.stop()
             c.stop()
+
+
+def test_a_nats_server_killed_mid_stream_loses_no_point_and_repeats_no_alert(
+    tmp_path: Path,
+) -> None:
+    """Three nats-servers (JetStream, replicas 3) under two interpreters: one server is killed
+    -9 mid-stream. Every point acknowledged (a 204; a write refused meanwhile is sent again)
+    reaches its probe, and each probe's alert reaches the webhook once."""
+    hosts, steps, per_post = 20, 100, 5
+    probe = {"probe": (f"alert(count(window(value, {steps})), >=, {steps})\n", ())}
+    with (
+        WebhookReceiver() as hook,
+        nats_cluster(tmp_path / "nats") as (url, servers),
+    ):
+        env = {"KAPACITOR_CLUSTER_REPLICAS": "3", "KAPACITOR_ALERT_WEBHOOK_URL": hook.url}
+        c = Cluster(tmp_path, url, env=env)
+        try:
+            c.start(2)
+            c.wait_balanced()
+            define(c.front, tmp_path, probe)
+            c.front.wait_plugins_live()
+            refused = 0
+            for start in range(0, steps, per_post):
+                if start == steps // 2:
+                    wait_processed(c.front, ["probe"], hosts * start)
+                    servers[1].proc.kill()  # type: ignore[union-attr]
+                body = "".join(
+                    f"m,host=h{h} value=1 {T0 + t}\n"
+                    for t in range(start, start + per_post)
+                    for h in range(hosts)
+                )
+                while c.front.write(body, precision="s").status_code != 204:
+                    refused += 1
+                    time.sleep(0.5)
+            wait_until(lambda: len(hook.bodies) >= hosts, 60, "every host's probe alert")
+            time.sleep(2)  # nothing more follows
+        finally:
+            c.stop()
+    assert sorted(e["instance"] for e in hook.bodies) == sorted(
+        f"m,host=h{h}" for h in range(hosts)
+    )
+    assert {(e["level"], e["value"]) for e in hook.bodies} == {("CRITICAL", float(steps))}
+    assert len(set(hook.event_ids)) == hosts

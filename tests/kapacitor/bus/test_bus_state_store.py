@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from kapacitor.bus.client import setup
-from kapacitor.bus.state_store import StateStore, state_bucket
+from kapacitor.bus.client import setup, state_bucket
+from kapacitor.bus.state_store import StateStore
 from kapacitor.errors import CodecError
 
 
