@@ -3,9 +3,9 @@
 A deployment on one NATS server: a front kapacitord (api, ingest, matcher) and N
 interpreter-only kapacitords. The interpreters join and share the partitions, then are paused
 (SIGSTOP; leases long enough to outlast the pause) while the points are written and matched,
-so the MATCHED stream holds all of them. They are resumed together and timed from their first
-processed point until every point is processed: the interpreter stage alone, on a plugin that
-keeps it busy:
+so the MATCHED stream holds all of them. They are resumed together (SIGCONT) and timed until
+the API counts every point processed: the interpreter stage alone, on a plugin that keeps it
+busy:
 
     alert(percentile(window(usage_idle, 1000), 99), <, 1)   --group-by host
     alert(holt_winters(window(usage_idle, 50), 1), <, 0)    (with --heavy)
@@ -124,18 +124,12 @@ def run(
                 wait_matched(url, total)
                 stages = stage_pids(c, root)
                 cpu0 = {k: cpu_seconds(v) for k, v in stages.items()}
+                start = time.perf_counter()
                 for pid in pids:
                     os.kill(pid, signal.SIGCONT)
-                start = None
-                while True:
-                    n = processed(client)
-                    now = time.perf_counter()
-                    if start is None and n > 0:
-                        start = now
-                    if n >= total:
-                        break
-                    time.sleep(0.1)
-                assert start is not None
+                while processed(client) < total:
+                    time.sleep(0.05)
+                now = time.perf_counter()
                 cpu = {k: round(cpu_seconds(v) - cpu0[k], 2) for k, v in stages.items()}
                 return total / (now - start), cpu
         finally:

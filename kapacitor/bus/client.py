@@ -148,6 +148,7 @@ async def ensure_topology(
             subjects.NOTIFIER_CONSUMER, subjects.ALERTS_ALL, ACK_WAIT_S, MAX_ACK_PENDING
         )
         config.deliver_policy = DeliverPolicy.NEW
+        config.ack_policy = AckPolicy.ALL
         await js.add_consumer(subjects.ALERTS_STREAM, config)
     # The interpreters' consumer before partitions: its filter overlaps the partitions' (a
     # work queue refuses that), and what it had delivered but not acked goes to them.
@@ -434,7 +435,14 @@ class NatsBus:
             raise BusError(f"cannot create consumer {durable} of {stream}: {e}") from e
 
     async def take_over_consumer(
-        self, stream: str, durable: str, subject: str, *, ack_wait: float, max_pending: int
+        self,
+        stream: str,
+        durable: str,
+        subject: str,
+        *,
+        ack_wait: float,
+        max_pending: int,
+        ack_all: bool = False,
     ) -> Puller:
         try:
             info = await self.js.consumer_info(stream, durable)
@@ -446,6 +454,8 @@ class NatsBus:
             raise BusError(f"cannot read consumer {durable} of {stream}: {e}") from e
         await self.delete_consumer(stream, durable)
         config = _pull_config(durable, subject, ack_wait, max_pending)
+        if ack_all:
+            config.ack_policy = AckPolicy.ALL
         if start:
             config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
             config.opt_start_seq = start

@@ -152,12 +152,20 @@ class Bus(Protocol):
         ...
 
     async def take_over_consumer(
-        self, stream: str, durable: str, subject: str, *, ack_wait: float, max_pending: int
+        self,
+        stream: str,
+        durable: str,
+        subject: str,
+        *,
+        ack_wait: float,
+        max_pending: int,
+        ack_all: bool = False,
     ) -> Puller:
         """The durable consumer `durable` of `stream`, re-created to deliver from just after
         its acknowledged floor: what a previous holder had delivered but not acknowledged comes
         again at once, what it acknowledged never does (a new consumer starts with what is
-        stored from now on)."""
+        stored from now on). With `ack_all`, acknowledging a message acknowledges every
+        earlier one."""
         ...
 
     async def delete_consumer(self, stream: str, durable: str) -> None:

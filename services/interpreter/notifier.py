@@ -83,6 +83,7 @@ class Notifier:
                     subjects.ALERTS_ALL,
                     ack_wait=ACK_WAIT_S,
                     max_pending=FETCH,
+                    ack_all=True,
                 )
                 try:
                     while True:
@@ -96,14 +97,28 @@ class Notifier:
                 await asyncio.sleep(0.5)
 
     async def _deliver(self, got: Sequence[Delivery]) -> None:
-        # One event at a time, acknowledged as soon as it is delivered (and the server has
-        # it before the next: a successor starts after the last acknowledged event): a
-        # notifier killed in between sends at most that one again, not a whole fetch.
+        # The consumer acknowledges all up to the message acknowledged, and the server has
+        # recorded it before more is delivered (a successor starts after it). An event with a
+        # webhook is posted and acknowledged on its own: a notifier killed meanwhile repeats
+        # at most that one. A run of events for the log only is written (and flushed) at once
+        # and acknowledged by its last: an alert storm costs a round trip per fetch, not per
+        # event, and a notifier killed between the write and the ack repeats that run.
+        run: list[Delivery] = []
         for msg in got:
-            plugin = subjects.plugin_from_subject(msg.subject)
-            event = (msg.header(subjects.H_MSG_ID), msg.data)
-            await self.delivery.deliver([event], self.webhook_of(plugin))
+            webhook = self.webhook_of(subjects.plugin_from_subject(msg.subject))
+            if self.delivery.webhook(webhook) is None:
+                run.append(msg)
+                continue
+            await self._deliver_run(run)
+            run = []
+            await self.delivery.deliver([(msg.header(subjects.H_MSG_ID), msg.data)], webhook)
             await msg.ack_sync()
+        await self._deliver_run(run)
+
+    async def _deliver_run(self, run: Sequence[Delivery]) -> None:
+        if run:
+            await self.delivery.deliver([(m.header(subjects.H_MSG_ID), m.data) for m in run], "")
+            await run[-1].ack_sync()
 
     async def stop(self) -> None:
         if self.member is not None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -12,10 +13,11 @@ from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
 from kapacitor.bus.interface import Delivery, Stored
 from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.clock import SystemClock
+from kapacitor.cluster.member import OwnershipChange
 from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from kapacitor.daemon.service import run_service
-from kapacitor.errors import KapacitorError
+from kapacitor.errors import BusError, KapacitorError
 from kapacitor.match.fanout import Fanout
 from kapacitor.match.router import ROUTING_MESSAGE, routes_for
 from kapacitor.model import PointBatch, decode_batch, encode_batch
@@ -26,6 +28,7 @@ log = logging.getLogger("kapacitor.matcher")
 # How long the MATCHED stream may take to ack one fetch's messages.
 STORE_TIMEOUT_S = 10.0
 LEGACY_BATCH = 64
+RETRY_S = 0.5
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
@@ -64,18 +67,47 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_TIMEOUT_S)
 
     legacy = asyncio.create_task(split_legacy(bus, fanout))
-    presence = await join(bus.js, cfg, "matcher", SystemClock())
+
+    async def consume() -> None:
+        while not stop.is_set():
+            try:
+                await bus.consume_batches(
+                    subjects.POINTS_STREAM,
+                    subjects.MATCHER_CONSUMER,
+                    cfg.matcher.fetch_batch,
+                    stop,
+                    handle,
+                    wait=cfg.matcher.join_wait.seconds,
+                )
+            except BusError as e:  # e.g. a NATS cluster electing a leader: the batch comes back
+                log.warning("matching failed, retrying: %s", e)
+                await asyncio.sleep(RETRY_S)
+
+    # One matcher is active (the holder of the lease matcher.0), so an instance's points are
+    # split in the order they were written; the others stand by (docs/cluster.md).
+    active: list[asyncio.Task[None]] = []
+
+    def on_lease(change: OwnershipChange) -> None:
+        if change.gained and not active:
+            log.info("matcher active")
+            active.append(asyncio.create_task(consume()))
+        if change.lost and active:
+            active.pop().cancel()
+
+    async def wind_up(_: int) -> None:
+        while active:
+            task = active.pop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task  # its unacknowledged inputs are nak'ed: they come back at once
+
+    member = await join(
+        bus.js, cfg, "matcher", SystemClock(), partitions=1, on_change=on_lease,
+        before_release=wind_up,
+    )  # fmt: skip
     log.info("matcher ready")
-    fetch_batch = cfg.matcher.fetch_batch
-    await bus.consume_batches(
-        subjects.POINTS_STREAM,
-        subjects.MATCHER_CONSUMER,
-        fetch_batch,
-        stop,
-        handle,
-        wait=cfg.matcher.join_wait.seconds,
-    )
-    await presence.leave()
+    await stop.wait()
+    await member.leave()
     await bus.close(watch, legacy)
 
 
