@@ -254,25 +254,20 @@ class _JsDelivery:
         return (self._msg.headers or {}).get(key, "")
 
     async def ack(self) -> None:
-        self.settled = True
-        try:
-            await self._msg.ack()
-        except NATS_ERRORS as e:
-            raise BusError(f"cannot acknowledge message {self.sequence}: {e}") from e
+        await self._settle(self._msg.ack(), "acknowledge")
 
     async def ack_sync(self) -> None:
-        self.settled = True
-        try:
-            await self._msg.ack_sync()
-        except (nats.errors.Error, TimeoutError) as e:
-            raise BusError(f"cannot acknowledge message {self.sequence}: {e}") from e
+        await self._settle(self._msg.ack_sync(), "acknowledge")
 
     async def term(self) -> None:
+        await self._settle(self._msg.term(), "terminate")
+
+    async def _settle(self, call: Awaitable[object], verb: str) -> None:
         self.settled = True
         try:
-            await self._msg.term()
-        except NATS_ERRORS as e:
-            raise BusError(f"cannot terminate message {self.sequence}: {e}") from e
+            await call
+        except (nats.errors.Error, TimeoutError) as e:
+            raise BusError(f"cannot {verb} message {self.sequence}: {e}") from e
 
     async def nak(self) -> None:
         self.settled = True
