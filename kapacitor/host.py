@@ -12,11 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
+import numpy as np
 
 from kapacitor.clock import Clock
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import AlertEvent, PluginRuntime, build_program
 from kapacitor.engine.plan import Program
+from kapacitor.engine.runtime import ProcessResult
 from kapacitor.errors import KapacitorError
 from kapacitor.match.partition import partition_of
 from kapacitor.match.router import InstanceResolver
@@ -229,9 +231,13 @@ class PluginHost:
 
     def process(self, plugin: str, batch: PointBatch, partition: int = 0) -> list[AlertEvent]:
         """Run a batch of one partition's instances through the plugin's runtime."""
+        result = self._process(plugin, batch, partition)
+        return result.events if result is not None else []
+
+    def _process(self, plugin: str, batch: PointBatch, partition: int) -> ProcessResult | None:
         slot = self.slots.get(plugin)
         if slot is None:
-            return []
+            return None
         stats = self._counters(plugin, partition)
         stats.revision = slot.definition.revision
         runtime = self._runtime(slot, partition)
@@ -244,7 +250,7 @@ class PluginHost:
         except KapacitorError as e:
             stats.errors += 1
             stats.last_error = str(e)
-            return []
+            return None
         self._changed.add(partition)
         stats.instances = runtime.instance_count
         if result.refused:
@@ -258,7 +264,7 @@ class PluginHost:
         stats.alerts_fired += sum(1 for e in result.events if e.level != "OK")
         if len(batch):
             stats.last_point_time = max(stats.last_point_time, int(batch.time.max()))
-        return result.events
+        return result
 
     def process_joined(
         self, plugin: str, batches: Sequence[PointBatch], max_rows: int, partition: int = 0
@@ -266,10 +272,25 @@ class PluginHost:
         """`process` of consecutive `batches` (in order), joined up to `max_rows` rows a call:
         an engine call costs about the same whatever its size. Joining keeps each instance's
         rows in order as long as `batches` are in the order their instances' rows were sent."""
-        events: list[AlertEvent] = []
+        return [
+            e for found in self.process_sources(plugin, batches, max_rows, partition) for e in found
+        ]
+
+    def process_sources(
+        self, plugin: str, batches: Sequence[PointBatch], max_rows: int, partition: int = 0
+    ) -> list[list[AlertEvent]]:
+        """`process_joined`, with the events of each of `batches` apart (the events its rows
+        caused): what a batch causes does not depend on how it was joined."""
+        out: list[list[AlertEvent]] = [[] for _ in batches]
         for start, end in joinable_runs(batches, max_rows):
-            events += self.process(plugin, concat_batches(batches[start:end]), partition)
-        return events
+            result = self._process(plugin, concat_batches(batches[start:end]), partition)
+            if result is None or not result.events:
+                continue
+            ends = np.cumsum([len(b) for b in batches[start:end]])
+            sources = np.searchsorted(ends, result.rows, side="right").tolist()
+            for event, source in zip(result.events, sources, strict=True):
+                out[start + source].append(event)
+        return out
 
     def tick(self, now_ns: int) -> list[tuple[str, list[AlertEvent]]]:
         """Run every runtime's due deadman() checks at clock time `now_ns` (the service calls

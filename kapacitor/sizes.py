@@ -15,6 +15,8 @@ def format_bytes(n: float) -> str:
     sign, n = ("-", -n) if n < 0 else ("", n)
     if n < 10:
         return f"{sign}{int(n)} B"
-    e = min(math.floor(math.log10(n) / 3), len(_SI) - 1)
+    e = 0  # compared, not log10(n) // 3: that rounds 999999.9999999999 up to 6 digits
+    while e < len(_SI) - 1 and n >= 1000 ** (e + 1):
+        e += 1
     value = math.floor(n / 1000**e * 10 + 0.5) / 10
     return f"{sign}{value:.0f} {_SI[e]}" if value >= 10 else f"{sign}{value:.1f} {_SI[e]}"

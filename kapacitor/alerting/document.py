@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,9 +37,8 @@ def event_document(e: AlertEvent) -> dict[str, Any]:
 
 
 def event_id(e: AlertEvent) -> str:
-    """The event's identity, the same whoever computes it: its alert, point time and change of
-    level. A partition's new owner that recomputes an event its last owner sent gives it the
-    same id, and the ALERTS stream stores it once (docs/cluster.md)."""
+    """The name of an event that no point caused (a deadman check): its alert, time and
+    change of level, the same whoever computes it."""
     key = f"{e.plugin}\0{e.instance}\0{e.id}\0{e.time}\0{e.previous_level}\0{e.level}".encode()
     return hashlib.blake2b(key, digest_size=16).hexdigest()
 
@@ -47,7 +47,29 @@ def event_json(e: AlertEvent) -> bytes:
     return orjson.dumps(event_document(e))
 
 
-def decode_event(data: bytes) -> dict[str, Any]:
-    """An alert document as read back from the ALERTS stream ({} for an empty message)."""
-    doc = orjson.loads(data or b"{}")
-    return doc if isinstance(doc, dict) else {}
+def events_message(events: Sequence[AlertEvent], message_id: str) -> tuple[bytes, str]:
+    """Events as one ALERTS message named `message_id`: their documents one per line, and
+    their ids (`<message_id>.<k>`, k counting from 0), comma separated for the H_EVENT_IDS
+    header. An event is named by its place in what caused it, not by its fields alone: one
+    instance can change level, back and forth, several times at one point time."""
+    ids = ",".join(f"{message_id}.{k}" for k in range(len(events)))
+    return b"\n".join(map(event_json, events)), ids
+
+
+def split_events(data: bytes, ids: str) -> list[tuple[str, bytes]]:
+    """(event id, document) of each event of an ALERTS message (a message from before events
+    were grouped holds one document and no ids)."""
+    docs = [line for line in data.split(b"\n") if line]
+    found = ids.split(",") if ids else []
+    return list(zip(found + [""] * (len(docs) - len(found)), docs, strict=False))
+
+
+def decode_events(data: bytes) -> list[dict[str, Any]]:
+    """The alert documents of an ALERTS message (none for an empty one)."""
+    out = []
+    for line in data.split(b"\n"):
+        if line.strip():
+            doc = orjson.loads(line)
+            if isinstance(doc, dict):
+                out.append(doc)
+    return out

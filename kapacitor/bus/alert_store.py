@@ -7,7 +7,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from kapacitor.alerting.document import decode_event
+from kapacitor.alerting.document import decode_events
 from kapacitor.bus import subjects
 
 __all__ = ["SCAN_FACTOR", "AlertStore"]
@@ -41,7 +41,7 @@ class AlertStore:
                 seq -= 1
                 continue
             if want is None or m.subject == want:
-                out.append(decode_event(m.data or b""))
+                out += reversed(decode_events(m.data or b""))
             seq -= 1
         out.reverse()
-        return out
+        return out[-limit:]

@@ -274,6 +274,14 @@ class _JsDelivery:
         await self._msg.nak()
 
 
+def _headers(m: Stored) -> dict[str, str] | None:
+    """A fresh headers dict per message: nats-py may keep or mutate the one it is given."""
+    out = dict(m.headers)
+    if m.msg_id:
+        out[subjects.H_MSG_ID] = m.msg_id
+    return out or None
+
+
 def _pull_config(
     durable: str, subject: str | None, ack_wait: float, max_pending: int
 ) -> ConsumerConfig:
@@ -343,7 +351,7 @@ class NatsBus:
                 m.subject,
                 m.data,
                 stream=stream,
-                headers={subjects.H_MSG_ID: m.msg_id} if m.msg_id else None,
+                headers=_headers(m),
             )
             for m in messages
         ]

@@ -68,11 +68,12 @@ class Delivery(Protocol):
 @dataclass(frozen=True, slots=True)
 class Stored:
     """One message for `Bus.store_all`; `msg_id` ('' for none) lets the stream drop a copy it
-    stored within its duplicate window."""
+    stored within its duplicate window; `headers` go along."""
 
     subject: str
     data: bytes
     msg_id: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class Subscription(Protocol):

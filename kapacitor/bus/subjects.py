@@ -59,6 +59,7 @@ H_FIRST_LINE = "Kapacitor-First-Line"
 H_NOW = "Kapacitor-Now"
 H_REPORT_PART = "Kapacitor-Report-Part"  # on replay progress messages that carry the report
 H_MSG_ID = "Nats-Msg-Id"  # JetStream drops a message whose id it stored within its window
+H_EVENT_IDS = "Kapacitor-Event-Ids"  # on ALERTS messages: the id of each event, in order
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 

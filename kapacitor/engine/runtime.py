@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, assert_never
 
 import numpy as np
@@ -100,7 +100,8 @@ class ProcessResult:
     `points`: rows carrying every field the program reads; `skipped`: rows lacking one or more
     (they still feed the parts of the program that do not need the missing field); `late`: rows
     dropped for arriving out of time order (time-window programs only); `refused`: rows of new
-    instances the runtime had no room for (`max_instances`).
+    instances the runtime had no room for (`max_instances`). `rows[i]` is the batch row that
+    caused `events[i]`.
     """
 
     events: list[AlertEvent]
@@ -108,6 +109,7 @@ class ProcessResult:
     skipped: int
     late: int = 0
     refused: int = 0
+    rows: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +359,9 @@ class PluginRuntime:
             else:
                 assert_never(op)
         found.sort(key=lambda e: (e[0], e[1]))
-        result = ProcessResult([e[2] for e in found], m - skipped, skipped, late, refused)
+        result = ProcessResult(
+            [e[2] for e in found], m - skipped, skipped, late, refused, [e[0] for e in found]
+        )
         return Evaluation(result, env, order, size)
 
     def _admit(self, keys: list[str], limit: int) -> list[int]:

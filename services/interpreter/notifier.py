@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from kapacitor.alerting.delivery import AlertDelivery
+from kapacitor.alerting.document import split_events
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.interface import Delivery
@@ -111,13 +112,13 @@ class Notifier:
                 continue
             await self._deliver_run(run)
             run = []
-            await self.delivery.deliver([(msg.header(subjects.H_MSG_ID), msg.data)], webhook)
+            await self.delivery.deliver(_events(msg), webhook)
             await msg.ack_sync()
         await self._deliver_run(run)
 
     async def _deliver_run(self, run: Sequence[Delivery]) -> None:
         if run:
-            await self.delivery.deliver([(m.header(subjects.H_MSG_ID), m.data) for m in run], "")
+            await self.delivery.deliver([e for m in run for e in _events(m)], "")
             await run[-1].ack_sync()
 
     async def stop(self) -> None:
@@ -125,3 +126,8 @@ class Notifier:
             await self.member.leave()
         await self._wind_up(0)
         await self.delivery.close()
+
+
+def _events(msg: Delivery) -> list[tuple[str, bytes]]:
+    """(event id, document) of each event an ALERTS message holds."""
+    return split_events(msg.data, msg.header(subjects.H_EVENT_IDS))

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from kapacitor.alerting.document import event_id, event_json
+from kapacitor.alerting.document import event_id, events_message
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket
 from kapacitor.bus.interface import Delivery, Puller, Stored
@@ -56,6 +56,11 @@ class Owned:
     fetcher: asyncio.Task[None] | None = None
     pending: list[Delivery] = field(default_factory=list)  # acked once a save covers them
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _events_stored(subject: str, events: list[AlertEvent], msg_id: str) -> Stored:
+    data, ids = events_message(events, msg_id)
+    return Stored(subject, data, msg_id, {subjects.H_EVENT_IDS: ids})
 
 
 class Interpreter:
@@ -222,6 +227,7 @@ class Interpreter:
             return  # not ours (any more): left unacknowledged for the owner
         async with owned.lock:
             per_plugin: dict[str, list[PointBatch]] = {}
+            sources: dict[str, list[int]] = {}  # the MATCHED sequence of each batch
             for msg in got:
                 if msg.sequence <= owned.applied:  # delivered again: its effect is held
                     owned.pending.append(msg)
@@ -234,23 +240,31 @@ class Interpreter:
                     await msg.term()
                     continue
                 per_plugin.setdefault(plugin, []).append(batch)
+                sources.setdefault(plugin, []).append(msg.sequence)
                 owned.applied = msg.sequence
                 owned.pending.append(msg)
             join_rows = self.cfg.interpreter.join_rows
             for plugin, batches in per_plugin.items():
-                events = self.host.process_joined(plugin, batches, join_rows, p)
-                if not await self._deliver_while_owned(p, plugin, events):
+                per_source = self.host.process_sources(plugin, batches, join_rows, p)
+                found = [
+                    (seq, events)
+                    for seq, events in zip(sources[plugin], per_source, strict=True)
+                    if events
+                ]
+                if not await self._deliver_while_owned(p, plugin, found):
                     return
             if len(owned.pending) >= SAVE_AFTER_PENDING:
                 await self._save(p, owned)
 
-    async def _deliver_while_owned(self, p: int, plugin: str, events: list[AlertEvent]) -> bool:
+    async def _deliver_while_owned(
+        self, p: int, plugin: str, found: list[tuple[int, list[AlertEvent]]]
+    ) -> bool:
         """Store the events, retrying while NATS cannot (a cluster electing a stream leader)
         and the partition is ours; False when it is not any more (it is dropped: its next
         owner recomputes them from the saved state)."""
         while True:
             try:
-                await self.deliver(plugin, events)
+                await self.store_events(plugin, found)
                 return True
             except BusError as e:
                 if p not in self.member.owned():
@@ -265,17 +279,29 @@ class Interpreter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
+    async def store_events(self, plugin: str, found: list[tuple[int, list[AlertEvent]]]) -> None:
         """Store the events in the ALERTS stream, for the notifier, before the points that
-        caused them can be acknowledged. Pipelined; each with its deterministic id, so an
-        event recomputed after a take-over is stored once."""
-        if events:
-            subject = subjects.plugin_alerts(plugin)
-            await self.bus.store_all(
-                [Stored(subject, event_json(e), event_id(e)) for e in events],
-                stream=subjects.ALERTS_STREAM,
-                timeout=STORE_TIMEOUT_S,
-            )
+        caused them can be acknowledged: one message per MATCHED message (sequence) that
+        caused events, named by it, so the events a partition's new owner recomputes from
+        the same message are stored once; pipelined."""
+        subject = subjects.plugin_alerts(plugin)
+        await self.bus.store_all(
+            [
+                _events_stored(subject, events, f"ev.{seq}.{subjects.token(plugin)}")
+                for seq, events in found
+            ],
+            stream=subjects.ALERTS_STREAM,
+            timeout=STORE_TIMEOUT_S,
+        )
+
+    async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
+        """Store events that no point caused (deadman checks), each named by its own id."""
+        subject = subjects.plugin_alerts(plugin)
+        await self.bus.store_all(
+            [_events_stored(subject, [e], event_id(e)) for e in events],
+            stream=subjects.ALERTS_STREAM,
+            timeout=STORE_TIMEOUT_S,
+        )
 
     # -- state -----------------------------------------------------------------------------------
 

@@ -222,3 +222,18 @@ def test_joined_batches_give_the_events_of_one_at_a_time() -> None:
     assert [(e.time, e.level) for e in got] == [(e.time, e.level) for e in expected]
     assert [e.level for e in got] == ["CRITICAL", "OK", "CRITICAL", "OK"]
     assert joined.plugin_stats("p").points_processed == len(values)
+
+
+def test_the_events_of_each_joined_batch_are_told_apart() -> None:
+    """What each batch causes, whether it is processed alone or joined with others: the
+    interpreter names the events of each matched message by it."""
+    values = [10, 60, 70, 80, 20, 10, 5, 90, 95, 99, 30, 0]
+    batches = [points(*values[i : i + 3], start=i) for i in range(0, len(values), 3)]
+    one = PluginHost(ManualClock())
+    one.sync([D1])
+    alone = [[(e.time, e.level) for e in one.process("p", b)] for b in batches]
+    joined = PluginHost(ManualClock())
+    joined.sync([D1])
+    per_source = joined.process_sources("p", batches, max_rows=7)
+    assert [[(e.time, e.level) for e in found] for found in per_source] == alone
+    assert sum(map(len, alone)) == 4
