@@ -37,9 +37,10 @@ def event_document(e: AlertEvent) -> dict[str, Any]:
 
 
 def event_id(e: AlertEvent) -> str:
-    """The name of an event that no point caused (a deadman check): its alert, time and
-    change of level, the same whoever computes it."""
-    key = f"{e.plugin}\0{e.instance}\0{e.id}\0{e.time}\0{e.previous_level}\0{e.level}".encode()
+    """The name of an event that no point caused (a deadman check): its alert, how many
+    times the alert changed level before, and the change, the same whoever computes it from
+    the same saved state (its time, a check of the wall clock, is not)."""
+    key = f"{e.plugin}\0{e.instance}\0{e.id}\0{e.change}\0{e.previous_level}\0{e.level}".encode()
     return hashlib.blake2b(key, digest_size=16).hexdigest()
 
 

@@ -88,12 +88,13 @@ def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> Deadman
 _NIL = msgspec.msgpack.encode(None)  # the snapshot part of a program without deadman()
 
 
-class _DeadmanSnap(msgspec.Struct, frozen=True):
+class _DeadmanSnap(msgspec.Struct, frozen=True, omit_defaults=True):
     next_check: int
     last_check: int
     count: bytes
     active: bytes
     fired_at: bytes
+    changes: bytes = b""  # none while no instance changed level (snapshots before it had none)
 
 
 class DeadmanSnap(msgspec.Struct, frozen=True):
@@ -112,19 +113,24 @@ class _OpState:
         self.count: IntArray = np.zeros(0, np.int64)
         self.active: BoolArray = np.zeros(0, np.bool_)
         self.fired_at: IntArray = np.zeros(0, np.int64)
+        # How many times each instance changed level: names its next event the same on
+        # whichever interpreter computes it from the same saved state (its time is a check's).
+        self.changes: IntArray = np.zeros(0, np.int64)
 
     def ensure(self, n: int) -> None:
         self.count = grow(self.count, n, 0)
         self.active = grow(self.active, n, False)
         self.fired_at = grow(self.fired_at, n, 0)
+        self.changes = grow(self.changes, n, 0)
 
     def keep(self, idx: IntArray) -> None:
         self.count = self.count[idx]
         self.active = self.active[idx]
         self.fired_at = self.fired_at[idx]
+        self.changes = self.changes[idx]
 
     def nbytes(self) -> int:
-        return self.count.nbytes + self.active.nbytes + self.fired_at.nbytes
+        return self.count.nbytes + self.active.nbytes + self.fired_at.nbytes + self.changes.nbytes
 
 
 class DeadmanState:
@@ -212,7 +218,9 @@ class DeadmanState:
                     op="<=",
                     threshold=op.threshold,
                     template=template,
+                    change=int(s.changes[i]),
                 )
+                s.changes[i] += 1
                 out.append((i, op.index, event))
             s.active[:n] = (active & ~recover) | fire
             if now_ns >= s.next_check:
@@ -245,6 +253,9 @@ class DeadmanState:
                         count=s.count[:n].astype("<i8").tobytes(),
                         active=s.active[:n].astype("?").tobytes(),
                         fired_at=s.fired_at[:n].astype("<i8").tobytes(),
+                        changes=s.changes[:n].astype("<i8").tobytes()
+                        if s.changes[:n].any()
+                        else b"",
                     )
                     for s in self.ops
                 ],
@@ -269,4 +280,5 @@ class DeadmanState:
             s.count[:n] = array_from(ss.count, "<i8", n)
             s.active[:n] = array_from(ss.active, "?", n)
             s.fired_at[:n] = array_from(ss.fired_at, "<i8", n)
+            s.changes[:n] = array_from(ss.changes, "<i8", n) if ss.changes else 0
         self.restart(self.start_ns, n)

@@ -40,6 +40,9 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     time: int
     message: str
     duration: int
+    # For events no point causes (deadman checks): how many times the alert changed level
+    # before this change, which names the event the same whoever computes it.
+    change: int = 0
 
 
 class _Lenient(dict[str, str]):
@@ -71,6 +74,7 @@ def build_event(
     op: str,
     threshold: float,
     template: str | None,
+    change: int = 0,
 ) -> AlertEvent:
     v, thr = fmt_number(value), fmt_number(threshold)
     if template is None:
@@ -107,4 +111,5 @@ def build_event(
         time=time,
         message=message,
         duration=duration,
+        change=change,
     )

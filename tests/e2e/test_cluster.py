@@ -94,8 +94,8 @@ def normalized(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 def cluster(root: Path, webhook: str = "", *, quick: bool = True) -> Iterator[Cluster]:
     """A deployment on a NATS server of its own. `quick`: leases of 2 s, so that a killed
     interpreter's partitions move soon; else the default 5 s, which a loaded test machine's
-    pauses do not outlast (a lease lost to a pause moves its partition, and the deadman
-    events of a moved partition are the ones not named the same by their new owner)."""
+    pauses do not outlast (a lease lost to a pause moves its partition: nothing is lost or
+    repeated, but a deadman's checks start afresh on the new owner, at other times)."""
     env = {"KAPACITOR_ALERT_WEBHOOK_URL": webhook} if webhook else {}
     if not quick:
         env |= {"KAPACITOR_CLUSTER_LEASE_TTL": "5s", "KAPACITOR_CLUSTER_HEARTBEAT": "1s"}

@@ -171,6 +171,34 @@ def test_host_tick_delivers_deadman_events() -> None:
     assert host.plugin_stats("dm").alerts_fired == 1
 
 
+def test_a_deadman_event_recomputed_from_saved_state_has_the_same_name() -> None:
+    """A partition's new owner restores state saved before the event fired and fires it
+    again, at a later check: the event is named the same (by the alert's count of level
+    changes, not its time), so the ALERTS stream stores it once."""
+    from kapacitor.alerting.document import event_id
+
+    d = PluginDefinition(name="dm", from_="cpu", script="deadman(0, 1m)", enabled=True)
+    first = PluginHost(ManualClock(0))
+    first.sync([d])
+    first.open_partition(0, {})
+    batch, _, _, _, _ = make_batch([Row(0, 0, {"x": 1.0})], F)
+    first.process("dm", batch)
+    first.tick(60 * SECOND)
+    saved = first.partition_state(0)  # the last save before the event
+    [(_, [fired])] = first.tick(120 * SECOND)
+    again = PluginHost(ManualClock(300 * SECOND))
+    again.sync([d])
+    again.open_partition(0, saved)
+    [(_, [refired])] = again.tick(360 * SECOND)
+    assert (refired.level, refired.instance) == (fired.level, fired.instance)
+    assert refired.time != fired.time and event_id(refired) == event_id(fired)
+    # The next change of the same alert is another event.
+    batch, _, _, _, _ = make_batch([Row(0, 0, {"x": 1.0})] * 3, F)
+    again.process("dm", batch)
+    [(_, [ok])] = again.tick(421 * SECOND)
+    assert ok.level == "OK" and event_id(ok) != event_id(refired)
+
+
 @pytest.mark.parametrize(
     ("source", "message", "col"),
     [
