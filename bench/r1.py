@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -24,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from kapacitor.testing.daemon import Daemon
+from kapacitor.testing.procs import children, cmdline, cpu_seconds, rss_kb
 
 SCRIPT = "alert(avg(window(usage_idle, 10s)), <, 30)\n"
 T0 = 1_700_000_000_000_000_000
@@ -54,66 +54,21 @@ def define_r1(d: Daemon, folder: Path) -> None:
 
 
 def tree_rss_kb(root: int) -> int:
-    children: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(d))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
-    return total
+    """The resident memory of `root` and every process below it, KiB."""
+    return sum(map(rss_kb, [root, *children(root)]))
 
 
 def tree_cpu(root: int) -> dict[str, float]:
     """CPU seconds (user + system) of each process under `root`, by a short name."""
-    tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = {}
-    pids = [root]
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            pids.append(int(d))
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().split(b"\0")
-        except OSError:
-            continue
-        if pid != root and not _descends(pid, root):
-            continue
-        name = "nats-server" if b"nats-server" in cmd[0] else "kapacitord"
-        for part in cmd:
-            if part.startswith(b"services."):
-                name = part.decode().split(".")[1]
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    for pid in [root, *children(root)]:
+        words = cmdline(pid).split()
+        name = "nats-server" if words and "nats-server" in words[0] else "kapacitord"
+        for word in words:
+            if word.startswith("services."):
+                name = word.split(".")[1]
+        out[name] = out.get(name, 0.0) + cpu_seconds(pid)
     return out
-
-
-def _descends(pid: int, root: int) -> bool:
-    while pid > 1:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                pid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            return False
-        if pid == root:
-            return True
-    return False
 
 
 def main() -> None:

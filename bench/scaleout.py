@@ -33,8 +33,10 @@ import httpx
 import nats
 
 from kapacitor.bus import subjects
-from kapacitor.testing.cluster import Cluster, children, cmdline
+from kapacitor.testing import procs
+from kapacitor.testing.cluster import Cluster
 from kapacitor.testing.nats import nats_server
+from kapacitor.testing.procs import children, cmdline
 
 PLUGIN = "load"
 SCRIPT = "alert(percentile(window(usage_idle, 1000), 99), <, 1)\n"
@@ -62,16 +64,7 @@ def bodies(series: int, steps: int, per_post: int = 5000) -> list[bytes]:
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU seconds of the processes `pids` (gone ones count 0)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(map(procs.cpu_seconds, pids))
 
 
 def stage_pids(c: Cluster, root: Path) -> dict[str, list[int]]:

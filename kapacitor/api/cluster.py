@@ -23,6 +23,7 @@ def cluster_document(
     heartbeat_s: float,
 ) -> dict[str, Any]:
     """`holders`: partition -> interpreter member; `lag`: member id -> messages waiting."""
+    notifiers = {m.id for m in members if m.info.service == "notifier" and m.info.partitions}
     rows = []
     for m in sorted(members, key=lambda m: (m.info.service, m.info.host, m.id)):
         if m.info.service == "notifier":
@@ -39,11 +40,7 @@ def cluster_document(
                 "lag": lag.get(m.id),
                 "last_heartbeat_s": None if age is None else round(age / NS, 3),
                 "state": "late" if late else "ok",
-                "notifier": any(
-                    n.id == m.id and n.info.partitions
-                    for n in members
-                    if n.info.service == "notifier"
-                ),
+                "notifier": m.id in notifiers,
             }
         )
     return {

@@ -16,17 +16,12 @@ partition is first taken over.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import msgspec
-from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import (
-    BadRequestError,
     KeyNotFoundError,
-    KeyWrongLastSequenceError,
     NotFoundError,
     ObjectNotFoundError,
 )
@@ -34,6 +29,7 @@ from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
 from kapacitor.bus import subjects
+from kapacitor.bus.calls import on_bus
 from kapacitor.bus.client import kv_bucket, state_bucket
 from kapacitor.errors import BusError, CodecError, RevisionMismatch
 from kapacitor.plugins.state import (
@@ -42,8 +38,6 @@ from kapacitor.plugins.state import (
     decode_partition_state,
     encode_partition_state,
 )
-
-_T = TypeVar("_T")
 
 
 class StateStore:
@@ -107,7 +101,9 @@ class PartitionStore:
         owner moved the pointer meanwhile; BusError if NATS fails."""
         key = self._key(p)
         try:
-            entry = await _bus(self.pointers.get(key), f"reading {key}")
+            entry = await on_bus(
+                self.pointers.get(key), f"reading {key}", missing=(KeyNotFoundError,)
+            )
             revision, raw = entry.revision or 0, entry.value or b""
         except KeyNotFoundError:
             revision, raw = 0, b""
@@ -121,7 +117,9 @@ class PartitionStore:
         if not pointer.obj:
             return held
         try:
-            result = await _bus(self.obs.get(pointer.obj), f"reading {pointer.obj}")
+            result = await on_bus(
+                self.obs.get(pointer.obj), f"reading {pointer.obj}", missing=(ObjectNotFoundError,)
+            )
             held.state = decode_partition_state(result.data or b"", f"partition {p}")
         except ObjectNotFoundError:
             held.problem = f"its saved state {pointer.obj} is missing"
@@ -134,7 +132,7 @@ class PartitionStore:
         `held` left it (the partition has another owner: nothing may be acknowledged)."""
         key = self._key(held.partition)
         name = f"{key}.{state.seq}.{held.token}"
-        await _bus(self.obs.put(name, encode_partition_state(state)), f"saving {name}")
+        await on_bus(self.obs.put(name, encode_partition_state(state)), f"saving {name}")
         try:
             held.token = await self._move(key, _Pointer(name, owner), held.token)
         except RevisionMismatch:
@@ -145,24 +143,11 @@ class PartitionStore:
             await self._delete(old)
 
     async def _delete(self, name: str) -> None:
-        with contextlib.suppress(ObjectNotFoundError, NotFoundError, BusError):
-            await _bus(self.obs.delete(name), f"deleting {name}")
+        with contextlib.suppress(BusError):  # a leftover object is only space
+            await on_bus(self.obs.delete(name), f"deleting {name}")
 
     async def _move(self, key: str, pointer: _Pointer, revision: int) -> int:
         value = msgspec.msgpack.encode(pointer)
-        try:
-            if revision == 0:
-                return await _bus(self.pointers.create(key, value), f"creating {key}")
-            return await _bus(self.pointers.update(key, value, last=revision), f"moving {key}")
-        except (KeyWrongLastSequenceError, BadRequestError) as e:
-            raise RevisionMismatch(f"state pointer {key} moved on") from e
-
-
-async def _bus(call: Awaitable[_T], what: str) -> _T:
-    """`call`, with NATS failing as a BusError (the typed JetStream errors pass through)."""
-    try:
-        return await call
-    except (KeyWrongLastSequenceError, BadRequestError, NotFoundError, KeyNotFoundError):
-        raise
-    except (TimeoutError, NatsError) as e:
-        raise BusError(f"{what}: {type(e).__name__} {e}") from e
+        if revision == 0:
+            return await on_bus(self.pointers.create(key, value), f"creating {key}")
+        return await on_bus(self.pointers.update(key, value, last=revision), f"moving {key}")

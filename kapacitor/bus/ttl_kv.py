@@ -13,46 +13,26 @@ expiry is silent to watchers.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TypeVar
 
-from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
-from kapacitor.errors import BusError, RevisionMismatch
+from kapacitor.bus.calls import on_bus
 
 # How long the server keeps a key's expiry marker (so watchers see the expiry); whole seconds.
 MARKER_TTL = 1
 H_EXPECTED_LAST = "Nats-Expected-Last-Subject-Sequence"
 H_MARKER_REASON = "Nats-Marker-Reason"  # on the message the server writes when a key expires
 H_KV_OPERATION = "KV-Operation"  # DEL or PURGE on a deleted key
-# JetStream's "wrong last sequence" (with the sequence, and without it).
-_WRONG_LAST_SEQUENCE = (10071, 10164)
 
 
 def ttl_seconds(seconds: float) -> int:
     """A TTL the server accepts (whole seconds, at least 1), never shorter than asked."""
     return max(1, math.ceil(seconds))
-
-
-_T = TypeVar("_T")
-
-
-async def _bus(call: Awaitable[_T], what: str) -> _T:
-    """`call`, with NATS failing (timeouts, a closed connection) as a BusError; a lost
-    compare-and-set as RevisionMismatch."""
-    try:
-        return await call
-    except APIError as e:
-        if e.err_code in _WRONG_LAST_SEQUENCE:
-            raise RevisionMismatch(f"{what}: the key moved on") from e
-        raise BusError(f"{what}: {e}") from e
-    except (TimeoutError, NatsError) as e:
-        raise BusError(f"{what}: {type(e).__name__} {e}") from e
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +82,7 @@ class TtlKv:
 
     async def put(self, key: str, value: bytes, ttl: int) -> int:
         """Write `key` unconditionally, to expire `ttl` seconds after this write; its revision."""
-        ack = await _bus(
+        ack = await on_bus(
             self.js.publish(self._subject(key), value, msg_ttl=ttl), f"put {self.bucket}/{key}"
         )
         return ack.seq
@@ -110,7 +90,7 @@ class TtlKv:
     async def compare_and_set(self, key: str, value: bytes, last: int, ttl: int) -> int:
         """Write `key` only if its last message is still revision `last` (0: never written);
         the new revision, or RevisionMismatch."""
-        ack = await _bus(
+        ack = await on_bus(
             self.js.publish(
                 self._subject(key), value, headers={H_EXPECTED_LAST: str(last)}, msg_ttl=ttl
             ),
@@ -120,13 +100,13 @@ class TtlKv:
 
     async def state(self, key: str) -> KeyState:
         try:
-            msg = await _bus(
-                self.js.get_last_msg(self.stream, self._subject(key)), f"read {self.bucket}/{key}"
+            msg = await on_bus(
+                self.js.get_last_msg(self.stream, self._subject(key)),
+                f"read {self.bucket}/{key}",
+                missing=(NotFoundError,),
             )
-        except BusError as e:
-            if isinstance(e.__cause__, NotFoundError):
-                return KeyState(0, False)
-            raise
+        except NotFoundError:
+            return KeyState(0, False)
         headers = msg.headers or {}
         gone = H_MARKER_REASON in headers or headers.get(H_KV_OPERATION) in ("DEL", "PURGE")
         return KeyState(msg.seq or 0, not gone and bool(msg.data))
@@ -134,13 +114,13 @@ class TtlKv:
     async def delete(self, key: str, last: int | None = None) -> None:
         """Delete `key`; only if it is still at revision `last` when given (RevisionMismatch
         otherwise)."""
-        await _bus(self.kv.delete(key, last=last), f"delete {self.bucket}/{key}")
+        await on_bus(self.kv.delete(key, last=last), f"delete {self.bucket}/{key}")
 
     async def watch(self, keys: str) -> AsyncIterator[KeyChange | None]:
         """Every key matching `keys` (a subject filter such as `member.interpreter.>`) as it is
         now, then None (the initial values are all there), then every change, until the caller
         stops iterating."""
-        watcher = await _bus(self.kv.watch(keys), f"watch {self.bucket}/{keys}")
+        watcher = await on_bus(self.kv.watch(keys), f"watch {self.bucket}/{keys}")
         try:
             async for entry in watcher:
                 if entry is None:

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nats
-from nats.js.errors import NoKeysError
-
-from kapacitor.bus.subjects import LEASES_BUCKET, untoken
+from kapacitor.bus.client import connect
+from kapacitor.bus.cluster_store import ClusterStore
 from kapacitor.testing.daemon import Daemon
+from kapacitor.testing.procs import children, cmdline
 from kapacitor.testing.waits import NotYet, wait_until
 
 __all__ = ["Cluster"]
@@ -27,34 +26,6 @@ CLUSTER_ENV = {
     "KAPACITOR_CLUSTER_LEASE_TTL": "2s",
     "KAPACITOR_CLUSTER_HEARTBEAT": "500ms",
 }
-
-
-def children(pid: int) -> list[int]:
-    """Every process below `pid`."""
-    parent: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        kids = [c for c, pp in parent.items() if pp == p]
-        out += kids
-        todo += kids
-    return out
-
-
-def cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 @dataclass
@@ -145,23 +116,8 @@ class Cluster:
 
 
 async def _lease_owners(url: str, service: str) -> dict[int, str]:
-    nc = await nats.connect(url.split(","))
+    nc = await connect(url, "kapacitor-test-cluster")
     try:
-        kv = await nc.jetstream().key_value(LEASES_BUCKET)
-        try:
-            keys = await kv.keys()
-        except NoKeysError:
-            return {}
-        out = {}
-        for key in keys:
-            if not key.startswith(f"partition.{service}."):
-                continue
-            try:
-                entry = await kv.get(key)
-            except Exception:  # expired between listing and reading
-                continue
-            if entry.value:
-                out[int(key.rsplit(".", 1)[1])] = untoken(entry.value.decode())
-        return out
+        return await (await ClusterStore.open(nc.jetstream())).lease_holders(service)
     finally:
         await nc.close()

@@ -66,18 +66,25 @@ def _events_stored(subject: str, events: list[AlertEvent], msg_id: str) -> Store
 class Interpreter:
     """The service's loops around one PluginHost, over the bus."""
 
-    def __init__(self, cfg: Config, bus: NatsBus, host: PluginHost) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        bus: NatsBus,
+        host: PluginHost,
+        partitions: PartitionStore,
+        legacy: StateStore,
+    ) -> None:
         self.cfg = cfg
         self.bus = bus
         self.host = host
+        self.partitions = partitions
+        self.legacy = legacy  # state saved per plugin before partitions
         self.owned: dict[int, Owned] = {}
         self.queue: asyncio.Queue[tuple[int, Sequence[Delivery]]] = asyncio.Queue()
         self.definitions: dict[str, PluginDefinition] = {}
         self._legacy: dict[str, StoredState] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.member: Member
-        self.partitions: PartitionStore
-        self.legacy: StateStore
+        self.member: Member  # joined once the definitions are known (serve)
 
     @property
     def owner(self) -> str:
@@ -346,9 +353,9 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         cfg.interpreter.max_instances,
         partitions=cfg.cluster.partitions,
     )
-    it = Interpreter(cfg, bus, host)
-    it.partitions = await PartitionStore.open(js, SERVICE)
-    it.legacy = StateStore(await state_bucket(js))
+    it = Interpreter(
+        cfg, bus, host, await PartitionStore.open(js, SERVICE), StateStore(await state_bucket(js))
+    )
     ready = asyncio.Event()
 
     async def on_change(defs: dict[str, PluginDefinition]) -> None:

@@ -15,6 +15,7 @@ import httpx
 import nats
 
 from kapacitor.testing.daemon import Daemon, wait_until
+from kapacitor.testing.procs import children, cmdline
 
 T0 = 1_700_000_000
 SCRIPT = "alert(avg(window(value, 3)), <, 30)\n"
@@ -46,26 +47,6 @@ def define_enabled(
 
 def processed(d: Daemon, name: str = "p") -> int:
     return int(d.cli("show", name, "--json").json()["points_processed"])
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError):
-            continue
-        if ppid == pid:
-            out.append(int(entry))
-    return out
-
-
-def cmdline(pid: int) -> str:
-    with open(f"/proc/{pid}/cmdline", "rb") as f:
-        return f.read().replace(b"\0", b" ").decode()
 
 
 def test_telegraf_nats_output_reaches_plugins(daemon: Daemon, tmp_path: Path) -> None:

@@ -40,3 +40,29 @@ async def test_unreadable_state_is_a_codec_error(nats_url: str) -> None:
             await StateStore(obs).load("q")
     finally:
         await nc.close()
+
+
+async def test_partition_state_is_fenced_by_its_pointer(nats_url: str) -> None:
+    """A new owner's take moves the pointer: the last owner's late save is refused (and its
+    object removed), and the new owner reads the last state saved before it took over."""
+    from kapacitor.bus.state_store import PartitionStore
+    from kapacitor.errors import RevisionMismatch
+    from kapacitor.plugins.state import PartitionState, StoredState
+
+    nc, js = await setup(nats_url, "test")
+    try:
+        store = await PartitionStore.open(js, "interpreter")
+        old = await store.take(3, "a")
+        assert (old.state, old.obj, old.problem) == (None, "", "")
+        saved = PartitionState(7, {"p": StoredState("1.1", b"snap")})
+        await store.save(old, saved, "a")
+        new = await store.take(3, "b")
+        assert new.state == saved and new.obj == old.obj
+        with pytest.raises(RevisionMismatch):
+            await store.save(old, PartitionState(9, {}), "a")  # too late: b owns it
+        objects = [o.name for o in await store.obs.list() if not o.deleted]
+        assert objects == [old.obj]  # the refused save left nothing behind
+        await store.save(new, PartitionState(9, {}), "b")
+        assert (await store.take(3, "c")).state == PartitionState(9, {})
+    finally:
+        await nc.close()
