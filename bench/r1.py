@@ -1,32 +1,57 @@
-"""R1: the reference workload, end to end through a real kapacitord.
+"""R1: the reference workload, end to end through a real kapacitord, and through Kapacitor 1.5.7.
 
 1,000 series (`cpu`, tags host and region; fields usage_idle and usage_user) x 1,000 timestamps
-1 s apart = 1,000,000 points, POSTed as 5,000-line bodies over one keep-alive connection, to the
+1 s apart = 1,000,000 points, POSTed as 5,000-line bodies over keep-alive connections, to the
 plugin `alert(avg(window(usage_idle, 10s)), <, 30)` on `cpu`, one instance per host.
 
-Reports end-to-end points/s (first POST until the interpreter has consumed the last point) and
-the peak RSS of kapacitord and all its children (nats-server included) together.
+Reports end-to-end points/s (first POST until the last point is consumed: by our interpreter, by
+Kapacitor's window node) and the peak RSS of all processes together (kapacitord, its services and
+nats-server; Kapacitor's one process), sampled every 50 ms, with each process's own peak.
 
-    python bench/r1.py [--series 1000] [--steps 1000] [--lines-per-post 5000] [--json]
+    python bench/r1.py [--series 1000] [--steps 1000] [--lines-per-post 5000]
+                       [--connections 1] [--via http|nats] [--repeat 1]
+                       [--kapacitor PATH/TO/kapacitord] [--json]
+
+--kapacitor runs Kapacitor's R1 task (stream|from().measurement('cpu').groupBy('host')
+|window().period(10s).every(10s)|mean('usage_idle')|alert().crit(lambda: "mean" < 30)) on the
+same bodies through the same client right after ours, and prints the ratio. --repeat N sends R1
+N times in a row (the same series and timestamps) and reports each round's peak RSS. --via nats
+publishes the bodies on the NATS input subject (Telegraf's outputs.nats) instead of POSTing them.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from kapacitor.testing.daemon import Daemon
+from kapacitor.testing.ports import free_port
 from kapacitor.testing.procs import children, cmdline, cpu_seconds, rss_kb
 
 SCRIPT = "alert(avg(window(usage_idle, 10s)), <, 30)\n"
+TICKSCRIPT = (
+    "stream|from().measurement('cpu').groupBy('host')|window().period(10s).every(10s)"
+    "|mean('usage_idle')|alert().crit(lambda: \"mean\" < 30)"
+)
 T0 = 1_700_000_000_000_000_000
+DB = "telegraf"
+TIMEOUT_S = 600.0
+NATS_WINDOW_POINTS = 200_000  # published but not yet consumed, at most (core NATS has no ack)
 
 
 def bodies(series: int, steps: int, per_post: int) -> list[bytes]:
@@ -53,22 +78,307 @@ def define_r1(d: Daemon, folder: Path) -> None:
     assert r.code == 0, r.stderr
 
 
-def tree_rss_kb(root: int) -> int:
-    """The resident memory of `root` and every process below it, KiB."""
-    return sum(map(rss_kb, [root, *children(root)]))
+def process_name(pid: int) -> str:
+    words = cmdline(pid).split()
+    if not words:
+        return "?"
+    if "nats-server" in words[0]:
+        return "nats-server"
+    if words[0].endswith("kapacitord") and "python" not in words[0]:
+        return "kapacitor-1.5.7"
+    for word in words:
+        if word.startswith("services."):
+            return word.split(".")[1]
+    return "kapacitord"
 
 
-def tree_cpu(root: int) -> dict[str, float]:
-    """CPU seconds (user + system) of each process under `root`, by a short name."""
-    out: dict[str, float] = {}
-    for pid in [root, *children(root)]:
-        words = cmdline(pid).split()
-        name = "nats-server" if words and "nats-server" in words[0] else "kapacitord"
-        for word in words:
-            if word.startswith("services."):
-                name = word.split(".")[1]
-        out[name] = out.get(name, 0.0) + cpu_seconds(pid)
-    return out
+@dataclass
+class Sampler:
+    """Peak RSS of a process tree, in total and by process name, every 50 ms in a thread."""
+
+    root: int
+    peak_kb: int = 0
+    peak_by_name: dict[str, int] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def pids(self) -> list[int]:
+        return [self.root, *children(self.root)]
+
+    def sample(self) -> None:
+        total = 0
+        for pid in self.pids():
+            kb = rss_kb(pid)
+            total += kb
+            name = process_name(pid)
+            self.peak_by_name[name] = max(self.peak_by_name.get(name, 0), kb)
+        self.peak_kb = max(self.peak_kb, total)
+
+    def reset(self) -> None:
+        self.peak_kb = 0
+        self.peak_by_name = {}
+
+    def __enter__(self) -> Sampler:
+        def loop() -> None:
+            while not self._stop.is_set():
+                self.sample()
+                time.sleep(0.05)
+
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def cpu(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid in self.pids():
+            name = process_name(pid)
+            out[name] = out.get(name, 0.0) + cpu_seconds(pid)
+        return out
+
+
+def post_all(url: str, path: str, params: dict[str, str], posts: list[bytes], conns: int) -> None:
+    """POST every body, spread over `conns` keep-alive connections working at once."""
+    failures: list[str] = []
+
+    def worker(mine: list[bytes]) -> None:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            for body in mine:
+                resp = client.post(path, params=params, content=body)
+                if resp.status_code != 204:
+                    failures.append(f"write failed: {resp.status_code} {resp.text[:300]}")
+                    return
+
+    threads = [threading.Thread(target=worker, args=(posts[i::conns],)) for i in range(conns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failures:
+        sys.exit(failures[0])
+
+
+def publish_all(
+    nats_url: str, subject: str, posts: list[bytes], consumed: Callable[[], int]
+) -> None:
+    """Publish every body on `subject` as Telegraf's outputs.nats does (core NATS, no ack),
+    keeping at most NATS_WINDOW_POINTS points ahead of what has been consumed."""
+    import nats
+
+    async def run() -> None:
+        nc = await nats.connect(nats_url)
+        sent = 0
+        base = consumed()
+        for body in posts:
+            while sent - (consumed() - base) > NATS_WINDOW_POINTS:
+                await asyncio.sleep(0.01)
+            await nc.publish(subject, body)
+            sent += body.count(b"\n")
+        await nc.flush()
+        await nc.close()
+
+    asyncio.run(run())
+
+
+def wait_consumed(consumed: Callable[[], int], total: int, t0: float) -> None:
+    while (n := consumed()) < total:
+        if time.perf_counter() - t0 > TIMEOUT_S:
+            sys.exit(f"timed out: {n} of {total} consumed")
+        time.sleep(0.02)
+
+
+@dataclass
+class Target:
+    """A running system under test: where to write, how far it has consumed, its processes."""
+
+    name: str
+    url: str
+    write_path: str
+    write_params: dict[str, str]
+    consumed: Callable[[], int]
+    root: int
+    nats_url: str = ""
+
+
+def measure(
+    target: Target, posts: list[bytes], total: int, args: argparse.Namespace
+) -> dict[str, Any]:
+    rounds = []
+    with Sampler(target.root) as sampler:
+        cpu0 = sampler.cpu()
+        t_all = time.perf_counter()
+        for _ in range(args.repeat):
+            sampler.reset()
+            base = target.consumed()
+            t0 = time.perf_counter()
+            if args.via == "nats" and target.nats_url:
+                publish_all(target.nats_url, "telegraf", posts, target.consumed)
+            else:
+                post_all(
+                    target.url, target.write_path, target.write_params, posts, args.connections
+                )
+            t_posted = time.perf_counter() - t0
+            wait_consumed(target.consumed, base + total, t0)
+            elapsed = time.perf_counter() - t0
+            sampler.sample()
+            rounds.append(
+                {
+                    "seconds": round(elapsed, 3),
+                    "points_per_s": round(total / elapsed),
+                    "post_seconds": round(t_posted, 3),
+                    "peak_rss_mb": round(sampler.peak_kb / 1024, 1),
+                    "peak_rss_mb_by_process": {
+                        k: round(v / 1024, 1) for k, v in sorted(sampler.peak_by_name.items())
+                    },
+                }
+            )
+        spent = time.perf_counter() - t_all
+        cpu1 = sampler.cpu()
+    cpu = {k: v - cpu0.get(k, 0.0) for k, v in sorted(cpu1.items())}
+    first = rounds[0]
+    return {
+        "system": target.name,
+        "points": total,
+        "via": args.via if target.nats_url else "http",
+        "connections": args.connections,
+        **{k: first[k] for k in ("seconds", "points_per_s", "post_seconds", "peak_rss_mb")},
+        "peak_rss_mb_by_process": first["peak_rss_mb_by_process"],
+        "rounds": rounds,
+        "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
+        "cpu_us_per_point": round(sum(cpu.values()) * 1e6 / (total * args.repeat), 2),
+        "wall_seconds_all_rounds": round(spent, 3),
+    }
+
+
+@contextmanager
+def ours(folder: Path, via: str) -> Iterator[Target]:
+    d = Daemon(folder / "kapacitor")
+    d.env["KAPACITOR_ALERT_LOG"] = ""
+    # The NATS URL of the embedded server is read from its INFO line.
+    d.env["KAPACITOR_LOGGING_LEVEL"] = "INFO" if via == "nats" else "WARNING"
+    for k, v in os.environ.items():
+        if k.startswith("GO"):  # e.g. GOMEMLIMIT, passed on to nats-server for experiments
+            d.env[k] = v
+    d.start()
+    assert d.proc is not None
+    try:
+        define_r1(d, folder)
+        assert d.cli("enable", "r1").code == 0
+        time.sleep(1.5)  # let every service load the definition
+        client = httpx.Client(base_url=d.url, timeout=30)
+
+        def consumed() -> int:
+            return int(client.get("/kapacitor/v1/plugins/r1").json()["points_processed"])
+
+        yield Target(
+            name="this project",
+            url=d.url,
+            write_path="/write",
+            write_params={"db": DB},
+            consumed=consumed,
+            root=d.proc.pid,
+            nats_url=d.nats_url() if via == "nats" else "",
+        )
+        client.close()
+    finally:
+        d.stop()
+
+
+@contextmanager
+def kapacitor_157(binary: Path, folder: Path) -> Iterator[Target]:
+    """Kapacitor 1.5.7 with its default configuration, but for paths, port, no InfluxDB, no
+    usage reporting and quiet logs; the R1 task defined and enabled over its HTTP API."""
+    data = folder / "kapacitor157"
+    data.mkdir()
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KAPACITOR_")},
+        "KAPACITOR_DATA_DIR": str(data),
+        "KAPACITOR_REPLAY_DIR": str(data / "replay"),
+        "KAPACITOR_STORAGE_BOLTDB": str(data / "kapacitor.db"),
+        "KAPACITOR_TASK_DIR": str(data / "tasks"),
+        "KAPACITOR_LOAD_DIR": str(data / "load"),
+        "KAPACITOR_HTTP_BIND_ADDRESS": f"127.0.0.1:{port}",
+        "KAPACITOR_HTTP_LOG_ENABLED": "false",
+        "KAPACITOR_INFLUXDB_0_ENABLED": "false",
+        "KAPACITOR_REPORTING_ENABLED": "false",
+        "KAPACITOR_LOGGING_LEVEL": "ERROR",
+    }
+    config = data / "kapacitor.conf"
+    config.write_bytes(
+        subprocess.run([str(binary), "config"], capture_output=True, check=True).stdout
+    )
+    log = (data / "kapacitord.log").open("wb")
+    proc = subprocess.Popen([str(binary), "-config", str(config)], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=url, timeout=30)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if client.get("/kapacitor/v1/ping").status_code == 204:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                sys.exit(
+                    f"Kapacitor did not start: {(data / 'kapacitord.log').read_text()[-2000:]}"
+                )
+            time.sleep(0.1)
+        task = {
+            "id": "r1",
+            "type": "stream",
+            "dbrps": [{"db": DB, "rp": "autogen"}],
+            "script": TICKSCRIPT,
+            "status": "enabled",
+        }
+        resp = client.post("/kapacitor/v1/tasks", json=task)
+        if resp.status_code != 200:
+            sys.exit(f"Kapacitor refused the R1 task: {resp.status_code} {resp.text}")
+
+        def consumed() -> int:
+            stats = client.get("/kapacitor/v1/tasks/r1").json()["stats"]["node-stats"]
+            return int(next(v["collected"] for k, v in stats.items() if k.startswith("window")))
+
+        yield Target(
+            name="Kapacitor 1.5.7",
+            url=url,
+            write_path="/write",
+            write_params={"db": DB, "rp": "autogen"},
+            consumed=consumed,
+            root=proc.pid,
+        )
+    finally:
+        client.close()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def report(r: dict[str, Any]) -> str:
+    lines = [
+        f"{r['system']}: R1 {r['points']:,} points via {r['via']} "
+        f"({r['connections']} connection(s)) in {r['seconds']} s = {r['points_per_s']:,} points/s "
+        f"(writes done after {r['post_seconds']} s); peak RSS {r['peak_rss_mb']} MB",
+        "  peak RSS by process (MB): "
+        + ", ".join(f"{k} {v}" for k, v in r["peak_rss_mb_by_process"].items()),
+        "  CPU seconds by process: "
+        + ", ".join(f"{k} {v}" for k, v in r["cpu_seconds"].items())
+        + f" ({r['cpu_us_per_point']} CPU-us per point)",
+    ]
+    for i, rnd in enumerate(r["rounds"][1:], 2):
+        lines.append(
+            f"  round {i}: {rnd['points_per_s']:,} points/s, peak RSS {rnd['peak_rss_mb']} MB "
+            f"({rnd['peak_rss_mb'] / r['peak_rss_mb']:.2f}x round 1)"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -78,76 +388,33 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--lines-per-post", type=int, default=5000)
+    ap.add_argument("--connections", type=int, default=1)
+    ap.add_argument("--via", choices=("http", "nats"), default="http")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--kapacitor", type=Path, help="a Kapacitor 1.5.7 kapacitord to compare with")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.kapacitor and not shutil.which(str(args.kapacitor)):
+        sys.exit(f"--kapacitor: {args.kapacitor} is not an executable")
     total = args.series * args.steps
     posts = bodies(args.series, args.steps, args.lines_per_post)
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        d = Daemon(Path(tmp) / "kapacitor")
-        d.env["KAPACITOR_ALERT_LOG"] = ""
-        d.env["KAPACITOR_LOGGING_LEVEL"] = "WARNING"
-        d.start()
-        assert d.proc is not None
-        peak = [tree_rss_kb(d.proc.pid)]
-        done = threading.Event()
-
-        def sample() -> None:
-            assert d.proc is not None
-            while not done.is_set():
-                peak[0] = max(peak[0], tree_rss_kb(d.proc.pid))
-                time.sleep(0.05)
-
-        try:
-            define_r1(d, Path(tmp))
-            assert d.cli("enable", "r1").code == 0
-            time.sleep(1.5)  # let every service load the definition
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            cpu0 = tree_cpu(d.proc.pid)
-            with httpx.Client(base_url=d.url, timeout=120) as client:
-                t0 = time.perf_counter()
-                for body in posts:
-                    resp = client.post("/write", params={"db": "telegraf"}, content=body)
-                    if resp.status_code != 204:
-                        sys.exit(f"write failed: {resp.status_code} {resp.text[:300]}")
-                t_posted = time.perf_counter() - t0
-                while True:
-                    doc = client.get("/kapacitor/v1/plugins/r1").json()
-                    if doc["points_processed"] >= total:
-                        break
-                    if time.perf_counter() - t0 > 600:
-                        sys.exit(f"timed out: {doc['points_processed']} of {total} processed")
-                    time.sleep(0.02)
-                elapsed = time.perf_counter() - t0
-            cpu1 = tree_cpu(d.proc.pid)
-            done.set()
-            sampler.join()
-            result = {
-                "points": total,
-                "seconds": round(elapsed, 3),
-                "points_per_s": round(total / elapsed),
-                "post_seconds": round(t_posted, 3),
-                "peak_rss_mb": round(peak[0] / 1024, 1),
-                "alerts_fired": doc["alerts_fired"],
-                "errors": doc["errors"],
-                "cpu_seconds": {k: round(v - cpu0.get(k, 0.0), 2) for k, v in sorted(cpu1.items())},
-            }
-        finally:
-            done.set()
-            d.stop()
+        with ours(Path(tmp), args.via) as target:
+            results.append(measure(target, posts, total, args))
+        if args.kapacitor:
+            with kapacitor_157(args.kapacitor, Path(tmp)) as target:
+                results.append(measure(target, posts, total, args))
+    out: dict[str, Any] = {"results": results}
+    if len(results) == 2:
+        out["ratio"] = round(results[0]["points_per_s"] / results[1]["points_per_s"], 2)
     if args.json:
-        print(json.dumps(result))
-    else:
-        print(
-            f"R1: {result['points']:,} points in {result['seconds']} s = "
-            f"{result['points_per_s']:,} points/s "
-            f"(POSTs done after {result['post_seconds']} s); peak RSS {result['peak_rss_mb']} MB; "
-            f"alerts {result['alerts_fired']}, errors {result['errors']}"
-        )
-        print(
-            "CPU seconds by process: "
-            + ", ".join(f"{k} {v}" for k, v in result["cpu_seconds"].items())
-        )
+        print(json.dumps(out if len(results) == 2 else results[0]))
+        return
+    for r in results:
+        print(report(r))
+    if "ratio" in out:
+        print(f"throughput ratio (this project / Kapacitor 1.5.7): {out['ratio']}x")
 
 
 if __name__ == "__main__":
