@@ -260,9 +260,6 @@ def ours(folder: Path, via: str) -> Iterator[Target]:
     d.env["KAPACITOR_ALERT_LOG"] = ""
     # The NATS URL of the embedded server is read from its INFO line.
     d.env["KAPACITOR_LOGGING_LEVEL"] = "INFO" if via == "nats" else "WARNING"
-    for k, v in os.environ.items():
-        if k.startswith("GO"):  # e.g. GOMEMLIMIT, passed on to nats-server for experiments
-            d.env[k] = v
     d.start()
     assert d.proc is not None
     try:

@@ -44,7 +44,9 @@ class EmbeddedNats:
         *,
         server_name: str = "kapacitor",
         extra_args: tuple[str, ...] = (),
+        memory_limit: int = 0,
     ) -> None:
+        self.memory_limit = memory_limit
         self.server_name = server_name
         self.extra_args = extra_args
         self.store_dir = store_dir
@@ -71,7 +73,12 @@ class EmbeddedNats:
             self.server_name,
             *self.extra_args,
         ]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env = dict(os.environ)
+        if self.memory_limit:
+            env["GOMEMLIMIT"] = str(self.memory_limit)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+        )
         assert self.proc.stderr is not None
         deadline = time.monotonic() + READY_TIMEOUT_S
         port = None

@@ -94,6 +94,7 @@ class Supervisor:
                 host=self.cfg.nats.host,
                 port=self.cfg.nats.port,
                 binary=self.cfg.nats.server_bin,
+                memory_limit=self.cfg.nats.memory_limit,
             )
             url = self.nats.start()
             # Keep the port across restarts of the server: the services reconnect to this URL.

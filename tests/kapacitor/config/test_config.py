@@ -162,3 +162,11 @@ def test_cluster_durations_default_and_override(tmp_path: Path) -> None:
     cfg = load_config(f, env={"KAPACITOR_CLUSTER_HEARTBEAT": "500ms"})
     assert cfg.cluster.lease_ttl.seconds == 2.0
     assert cfg.cluster.heartbeat.seconds == 0.5
+
+
+def test_nats_memory_limit_default_env_and_check() -> None:
+    assert load_config(env={}).nats.memory_limit == 96 * 1024**2
+    cfg = load_config(env={"KAPACITOR_NATS_MEMORY_LIMIT": "0"})
+    assert cfg.nats.memory_limit == 0
+    with pytest.raises(ConfigError, match="memory-limit must be 0 or more"):
+        load_config(env={"KAPACITOR_NATS_MEMORY_LIMIT": "-1"})
