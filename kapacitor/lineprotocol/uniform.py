@@ -1,29 +1,39 @@
-"""The fastest path: a body whose lines all look alike, decoded with whole-body bytes operations.
+"""The fastest path: a body whose lines all look alike, decoded in one compiled pass.
 
 Telegraf and most agents send bodies where every line is `key fields timestamp` with the same
 numeric field names in the same order and no quotes or escapes. For such a body the per-line
-Python loop is not needed: splitting the whole body, slicing the token lists and converting each
-column in bulk is several times faster. Anything that does not fit returns None and the per-line
-pass (fast.py) takes the body, so this path only ever accepts bodies on which it agrees with the
-exact scanner (a hypothesis test checks that).
+Python loop is not needed: `_uniform.scan` (C) walks the bytes once, packing each field into a
+column and numbering the distinct series keys. Anything that does not fit returns None and the
+per-line pass (fast.py) takes the body, so this path only ever accepts bodies on which it agrees
+with the exact scanner (a hypothesis test checks that). Without the compiled module (no C
+compiler at install time) every body takes the per-line pass: slower, same results.
 """
 
 from __future__ import annotations
 
-from itertools import repeat
-from typing import Any
+from types import ModuleType
 
 import numpy as np
 
-from kapacitor.lineprotocol.columns import Col, bulk_times, bulk_values
 from kapacitor.lineprotocol.fast import Bail, parse_series
-from kapacitor.lineprotocol.syntax import FLOAT, INTEGER, UNSIGNED
+from kapacitor.lineprotocol.syntax import MAX_TIME_NS, MIN_TIME_NS
 from kapacitor.model.batch import Column, FieldType, PointBatch, SeriesKey
+
+_compiled: ModuleType | None
+try:
+    from kapacitor.lineprotocol import _uniform as _compiled
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    _compiled = None
+
+COMPILED = _compiled is not None
 
 _SERIES_CACHE: dict[bytes, SeriesKey] = {}
 _SERIES_CACHE_LIMIT = 100_000
-_NOT_UNIFORM = (b'"', b"\\", b"\r", b"\t", b"\n\n", b"\n#", b"\n ", b" \n", b"  ")
-_TYPES = {ord("i"): INTEGER, ord("u"): UNSIGNED}
+_DTYPES = {
+    FieldType.FLOAT: np.float64,
+    FieldType.INT: np.int64,
+    FieldType.UINT: np.uint64,
+}
 
 
 def _series(raw: bytes) -> SeriesKey:
@@ -38,66 +48,36 @@ def _series(raw: bytes) -> SeriesKey:
 
 def parse_uniform(body: bytes, *, db: str, rp: str, mult: int) -> PointBatch | None:
     """The batch of a uniform body (every line timestamped, same numeric fields), else None."""
-    if body.endswith(b"\n"):
-        body = body[:-1]
-    if not body or body[0] in b"# \n" or body.endswith(b" "):
+    if _compiled is None:
         return None
-    for bad in _NOT_UNIFORM:
-        if bad in body:
-            return None
-    lines = body.split(b"\n")
-    n = len(lines)
-    if list(map(bytes.count, lines, repeat(b" "))).count(2) != n:
+    scanned = _compiled.scan(body, -(-MIN_TIME_NS // mult), MAX_TIME_NS // mult)
+    if scanned is None:
         return None
-    parts = body.replace(b"\n", b" ").split(b" ")
-    keys, fields, stamps = parts[0::3], parts[1::3], parts[2::3]
+    keys, sidx_raw, names, types, cols, times_raw = scanned
+    sidx = np.frombuffer(sidx_raw, dtype=np.int32)
     try:
-        ids: dict[bytes, int] = {}
         series: list[SeriesKey] = []
         seen: dict[SeriesKey, int] = {}
-        for raw in dict.fromkeys(keys):
+        remap: list[int] = []
+        for raw in keys:
             # Two spellings of one series (tags in another order) share an id.
             sk = _series(raw)
             i = seen.get(sk)
             if i is None:
                 i = seen[sk] = len(series)
                 series.append(sk)
-            ids[raw] = i
+            remap.append(i)
+        columns = {
+            name.decode(): Column(
+                FieldType(code), np.frombuffer(col, dtype=_DTYPES[FieldType(code)])
+            )
+            for name, code, col in zip(names, types, cols, strict=True)
+        }
     except (Bail, ValueError, UnicodeDecodeError):
         return None
-    sidx = np.fromiter(map(ids.__getitem__, keys), dtype=np.int32, count=n)
-
-    k = fields[0].count(b",") + 1
-    if list(map(bytes.count, fields, repeat(b","))).count(k - 1) != n:
-        return None
-    pairs = b",".join(fields).split(b",")
-    if list(map(bytes.count, pairs, repeat(b"="))).count(1) != len(pairs):
-        return None
-    flat = b"=".join(pairs).split(b"=")
-    names, values = flat[0::2], flat[1::2]
-    first = names[:k]
-    if len(set(first)) != k or not all(first):
-        return None
-    columns: dict[str, Column] = {}
-    for j, name in enumerate(first):
-        if names[j::k].count(name) != n:
-            return None
-        vals = values[j::k]
-        last = vals[0][-1:] or b"?"
-        ftype = _TYPES.get(last[0], FLOAT if last[0] in b"0123456789." else -1)
-        if ftype < 0:
-            return None
-        col = Col(ftype)
-        col.vals = vals
-        arr: Any = bulk_values(col)
-        if arr is None:
-            return None
-        try:
-            columns[name.decode()] = Column(FieldType(ftype), arr)
-        except UnicodeDecodeError:
-            return None
-
-    times = bulk_times(stamps, mult)
-    if times is None or not n:
-        return None
+    if len(series) < len(keys):
+        sidx = np.asarray(remap, dtype=np.int32)[sidx]
+    times = np.frombuffer(times_raw, dtype=np.int64)
+    if mult != 1:
+        times = times * mult
     return PointBatch(db, rp, series, sidx, times, columns)

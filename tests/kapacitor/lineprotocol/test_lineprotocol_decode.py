@@ -11,6 +11,8 @@ from kapacitor.errors import LineProtocolError
 from kapacitor.lineprotocol import parse_body
 from kapacitor.lineprotocol.decode import parse_body_exact
 from kapacitor.model.batch import FieldType, PointBatch, SeriesKey
+from kapacitor.testing.batches import assert_same_parse as assert_same
+from kapacitor.testing.batches import rows
 
 NOW = 1_700_000_000_123_456_789
 
@@ -21,27 +23,6 @@ def parse(body: bytes, **kw: Any) -> tuple[PointBatch, list[LineProtocolError]]:
     exact = parse_body_exact(body, db="db", rp="rp", **kw)
     assert_same(fast, exact)
     return fast
-
-
-def assert_same(
-    a: tuple[PointBatch, list[LineProtocolError]], b: tuple[PointBatch, list[LineProtocolError]]
-) -> None:
-    ba, ea = a
-    bb, eb = b
-    assert [(e.line, e.reason) for e in ea] == [(e.line, e.reason) for e in eb]
-    assert rows(ba) == rows(bb)
-
-
-def rows(batch: PointBatch) -> list[tuple[SeriesKey, int, dict[str, tuple[FieldType, Any]]]]:
-    out = []
-    for r in range(len(batch)):
-        fields = {}
-        for name, col in batch.fields.items():
-            if col.present is None or col.present[r]:
-                v = col.values[r]
-                fields[name] = (col.type, v.item() if isinstance(v, np.generic) else v)
-        out.append((batch.series[int(batch.series_idx[r])], int(batch.time[r]), fields))
-    return out
 
 
 def one(line: bytes, **kw: Any) -> tuple[SeriesKey, int, dict[str, tuple[FieldType, Any]]]:

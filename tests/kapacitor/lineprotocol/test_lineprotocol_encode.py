@@ -19,22 +19,10 @@ from kapacitor.lineprotocol import (
     split_body,
 )
 from kapacitor.lineprotocol.decode import parse_body_exact
-from kapacitor.model.batch import FieldType, PointBatch, SeriesKey
+from kapacitor.model.batch import FieldType, SeriesKey
+from kapacitor.testing.batches import Row, rows
 
 F, I, U, B, S = FieldType.FLOAT, FieldType.INT, FieldType.UINT, FieldType.BOOL, FieldType.STRING  # noqa: E741
-Row = tuple[SeriesKey, int, dict[str, tuple[FieldType, Any]]]
-
-
-def rows(batch: PointBatch) -> list[Row]:
-    out = []
-    for r in range(len(batch)):
-        fields = {}
-        for name, col in batch.fields.items():
-            if col.present is None or col.present[r]:
-                v = col.values[r]
-                fields[name] = (col.type, v.item() if isinstance(v, np.generic) else v)
-        out.append((batch.series[int(batch.series_idx[r])], int(batch.time[r]), fields))
-    return out
 
 
 def test_encode_point_basic() -> None:

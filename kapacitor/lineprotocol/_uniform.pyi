@@ -1,0 +1,3 @@
+def scan(
+    body: bytes, lo: int, hi: int, /
+) -> tuple[list[bytes], bytearray, list[bytes], bytes, list[bytearray], bytearray] | None: ...
