@@ -41,7 +41,7 @@ import httpx
 
 from kapacitor.testing.daemon import Daemon
 from kapacitor.testing.ports import free_port
-from kapacitor.testing.procs import children, cmdline, cpu_seconds, rss_kb
+from kapacitor.testing.procs import children, cmdline, cpu_seconds, pss_kb, rss_kb, service_of
 
 SCRIPT = "alert(avg(window(usage_idle, 10s)), <, 30)\n"
 TICKSCRIPT = (
@@ -86,18 +86,17 @@ def process_name(pid: int) -> str:
         return "nats-server"
     if words[0].endswith("kapacitord") and "python" not in words[0]:
         return "kapacitor-1.5.7"
-    for word in words:
-        if word.startswith("services."):
-            return word.split(".")[1]
-    return "kapacitord"
+    return service_of(pid) or "kapacitord"
 
 
 @dataclass
 class Sampler:
-    """Peak RSS of a process tree, in total and by process name, every 50 ms in a thread."""
+    """Peak memory of a process tree every 50 ms in a thread: RSS summed and by process name,
+    and PSS summed (what the processes occupy together: a page shared by N counts 1/N)."""
 
     root: int
     peak_kb: int = 0
+    peak_pss_kb: int = 0
     peak_by_name: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -106,16 +105,18 @@ class Sampler:
         return [self.root, *children(self.root)]
 
     def sample(self) -> None:
-        total = 0
+        total = pss = 0
         for pid in self.pids():
             kb = rss_kb(pid)
             total += kb
+            pss += pss_kb(pid)
             name = process_name(pid)
             self.peak_by_name[name] = max(self.peak_by_name.get(name, 0), kb)
         self.peak_kb = max(self.peak_kb, total)
+        self.peak_pss_kb = max(self.peak_pss_kb, pss)
 
     def reset(self) -> None:
-        self.peak_kb = 0
+        self.peak_kb = self.peak_pss_kb = 0
         self.peak_by_name = {}
 
     def __enter__(self) -> Sampler:
@@ -208,6 +209,9 @@ def measure(
     target: Target, posts: list[bytes], total: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     rounds = []
+    idle = Sampler(target.root)
+    idle.sample()
+    idle_rss, idle_pss = round(idle.peak_kb / 1024, 1), round(idle.peak_pss_kb / 1024, 1)
     with Sampler(target.root) as sampler:
         cpu0 = sampler.cpu()
         t_all = time.perf_counter()
@@ -231,6 +235,7 @@ def measure(
                     "points_per_s": round(total / elapsed),
                     "post_seconds": round(t_posted, 3),
                     "peak_rss_mb": round(sampler.peak_kb / 1024, 1),
+                    "peak_pss_mb": round(sampler.peak_pss_kb / 1024, 1),
                     "peak_rss_mb_by_process": {
                         k: round(v / 1024, 1) for k, v in sorted(sampler.peak_by_name.items())
                     },
@@ -245,7 +250,12 @@ def measure(
         "points": total,
         "via": args.via if target.nats_url else "http",
         "connections": args.connections,
-        **{k: first[k] for k in ("seconds", "points_per_s", "post_seconds", "peak_rss_mb")},
+        **{
+            k: first[k]
+            for k in ("seconds", "points_per_s", "post_seconds", "peak_rss_mb", "peak_pss_mb")
+        },
+        "idle_rss_mb": idle_rss,
+        "idle_pss_mb": idle_pss,
         "peak_rss_mb_by_process": first["peak_rss_mb_by_process"],
         "rounds": rounds,
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
@@ -363,7 +373,9 @@ def report(r: dict[str, Any]) -> str:
     lines = [
         f"{r['system']}: R1 {r['points']:,} points via {r['via']} "
         f"({r['connections']} connection(s)) in {r['seconds']} s = {r['points_per_s']:,} points/s "
-        f"(writes done after {r['post_seconds']} s); peak RSS {r['peak_rss_mb']} MB",
+        f"(writes done after {r['post_seconds']} s)",
+        f"  memory together (PSS): idle {r['idle_pss_mb']} MB, peak {r['peak_pss_mb']} MB; "
+        f"RSS summed: idle {r['idle_rss_mb']} MB, peak {r['peak_rss_mb']} MB",
         "  peak RSS by process (MB): "
         + ", ".join(f"{k} {v}" for k, v in r["peak_rss_mb_by_process"].items()),
         "  CPU seconds by process: "
@@ -372,8 +384,9 @@ def report(r: dict[str, Any]) -> str:
     ]
     for i, rnd in enumerate(r["rounds"][1:], 2):
         lines.append(
-            f"  round {i}: {rnd['points_per_s']:,} points/s, peak RSS {rnd['peak_rss_mb']} MB "
-            f"({rnd['peak_rss_mb'] / r['peak_rss_mb']:.2f}x round 1)"
+            f"  round {i}: {rnd['points_per_s']:,} points/s, peak PSS {rnd['peak_pss_mb']} MB "
+            f"({rnd['peak_pss_mb'] / r['peak_pss_mb']:.2f}x round 1), "
+            f"peak RSS {rnd['peak_rss_mb']} MB ({rnd['peak_rss_mb'] / r['peak_rss_mb']:.2f}x)"
         )
     return "\n".join(lines)
 

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
 import time
 from pathlib import Path
 
@@ -55,8 +54,11 @@ class EmbeddedNats:
         self.binary = find_nats_server(binary)
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
-        self._log: list[str] = []
-        self._drainer: threading.Thread | None = None
+
+    @property
+    def log_path(self) -> Path:
+        """Where the server writes its log (appended across restarts)."""
+        return self.store_dir / "nats-server.log"
 
     def start(self) -> str:
         self.store_dir.mkdir(parents=True, exist_ok=True)
@@ -76,35 +78,28 @@ class EmbeddedNats:
         env = dict(os.environ)
         if self.memory_limit:
             env["GOMEMLIMIT"] = str(self.memory_limit)
-        self.proc = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
-        )
-        assert self.proc.stderr is not None
+        # The log goes to a file, not a pipe: no thread has to keep draining it, so the
+        # supervisor may fork its services at any time (a fork copies only the calling thread).
+        with self.log_path.open("ab") as log:
+            offset = log.tell()
+            self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + READY_TIMEOUT_S
-        port = None
         while time.monotonic() < deadline:
-            raw = self.proc.stderr.readline()
-            if not raw:
-                break
-            line = raw.decode(errors="replace").rstrip()
-            self._log.append(line)
-            m = _LISTEN.search(line)
-            if m:
-                port = int(m.group(2))
-            if "Server is ready" in line and port is not None:
-                self.url = f"nats://{self.host}:{port}"
-                self._drainer = threading.Thread(target=self._drain, daemon=True)
-                self._drainer.start()
+            text = self._log_since(offset)
+            if "Server is ready" in text and (m := _LISTEN.search(text)) is not None:
+                self.url = f"nats://{self.host}:{m.group(2)}"
                 return self.url
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
         self.stop()
-        raise BusError("embedded nats-server did not start:\n" + "\n".join(self._log[-20:]))
+        tail = self._log_since(offset).splitlines()[-20:]
+        raise BusError("embedded nats-server did not start:\n" + "\n".join(tail))
 
-    def _drain(self) -> None:
-        # Keep reading stderr so the server never blocks on a full pipe; keep the tail for errors.
-        assert self.proc is not None and self.proc.stderr is not None
-        for raw in self.proc.stderr:
-            self._log.append(raw.decode(errors="replace").rstrip())
-            del self._log[:-200]
+    def _log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -119,8 +114,3 @@ class EmbeddedNats:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self._drainer is not None:
-            self._drainer.join(timeout)
-            self._drainer = None
-        if self.proc.stderr is not None:
-            self.proc.stderr.close()

@@ -21,6 +21,7 @@ def setup_logging(level: str, name: str) -> None:
         level=getattr(logging, level.upper(), logging.INFO),
         format=f"%(asctime)s %(levelname)s [{name}] %(name)s: %(message)s",
         stream=sys.stderr,
+        force=True,  # a service forked by kapacitord replaces the supervisor's handler
     )
 
 

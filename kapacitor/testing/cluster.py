@@ -15,7 +15,7 @@ from typing import Any
 from kapacitor.bus.client import connect
 from kapacitor.bus.cluster_store import ClusterStore
 from kapacitor.testing.daemon import Daemon
-from kapacitor.testing.procs import children, cmdline
+from kapacitor.testing.procs import children, service_of
 from kapacitor.testing.waits import NotYet, wait_until
 
 __all__ = ["Cluster"]
@@ -66,7 +66,7 @@ class Cluster:
     def interpreter_pid(self, d: Daemon) -> int:
         """The interpreter service process of daemon `d`."""
         assert d.proc is not None
-        found = [p for p in children(d.proc.pid) if "services.interpreter" in cmdline(p)]
+        found = [p for p in children(d.proc.pid) if service_of(p) == "interpreter"]
         assert found, f"no interpreter process under {d.proc.pid}"
         return found[0]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["children", "cmdline", "cpu_seconds", "rss_kb"]
+__all__ = ["children", "cmdline", "cpu_seconds", "pss_kb", "rss_kb", "service_of"]
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -59,3 +59,33 @@ def rss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def pss_kb(pid: int) -> int:
+    """Its proportional share of resident memory in KiB: pages it shares with N processes
+    count 1/N, so the PSS of a group of processes sums to the memory they occupy together
+    (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def service_of(pid: int) -> str:
+    """The kapacitord service a process runs ('' if none): forked by kapacitord, it is named
+    kap-<service>; started alone, its command line says services.<service>."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            comm = f.read().strip()
+    except OSError:
+        return ""
+    if comm.startswith("kap-"):
+        return comm.removeprefix("kap-")
+    for word in cmdline(pid).split():
+        if word.startswith("services."):
+            return word.split(".")[1]
+    return ""

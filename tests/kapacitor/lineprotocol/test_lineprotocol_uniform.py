@@ -63,7 +63,8 @@ def bodies(draw: st.DrawFn, valid_only: bool) -> bytes:
             else:
                 value = draw(_VALUES)
             fields.append(name + b"=" + value)
-        stamp = draw(st.integers(-(2**31), 2**31).map(lambda t: b"%d" % t) if valid_only else _STAMPS)
+        stamps = st.integers(-(2**31), 2**31).map(lambda t: b"%d" % t)
+        stamp = draw(stamps if valid_only else _STAMPS)
         line = key + b" " + b",".join(fields) + b" " + stamp
         if not valid_only:
             line = draw(st.sampled_from([line, line, line, line + b" ", b"#" + line, b""]))
