@@ -142,3 +142,27 @@ def test_leaves_other_bodies_to_the_per_line_pass(body: bytes) -> None:
     assert parse_uniform(body, db="db", rp="rp", mult=1) is None
     kw = {"db": "db", "rp": "rp", "now_ns": NOW}
     assert_same(parse_body(body, **kw), parse_body_exact(body, **kw))
+
+
+@st.composite
+def decimals(draw: st.DrawFn) -> bytes:
+    """Plain decimals as agents print them: sign, up to 17 digits, a point anywhere."""
+    digits = draw(st.text("0123456789", min_size=0, max_size=17))
+    point = draw(st.integers(0, len(digits)))
+    dot = draw(st.booleans())
+    sign = draw(st.sampled_from(["", "-"]))
+    return (sign + digits[:point] + ("." if dot else "") + digits[point:]).encode()
+
+
+@settings(max_examples=settings.default.max_examples * 10)
+@given(decimals())
+def test_plain_decimals_read_as_float_reads_them(token: bytes) -> None:
+    batch = parse_uniform(b"m v=" + token + b" 1", db="db", rp="rp", mult=1)
+    try:
+        expected = float(token)
+    except ValueError:
+        assert batch is None
+        return
+    assert batch is not None
+    got = batch.fields["v"].values[0]
+    assert np.float64(expected).tobytes() == got.tobytes()  # bit for bit: -0.0 too
