@@ -1,47 +1,19 @@
-"""Ingest's domain: the write request and reply that travel between API and ingest, and turning
-a chunk of line protocol into a point batch. No I/O here."""
+"""Ingest's domain: turning a write (a body of line protocol, in chunks) into point batches
+ready for the POINTS stream, and the outcome InfluxDB clients expect. No I/O here: the API
+(for /write) and the ingest service (for the NATS input) parse and store with these."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-import msgspec
+import uuid
+from dataclasses import dataclass, field
 
 from kapacitor.bus import subjects
-from kapacitor.errors import LineProtocolError, RequestError, WriteNotStored
+from kapacitor.bus.interface import Stored
+from kapacitor.errors import LineProtocolError, RequestError
 from kapacitor.lineprotocol import PRECISIONS, parse_body
-from kapacitor.model import PointBatch
+from kapacitor.model import PointBatch, encode_batch
 
 MAX_ERRORS_REPORTED = 100
-
-
-class WriteRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """What comes with a chunk of a /write body (as NATS headers; the chunk is the payload)."""
-
-    db: str
-    rp: str
-    precision: str = "ns"
-    first_line: int = 1  # of the chunk within the whole body, so errors name body lines
-    now_ns: int = 0  # the time of points without a timestamp; 0: when ingest parses them
-
-    def headers(self) -> dict[str, str]:
-        return {
-            subjects.H_DB: self.db,
-            subjects.H_RP: self.rp,
-            subjects.H_PRECISION: self.precision,
-            subjects.H_FIRST_LINE: str(self.first_line),
-            subjects.H_NOW: str(self.now_ns),
-        }
-
-    @classmethod
-    def from_headers(cls, h: Mapping[str, str], default_rp: str) -> WriteRequest:
-        return cls(
-            db=h.get(subjects.H_DB, ""),
-            rp=h.get(subjects.H_RP, default_rp),
-            precision=h.get(subjects.H_PRECISION, "ns"),
-            first_line=int(h.get(subjects.H_FIRST_LINE, "1")),
-            now_ns=int(h.get(subjects.H_NOW, "0")),
-        )
 
 
 def check_write_params(db: str, precision: str) -> None:
@@ -52,56 +24,57 @@ def check_write_params(db: str, precision: str) -> None:
         raise RequestError(f"invalid precision {precision!r}: use one of n, u, ms, s, m, h")
 
 
-class LineError(msgspec.Struct, frozen=True):
-    line: int
-    message: str
-
-
-class WriteReply(msgspec.Struct, frozen=True, kw_only=True):
-    accepted: int = 0
-    errors: list[LineError] = []
-    failure: str = ""  # set when nothing could be stored (bus down): the API answers 503
-
-
 def parse_chunk(
     body: bytes, *, db: str, rp: str, precision: str, now_ns: int, first_line: int
 ) -> tuple[PointBatch, list[LineProtocolError]]:
     return parse_body(body, db=db, rp=rp, precision=precision, now_ns=now_ns, first_line=first_line)
 
 
-def encode_reply(r: WriteReply) -> bytes:
-    return msgspec.json.encode(r)
+@dataclass
+class Write:
+    """One write as it is parsed chunk by chunk: the batches to store, each with an id of its
+    own (a publish retried within the stream's duplicate window is stored once), what was
+    accepted and the bad lines."""
 
+    db: str
+    rp: str
+    precision: str
+    now_ns: int  # the time of points without a timestamp
+    write_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    messages: list[Stored] = field(default_factory=list)
+    accepted: int = 0
+    errors: list[LineProtocolError] = field(default_factory=list)
 
-def decode_reply(data: bytes) -> WriteReply:
-    return msgspec.json.decode(data, type=WriteReply)
-
-
-def reply_for(accepted: int, errors: list[LineProtocolError]) -> WriteReply:
-    return WriteReply(
-        accepted=accepted,
-        errors=[LineError(e.line, e.reason) for e in errors[:MAX_ERRORS_REPORTED]],
-    )
-
-
-def write_outcome(replies: Sequence[WriteReply]) -> int:
-    """The points accepted by a write sent in chunks, when every line was stored.
-
-    WriteNotStored when a chunk could not be stored at all (503: retry); RequestError naming
-    the bad lines otherwise (400, InfluxDB's partial write: the good lines are kept).
-    """
-    accepted = sum(r.accepted for r in replies)
-    failures = [r.failure for r in replies if r.failure]
-    if failures:
-        raise WriteNotStored("write not stored: " + failures[0], accepted=accepted)
-    errors = [e for r in replies for e in r.errors]
-    if errors:
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more bad lines)" if len(errors) > 1 else ""
-        raise RequestError(
-            f"partial write: line {first.line}: {first.message}{more}; {accepted} points accepted",
-            accepted=accepted,
-            rejected=len(errors),
-            errors=[{"line": e.line, "message": e.message} for e in errors],
+    def add_chunk(self, chunk: bytes, first_line: int = 1) -> None:
+        """Parse one chunk whose first line is line `first_line` of the whole body."""
+        batch, errors = parse_chunk(
+            chunk,
+            db=self.db,
+            rp=self.rp,
+            precision=self.precision,
+            now_ns=self.now_ns,
+            first_line=first_line,
         )
-    return accepted
+        if len(batch):
+            msg_id = f"w.{self.write_id}.{len(self.messages)}"
+            self.messages.append(Stored(subjects.POINTS_IN, encode_batch(batch), msg_id))
+            self.accepted += len(batch)
+        self.errors += errors
+
+    def outcome(self) -> int:
+        """The points accepted once the batches are stored, when every line was good;
+        RequestError naming the bad lines otherwise (400, InfluxDB's partial write: the good
+        lines are kept)."""
+        if not self.errors:
+            return self.accepted
+        first = self.errors[0]
+        more = f" (and {len(self.errors) - 1} more bad lines)" if len(self.errors) > 1 else ""
+        raise RequestError(
+            f"partial write: line {first.line}: {first.reason}{more}; "
+            f"{self.accepted} points accepted",
+            accepted=self.accepted,
+            rejected=len(self.errors),
+            errors=[
+                {"line": e.line, "message": e.reason} for e in self.errors[:MAX_ERRORS_REPORTED]
+            ],
+        )

@@ -346,15 +346,18 @@ class NatsBus:
         # publish_async sends at once and returns a future per message; the futures never time
         # out by themselves, hence the one deadline over all of them. Each message gets its own
         # headers dict: nats-py may keep or mutate the one it is given.
-        futures = [
-            await self.js.publish_async(
-                m.subject,
-                m.data,
-                stream=stream,
-                headers=_headers(m),
-            )
-            for m in messages
-        ]
+        try:
+            futures = [
+                await self.js.publish_async(
+                    m.subject,
+                    m.data,
+                    stream=stream,
+                    headers=_headers(m),
+                )
+                for m in messages
+            ]
+        except NATS_ERRORS as e:
+            raise BusError(f"stream {stream}: cannot publish: {e}") from e
         try:
             await asyncio.wait_for(asyncio.gather(*futures), timeout)
         except TimeoutError:

@@ -1,7 +1,8 @@
 """Every NATS subject, stream, consumer and KV bucket name of the system, in one place.
 
-kapacitor.ingest.write            request/reply: API -> ingest, a chunk of a /write body
-kapacitor.points.in               stream POINTS: parsed point batches, ingest -> matcher
+telegraf (nats-input.subject)      core: line protocol from Telegraf's outputs.nats -> ingest
+kapacitor.points.in               stream POINTS: parsed point batches, API (/write) and
+                                  ingest (NATS input) -> matcher
 kapacitor.matched.<p>.<plugin>    stream MATCHED: a plugin's matched batches of partition p,
                                   matcher -> interpreter (kapacitor.plugin.<plugin> before
                                   partitions: an older stream's subjects are updated)
@@ -14,9 +15,6 @@ KV kapacitor_stats                per-plugin counters published by interpreters
 from __future__ import annotations
 
 import re
-
-INGEST_WRITE = "kapacitor.ingest.write"
-INGEST_QUEUE = "ingest"
 
 POINTS_STREAM = "KAPACITOR_POINTS"
 POINTS_IN = "kapacitor.points.in"
@@ -51,12 +49,6 @@ RECORDINGS_BUCKET = "kapacitor_recordings"
 REPLAY_QUEUE = "replay"
 REPLAY_STOP_ALL = "kapacitor.replay.stop.*"
 
-# Headers on ingest write requests.
-H_DB = "Kapacitor-Db"
-H_RP = "Kapacitor-Rp"
-H_PRECISION = "Kapacitor-Precision"
-H_FIRST_LINE = "Kapacitor-First-Line"
-H_NOW = "Kapacitor-Now"
 H_REPORT_PART = "Kapacitor-Report-Part"  # on replay progress messages that carry the report
 H_MSG_ID = "Nats-Msg-Id"  # JetStream drops a message whose id it stored within its window
 H_EVENT_IDS = "Kapacitor-Event-Ids"  # on ALERTS messages: the id of each event, in order

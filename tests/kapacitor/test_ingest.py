@@ -1,23 +1,13 @@
-"""Ingest's domain: the write request as headers, and the outcome of a chunked write."""
+"""Ingest's domain: a write parsed chunk by chunk into batches with ids, and its outcome."""
 
 from __future__ import annotations
 
 import pytest
 
-from kapacitor.errors import RequestError, WriteNotStored
-from kapacitor.ingest import (
-    LineError,
-    WriteReply,
-    WriteRequest,
-    check_write_params,
-    write_outcome,
-)
-
-
-def test_write_request_round_trips_through_headers() -> None:
-    req = WriteRequest(db="d", rp="r", precision="s", first_line=7, now_ns=42)
-    assert WriteRequest.from_headers(req.headers(), "autogen") == req
-    assert WriteRequest.from_headers({}, "autogen") == WriteRequest(db="", rp="autogen")
+from kapacitor.bus import subjects
+from kapacitor.errors import RequestError
+from kapacitor.ingest import Write, check_write_params
+from kapacitor.model import decode_batch
 
 
 def test_write_params() -> None:
@@ -28,19 +18,38 @@ def test_write_params() -> None:
         check_write_params("db", "fortnight")
 
 
-def test_write_outcome() -> None:
-    assert write_outcome([WriteReply(accepted=2), WriteReply(accepted=3)]) == 5
-    with pytest.raises(WriteNotStored, match="write not stored: bus down") as stored:
-        write_outcome([WriteReply(accepted=2), WriteReply(failure="bus down")])
-    assert stored.value.details == {"accepted": 2}
-    bad = [WriteReply(accepted=1, errors=[LineError(2, "x"), LineError(5, "y")])]
+def test_chunks_become_batches_with_ids_of_their_own() -> None:
+    w = Write("d", "r", "s", now_ns=42_000_000_000)
+    w.add_chunk(b"cpu v=1 1\ncpu v=2 2\n", 1)
+    w.add_chunk(b"cpu v=3\n", 3)
+    assert w.outcome() == 3
+    assert [m.subject for m in w.messages] == [subjects.POINTS_IN] * 2
+    ids = [m.msg_id for m in w.messages]
+    assert ids == [f"w.{w.write_id}.0", f"w.{w.write_id}.1"]
+    assert Write("d", "r", "s", 0).write_id != w.write_id
+    first, second = (decode_batch(m.data) for m in w.messages)
+    assert (first.db, first.rp, first.time.tolist()) == ("d", "r", [1_000_000_000, 2_000_000_000])
+    assert second.time.tolist() == [42_000_000_000]  # no timestamp: the write's time
+
+
+def test_bad_lines_are_named_by_their_line_in_the_whole_body() -> None:
+    w = Write("d", "r", "ns", now_ns=0)
+    w.add_chunk(b"cpu v=1 1\n", 1)
+    w.add_chunk(b"cpu v=\ncpu v=2 2\ncpu,x v=1 1\n", 2)
+    w.add_chunk(b"\n", 5)
+    assert w.accepted == 2
     with pytest.raises(RequestError) as partial:
-        write_outcome(bad)
-    assert str(partial.value) == (
-        "partial write: line 2: x (and 1 more bad lines); 1 points accepted"
-    )
-    assert partial.value.details == {
-        "accepted": 1,
-        "rejected": 2,
-        "errors": [{"line": 2, "message": "x"}, {"line": 5, "message": "y"}],
-    }
+        w.outcome()
+    assert str(partial.value).startswith("partial write: line 2: ")
+    assert str(partial.value).endswith(" (and 1 more bad lines); 2 points accepted")
+    details = partial.value.details
+    assert (details["accepted"], details["rejected"]) == (2, 2)
+    assert [e["line"] for e in details["errors"]] == [2, 4]
+
+
+def test_a_write_with_only_bad_lines_stores_nothing() -> None:
+    w = Write("d", "r", "ns", now_ns=0)
+    w.add_chunk(b"cpu v=\n", 1)
+    assert w.messages == []
+    with pytest.raises(RequestError, match="0 points accepted"):
+        w.outcome()

@@ -1,4 +1,5 @@
-"""POST /write: line protocol, exactly as InfluxDB 1.x, parsed and stored by ingest (over NATS)."""
+"""POST /write: line protocol, exactly as InfluxDB 1.x, parsed here and stored in the POINTS
+stream before the 204."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from kapacitor.api import V1
 from kapacitor.bus import subjects
-from kapacitor.ingest import WriteRequest, check_write_params, decode_reply, write_outcome
+from kapacitor.errors import BusError, WriteNotStored
+from kapacitor.ingest import Write, check_write_params
 from kapacitor.lineprotocol import split_body
 from services.api.body import read_body
 from services.api.state import ApiState, api_state
 
-INGEST_TIMEOUT_S = 60.0
+STORE_TIMEOUT_S = 60.0
 TEXT_BODY: dict[str, Any] = {"requestBody": {"content": {"text/plain": {}}}}
 
 router = APIRouter()
@@ -35,22 +37,13 @@ async def write(
     body = await read_body(request, api)
     if not body.strip():
         return Response(status_code=204)
-    rp = rp or api.cfg.ingest.default_rp
-    now = api.clock.now_ns()
-    chunks = split_body(body, api.cfg.http.write_chunk_size)
-    answers = await asyncio.gather(
-        *(
-            api.bus.request(
-                subjects.INGEST_WRITE,
-                chunk,
-                timeout=INGEST_TIMEOUT_S,
-                headers=WriteRequest(
-                    db=db, rp=rp, precision=precision, first_line=first, now_ns=now
-                ).headers(),
-                responder="ingest service",
-            )
-            for first, chunk in chunks
-        )
-    )
-    write_outcome([decode_reply(a.data) for a in answers])
+    w = Write(db, rp or api.cfg.ingest.default_rp, precision, api.clock.now_ns())
+    for first, chunk in split_body(body, api.cfg.http.write_chunk_size):
+        w.add_chunk(chunk, first)
+        await asyncio.sleep(0)  # a big body does not hold up the other requests
+    try:
+        await api.bus.store_all(w.messages, stream=subjects.POINTS_STREAM, timeout=STORE_TIMEOUT_S)
+    except BusError as e:
+        raise WriteNotStored(f"write not stored: {e}", accepted=0) from e
+    w.outcome()
     return Response(status_code=204)
