@@ -253,6 +253,9 @@ class _JsDelivery:
     def header(self, key: str) -> str:
         return (self._msg.headers or {}).get(key, "")
 
+    def release(self) -> None:
+        self._msg.data = b""
+
     async def ack(self) -> None:
         await self._settle(self._msg.ack(), "acknowledge")
 

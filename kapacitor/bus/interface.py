@@ -56,6 +56,11 @@ class Delivery(Protocol):
         """A header it was published with ('' when absent)."""
         ...
 
+    def release(self) -> None:
+        """Drop the payload (it has been read): a message kept only to be acked later then
+        holds its ack subject, not its points."""
+        ...
+
     async def ack(self) -> None: ...
 
     async def ack_sync(self) -> None:

@@ -41,6 +41,9 @@ SERVICE = "interpreter"
 SAVE_AFTER_PENDING = 1_000
 MAX_PENDING = 20_000  # per partition consumer: enough for SAVE_AFTER_PENDING and a slow save
 TIMER_INTERVAL_S = 1.0  # deadman() checks
+# Fetches a partition may have waiting to be processed: the rest waits in JetStream, not here
+# (unbounded, a busy interpreter held whole backlogs in memory).
+READ_AHEAD = 2
 STORE_TIMEOUT_S = 10.0  # for the ALERTS stream to ack a batch's events
 ADOPT_RETRY_S = 0.5
 RETRY_S = 0.5  # between attempts to store alert events
@@ -56,6 +59,7 @@ class Owned:
     fetcher: asyncio.Task[None] | None = None
     pending: list[Delivery] = field(default_factory=list)  # acked once a save covers them
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    room: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(READ_AHEAD))
 
 
 def _events_stored(subject: str, events: list[AlertEvent], msg_id: str) -> Stored:
@@ -80,7 +84,10 @@ class Interpreter:
         self.partitions = partitions
         self.legacy = legacy  # state saved per plugin before partitions
         self.owned: dict[int, Owned] = {}
-        self.queue: asyncio.Queue[tuple[int, Sequence[Delivery]]] = asyncio.Queue()
+        # What the fetchers got, with the partition's semaphore to release once processed.
+        self.queue: asyncio.Queue[tuple[int, Sequence[Delivery], asyncio.Semaphore]] = (
+            asyncio.Queue()
+        )
         self.definitions: dict[str, PluginDefinition] = {}
         self._legacy: dict[str, StoredState] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -138,7 +145,7 @@ class Interpreter:
             self.owned.pop(p, None)
             self.host.close_partition(p)
             raise
-        owned.fetcher = asyncio.create_task(self._fetch(p, owned.puller))
+        owned.fetcher = asyncio.create_task(self._fetch(p, owned.puller, owned.room))
         log.debug("partition %d: running from sequence %d", p, owned.applied)
 
     async def _legacy_state(self) -> dict[str, StoredState]:
@@ -156,18 +163,25 @@ class Interpreter:
                     self._legacy[name] = state
         return self._legacy
 
-    async def _fetch(self, p: int, puller: Puller) -> None:
+    async def _fetch(self, p: int, puller: Puller, room: asyncio.Semaphore) -> None:
         batch = self.cfg.interpreter.fetch_batch
         wait = self.cfg.interpreter.join_wait.seconds
         while True:
+            await room.acquire()
             try:
                 got = await puller.fetch(batch, wait=wait)
             except BusError as e:
+                room.release()
                 log.warning("partition %d: %s; retrying", p, e)
                 await asyncio.sleep(RETRY_S)
                 continue
+            except BaseException:
+                room.release()
+                raise
             if got:
-                self.queue.put_nowait((p, got))
+                self.queue.put_nowait((p, got, room))
+            else:
+                room.release()
 
     async def _stop_fetching(self, owned: Owned) -> None:
         if owned.fetcher is not None:
@@ -215,10 +229,14 @@ class Interpreter:
             while not self.queue.empty():
                 items.append(self.queue.get_nowait())
             per_partition: dict[int, list[Delivery]] = {}
-            for p, got in items:
+            for p, got, _ in items:
                 per_partition.setdefault(p, []).extend(got)
-            for p, got in per_partition.items():
-                await self._process(p, got)
+            try:
+                for p, got in per_partition.items():
+                    await self._process(p, got)
+            finally:
+                for _, _, room in items:
+                    room.release()
             now = loop.time()
             if now >= next_tick:
                 next_tick = now + TIMER_INTERVAL_S
@@ -237,6 +255,7 @@ class Interpreter:
             sources: dict[str, list[int]] = {}  # the MATCHED sequence of each batch
             for msg in got:
                 if msg.sequence <= owned.applied:  # delivered again: its effect is held
+                    msg.release()
                     owned.pending.append(msg)
                     continue
                 plugin = subjects.plugin_from_subject(msg.subject)
@@ -246,6 +265,7 @@ class Interpreter:
                     log.error("plugin %s: dropping message: %s", plugin, e)
                     await msg.term()
                     continue
+                msg.release()  # kept until a save covers it: to be acked, not read again
                 per_plugin.setdefault(plugin, []).append(batch)
                 sources.setdefault(plugin, []).append(msg.sequence)
                 owned.applied = msg.sequence
