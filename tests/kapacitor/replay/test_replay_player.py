@@ -267,3 +267,27 @@ def test_chunks_are_time_ordered_and_bounded() -> None:
     ]
     assert values == [2.0, 3, 1.0]
     assert np.all(np.diff(times) >= 0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_time_order_is_a_stable_sort_whether_recorded_in_order_or_not(seed: int) -> None:
+    """The helper skips sorting when the recording is in time order: against a plain stable
+    sort, on in-order and shuffled recordings of one and of two families (int and float v)."""
+    from kapacitor.replay.player import _time_ordered
+
+    rnd = random.Random(seed)
+    stamps = sorted(rnd.randrange(5) for _ in range(12))
+    if seed % 2:
+        rnd.shuffle(stamps)
+    lines = [
+        f"cpu v={k}{'i' if seed % 4 >= 2 and k % 3 == 0 else ''} {T0 + t}".encode()
+        for k, t in enumerate(stamps)
+    ]
+    batches = [_parse([line]) for line in lines]
+    merged, fam, local, times = _time_ordered(batches)
+    got = [
+        int(merged[f].fields["v"].values[i].item())
+        for f, i in zip(fam.tolist(), local.tolist(), strict=True)
+    ]
+    assert got == [k for _, k in sorted((t, k) for k, t in enumerate(stamps))]
+    assert times.tolist() == [T0 + t for t in sorted(stamps)]
