@@ -10,11 +10,12 @@ nats-server; Kapacitor's one process), sampled every 50 ms, with each process's 
 
     python bench/r1.py [--series 1000] [--steps 1000] [--lines-per-post 5000]
                        [--connections 1] [--via http|nats] [--repeat 1]
-                       [--kapacitor PATH/TO/kapacitord] [--json]
+                       [--kapacitor PATH/TO/kapacitord] [--rounds 1] [--json]
 
 --kapacitor runs Kapacitor's R1 task (stream|from().measurement('cpu').groupBy('host')
 |window().period(10s).every(10s)|mean('usage_idle')|alert().crit(lambda: "mean" < 30)) on the
-same bodies through the same client right after ours, and prints the ratio. --repeat N sends R1
+same bodies through the same client right after ours, and prints the ratio; --rounds N
+measures each N times, alternating which goes first, and reports the medians. --repeat N sends R1
 N times in a row (the same series and timestamps) and reports each round's peak RSS. --via nats
 publishes the bodies on the NATS input subject (Telegraf's outputs.nats) instead of POSTing them.
 """
@@ -98,6 +99,7 @@ class Sampler:
     peak_kb: int = 0
     peak_pss_kb: int = 0
     peak_by_name: dict[str, int] = field(default_factory=dict)
+    peak_pss_by_name: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -107,17 +109,19 @@ class Sampler:
     def sample(self) -> None:
         total = pss = 0
         for pid in self.pids():
-            kb = rss_kb(pid)
+            kb, share = rss_kb(pid), pss_kb(pid)
             total += kb
-            pss += pss_kb(pid)
+            pss += share
             name = process_name(pid)
             self.peak_by_name[name] = max(self.peak_by_name.get(name, 0), kb)
+            self.peak_pss_by_name[name] = max(self.peak_pss_by_name.get(name, 0), share)
         self.peak_kb = max(self.peak_kb, total)
         self.peak_pss_kb = max(self.peak_pss_kb, pss)
 
     def reset(self) -> None:
         self.peak_kb = self.peak_pss_kb = 0
         self.peak_by_name = {}
+        self.peak_pss_by_name = {}
 
     def __enter__(self) -> Sampler:
         def loop() -> None:
@@ -239,6 +243,9 @@ def measure(
                     "peak_rss_mb_by_process": {
                         k: round(v / 1024, 1) for k, v in sorted(sampler.peak_by_name.items())
                     },
+                    "peak_pss_mb_by_process": {
+                        k: round(v / 1024, 1) for k, v in sorted(sampler.peak_pss_by_name.items())
+                    },
                 }
             )
         spent = time.perf_counter() - t_all
@@ -257,6 +264,7 @@ def measure(
         "idle_rss_mb": idle_rss,
         "idle_pss_mb": idle_pss,
         "peak_rss_mb_by_process": first["peak_rss_mb_by_process"],
+        "peak_pss_mb_by_process": first["peak_pss_mb_by_process"],
         "rounds": rounds,
         "cpu_seconds": {k: round(v, 2) for k, v in cpu.items()},
         "cpu_us_per_point": round(sum(cpu.values()) * 1e6 / (total * args.repeat), 2),
@@ -376,6 +384,8 @@ def report(r: dict[str, Any]) -> str:
         f"(writes done after {r['post_seconds']} s)",
         f"  memory together (PSS): idle {r['idle_pss_mb']} MB, peak {r['peak_pss_mb']} MB; "
         f"RSS summed: idle {r['idle_rss_mb']} MB, peak {r['peak_rss_mb']} MB",
+        "  peak PSS by process (MB): "
+        + ", ".join(f"{k} {v}" for k, v in r["peak_pss_mb_by_process"].items()),
         "  peak RSS by process (MB): "
         + ", ".join(f"{k} {v}" for k, v in r["peak_rss_mb_by_process"].items()),
         "  CPU seconds by process: "
@@ -402,29 +412,61 @@ def main() -> None:
     ap.add_argument("--via", choices=("http", "nats"), default="http")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--kapacitor", type=Path, help="a Kapacitor 1.5.7 kapacitord to compare with")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure each system this many times, alternating which goes first; report "
+        "every round and the medians",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.kapacitor and not shutil.which(str(args.kapacitor)):
         sys.exit(f"--kapacitor: {args.kapacitor} is not an executable")
     total = args.series * args.steps
     posts = bodies(args.series, args.steps, args.lines_per_post)
-    results = []
+    ours_runs: list[dict[str, Any]] = []
+    theirs_runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        with ours(Path(tmp), args.via) as target:
-            results.append(measure(target, posts, total, args))
-        if args.kapacitor:
-            with kapacitor_157(args.kapacitor, Path(tmp)) as target:
-                results.append(measure(target, posts, total, args))
-    out: dict[str, Any] = {"results": results}
-    if len(results) == 2:
-        out["ratio"] = round(results[0]["points_per_s"] / results[1]["points_per_s"], 2)
+        for r in range(args.rounds):
+            order = ["ours", "kapacitor"] if r % 2 == 0 else ["kapacitor", "ours"]
+            for system in order:
+                folder = Path(tmp) / f"{system}{r}"
+                folder.mkdir()
+                if system == "ours":
+                    with ours(folder, args.via) as target:
+                        ours_runs.append(measure(target, posts, total, args))
+                elif args.kapacitor:
+                    with kapacitor_157(args.kapacitor, folder) as target:
+                        theirs_runs.append(measure(target, posts, total, args))
+    out: dict[str, Any] = {"results": [median_run(ours_runs)]}
+    if theirs_runs:
+        out["results"].append(median_run(theirs_runs))
+        out["ratio"] = round(
+            out["results"][0]["points_per_s"] / out["results"][1]["points_per_s"], 2
+        )
+    if args.rounds > 1:
+        out["rounds"] = {
+            "this project": [r["points_per_s"] for r in ours_runs],
+            "Kapacitor 1.5.7": [r["points_per_s"] for r in theirs_runs],
+        }
     if args.json:
-        print(json.dumps(out if len(results) == 2 else results[0]))
+        print(json.dumps(out if theirs_runs or args.rounds > 1 else out["results"][0]))
         return
-    for r in results:
-        print(report(r))
+    for res in out["results"]:
+        print(report(res))
+    if args.rounds > 1:
+        for name, figures in out["rounds"].items():
+            if figures:
+                print(f"{name}, each round (points/s): " + ", ".join(f"{f:,}" for f in figures))
     if "ratio" in out:
-        print(f"throughput ratio (this project / Kapacitor 1.5.7): {out['ratio']}x")
+        print(f"throughput ratio (this project / Kapacitor 1.5.7, medians): {out['ratio']}x")
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median throughput (the lower middle one of an even count)."""
+    ranked = sorted(runs, key=lambda r: r["points_per_s"])
+    return ranked[(len(ranked) - 1) // 2]
 
 
 if __name__ == "__main__":

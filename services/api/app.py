@@ -30,6 +30,7 @@ def create_app(cfg: Config, clock: Clock | None = None) -> FastAPI:
         presence = await join(bus.js, cfg, "api", app.state.api.clock)
         yield
         await presence.leave()
+        await app.state.api.stats.close()
         await bus.close()
 
     app = FastAPI(title="Kapacitor", version=__version__, lifespan=lifespan)

@@ -32,12 +32,14 @@ class ApiState:
 
 async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
     js = bus.js
+    stats = StatsStore(await kv_bucket(js, subjects.STATS_BUCKET))
+    stats.follow()
     return ApiState(
         cfg=cfg,
         bus=bus,
         clock=clock,
         plugins=PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET)),
-        stats=StatsStore(await kv_bucket(js, subjects.STATS_BUCKET)),
+        stats=stats,
         recordings=RecordingStore(js, await kv_bucket(js, subjects.RECORDINGS_BUCKET)),
         alerts=AlertStore(js),
         cluster=await ClusterStore.open(js),

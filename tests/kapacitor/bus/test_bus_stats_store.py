@@ -3,6 +3,8 @@ counted before partitions; deleted together."""
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 
 from kapacitor.bus import subjects
@@ -34,4 +36,33 @@ async def test_partition_counters_add_up_with_those_from_before_partitions(nats_
         assert await stats.get("a.b") == PluginStats(plugin="a.b")
         assert set(await stats.all()) == {"other"}
     finally:
+        await nc.close()
+
+
+async def test_a_followed_store_reads_from_memory_what_the_server_holds(nats_url: str) -> None:
+    nc, js = await setup(nats_url, "test")
+    kv = await kv_bucket(js, subjects.STATS_BUCKET)
+    writer, reader = StatsStore(kv), StatsStore(kv)
+    try:
+        old = PluginStats(plugin="f.x", revision=1, points_processed=100)
+        await kv.put(subjects.token("f.x"), msgspec.json.encode(old))
+        await writer.put(3, PluginStats(plugin="f.x", revision=2, points_processed=7))
+        reader.follow()
+
+        async def caught_up(name: str, points: int) -> bool:
+            for _ in range(200):
+                if reader._live and (await reader.get(name)).points_processed == points:
+                    return True
+                await asyncio.sleep(0.01)
+            return False
+
+        assert await caught_up("f.x", 107)  # the initial values, legacy key included
+        await writer.put(4, PluginStats(plugin="f.x", revision=2, points_processed=3))
+        assert await caught_up("f.x", 110)  # and what changes after
+        assert (await reader.all())["f.x"] == await writer.get("f.x")
+        await writer.delete("f.x")
+        assert await caught_up("f.x", 0)
+        assert "f.x" not in await reader.all()
+    finally:
+        await reader.close()
         await nc.close()
