@@ -49,11 +49,12 @@ class SeriesKey:
     keys are dict keys on every hot path and Python caches a str's hash but not a tuple's.
     """
 
-    __slots__ = ("_hash", "measurement", "tags", "wire")
+    __slots__ = ("_hash", "measurement", "plain", "tags", "wire")
 
     measurement: str
     tags: tuple[tuple[str, str], ...]
     wire: str
+    plain: bool  # no part holds the separator: `wire` alone says what the series is
     _hash: int
 
     def __init__(self, measurement: str, tags: tuple[tuple[str, str], ...] = ()) -> None:
@@ -65,6 +66,7 @@ class SeriesKey:
             parts.append(v)
         wire = _SEP.join(parts)
         object.__setattr__(self, "wire", wire)
+        object.__setattr__(self, "plain", wire.count(_SEP) == 2 * len(tags))
         object.__setattr__(self, "_hash", hash(wire))
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -116,7 +118,7 @@ def _series_from_wire(item: Any) -> SeriesKey:
 
 
 def _series_to_wire(sk: SeriesKey) -> Any:
-    if sk.wire.count(_SEP) == 2 * len(sk.tags):
+    if sk.plain:
         return sk.wire
     return [sk.measurement, [list(t) for t in sk.tags]]
 

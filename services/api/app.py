@@ -7,10 +7,12 @@ table (kapacitor.api.status, installed as exception handlers by services/api/err
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kapacitor import __version__
 from kapacitor.bus.client import open_bus
@@ -20,6 +22,27 @@ from kapacitor.config import Config
 from services.api import errors
 from services.api.routes import alerts, cluster, ping, plugins, recordings, replays, write
 from services.api.state import open_state
+
+
+class VersionHeader:
+    """X-Kapacitor-Version on every response, as Kapacitor sends it. A plain ASGI middleware:
+    `@app.middleware("http")` runs each request in a task of its own behind memory streams,
+    which cost more than a small /write's parsing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Kapacitor-Version"] = __version__
+            await send(message)
+
+        await self.app(scope, receive, with_version)
 
 
 def create_app(cfg: Config, clock: Clock | None = None) -> FastAPI:
@@ -36,13 +59,7 @@ def create_app(cfg: Config, clock: Clock | None = None) -> FastAPI:
     app = FastAPI(title="Kapacitor", version=__version__, lifespan=lifespan)
     errors.install(app)
 
-    @app.middleware("http")
-    async def _version_header(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers["X-Kapacitor-Version"] = __version__
-        return response
+    app.add_middleware(VersionHeader)
 
     for module in (ping, write, plugins, alerts, recordings, replays, cluster):
         app.include_router(module.router)

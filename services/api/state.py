@@ -47,7 +47,8 @@ async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
     )
 
 
-def api_state(request: Request) -> ApiState:
-    """The route dependency: the state the app's lifespan opened."""
+async def api_state(request: Request) -> ApiState:
+    """The route dependency: the state the app's lifespan opened. (A coroutine: FastAPI runs
+    a plain function dependency in its thread pool, a thread hand-off on every request.)"""
     state: ApiState = request.app.state.api
     return state
