@@ -93,16 +93,9 @@ static int32_t table_get(KeyTable *t, const char *p, Py_ssize_t n, PyObject *key
     return idx;
 }
 
-/* '-'? digit+ as int64 (what int() accepts here, within numpy's int64); 0 if not one. */
-static int parse_i64(const char *p, Py_ssize_t n, int64_t *out) {
-    int neg = 0;
-    if (n > 0 && p[0] == '-') {
-        neg = 1;
-        p++;
-        n--;
-    }
+/* digit+ as an unsigned number no larger than `limit`; 0 if not one. */
+static int parse_digits(const char *p, Py_ssize_t n, uint64_t limit, uint64_t *out) {
     if (n <= 0) return 0;
-    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     uint64_t v = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned d = (unsigned char)p[i] - '0';
@@ -110,22 +103,23 @@ static int parse_i64(const char *p, Py_ssize_t n, int64_t *out) {
         if (v > (limit - d) / 10) return 0;
         v = v * 10 + d;
     }
+    *out = v;
+    return 1;
+}
+
+/* '-'? digit+ as int64 (what int() accepts here, within numpy's int64); 0 if not one. */
+static int parse_i64(const char *p, Py_ssize_t n, int64_t *out) {
+    int neg = n > 0 && p[0] == '-';
+    uint64_t v;
+    if (!parse_digits(p + neg, n - neg, neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, &v))
+        return 0;
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 1;
 }
 
 /* digit+ as uint64; 0 if not one. */
 static int parse_u64(const char *p, Py_ssize_t n, uint64_t *out) {
-    if (n <= 0) return 0;
-    uint64_t v = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        unsigned d = (unsigned char)p[i] - '0';
-        if (d > 9) return 0;
-        if (v > (UINT64_MAX - d) / 10) return 0;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 1;
+    return parse_digits(p, n, UINT64_MAX, out);
 }
 
 static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,

@@ -49,30 +49,28 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_kb(pid: int) -> int:
-    """Its resident memory in KiB (0 when it is gone)."""
+def _kib(pid: int, file: str, label: str) -> int:
+    """The KiB figure on the line `label` of /proc/<pid>/<file> (0 when it is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/{file}") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(label):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def rss_kb(pid: int) -> int:
+    """Its resident memory in KiB (0 when it is gone)."""
+    return _kib(pid, "status", "VmRSS:")
 
 
 def pss_kb(pid: int) -> int:
     """Its proportional share of resident memory in KiB: pages it shares with N processes
     count 1/N, so the PSS of a group of processes sums to the memory they occupy together
     (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return _kib(pid, "smaps_rollup", "Pss:")
 
 
 def service_of(pid: int) -> str:
