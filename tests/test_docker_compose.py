@@ -30,3 +30,11 @@ def test_every_compose_service_runs_an_existing_module_with_known_config_keys() 
             assert key in known_env, f"{name}: unknown config env {key}"
         assert svc["environment"]["KAPACITOR_NATS_URL"].startswith("nats://nats:")
     assert (ROOT / svc["build"] / "Dockerfile").exists()
+
+
+def test_the_image_builds_the_compiled_scan() -> None:
+    """The Dockerfile copies setup.py (which declares the C extension) into a stage with a C
+    compiler, so containers parse as fast as a local install."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert "COPY pyproject.toml setup.py" in text
+    assert "gcc" in text
