@@ -266,8 +266,8 @@ def measure(
 
 
 @contextmanager
-def ours(folder: Path, via: str) -> Iterator[Target]:
-    d = Daemon(folder / "kapacitor")
+def ours(folder: Path, via: str, settings: dict[str, str]) -> Iterator[Target]:
+    d = Daemon(folder / "kapacitor", env=dict(settings))
     d.env["KAPACITOR_ALERT_LOG"] = ""
     # The NATS URL of the embedded server is read from its INFO line.
     d.env["KAPACITOR_LOGGING_LEVEL"] = "INFO" if via == "nats" else "WARNING"
@@ -412,8 +412,19 @@ def main() -> None:
         help="measure each system this many times, alternating which goes first; report "
         "every round and the medians",
     )
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KAPACITOR_SECTION_KEY=VALUE",
+        help="a config override for our kapacitord (repeatable), e.g. "
+        "KAPACITOR_NATS_MEMORY_LIMIT=67108864",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    settings = dict(item.split("=", 1) for item in args.set)
+    if any(not k.startswith("KAPACITOR_") for k in settings):
+        sys.exit("--set takes KAPACITOR_<SECTION>_<KEY>=VALUE")
     if args.kapacitor and not shutil.which(str(args.kapacitor)):
         sys.exit(f"--kapacitor: {args.kapacitor} is not an executable")
     total = args.series * args.steps
@@ -427,7 +438,7 @@ def main() -> None:
                 folder = Path(tmp) / f"{system}{r}"
                 folder.mkdir()
                 if system == "ours":
-                    with ours(folder, args.via) as target:
+                    with ours(folder, args.via, settings) as target:
                         ours_runs.append(measure(target, posts, total, args))
                 elif args.kapacitor:
                     with kapacitor_157(args.kapacitor, folder) as target:
