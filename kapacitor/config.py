@@ -48,6 +48,10 @@ DEFAULT_REPLICAS = 1
 # caches of recent message blocks took 150 MB during R1 and 217 MB after three runs (96 MiB:
 # 105 MB, no more CPU; 64 MiB: 73 MB but 1.7x its CPU, 48 MiB: 57 MB and 2.5x).
 DEFAULT_NATS_MEMORY_LIMIT = 96 * 1024**2
+# How long JetStream may take to acknowledge what a service stores (one publish or a batch of
+# them): a server that died holding the acks must turn into a retry (a 503 for a write), not a
+# minute-long hang.
+STORE_ACK_TIMEOUT_S = 10.0
 
 ALL_SERVICES = DEFAULT_SERVICES
 

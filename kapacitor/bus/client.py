@@ -31,6 +31,7 @@ from nats.js.object_store import ObjectStore
 from kapacitor.bus import subjects
 from kapacitor.bus.interface import Delivery, Handler, Message, Puller, Stored, Subscription
 from kapacitor.bus.ttl_kv import TtlKv
+from kapacitor.config import STORE_ACK_TIMEOUT_S
 from kapacitor.errors import BusError, ServiceUnavailable
 
 log = logging.getLogger("kapacitor.bus")
@@ -189,7 +190,7 @@ async def kv_bucket(js: JetStreamContext, bucket: str, replicas: int = 1) -> Key
 
 async def setup(url: str, name: str, replicas: int = 1) -> tuple[Client, JetStreamContext]:
     nc = await connect(url, name)
-    js = nc.jetstream(timeout=10)
+    js = nc.jetstream(timeout=STORE_ACK_TIMEOUT_S)
     await ensure_topology(js, replicas=replicas)
     return nc, js
 

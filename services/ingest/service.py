@@ -12,13 +12,11 @@ from kapacitor.bus.client import open_bus
 from kapacitor.bus.interface import Bus, Message
 from kapacitor.clock import Clock, SystemClock
 from kapacitor.cluster.presence import join
-from kapacitor.config import Config
+from kapacitor.config import STORE_ACK_TIMEOUT_S, Config
 from kapacitor.daemon.service import run_service
 from kapacitor.ingest import Write
 
 log = logging.getLogger("kapacitor.ingest")
-
-STORE_TIMEOUT_S = 60.0
 
 
 class IngestService:
@@ -41,7 +39,7 @@ class IngestService:
         try:
             w.add_chunk(msg.data)
             await self.bus.store_all(
-                w.messages, stream=subjects.POINTS_STREAM, timeout=STORE_TIMEOUT_S
+                w.messages, stream=subjects.POINTS_STREAM, timeout=STORE_ACK_TIMEOUT_S
             )
             for e in w.errors:
                 log.warning("nats input %s: line %d: %s", msg.subject, e.line, e.reason)

@@ -25,7 +25,10 @@ from kapacitor.errors import BusError
 log = logging.getLogger("kapacitor.notifier")
 
 FETCH = 256
-ACK_WAIT_S = 60.0
+# A delivered event not acknowledged this long comes again: it must outlast a webhook call
+# (several of its timeouts), and it is how long an event lost on its way (a NATS server of a
+# cluster dying) takes to come back.
+ACK_WAIT_FLOOR_S = 20.0
 
 
 class Notifier:
@@ -82,7 +85,7 @@ class Notifier:
                     subjects.ALERTS_STREAM,
                     subjects.NOTIFIER_CONSUMER,
                     subjects.ALERTS_ALL,
-                    ack_wait=ACK_WAIT_S,
+                    ack_wait=max(ACK_WAIT_FLOOR_S, 4 * self.cfg.alert.webhook_timeout.seconds),
                     max_pending=FETCH,
                     ack_all=True,
                 )

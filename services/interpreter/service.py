@@ -24,7 +24,7 @@ from kapacitor.bus.state_store import Held, PartitionStore, StateStore
 from kapacitor.clock import SystemClock
 from kapacitor.cluster.member import Member
 from kapacitor.cluster.presence import join
-from kapacitor.config import Config
+from kapacitor.config import STORE_ACK_TIMEOUT_S, Config
 from kapacitor.daemon.service import run_service
 from kapacitor.engine import AlertEvent
 from kapacitor.errors import BusError, KapacitorError, RevisionMismatch
@@ -39,12 +39,15 @@ log = logging.getLogger("kapacitor.interpreter")
 SERVICE = "interpreter"
 # Delivered, unacknowledged messages a partition may hold before its state is saved early.
 SAVE_AFTER_PENDING = 1_000
+# A delivered message not acknowledged this long comes again. It is acknowledged once a save
+# covers it (every state-interval), so the wait is a few intervals; it is also how long a
+# message lost on its way (a NATS server of a cluster dying) takes to come back.
+ACK_WAIT_FLOOR_S = 20.0
 MAX_PENDING = 20_000  # per partition consumer: enough for SAVE_AFTER_PENDING and a slow save
 TIMER_INTERVAL_S = 1.0  # deadman() checks
 # Fetches a partition may have waiting to be processed: the rest waits in JetStream, not here
 # (unbounded, a busy interpreter held whole backlogs in memory).
 READ_AHEAD = 2
-STORE_TIMEOUT_S = 10.0  # for the ALERTS stream to ack a batch's events
 ADOPT_RETRY_S = 0.5
 RETRY_S = 0.5  # between attempts to store alert events
 
@@ -134,7 +137,7 @@ class Interpreter:
                 subjects.MATCHED_STREAM,
                 subjects.partition_consumer(p),
                 subjects.matched_partition(p),
-                ack_wait=max(60.0, 4 * self.cfg.interpreter.state_interval.seconds),
+                ack_wait=max(ACK_WAIT_FLOOR_S, 4 * self.cfg.interpreter.state_interval.seconds),
                 max_pending=MAX_PENDING,
             )
             self.owned[p] = owned
@@ -318,7 +321,7 @@ class Interpreter:
                 for seq, events in found
             ],
             stream=subjects.ALERTS_STREAM,
-            timeout=STORE_TIMEOUT_S,
+            timeout=STORE_ACK_TIMEOUT_S,
         )
 
     async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
@@ -327,7 +330,7 @@ class Interpreter:
         await self.bus.store_all(
             [_events_stored(subject, [e], event_id(e)) for e in events],
             stream=subjects.ALERTS_STREAM,
-            timeout=STORE_TIMEOUT_S,
+            timeout=STORE_ACK_TIMEOUT_S,
         )
 
     # -- state -----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.clock import SystemClock
 from kapacitor.cluster.member import OwnershipChange
 from kapacitor.cluster.presence import join
-from kapacitor.config import Config
+from kapacitor.config import STORE_ACK_TIMEOUT_S, Config
 from kapacitor.daemon.service import run_service
 from kapacitor.errors import BusError, KapacitorError
 from kapacitor.match.fanout import Fanout
@@ -25,8 +25,6 @@ from kapacitor.plugins import PluginDefinition
 
 log = logging.getLogger("kapacitor.matcher")
 
-# How long the MATCHED stream may take to ack one fetch's messages.
-STORE_TIMEOUT_S = 10.0
 LEGACY_BATCH = 64
 RETRY_S = 0.5
 
@@ -64,7 +62,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             for s in fanout.split(inputs)
         ]
         # The inputs are acked once every message is stored; on a failure they come back.
-        await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_TIMEOUT_S)
+        await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_ACK_TIMEOUT_S)
 
     legacy = asyncio.create_task(split_legacy(bus, fanout))
 
@@ -139,7 +137,7 @@ async def split_legacy(bus: NatsBus, fanout: Fanout) -> None:
                 )
                 for p, batch in parts.items()
             ]
-            await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_TIMEOUT_S)
+            await bus.store_all(out, stream=subjects.MATCHED_STREAM, timeout=STORE_ACK_TIMEOUT_S)
             await msg.ack()
             moved += 1
     await puller.close()

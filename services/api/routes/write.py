@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from kapacitor.api import V1
 from kapacitor.bus import subjects
+from kapacitor.config import STORE_ACK_TIMEOUT_S
 from kapacitor.errors import BusError, WriteNotStored
 from kapacitor.ingest import Write, check_write_params
 from kapacitor.lineprotocol import split_body
 from services.api.body import read_body
 from services.api.state import ApiState, api_state
 
-STORE_TIMEOUT_S = 60.0
 TEXT_BODY: dict[str, Any] = {"requestBody": {"content": {"text/plain": {}}}}
 
 router = APIRouter()
@@ -42,7 +42,9 @@ async def write(
         w.add_chunk(chunk, first)
         await asyncio.sleep(0)  # a big body does not hold up the other requests
     try:
-        await api.bus.store_all(w.messages, stream=subjects.POINTS_STREAM, timeout=STORE_TIMEOUT_S)
+        await api.bus.store_all(
+            w.messages, stream=subjects.POINTS_STREAM, timeout=STORE_ACK_TIMEOUT_S
+        )
     except BusError as e:
         raise WriteNotStored(f"write not stored: {e}", accepted=0) from e
     w.outcome()
