@@ -52,6 +52,10 @@ DEFAULT_NATS_MEMORY_LIMIT = 96 * 1024**2
 # them): a server that died holding the acks must turn into a retry (a 503 for a write), not a
 # minute-long hang.
 STORE_ACK_TIMEOUT_S = 10.0
+# The least time a delivered, unacknowledged message waits before it comes again. It is also
+# how long a message lost on its way (a NATS server of a cluster dying) takes to come back,
+# hence short; consumers wait longer when their own acknowledgements take longer.
+ACK_WAIT_FLOOR_S = 20.0
 
 ALL_SERVICES = DEFAULT_SERVICES
 

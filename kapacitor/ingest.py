@@ -11,7 +11,7 @@ from kapacitor.bus import subjects
 from kapacitor.bus.interface import Stored
 from kapacitor.errors import LineProtocolError, RequestError
 from kapacitor.lineprotocol import PRECISIONS, parse_body
-from kapacitor.model import PointBatch, encode_batch
+from kapacitor.model import encode_batch
 
 MAX_ERRORS_REPORTED = 100
 
@@ -22,12 +22,6 @@ def check_write_params(db: str, precision: str) -> None:
         raise RequestError("database is required: add ?db=NAME")
     if precision not in PRECISIONS:
         raise RequestError(f"invalid precision {precision!r}: use one of n, u, ms, s, m, h")
-
-
-def parse_chunk(
-    body: bytes, *, db: str, rp: str, precision: str, now_ns: int, first_line: int
-) -> tuple[PointBatch, list[LineProtocolError]]:
-    return parse_body(body, db=db, rp=rp, precision=precision, now_ns=now_ns, first_line=first_line)
 
 
 @dataclass
@@ -43,11 +37,12 @@ class Write:
     write_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     messages: list[Stored] = field(default_factory=list)
     accepted: int = 0
-    errors: list[LineProtocolError] = field(default_factory=list)
+    rejected: int = 0
+    errors: list[LineProtocolError] = field(default_factory=list)  # the first reported ones
 
     def add_chunk(self, chunk: bytes, first_line: int = 1) -> None:
         """Parse one chunk whose first line is line `first_line` of the whole body."""
-        batch, errors = parse_chunk(
+        batch, errors = parse_body(
             chunk,
             db=self.db,
             rp=self.rp,
@@ -59,7 +54,9 @@ class Write:
             msg_id = f"w.{self.write_id}.{len(self.messages)}"
             self.messages.append(Stored(subjects.POINTS_IN, encode_batch(batch), msg_id))
             self.accepted += len(batch)
-        self.errors += errors
+        # A body of bad lines keeps only what is reported, not an error per line.
+        self.rejected += len(errors)
+        self.errors += errors[: MAX_ERRORS_REPORTED - len(self.errors)]
 
     def outcome(self) -> int:
         """The points accepted once the batches are stored, when every line was good;
@@ -68,13 +65,11 @@ class Write:
         if not self.errors:
             return self.accepted
         first = self.errors[0]
-        more = f" (and {len(self.errors) - 1} more bad lines)" if len(self.errors) > 1 else ""
+        more = f" (and {self.rejected - 1} more bad lines)" if self.rejected > 1 else ""
         raise RequestError(
             f"partial write: line {first.line}: {first.reason}{more}; "
             f"{self.accepted} points accepted",
             accepted=self.accepted,
-            rejected=len(self.errors),
-            errors=[
-                {"line": e.line, "message": e.reason} for e in self.errors[:MAX_ERRORS_REPORTED]
-            ],
+            rejected=self.rejected,
+            errors=[{"line": e.line, "message": e.reason} for e in self.errors],
         )

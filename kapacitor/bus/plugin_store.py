@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import msgspec
 from nats.js.errors import KeyNotFoundError
@@ -106,10 +106,7 @@ class StatsStore:
 
     async def get(self, name: str) -> PluginStats:
         if self._live:
-            parts: dict[str, list[PluginStats]] = {}
-            for key, value in self._values.get(subjects.token(name), {}).items():
-                _add(parts, key, value)
-            found = sum_stats(name, parts[name]) if name in parts else None
+            found = _summed(self._values.get(subjects.token(name), {}).items()).get(name)
         else:
             found = (await self._read(f"{subjects.token(name)}.>", name)).get(name)
         return found or PluginStats(plugin=name)
@@ -118,11 +115,7 @@ class StatsStore:
         """Every plugin's counters, by name."""
         if not self._live:
             return await self._read(">")
-        parts: dict[str, list[PluginStats]] = {}
-        for keys in self._values.values():
-            for key, value in keys.items():
-                _add(parts, key, value)
-        return {name: sum_stats(name, found) for name, found in parts.items()}
+        return _summed(item for keys in self._values.values() for item in keys.items())
 
     def follow(self) -> None:
         """Keep the bucket in memory from now on (see the class doc); `close()` stops it."""
@@ -163,22 +156,22 @@ class StatsStore:
                 await asyncio.sleep(0.5)
 
     async def _read(self, keys: str, legacy: str | None = None) -> dict[str, PluginStats]:
-        parts: dict[str, list[PluginStats]] = {}
+        found: list[tuple[str, bytes]] = []
         watcher = await self.kv.watch(keys, ignore_deletes=True)
         try:
             async for entry in watcher:
                 if entry is None:
                     break
                 if entry.value:
-                    _add(parts, entry.key, entry.value)
+                    found.append((entry.key, entry.value))
         finally:
             await watcher.stop()  # type: ignore[no-untyped-call]
         if legacy is not None:  # a filter on '<plugin>.>' misses the key '<plugin>' itself
             with contextlib.suppress(KeyNotFoundError):
                 entry = await self.kv.get(subjects.token(legacy))
                 if entry.value:
-                    _add(parts, entry.key, entry.value)
-        return {name: sum_stats(name, found) for name, found in parts.items()}
+                    found.append((entry.key, entry.value))
+        return _summed(found)
 
     async def delete(self, name: str) -> None:
         tok = subjects.token(name)
@@ -199,13 +192,17 @@ class StatsStore:
         return out
 
 
-def _add(parts: dict[str, list[PluginStats]], key: str, value: bytes) -> None:
-    tok, _, partition = key.partition(".")
-    try:
-        stats = msgspec.json.decode(value, type=PluginStats)
-    except msgspec.DecodeError:
-        log.warning("ignoring unreadable counters under %s", key)
-        return
-    if not partition:  # counted before partitions: its revision is not one running now
-        stats.revision = 0
-    parts.setdefault(subjects.untoken(tok), []).append(stats)
+def _summed(entries: Iterable[tuple[str, bytes]]) -> dict[str, PluginStats]:
+    """Each plugin's counters, summed over its entries (key, value) of the stats bucket."""
+    parts: dict[str, list[PluginStats]] = {}
+    for key, value in entries:
+        tok, _, partition = key.partition(".")
+        try:
+            stats = msgspec.json.decode(value, type=PluginStats)
+        except msgspec.DecodeError:
+            log.warning("ignoring unreadable counters under %s", key)
+            continue
+        if not partition:  # counted before partitions: its revision is not one running now
+            stats.revision = 0
+        parts.setdefault(subjects.untoken(tok), []).append(stats)
+    return {name: sum_stats(name, found) for name, found in parts.items()}

@@ -19,16 +19,12 @@ from kapacitor.bus.interface import Delivery
 from kapacitor.clock import Clock
 from kapacitor.cluster.member import Member, OwnershipChange
 from kapacitor.cluster.presence import join
-from kapacitor.config import Config
+from kapacitor.config import ACK_WAIT_FLOOR_S, Config
 from kapacitor.errors import BusError
 
 log = logging.getLogger("kapacitor.notifier")
 
 FETCH = 256
-# A delivered event not acknowledged this long comes again: it must outlast a webhook call
-# (several of its timeouts), and it is how long an event lost on its way (a NATS server of a
-# cluster dying) takes to come back.
-ACK_WAIT_FLOOR_S = 20.0
 
 
 class Notifier:
@@ -85,6 +81,7 @@ class Notifier:
                     subjects.ALERTS_STREAM,
                     subjects.NOTIFIER_CONSUMER,
                     subjects.ALERTS_ALL,
+                    # outlasts a webhook call: several of its timeouts
                     ack_wait=max(ACK_WAIT_FLOOR_S, 4 * self.cfg.alert.webhook_timeout.seconds),
                     max_pending=FETCH,
                     ack_all=True,

@@ -24,7 +24,7 @@ from kapacitor.bus.state_store import Held, PartitionStore, StateStore
 from kapacitor.clock import SystemClock
 from kapacitor.cluster.member import Member
 from kapacitor.cluster.presence import join
-from kapacitor.config import STORE_ACK_TIMEOUT_S, Config
+from kapacitor.config import ACK_WAIT_FLOOR_S, STORE_ACK_TIMEOUT_S, Config
 from kapacitor.daemon.service import run_service
 from kapacitor.engine import AlertEvent
 from kapacitor.errors import BusError, KapacitorError, RevisionMismatch
@@ -39,10 +39,6 @@ log = logging.getLogger("kapacitor.interpreter")
 SERVICE = "interpreter"
 # Delivered, unacknowledged messages a partition may hold before its state is saved early.
 SAVE_AFTER_PENDING = 1_000
-# A delivered message not acknowledged this long comes again. It is acknowledged once a save
-# covers it (every state-interval), so the wait is a few intervals; it is also how long a
-# message lost on its way (a NATS server of a cluster dying) takes to come back.
-ACK_WAIT_FLOOR_S = 20.0
 MAX_PENDING = 20_000  # per partition consumer: enough for SAVE_AFTER_PENDING and a slow save
 TIMER_INTERVAL_S = 1.0  # deadman() checks
 # Fetches a partition may have waiting to be processed: the rest waits in JetStream, not here
@@ -137,6 +133,7 @@ class Interpreter:
                 subjects.MATCHED_STREAM,
                 subjects.partition_consumer(p),
                 subjects.matched_partition(p),
+                # acknowledged once a save covers it: every state interval
                 ack_wait=max(ACK_WAIT_FLOOR_S, 4 * self.cfg.interpreter.state_interval.seconds),
                 max_pending=MAX_PENDING,
             )

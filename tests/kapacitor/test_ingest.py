@@ -6,7 +6,7 @@ import pytest
 
 from kapacitor.bus import subjects
 from kapacitor.errors import RequestError
-from kapacitor.ingest import Write, check_write_params
+from kapacitor.ingest import MAX_ERRORS_REPORTED, Write, check_write_params
 from kapacitor.model import decode_batch
 
 
@@ -53,3 +53,14 @@ def test_a_write_with_only_bad_lines_stores_nothing() -> None:
     assert w.messages == []
     with pytest.raises(RequestError, match="0 points accepted"):
         w.outcome()
+
+
+def test_a_body_of_bad_lines_keeps_only_the_reported_errors() -> None:
+    w = Write("d", "r", "ns", now_ns=0)
+    w.add_chunk(b"cpu v=\n" * 150, 1)
+    w.add_chunk(b"cpu v=\n" * 50, 151)
+    assert (w.rejected, len(w.errors)) == (200, MAX_ERRORS_REPORTED)
+    with pytest.raises(RequestError, match=r"line 1: .* \(and 199 more bad lines\)") as partial:
+        w.outcome()
+    assert partial.value.details["rejected"] == 200
+    assert len(partial.value.details["errors"]) == MAX_ERRORS_REPORTED
