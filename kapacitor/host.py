@@ -190,6 +190,10 @@ class PluginHost:
         self._dirty.clear()
         return out
 
+    def mark_dirty(self, keys: Iterable[tuple[str, int]]) -> None:
+        """Count the (plugin, partition) counters as changed again: taken, not published."""
+        self._dirty.update(k for k in keys if k in self._stats)
+
     def _counters(self, plugin: str, p: int) -> PluginStats:
         self._dirty.add((plugin, p))
         stats = self._stats.get((plugin, p))
@@ -201,6 +205,10 @@ class PluginHost:
         """The open partitions whose state changed since the last call."""
         changed, self._changed = self._changed & self._open, set()
         return changed
+
+    def mark_changed(self, partitions: Iterable[int]) -> None:
+        """Count `partitions` as changed again (taken, but their save did not happen)."""
+        self._changed.update(partitions)
 
     def _runtime(self, slot: Slot, p: int) -> PluginRuntime:
         runtime = slot.runtimes.get(p)

@@ -33,6 +33,7 @@ from kapacitor.bus.interface import Delivery, Handler, Message, Puller, Stored, 
 from kapacitor.bus.ttl_kv import TtlKv
 from kapacitor.config import STORE_ACK_TIMEOUT_S
 from kapacitor.errors import BusError, ServiceUnavailable
+from kapacitor.tasks import cancel_and_wait
 
 log = logging.getLogger("kapacitor.bus")
 
@@ -201,13 +202,7 @@ async def shutdown(nc: Client, *tasks: asyncio.Task[Any]) -> None:
     Not `drain()`: every message is acked before the next is fetched, so nothing is in flight,
     and draining live KV watchers can hang for the whole drain timeout.
     """
-    for t in tasks:
-        t.cancel()
-    for t in tasks:
-        try:
-            await t
-        except asyncio.CancelledError:
-            pass
+    await cancel_and_wait(*tasks)
     if nc.is_connected:
         await nc.flush()
     await nc.close()

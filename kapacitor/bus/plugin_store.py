@@ -12,6 +12,7 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
+from kapacitor.bus.calls import on_bus
 from kapacitor.bus.client import kv_values
 from kapacitor.errors import PluginNotFound
 from kapacitor.plugins import (
@@ -21,6 +22,7 @@ from kapacitor.plugins import (
     encode_definition,
     sum_stats,
 )
+from kapacitor.tasks import cancel_and_wait
 
 log = logging.getLogger("kapacitor.plugins")
 
@@ -102,7 +104,8 @@ class StatsStore:
         self._follower: asyncio.Task[None] | None = None
 
     async def put(self, partition: int, stats: PluginStats) -> None:
-        await self.kv.put(f"{subjects.token(stats.plugin)}.{partition}", msgspec.json.encode(stats))
+        key = f"{subjects.token(stats.plugin)}.{partition}"
+        await on_bus(self.kv.put(key, msgspec.json.encode(stats)), f"putting stats {key}")
 
     async def get(self, name: str) -> PluginStats:
         if self._live:
@@ -123,11 +126,8 @@ class StatsStore:
             self._follower = asyncio.create_task(self._follow())
 
     async def close(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
-            self._follower = None
+        await cancel_and_wait(self._follower)
+        self._follower = None
         self._live = False
 
     async def _follow(self) -> None:

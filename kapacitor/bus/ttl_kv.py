@@ -12,6 +12,7 @@ expiry is silent to watchers.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -87,21 +88,28 @@ class TtlKv:
         )
         return ack.seq
 
-    async def compare_and_set(self, key: str, value: bytes, last: int, ttl: int) -> int:
+    async def compare_and_set(
+        self, key: str, value: bytes, last: int, ttl: int, *, timeout: float | None = None
+    ) -> int:
         """Write `key` only if its last message is still revision `last` (0: never written);
-        the new revision, or RevisionMismatch."""
+        the new revision, or RevisionMismatch (BusError past `timeout` seconds, when given)."""
         ack = await on_bus(
             self.js.publish(
-                self._subject(key), value, headers={H_EXPECTED_LAST: str(last)}, msg_ttl=ttl
+                self._subject(key),
+                value,
+                headers={H_EXPECTED_LAST: str(last)},
+                msg_ttl=ttl,
+                timeout=timeout,
             ),
             f"set {self.bucket}/{key} at revision {last}",
         )
         return ack.seq
 
-    async def state(self, key: str) -> KeyState:
+    async def state(self, key: str, *, timeout: float | None = None) -> KeyState:
+        """The key's last message (BusError past `timeout` seconds, when given)."""
         try:
             msg = await on_bus(
-                self.js.get_last_msg(self.stream, self._subject(key)),
+                asyncio.wait_for(self.js.get_last_msg(self.stream, self._subject(key)), timeout),
                 f"read {self.bucket}/{key}",
                 missing=(NotFoundError,),
             )

@@ -30,6 +30,7 @@ from kapacitor.bus.ttl_kv import TtlKv, ttl_seconds
 from kapacitor.clock import Clock
 from kapacitor.cluster.assignment import assigned_to
 from kapacitor.errors import BusError, ConfigError, RevisionMismatch
+from kapacitor.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -176,11 +177,8 @@ class Member:
         self._close_subscribers()
 
     async def _stop_tasks(self) -> None:
-        for t in self._tasks:
-            t.cancel()
         # Bounded: stopping a watcher waits on the server, which a dead connection never answers.
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=STOP_WAIT)
+        await cancel_and_wait(*self._tasks, timeout=STOP_WAIT)
         self._tasks = []
 
     def _close_subscribers(self) -> None:
@@ -279,7 +277,11 @@ class Member:
         sent = self.clock.monotonic_ns()
         try:
             revision = await self._leases_kv.compare_and_set(
-                partition_key(self.service, p), self._value(), lease.revision, self.ttl
+                partition_key(self.service, p),
+                self._value(),
+                lease.revision,
+                self.ttl,
+                timeout=self.ttl,
             )
         except RevisionMismatch:
             self._held.pop(p, None)
@@ -299,12 +301,14 @@ class Member:
         """Claim one partition if it is free; the partition when it is now ours."""
         key = partition_key(self.service, p)
         try:
-            state = await self._leases_kv.state(key)
+            # Within a TTL: an answer later is no use, and NATS electing the bucket's leader
+            # would otherwise hold up the next attempt for the whole request timeout.
+            state = await self._leases_kv.state(key, timeout=self.ttl)
             if state.live:
                 return None
             sent = self.clock.monotonic_ns()
             revision = await self._leases_kv.compare_and_set(
-                key, self._value(), state.revision, self.ttl
+                key, self._value(), state.revision, self.ttl, timeout=self.ttl
             )
         except RevisionMismatch:  # another member was faster
             return None

@@ -7,7 +7,6 @@ from the first event its predecessor had not acknowledged."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
@@ -21,6 +20,7 @@ from kapacitor.cluster.member import Member, OwnershipChange
 from kapacitor.cluster.presence import join
 from kapacitor.config import ACK_WAIT_FLOOR_S, Config
 from kapacitor.errors import BusError
+from kapacitor.tasks import cancel_and_wait, cancel_soon
 
 log = logging.getLogger("kapacitor.notifier")
 
@@ -64,15 +64,12 @@ class Notifier:
             log.info("notifier %s: delivering alert events", self.member_id)
             self._task = asyncio.create_task(self._run())
         if change.lost and self._task is not None:
-            self._task.cancel()
+            cancel_soon(self._task)
             self._task = None
 
     async def _wind_up(self, _: int) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

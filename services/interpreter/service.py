@@ -32,6 +32,7 @@ from kapacitor.host import PluginHost
 from kapacitor.model import PointBatch, decode_batch
 from kapacitor.plugins import PluginDefinition, PluginStats
 from kapacitor.plugins.state import PartitionState, StoredState
+from kapacitor.tasks import cancel_and_wait
 from services.interpreter.notifier import Notifier
 
 log = logging.getLogger("kapacitor.interpreter")
@@ -57,7 +58,10 @@ class Owned:
     puller: Puller | None
     fetcher: asyncio.Task[None] | None = None
     pending: list[Delivery] = field(default_factory=list)  # acked once a save covers them
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # held while its runtimes change
+    # One save at a time, its put outside `lock`: a save waiting out a stream leader election
+    # must not hold up processing (points would wait on it for its whole timeout).
+    saving: asyncio.Lock = field(default_factory=asyncio.Lock)
     room: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(READ_AHEAD))
 
 
@@ -90,6 +94,7 @@ class Interpreter:
         self.definitions: dict[str, PluginDefinition] = {}
         self._legacy: dict[str, StoredState] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._save_soon = asyncio.Event()  # wakes the saver (saver())
         self.member: Member  # joined once the definitions are known (serve)
 
     @property
@@ -99,12 +104,12 @@ class Interpreter:
     # -- ownership -----------------------------------------------------------------------------
 
     async def follow(self) -> None:
-        """Adopt the partitions the member gains, drop those it loses."""
+        """Adopt the partitions the member gains, drop those it loses: all of a change at once
+        (one by one, a take-over after a NATS server died took seconds per partition, while
+        the stream leaders were being elected)."""
         async for change in self.member.changes():
-            for p in sorted(change.lost):
-                await self.drop(p)
-            for p in sorted(change.gained):
-                await self._adopt_while_owned(p)
+            await asyncio.gather(*(self.drop(p) for p in sorted(change.lost)))
+            await asyncio.gather(*(self._adopt_while_owned(p) for p in sorted(change.gained)))
 
     async def _adopt_while_owned(self, p: int) -> None:
         while p in self.member.owned() and p not in self.owned:
@@ -139,8 +144,7 @@ class Interpreter:
             )
             self.owned[p] = owned
             if saved is None:  # saved at once: later take-overs need not read the legacy state
-                async with owned.lock:
-                    await self._save(p, owned)
+                await self._save(p, owned)
         except BaseException:
             self.owned.pop(p, None)
             self.host.close_partition(p)
@@ -184,10 +188,7 @@ class Interpreter:
                 room.release()
 
     async def _stop_fetching(self, owned: Owned) -> None:
-        if owned.fetcher is not None:
-            owned.fetcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError, BusError):
-                await owned.fetcher
+        await cancel_and_wait(owned.fetcher)
         if owned.puller is not None:
             await owned.puller.close()
 
@@ -207,15 +208,22 @@ class Interpreter:
         if owned is None:
             return
         await self._stop_fetching(owned)
-        async with owned.lock:
-            await self._save(p, owned)
+        await self._save(p, owned)  # after what is being processed (its lock)
         self.owned.pop(p, None)
         self.host.close_partition(p)
 
     # -- batches -------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Process what the partitions' fetchers deliver; save and tick on time."""
+        """Process what the partitions' fetchers deliver; save (in a task of its own, saver())
+        and tick on time."""
+        saver = asyncio.create_task(self.saver())
+        try:
+            await self._run(stop, saver)
+        finally:
+            await cancel_and_wait(saver)
+
+    async def _run(self, stop: asyncio.Event, saver: asyncio.Task[None]) -> None:
         loop = asyncio.get_running_loop()
         state_every = self.cfg.interpreter.state_interval.seconds
         next_save = loop.time() + state_every
@@ -244,13 +252,17 @@ class Interpreter:
                     await self.deliver(plugin, events)
             if now >= next_save:
                 next_save = now + state_every
-                await self.save_changed()
+                self._save_soon.set()
+            if saver.done():
+                saver.result()  # its failure is the service's: nothing would be acked any more
 
     async def _process(self, p: int, got: Sequence[Delivery]) -> None:
         owned = self.owned.get(p)
         if owned is None or p not in self.member.owned():
             return  # not ours (any more): left unacknowledged for the owner
         async with owned.lock:
+            if self.owned.get(p) is not owned:
+                return  # dropped or handed over while this waited
             per_plugin: dict[str, list[PointBatch]] = {}
             sources: dict[str, list[int]] = {}  # the MATCHED sequence of each batch
             for msg in got:
@@ -281,7 +293,7 @@ class Interpreter:
                 if not await self._deliver_while_owned(p, plugin, found):
                     return
             if len(owned.pending) >= SAVE_AFTER_PENDING:
-                await self._save(p, owned)
+                self._save_soon.set()
 
     async def _deliver_while_owned(
         self, p: int, plugin: str, found: list[tuple[int, list[AlertEvent]]]
@@ -332,33 +344,52 @@ class Interpreter:
 
     # -- state -----------------------------------------------------------------------------------
 
-    async def save_changed(self) -> None:
-        changed = self.host.take_changed()
-        for p, owned in list(self.owned.items()):
-            if p in changed or owned.pending:
-                async with owned.lock:
-                    await self._save(p, owned)
+    async def saver(self) -> None:
+        """Save the partitions whose state changed or that wait on a save, whenever run() asks
+        (every state interval, or when a partition holds SAVE_AFTER_PENDING messages)."""
+        while True:
+            await self._save_soon.wait()
+            self._save_soon.clear()
+            if not await self.save_changed():
+                await asyncio.sleep(RETRY_S)
+                self._save_soon.set()
 
-    async def _save(self, p: int, owned: Owned) -> None:
-        """Save `p`'s state, then acknowledge what it covers (the caller holds the lock)."""
-        if self.owned.get(p) is not owned or p not in self.member.owned():
-            return
-        seq = owned.applied
-        state = PartitionState(seq, self.host.partition_state(p), self.host.partition_stats(p))
-        try:
-            await self.partitions.save(owned.held, state, self.owner)
-        except RevisionMismatch:
-            log.warning("partition %d: taken over while saving; dropping it", p)
-            self._drop_later(p)
-            return
-        except BusError as e:
-            log.warning("partition %d: saving state failed (retried later): %s", p, e)
-            return
-        done = [d for d in owned.pending if d.sequence <= seq]
-        owned.pending = [d for d in owned.pending if d.sequence > seq]
+    async def save_changed(self) -> bool:
+        """One round of saves; False when NATS could not save (the round stops there: the
+        others would wait out the same election; they are saved in the next round)."""
+        changed = self.host.take_changed()
+        todo = [(p, o) for p, o in self.owned.items() if p in changed or o.pending]
+        for k, (p, owned) in enumerate(todo):
+            if not await self._save(p, owned):
+                self.host.mark_changed(q for q, _ in todo[k:] if q in changed)
+                return False
+        return True
+
+    async def _save(self, p: int, owned: Owned) -> bool:
+        """Save `p`'s state, then acknowledge what it covers; False if NATS failed. The state is
+        read under `owned.lock` and stored without it (locks taken in the order saving, lock)."""
+        async with owned.saving:
+            async with owned.lock:
+                if self.owned.get(p) is not owned or p not in self.member.owned():
+                    return True
+                state = PartitionState(
+                    owned.applied, self.host.partition_state(p), self.host.partition_stats(p)
+                )
+            try:
+                await self.partitions.save(owned.held, state, self.owner)
+            except RevisionMismatch:
+                log.warning("partition %d: taken over while saving; dropping it", p)
+                self._drop_later(p)
+                return True
+            except BusError as e:
+                log.warning("partition %d: saving state failed (retried later): %s", p, e)
+                return False
+        done = [d for d in owned.pending if d.sequence <= state.seq]
+        owned.pending = [d for d in owned.pending if d.sequence > state.seq]
         for d in done:
             with contextlib.suppress(BusError):  # it comes back, and is skipped as covered
                 await d.ack()
+        return True
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
@@ -389,8 +420,13 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             await put_stats(host.take_dirty())
 
     async def put_stats(dirty: list[tuple[int, PluginStats]]) -> None:
-        for p, counted in dirty:
-            await stats_store.put(p, counted)
+        for k, (p, counted) in enumerate(dirty):
+            try:
+                await stats_store.put(p, counted)
+            except BusError as e:  # the counters are totals: the next put catches up
+                log.warning("publishing counters failed (retried later): %s", e)
+                host.mark_dirty((c.plugin, q) for q, c in dirty[k:])
+                return
 
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
@@ -422,8 +458,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         # up before releasing it), so the next owner neither loses nor redoes anything.
         await it.member.leave()
         await notifier.stop()
-        follow.cancel()
-        stats_task.cancel()
+        await cancel_and_wait(follow, stats_task)
         await put_stats(host.take_dirty())
         await bus.close(watch, stats_task, follow)
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -22,6 +21,7 @@ from kapacitor.match.fanout import Fanout
 from kapacitor.match.router import ROUTING_MESSAGE, routes_for
 from kapacitor.model import PointBatch, decode_batch, encode_batch
 from kapacitor.plugins import PluginDefinition
+from kapacitor.tasks import cancel_and_wait, cancel_soon
 
 log = logging.getLogger("kapacitor.matcher")
 
@@ -90,14 +90,11 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             log.info("matcher active")
             active.append(asyncio.create_task(consume()))
         if change.lost and active:
-            active.pop().cancel()
+            cancel_soon(active.pop())
 
     async def wind_up(_: int) -> None:
-        while active:
-            task = active.pop()
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task  # its unacknowledged inputs are nak'ed: they come back at once
+        while active:  # its unacknowledged inputs are nak'ed: they come back at once
+            await cancel_and_wait(active.pop())
 
     member = await join(
         bus.js, cfg, "matcher", SystemClock(), partitions=1, on_change=on_lease,

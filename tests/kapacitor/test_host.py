@@ -38,6 +38,20 @@ def test_changed_partitions_are_handed_out_once() -> None:
     assert host.take_changed() == set()
 
 
+def test_what_could_not_be_saved_or_published_is_handed_out_again() -> None:
+    host = PluginHost(ManualClock())
+    host.sync([D1])
+    host.open_partition(0, {})
+    host.process("p", points(60, 60))
+    assert host.take_changed() == {0}
+    host.mark_changed([0, 7])  # 7 is not open: never handed out
+    assert host.take_changed() == {0}
+    [(p, counted)] = host.take_dirty()
+    host.mark_dirty([(counted.plugin, p), ("other", 0)])  # counters of no plugin: ignored
+    assert host.take_dirty() == [(p, counted)]
+    assert host.take_dirty() == []
+
+
 def saved_state(host: PluginHost, p: int = 0) -> dict[str, StoredState]:
     return host.partition_state(p)
 
