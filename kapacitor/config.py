@@ -33,6 +33,9 @@ DEFAULT_STATE_INTERVAL = "5s"
 DEFAULT_EXPIRE = "0s"  # never
 DEFAULT_MAX_INSTANCES = 0  # no limit
 DEFAULT_FETCH_BATCH = 64
+# A POINTS message is a whole write (up to thousands of points) and the matcher decodes a fetch
+# at once: 16 of R1's keep its peak at 28 MB (64: 30-34 MB) at the same speed.
+DEFAULT_MATCHER_FETCH_BATCH = 16
 DEFAULT_JOIN_ROWS = 20_000
 DEFAULT_JOIN_WAIT = "50ms"
 DEFAULT_PARTITIONS = 32
@@ -44,10 +47,11 @@ DEFAULT_POINTS_STREAM_MAX_BYTES = 2 * 1024**3
 DEFAULT_LEASE_TTL = "5s"
 DEFAULT_HEARTBEAT = "1s"
 DEFAULT_REPLICAS = 1
-# The embedded nats-server's soft memory limit (Go's GOMEMLIMIT): without one, JetStream's
-# caches of recent message blocks took 150 MB during R1 and 217 MB after three runs (96 MiB:
-# 105 MB, no more CPU; 64 MiB: 73 MB but 1.7x its CPU, 48 MiB: 57 MB and 2.5x).
-DEFAULT_NATS_MEMORY_LIMIT = 96 * 1024**2
+# The embedded nats-server's soft memory limit (Go's GOMEMLIMIT). Go hands memory back to the
+# system only when pressed, so the server's RSS settles near this limit. During R1 (batches
+# compressed) it holds about 40 MB: 40 MiB gives 45 MB RSS at 0.7 CPU-s per million points;
+# 48 MiB 54 MB at 0.5; 32 MiB 42 MB but 1.3 CPU-s (uncompressed and unlimited: 150 MB).
+DEFAULT_NATS_MEMORY_LIMIT = 40 * 1024**2
 # How long JetStream may take to acknowledge what a service stores (one publish or a batch of
 # them): a server that died holding the acks must turn into a retry (a 503 for a write), not a
 # minute-long hang.
@@ -224,7 +228,9 @@ class InterpreterConfig:
 
 @dataclass(frozen=True, slots=True)
 class MatcherConfig:
-    fetch_batch: int = _setting(DEFAULT_FETCH_BATCH, "Messages pulled from JetStream at once.")
+    fetch_batch: int = _setting(
+        DEFAULT_MATCHER_FETCH_BATCH, "Messages pulled from JetStream at once."
+    )
     join_rows: int = _setting(
         DEFAULT_JOIN_ROWS,
         "Consecutive batches of one fetch are joined up to this many rows before the split"

@@ -38,6 +38,7 @@ NS = 1_000_000_000
 # How long before the server can expire a lease its holder stops counting on it, at most:
 # covers the time a renewal takes to reach the server and the loop's own lateness.
 MAX_MARGIN = 0.5
+START_TRIES = 10  # first heartbeats before a member gives up joining
 # How often a member that misses partitions looks again, besides being woken by a change.
 CLAIM_RETRY = 0.25
 STOP_WAIT = 1.0  # seconds
@@ -147,8 +148,18 @@ class Member:
 
     async def start(self) -> None:
         """Join: the first heartbeat is written and the current members are known (or a
-        heartbeat has passed) when this returns; partitions follow in the background."""
-        await self._beat()
+        heartbeat has passed) when this returns; partitions follow in the background. A bucket
+        just created on a NATS cluster has no leader for a moment: the first heartbeat is tried
+        again for up to START_TRIES heartbeats."""
+        for attempt in range(1, START_TRIES + 1):
+            try:
+                await self._beat()
+                break
+            except BusError as e:
+                if attempt == START_TRIES:
+                    raise
+                log.warning("member %s: joining failed, retrying: %s", self.id, e)
+                await asyncio.sleep(self.heartbeat)
         self._tasks = [
             asyncio.create_task(self._watch_members()),
             asyncio.create_task(self._watch_leases()),

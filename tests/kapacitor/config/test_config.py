@@ -165,7 +165,7 @@ def test_cluster_durations_default_and_override(tmp_path: Path) -> None:
 
 
 def test_nats_memory_limit_default_env_and_check() -> None:
-    assert load_config(env={}).nats.memory_limit == 96 * 1024**2
+    assert load_config(env={}).nats.memory_limit == 40 * 1024**2
     cfg = load_config(env={"KAPACITOR_NATS_MEMORY_LIMIT": "0"})
     assert cfg.nats.memory_limit == 0
     with pytest.raises(ConfigError, match="memory-limit must be 0 or more"):

@@ -1,0 +1,81 @@
+"""The wire format of a batch (kapacitor/model/batch.py): compressed past COMPRESS_FROM bytes,
+read back the same either way, and the uncompressed form of earlier releases still read."""
+
+from __future__ import annotations
+
+import zlib
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kapacitor.errors import CodecError
+from kapacitor.lineprotocol.decode import parse_body
+from kapacitor.model import PointBatch, decode_batch, encode_batch
+from kapacitor.model import batch as batch_module
+from kapacitor.model.batch import COMPRESS_FROM, MAX_EXPANDED
+from kapacitor.testing.batches import rows
+
+_points = st.lists(
+    st.tuples(
+        st.integers(0, 50),
+        st.floats(allow_nan=False, allow_infinity=False, width=64),
+        st.integers(0, 2**40),
+    ),
+    max_size=300,
+)
+
+
+def _batch(points: list[tuple[int, float, int]]) -> PointBatch:
+    body = "".join(f"cpu,host=h{h} v={v!r},n={h}i {t}\n" for h, v, t in points)
+    batch, errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
+    assert not errors
+    return batch
+
+
+@settings(max_examples=60, deadline=None)
+@given(_points)
+def test_a_batch_reads_back_the_same_compressed_or_not(
+    points: list[tuple[int, float, int]],
+) -> None:
+    batch = _batch(points)
+    data = encode_batch(batch)
+    raw = msgspec.msgpack.encode(msgspec.msgpack.decode(_plain(data)))
+    assert (data[:1] == b"\xc1") == (len(raw) >= COMPRESS_FROM)
+    assert rows(decode_batch(data)) == rows(batch)
+
+
+def _plain(data: bytes) -> bytes:
+    return zlib.decompress(data[1:]) if data[:1] == b"\xc1" else data
+
+
+def test_a_batch_written_uncompressed_by_an_earlier_release_still_reads() -> None:
+    batch = _batch([(h, h / 3, h) for h in range(200)])
+    data = encode_batch(batch)
+    assert data[:1] == b"\xc1" and len(data) < len(_plain(data)) / 3
+    assert rows(decode_batch(_plain(data))) == rows(batch)
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"\xc1" + b"not zlib", "undecodable point batch"),
+        (b"\xc1" + zlib.compress(b"\x80" * 5000)[:-9], "cut short"),
+        (b"\xc1" + zlib.compress(msgspec.msgpack.encode([1, 2])), "undecodable point batch"),
+    ],
+    ids=["garbage", "truncated", "not-a-batch"],
+)
+def test_bad_compressed_data_is_refused_with_a_reason(data: bytes, why: str) -> None:
+    with pytest.raises(CodecError, match=why):
+        decode_batch(data)
+
+
+def test_a_batch_that_would_expand_past_the_limit_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch_module, "MAX_EXPANDED", 1024**2)
+    bomb = b"\xc1" + zlib.compress(b"\x00" * (1024**2 + 1), 9)
+    with pytest.raises(CodecError, match="expands past 1048576 bytes"):
+        decode_batch(bomb)
+    assert MAX_EXPANDED > 1024**2
