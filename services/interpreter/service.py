@@ -420,13 +420,19 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             await put_stats(host.take_dirty())
 
     async def put_stats(dirty: list[tuple[int, PluginStats]]) -> None:
-        for k, (p, counted) in enumerate(dirty):
-            try:
-                await stats_store.put(p, counted)
-            except BusError as e:  # the counters are totals: the next put catches up
-                log.warning("publishing counters failed (retried later): %s", e)
-                host.mark_dirty((c.plugin, q) for q, c in dirty[k:])
-                return
+        # All at once: one after the other, 32 partitions' puts took a round trip each.
+        results = await asyncio.gather(
+            *(stats_store.put(p, counted) for p, counted in dirty), return_exceptions=True
+        )
+        errors = [r for r in results if r is not None]
+        for e in errors:
+            if not isinstance(e, BusError):
+                raise e
+        if errors:  # the counters are totals: the next put catches up
+            log.warning("publishing counters failed (retried later): %s", errors[0])
+            host.mark_dirty(
+                (c.plugin, p) for (p, c), r in zip(dirty, results, strict=True) if r is not None
+            )
 
     watch = asyncio.create_task(store.watch(on_change))
     await ready.wait()
