@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from kapacitor.compression import packed, unpacked
 from kapacitor.engine import AlertEvent
 
 
@@ -60,13 +61,13 @@ def events_message(events: Sequence[AlertEvent], message_id: str) -> tuple[bytes
     header. An event is named by its place in what caused it, not by its fields alone: one
     instance can change level, back and forth, several times at one point time."""
     ids = ",".join(f"{message_id}.{k}" for k in range(len(events)))
-    return b"\n".join(map(event_json, events)), ids
+    return packed(b"\n".join(map(event_json, events))), ids
 
 
 def split_events(data: bytes, ids: str) -> list[tuple[str, bytes]]:
     """(event id, document) of each event of an ALERTS message (a message from before events
     were grouped holds one document and no ids)."""
-    docs = [line for line in data.split(b"\n") if line]
+    docs = [line for line in unpacked(data, "alert events").split(b"\n") if line]
     found = ids.split(",") if ids else []
     return list(zip(found + [""] * (len(docs) - len(found)), docs, strict=False))
 
@@ -74,7 +75,7 @@ def split_events(data: bytes, ids: str) -> list[tuple[str, bytes]]:
 def decode_events(data: bytes) -> list[dict[str, Any]]:
     """The alert documents of an ALERTS message (none for an empty one)."""
     out = []
-    for line in data.split(b"\n"):
+    for line in unpacked(data, "alert events").split(b"\n"):
         if line.strip():
             doc = orjson.loads(line)
             if isinstance(doc, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from nats.js import JetStreamContext
@@ -9,8 +10,11 @@ from nats.js.errors import NotFoundError
 
 from kapacitor.alerting.document import decode_events
 from kapacitor.bus import subjects
+from kapacitor.errors import CodecError
 
 __all__ = ["SCAN_FACTOR", "AlertStore"]
+
+log = logging.getLogger("kapacitor.alerts")
 
 SCAN_FACTOR = 20  # with a plugin filter, read at most this many events per one returned
 
@@ -41,7 +45,10 @@ class AlertStore:
                 seq -= 1
                 continue
             if want is None or m.subject == want:
-                out += reversed(decode_events(m.data or b""))
+                try:
+                    out += reversed(decode_events(m.data or b""))
+                except CodecError as e:  # one unreadable message does not hide the others
+                    log.error("alert events message %s: %s", seq, e)
             seq -= 1
         out.reverse()
         return out[-limit:]

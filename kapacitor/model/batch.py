@@ -4,15 +4,12 @@ A batch holds many points (rows) of possibly many series. Series keys are stored
 point at them through `series_idx`; each field is one typed column with a presence mask, so no
 per-point Python object exists on the hot path.
 
-Wire format: one msgpack map (msgspec), numeric columns as raw little-endian bytes; past
-COMPRESS_FROM bytes, zlib-compressed behind the byte 0xC1, which msgpack never uses. R1's
-batches shrink 16x (noisy values about 2x) for 0.08 us a point to compress and 0.02 to expand:
-JetStream then writes, caches and copies a tenth of the bytes.
+Wire format: one msgpack map (msgspec), numeric columns as raw little-endian bytes, compressed
+as `kapacitor.compression` says (R1's batches 16x, noisy values about 2x).
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -22,13 +19,10 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from kapacitor.compression import packed, unpacked
 from kapacitor.errors import CodecError
 
 WIRE_VERSION = 1
-_ZLIB_MARK = b"\xc1"
-COMPRESS_FROM = 1024  # bytes: smaller batches gain little from zlib
-_ZLIB_LEVEL = 3  # as fast as 1 here, and 1.6x smaller
-MAX_EXPANDED = 256 * 1024**2  # what one compressed batch may expand to (a bomb is refused)
 
 
 class FieldType(IntEnum):
@@ -332,31 +326,13 @@ def encode_batch(batch: PointBatch) -> bytes:
         "time": np.ascontiguousarray(batch.time, dtype="<i8").tobytes(),
         "fields": fields,
     }
-    raw = msgspec.msgpack.encode(doc)
-    if len(raw) < COMPRESS_FROM:
-        return raw
-    return _ZLIB_MARK + zlib.compress(raw, _ZLIB_LEVEL)
-
-
-def _expanded(data: bytes) -> bytes:
-    if data[:1] != _ZLIB_MARK:
-        return data
-    expand = zlib.decompressobj()
-    try:
-        raw = expand.decompress(memoryview(data)[1:], MAX_EXPANDED)
-    except zlib.error as e:
-        raise CodecError(f"undecodable point batch: {e}") from e
-    if expand.unconsumed_tail:
-        raise CodecError(f"point batch expands past {MAX_EXPANDED} bytes")
-    if not expand.eof:
-        raise CodecError("undecodable point batch: its compressed data is cut short")
-    return raw
+    return packed(msgspec.msgpack.encode(doc))
 
 
 def decode_batch(data: bytes) -> PointBatch:
     """Inverse of `encode_batch`; raises CodecError on anything malformed."""
     try:
-        doc = msgspec.msgpack.decode(_expanded(data))
+        doc = msgspec.msgpack.decode(unpacked(data, "point batch"))
         if doc.get("v") != WIRE_VERSION:
             raise CodecError(f"unsupported batch version {doc.get('v')!r}")
         n = int(doc["n"])

@@ -19,7 +19,7 @@ from kapacitor.clock import Clock
 from kapacitor.cluster.member import Member, OwnershipChange
 from kapacitor.cluster.presence import join
 from kapacitor.config import ACK_WAIT_FLOOR_S, Config
-from kapacitor.errors import BusError
+from kapacitor.errors import BusError, CodecError
 from kapacitor.tasks import cancel_and_wait, cancel_soon
 
 log = logging.getLogger("kapacitor.notifier")
@@ -126,5 +126,10 @@ class Notifier:
 
 
 def _events(msg: Delivery) -> list[tuple[str, bytes]]:
-    """(event id, document) of each event an ALERTS message holds."""
-    return split_events(msg.data, msg.header(subjects.H_EVENT_IDS))
+    """(event id, document) of each event an ALERTS message holds; none of one that cannot be
+    read (logged, and acknowledged with the others: it would not read any better later)."""
+    try:
+        return split_events(msg.data, msg.header(subjects.H_EVENT_IDS))
+    except CodecError as e:
+        log.error("dropping alert events message %s: %s", msg.sequence, e)
+        return []

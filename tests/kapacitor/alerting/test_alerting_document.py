@@ -4,6 +4,7 @@ their ids, and read back one by one (kapacitor/alerting/document.py)."""
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from kapacitor.alerting.document import (
     decode_events,
@@ -13,6 +14,7 @@ from kapacitor.alerting.document import (
     split_events,
 )
 from kapacitor.engine import AlertEvent
+from kapacitor.errors import CodecError
 
 
 def event(level: str, time: int, previous: str = "OK") -> AlertEvent:
@@ -41,3 +43,20 @@ def test_event_ids_tell_changes_apart_and_are_stable() -> None:
     a, b = event("CRITICAL", 1), event("OK", 1, "CRITICAL")
     assert event_id(a) == event_id(event("CRITICAL", 1)) != event_id(b)
     assert len(event_id(a)) == 32
+
+
+def test_a_large_message_of_events_is_compressed_and_reads_back_the_same() -> None:
+    events = [event("CRITICAL" if k % 2 else "OK", k) for k in range(40)]
+    data, ids = events_message(events, "ev.9.p")
+    plain = b"\n".join(map(event_json, events))
+    assert data[:1] == b"\xc1" and len(data) * 4 < len(plain)
+    assert split_events(data, ids) == [(f"ev.9.p.{k}", event_json(e)) for k, e in enumerate(events)]
+    assert decode_events(data) == [orjson.loads(d) for d in plain.split(b"\n")]
+    assert split_events(plain, ids) == split_events(data, ids)  # as an earlier release wrote it
+
+
+def test_an_unreadable_compressed_message_is_refused_with_a_reason() -> None:
+    with pytest.raises(CodecError, match="undecodable alert events"):
+        split_events(b"\xc1not zlib", "")
+    with pytest.raises(CodecError, match="undecodable alert events"):
+        decode_events(b"\xc1not zlib")

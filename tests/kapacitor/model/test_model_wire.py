@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kapacitor import compression
+from kapacitor.compression import COMPRESS_FROM, MAX_EXPANDED
 from kapacitor.errors import CodecError
 from kapacitor.lineprotocol.decode import parse_body
 from kapacitor.model import PointBatch, decode_batch, encode_batch
-from kapacitor.model import batch as batch_module
-from kapacitor.model.batch import COMPRESS_FROM, MAX_EXPANDED
 from kapacitor.testing.batches import rows
 
 _points = st.lists(
@@ -74,7 +74,7 @@ def test_bad_compressed_data_is_refused_with_a_reason(data: bytes, why: str) -> 
 def test_a_batch_that_would_expand_past_the_limit_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(batch_module, "MAX_EXPANDED", 1024**2)
+    monkeypatch.setattr(compression, "MAX_EXPANDED", 1024**2)
     bomb = b"\xc1" + zlib.compress(b"\x00" * (1024**2 + 1), 9)
     with pytest.raises(CodecError, match="expands past 1048576 bytes"):
         decode_batch(bomb)
