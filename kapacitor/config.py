@@ -48,9 +48,9 @@ DEFAULT_LEASE_TTL = "5s"
 DEFAULT_HEARTBEAT = "1s"
 DEFAULT_REPLICAS = 1
 # The embedded nats-server's soft memory limit (Go's GOMEMLIMIT). Go hands memory back to the
-# system only when pressed, so the server's RSS settles near this limit. During R1 (batches
-# compressed) it holds about 40 MB: 40 MiB gives 45 MB RSS at 0.7 CPU-s per million points;
-# 48 MiB 54 MB at 0.5; 32 MiB 42 MB but 1.3 CPU-s (uncompressed and unlimited: 150 MB).
+# system only when pressed, so the server's RSS settles near this limit. During R1 (payloads
+# compressed) it holds about 40 MB: 40 MiB gives 45 MB RSS at 0.4-0.7 CPU-s per million
+# points; 48 MiB 54 MB at 0.5; 32 MiB 42 MB but 1.3 CPU-s (uncompressed and unlimited: 150 MB).
 DEFAULT_NATS_MEMORY_LIMIT = 40 * 1024**2
 # How long JetStream may take to acknowledge what a service stores (one publish or a batch of
 # them): a server that died holding the acks must turn into a retry (a 503 for a write), not a

@@ -74,11 +74,6 @@ class EmbeddedNats:
             "--server_name",
             self.server_name,
             *self.extra_args,
-            *(
-                ["--profile", os.environ["KAP_NATS_PROFILE"]]
-                if os.environ.get("KAP_NATS_PROFILE")
-                else []
-            ),
         ]
         env = dict(os.environ)
         if self.memory_limit:
