@@ -1,5 +1,6 @@
 """The wire format of a batch (kapacitor/model/batch.py): compressed past COMPRESS_FROM bytes,
-read back the same either way, and the uncompressed form of earlier releases still read."""
+read back the same either way, and the uncompressed and zlib forms of earlier releases still
+read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import zlib
 
 import msgspec
 import pytest
+import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +18,8 @@ from kapacitor.errors import CodecError
 from kapacitor.lineprotocol.decode import parse_body
 from kapacitor.model import PointBatch, decode_batch, encode_batch
 from kapacitor.testing.batches import rows
+
+_ZSTD = zstandard.ZstdCompressor()
 
 _points = st.lists(
     st.tuples(
@@ -47,7 +51,7 @@ def test_a_batch_reads_back_the_same_compressed_or_not(
 
 
 def _plain(data: bytes) -> bytes:
-    return zlib.decompress(data[1:]) if data[:1] == b"\xc1" else data
+    return zstandard.ZstdDecompressor().decompress(data[1:]) if data[:1] == b"\xc1" else data
 
 
 def test_a_batch_written_uncompressed_by_an_earlier_release_still_reads() -> None:
@@ -55,6 +59,7 @@ def test_a_batch_written_uncompressed_by_an_earlier_release_still_reads() -> Non
     data = encode_batch(batch)
     assert data[:1] == b"\xc1" and len(data) < len(_plain(data)) / 3
     assert rows(decode_batch(_plain(data))) == rows(batch)
+    assert rows(decode_batch(b"\xc1" + zlib.compress(_plain(data)))) == rows(batch)
 
 
 @pytest.mark.parametrize(
@@ -63,8 +68,18 @@ def test_a_batch_written_uncompressed_by_an_earlier_release_still_reads() -> Non
         (b"\xc1" + b"not zlib", "undecodable point batch"),
         (b"\xc1" + zlib.compress(b"\x80" * 5000)[:-9], "cut short"),
         (b"\xc1" + zlib.compress(msgspec.msgpack.encode([1, 2])), "undecodable point batch"),
+        (b"\xc1" + _ZSTD.compress(b"\x80" * 5000)[:-9], "undecodable point batch"),
+        (b"\xc1" + _ZSTD.compress(b"\x80" * 5000) + b"junk", "undecodable point batch"),
+        (b"\xc1" + _ZSTD.compress(msgspec.msgpack.encode([1, 2])), "undecodable point batch"),
     ],
-    ids=["garbage", "truncated", "not-a-batch"],
+    ids=[
+        "garbage",
+        "truncated",
+        "not-a-batch",
+        "zstd-truncated",
+        "zstd-trailing",
+        "zstd-not-a-batch",
+    ],
 )
 def test_bad_compressed_data_is_refused_with_a_reason(data: bytes, why: str) -> None:
     with pytest.raises(CodecError, match=why):
@@ -75,7 +90,11 @@ def test_a_batch_that_would_expand_past_the_limit_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(compression, "MAX_EXPANDED", 1024**2)
-    bomb = b"\xc1" + zlib.compress(b"\x00" * (1024**2 + 1), 9)
-    with pytest.raises(CodecError, match="expands past 1048576 bytes"):
-        decode_batch(bomb)
+    big = b"\x00" * (1024**2 + 1)
+    for bomb in (zlib.compress(big, 9), _ZSTD.compress(big)):
+        with pytest.raises(CodecError, match="expands past 1048576 bytes"):
+            decode_batch(b"\xc1" + bomb)
+    unsized = _ZSTD.compressobj()  # no stated size, hence no bound known before expanding
+    with pytest.raises(CodecError, match="does not state its size"):
+        decode_batch(b"\xc1" + unsized.compress(b"\x00" * 10) + unsized.flush())
     assert MAX_EXPANDED > 1024**2
