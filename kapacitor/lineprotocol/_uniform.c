@@ -10,6 +10,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -126,10 +127,25 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* Plain decimals ('-'? digits ['.' digits], at most 15 digits): the digits as an integer m
- * and the count k after the point, then m / 10^k. Both are exact doubles (m < 2^53,
- * k <= 22), so the one division rounds correctly: the same double float() gives, at a
- * fraction of its cost. 0 when the token is not such a decimal. */
+#if (defined(__x86_64__) || defined(__i386__)) && LDBL_MANT_DIG == 64
+#define EXTENDED_DECIMALS 1
+/* 10^k in the x87 80-bit format, exact up to 10^27 (5^27 < 2^64). */
+static const long double POW10L[] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+#endif
+
+/* Plain decimals ('-'? digits ['.' digits]): the digits as an integer m and the count k after
+ * the point, then m / 10^k, rounded as float() rounds the token. 0 when the token is not such
+ * a decimal, or when this cannot be sure of the rounding (the caller then asks Python).
+ * - Up to 15 digits: m < 2^53 and 10^k are exact doubles, so one double division rounds
+ *   correctly.
+ * - 16 to 19 digits (agents print doubles with 17: 65.39999999999999): m < 2^64 and 10^k are
+ *   exact in x87 extended precision (64-bit mantissa), where the division rounds correctly to
+ *   64 bits; rounding that to a double's 53 gives float()'s answer unless the 64-bit quotient
+ *   sits exactly halfway between two doubles (its low 11 bits 0x400), which is left to Python.
+ */
 static int plain_decimal(const char *p, Py_ssize_t n, double *out) {
     Py_ssize_t i = 0;
     int neg = 0, digits = 0, after = 0, dot = 0;
@@ -141,7 +157,7 @@ static int plain_decimal(const char *p, Py_ssize_t n, double *out) {
     for (; i < n; i++) {
         char c = p[i];
         if (c >= '0' && c <= '9') {
-            if (++digits > 15) return 0;
+            if (++digits > 19) return 0;
             m = m * 10 + (uint64_t)(c - '0');
             after += dot;
         } else if (c == '.' && !dot) {
@@ -151,7 +167,20 @@ static int plain_decimal(const char *p, Py_ssize_t n, double *out) {
         }
     }
     if (digits == 0) return 0;
-    double v = (double)m / POW10[after];
+    double v;
+    if (digits <= 15) {
+        v = (double)m / POW10[after];
+    } else {
+#ifdef EXTENDED_DECIMALS
+        long double q = (long double)m / POW10L[after];
+        uint64_t mantissa;
+        memcpy(&mantissa, &q, sizeof mantissa); /* the x87 format's 64 explicit mantissa bits */
+        if ((mantissa & 0x7FF) == 0x400) return 0;
+        v = (double)q;
+#else
+        return 0;
+#endif
+    }
     *out = neg ? -v : v;
     return 1;
 }

@@ -58,10 +58,11 @@ def split_body(body: bytes, max_bytes: int) -> list[tuple[int, bytes]]:
                 end = _after_spans(end, spans, span_starts)
                 if end < 0:
                     end = n
-        chunk = body[start:end]
-        if chunk.strip():
+        chunk = body[start:end]  # the body itself when it is one chunk (no copy)
+        if chunk and not chunk.isspace():
             chunks.append((line_no, chunk))
-        line_no += chunk.count(b"\n") + 1
+        if end < n:
+            line_no += chunk.count(b"\n") + 1
         start = end + 1
     return chunks
 

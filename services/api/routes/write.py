@@ -35,7 +35,7 @@ async def write(
     same body are kept), 503 when it could not be stored at all."""
     check_write_params(db, precision)
     body = await read_body(request, api)
-    if not body.strip():
+    if not body or body.isspace():
         return Response(status_code=204)
     w = Write(db, rp or api.cfg.ingest.default_rp, precision, api.clock.now_ns())
     for first, chunk in split_body(body, api.cfg.http.write_chunk_size):

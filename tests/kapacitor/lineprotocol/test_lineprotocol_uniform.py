@@ -3,6 +3,10 @@ uniform ones itself."""
 
 from __future__ import annotations
 
+import math
+import random
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal, localcontext
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -146,8 +150,8 @@ def test_leaves_other_bodies_to_the_per_line_pass(body: bytes) -> None:
 
 @st.composite
 def decimals(draw: st.DrawFn) -> bytes:
-    """Plain decimals as agents print them: sign, up to 17 digits, a point anywhere."""
-    digits = draw(st.text("0123456789", min_size=0, max_size=17))
+    """Plain decimals as agents print them: sign, up to 21 digits, a point anywhere."""
+    digits = draw(st.text("0123456789", min_size=0, max_size=21))
     point = draw(st.integers(0, len(digits)))
     dot = draw(st.booleans())
     sign = draw(st.sampled_from(["", "-"]))
@@ -166,3 +170,27 @@ def test_plain_decimals_read_as_float_reads_them(token: bytes) -> None:
     assert batch is not None
     got = batch.fields["v"].values[0]
     assert np.float64(expected).tobytes() == got.tobytes()  # bit for bit: -0.0 too
+
+
+def _near_halfway(rng: random.Random) -> str:
+    """A 16-19 digit decimal close to the midpoint of two adjacent doubles: where rounding
+    twice (to 64 bits, then to 53) could go wrong."""
+    x = rng.uniform(1e-3, 1e6)
+    mid = (Decimal(x) + Decimal(math.nextafter(x, math.inf))) / 2
+    digits = rng.randint(16, 19)
+    with localcontext() as ctx:
+        ctx.prec = digits
+        ctx.rounding = rng.choice([ROUND_DOWN, ROUND_UP, ROUND_HALF_EVEN])
+        near = +mid
+    return f"{near:f}"
+
+
+def test_long_decimals_round_as_float_does_even_next_to_a_halfway_point() -> None:
+    rng = random.Random(10)
+    tokens = [_near_halfway(rng) for _ in range(20_000)]
+    tokens += [repr(rng.uniform(0, 100)) for _ in range(20_000)]  # 17 digits, as agents print
+    body = b"\n".join(b"m v=%s 1" % t.encode() for t in tokens)
+    batch = parse_uniform(body, db="db", rp="rp", mult=1)
+    assert batch is not None
+    expected = np.array([float(t) for t in tokens])
+    assert batch.fields["v"].values.tobytes() == expected.tobytes()
