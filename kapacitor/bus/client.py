@@ -30,6 +30,7 @@ from nats.js.object_store import ObjectStore
 
 from kapacitor.bus import subjects
 from kapacitor.bus.interface import Delivery, Handler, Message, Puller, Stored, Subscription
+from kapacitor.bus.pull import Pull
 from kapacitor.bus.ttl_kv import TtlKv
 from kapacitor.config import STORE_ACK_TIMEOUT_S
 from kapacitor.errors import BusError, ServiceUnavailable
@@ -295,29 +296,23 @@ def _pull_config(
 
 
 class _JsPuller:
-    def __init__(self, psub: JetStreamContext.PullSubscription) -> None:
-        self._psub = psub
+    def __init__(self, pull: Pull) -> None:
+        self._pull = pull
+
+    @classmethod
+    async def open(cls, nc: Client, stream: str, durable: str) -> _JsPuller:
+        return cls(await Pull.open(nc, stream, durable))
 
     async def fetch(self, batch: int, *, wait: float = 0.0) -> list[_JsDelivery]:
         try:
-            msgs = await self._psub.fetch(batch, timeout=FETCH_TIMEOUT_S)
-        except TimeoutError:  # nats-py raises its own subclass, or a bare asyncio one
-            return []
-        except NATS_ERRORS as e:  # no stream leader (a NATS cluster electing one), ...
+            msgs = await self._pull.fetch(batch, timeout=FETCH_TIMEOUT_S, wait=wait)
+        except NATS_ERRORS as e:  # the connection is closed or reconnecting
             raise BusError(f"fetch failed: {type(e).__name__} {e}") from e
-        # A fetch returns what is there; one that keeps up gets a message or two.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait
-        while len(msgs) < batch and (left := deadline - loop.time()) > 0:
-            try:
-                msgs += await self._psub.fetch(batch - len(msgs), timeout=left)
-            except (TimeoutError, nats.errors.Error):  # what was fetched is delivered
-                break
         return [_JsDelivery(m) for m in msgs]
 
     async def close(self) -> None:
         with contextlib.suppress(*NATS_ERRORS):
-            await self._psub.unsubscribe()
+            await self._pull.close()
 
 
 class NatsBus:
@@ -404,25 +399,27 @@ class NatsBus:
         *,
         wait: float = 0.0,
     ) -> None:
-        puller = _JsPuller(await self.js.pull_subscribe_bind(durable, stream))
-        while not stop.is_set():
-            deliveries = await puller.fetch(batch, wait=wait)
-            if not deliveries:
-                continue
-            try:
-                await handle(deliveries)
-            except BaseException:
+        puller = await _JsPuller.open(self.nc, stream, durable)
+        try:
+            while not stop.is_set():
+                deliveries = await puller.fetch(batch, wait=wait)
+                if not deliveries:
+                    continue
                 try:
-                    for d in deliveries:
-                        if not d.settled:
-                            await d.nak()
-                except NATS_ERRORS:  # the connection is gone: they come back after ack_wait
-                    pass
-                raise
-            for d in deliveries:
-                if not d.settled:
-                    await d.ack()
-        await puller.close()
+                    await handle(deliveries)
+                except BaseException:
+                    try:
+                        for d in deliveries:
+                            if not d.settled:
+                                await d.nak()
+                    except NATS_ERRORS:  # the connection is gone: they come back after ack_wait
+                        pass
+                    raise
+                for d in deliveries:
+                    if not d.settled:
+                        await d.ack()
+        finally:
+            await puller.close()
 
     async def fresh_consumer(
         self, stream: str, durable: str, subject: str, *, ack_wait: float, max_pending: int
@@ -435,7 +432,7 @@ class NatsBus:
     async def _bind(self, stream: str, durable: str, config: ConsumerConfig) -> Puller:
         try:
             await self.js.add_consumer(stream, config)
-            return _JsPuller(await self.js.pull_subscribe_bind(durable, stream))
+            return await _JsPuller.open(self.nc, stream, durable)
         except NATS_ERRORS as e:
             raise BusError(f"cannot create consumer {durable} of {stream}: {e}") from e
 

@@ -8,6 +8,7 @@ kapacitor.matched.<p>.<plugin>    stream MATCHED: a plugin's matched batches of 
                                   partitions: an older stream's subjects are updated)
 kapacitor.alerts.<plugin>         stream ALERTS: alert events, interpreter -> API (recent alerts)
 kapacitor.control.<what>          core: control requests (stats, ping) between services
+$JS.API.CONSUMER.MSG.NEXT.<s>.<c> JetStream's pull requests for consumer c of stream s
 KV kapacitor_plugins              plugin definitions, watched by matcher and interpreter
 KV kapacitor_stats                per-plugin counters published by interpreters
 """
@@ -53,6 +54,8 @@ H_REPORT_PART = "Kapacitor-Report-Part"  # on replay progress messages that carr
 H_MSG_ID = "Nats-Msg-Id"  # JetStream drops a message whose id it stored within its window
 H_EVENT_IDS = "Kapacitor-Event-Ids"  # on ALERTS messages: the id of each event, in order
 
+JS_API = "$JS.API"  # JetStream's API prefix (no domain)
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -63,6 +66,11 @@ def token(name: str) -> str:
 
 def untoken(tok: str) -> str:
     return re.sub(r"=([0-9a-f]+)=", lambda m: chr(int(m.group(1), 16)), tok)
+
+
+def consumer_next(stream: str, durable: str) -> str:
+    """Where a pull request for the messages of a durable consumer goes."""
+    return f"{JS_API}.CONSUMER.MSG.NEXT.{stream}.{durable}"
 
 
 def matched_points(partition: int, plugin: str) -> str:
