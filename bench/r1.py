@@ -6,7 +6,8 @@ plugin `alert(avg(window(usage_idle, 10s)), <, 30)` on `cpu`, one instance per h
 
 Reports end-to-end points/s (first POST until the last point is consumed: by our interpreter, by
 Kapacitor's window node) and the peak RSS of all processes together (kapacitord, its services and
-nats-server; Kapacitor's one process), sampled every 50 ms, with each process's own peak.
+nats-server; Kapacitor's one process), sampled every 50 ms, with each process's own peak; idle
+memory is taken once the system is at rest (two samples 0.5 s apart within 0.5 MB).
 
     python bench/r1.py [--series 1000] [--steps 1000] [--lines-per-post 5000]
                        [--connections 1] [--via http|nats] [--repeat 1]
@@ -217,6 +218,25 @@ def _sample_loop(root: int, conn: Connection) -> None:
             conn.send(sampler._peaks())
 
 
+IDLE_SETTLED_KB = 512
+IDLE_WAIT_S = 10.0
+
+
+def settled(root: int) -> Sampler:
+    """The memory of the system at rest: sampled every 0.5 s until two samples in a row agree
+    within 0.5 MB (a service still starting, taking its partitions, is not idle), at most
+    10 s."""
+    deadline = time.monotonic() + IDLE_WAIT_S
+    last = -IDLE_SETTLED_KB - 1
+    while True:
+        idle = Sampler(root)
+        idle.sample()
+        if abs(idle.peak_pss_kb - last) <= IDLE_SETTLED_KB or time.monotonic() > deadline:
+            return idle
+        last = idle.peak_pss_kb
+        time.sleep(0.5)
+
+
 def post_all(url: str, path: str, params: dict[str, str], posts: list[bytes], conns: int) -> None:
     """POST every body, spread over `conns` keep-alive connections working at once."""
     failures: list[str] = []
@@ -278,8 +298,7 @@ def measure(
     target: Target, posts: list[bytes], total: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     rounds = []
-    idle = Sampler(target.root)
-    idle.sample()
+    idle = settled(target.root)
     idle_rss, idle_pss = round(idle.peak_kb / 1024, 1), round(idle.peak_pss_kb / 1024, 1)
     with Sampler(target.root) as sampler:
         cpu0 = sampler.cpu()

@@ -274,6 +274,21 @@ class _JsDelivery:
         await self._msg.nak()
 
 
+async def _acks(futures: list[asyncio.Future[Any]], stream: str, timeout: float) -> None:
+    if not futures:
+        return
+    try:
+        await asyncio.wait_for(asyncio.gather(*futures), timeout)
+    except TimeoutError:
+        for f in futures:
+            f.cancel()
+        raise BusError(
+            f"stream {stream} did not ack {len(futures)} message(s) in {timeout}s"
+        ) from None
+    except NATS_ERRORS as e:
+        raise BusError(f"stream {stream} refused a message: {e}") from e
+
+
 def _headers(m: Stored) -> dict[str, str] | None:
     """A fresh headers dict per message: nats-py may keep or mutate the one it is given."""
     out = dict(m.headers)
@@ -335,8 +350,11 @@ class NatsBus:
         await self.js.publish(subject, data, stream=stream)
 
     async def store_all(self, messages: Sequence[Stored], *, stream: str, timeout: float) -> None:
-        if not messages:
-            return
+        await (await self.store_all_later(messages, stream=stream, timeout=timeout))
+
+    async def store_all_later(
+        self, messages: Sequence[Stored], *, stream: str, timeout: float
+    ) -> Awaitable[None]:
         # publish_async sends at once and returns a future per message; the futures never time
         # out by themselves, hence the one deadline over all of them. Each message gets its own
         # headers dict: nats-py may keep or mutate the one it is given.
@@ -352,16 +370,7 @@ class NatsBus:
             ]
         except NATS_ERRORS as e:
             raise BusError(f"stream {stream}: cannot publish: {e}") from e
-        try:
-            await asyncio.wait_for(asyncio.gather(*futures), timeout)
-        except TimeoutError:
-            for f in futures:
-                f.cancel()
-            raise BusError(
-                f"stream {stream} did not ack {len(messages)} message(s) in {timeout}s"
-            ) from None
-        except NATS_ERRORS as e:
-            raise BusError(f"stream {stream} refused a message: {e}") from e
+        return _acks(futures, stream, timeout)
 
     async def request(
         self,

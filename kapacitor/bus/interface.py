@@ -113,6 +113,13 @@ class Bus(Protocol):
         seconds (then some may be stored: their msg ids make storing them again harmless)."""
         ...
 
+    async def store_all_later(
+        self, messages: Sequence[Stored], *, stream: str, timeout: float
+    ) -> Awaitable[None]:
+        """`store_all` in two steps: publish now, in order, and return what waits for the
+        acks (raising as store_all does), so a caller can publish more meanwhile."""
+        ...
+
     async def request(
         self,
         subject: str,

@@ -59,6 +59,7 @@ async def ingest(cfg: Config) -> AsyncIterator[IngestService]:
     await service.start()
     await bus.flush()
     yield service
+    await service.stop()
     await bus.close()
 
 

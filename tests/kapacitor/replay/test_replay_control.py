@@ -49,6 +49,12 @@ class FakeBus:
         for m in messages:
             await self.publish(m.subject, m.data)
 
+    async def store_all_later(
+        self, messages: Sequence[Stored], *, stream: str, timeout: float
+    ) -> Awaitable[None]:
+        await self.store_all(messages, stream=stream, timeout=timeout)
+        return asyncio.sleep(0)
+
     async def request(
         self,
         subject: str,
