@@ -25,6 +25,7 @@ from kapacitor.clock import SystemClock
 from kapacitor.cluster.member import Member
 from kapacitor.cluster.presence import join
 from kapacitor.config import ACK_WAIT_FLOOR_S, STORE_ACK_TIMEOUT_S, Config
+from kapacitor.daemon.memory import TrimSoon
 from kapacitor.daemon.service import run_service
 from kapacitor.engine import AlertEvent
 from kapacitor.errors import BusError, KapacitorError, RevisionMismatch
@@ -95,6 +96,7 @@ class Interpreter:
         self._legacy: dict[str, StoredState] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._save_soon = asyncio.Event()  # wakes the saver (saver())
+        self.trim = TrimSoon()
         self.member: Member  # joined once the definitions are known (serve)
 
     @property
@@ -110,6 +112,7 @@ class Interpreter:
         async for change in self.member.changes():
             await asyncio.gather(*(self.drop(p) for p in sorted(change.lost)))
             await asyncio.gather(*(self._adopt_while_owned(p) for p in sorted(change.gained)))
+            self.trim()  # restoring and dropping state leaves freed heap behind
 
     async def _adopt_while_owned(self, p: int) -> None:
         while p in self.member.owned() and p not in self.owned:
@@ -413,6 +416,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         it.definitions = defs
         host.sync(defs.values())
         ready.set()
+        it.trim()  # compiling plugins leaves freed heap behind
 
     async def publish_stats() -> None:
         while True:

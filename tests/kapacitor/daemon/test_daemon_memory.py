@@ -1,0 +1,26 @@
+"""Freed heap handed back: malloc_trim found on glibc, and called once a burst has settled."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from kapacitor.daemon import memory
+
+
+def test_release_freed_runs_on_this_libc() -> None:
+    assert memory._TRIM is not None  # these machines run glibc
+    memory.release_freed()
+
+
+async def test_trim_soon_runs_once_after_the_last_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(memory, "release_freed", lambda: calls.append(1))
+    trim = memory.TrimSoon(delay_s=0.05)
+    for _ in range(3):
+        trim()
+        await asyncio.sleep(0.01)
+    assert calls == []
+    await asyncio.sleep(0.1)
+    assert calls == [1]
