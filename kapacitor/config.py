@@ -28,6 +28,9 @@ DEFAULT_RP = "autogen"
 DEFAULT_NATS_INPUT_SUBJECT = "telegraf"
 DEFAULT_ALERT_LOG = "alerts.log"  # relative to data_dir
 DEFAULT_WEBHOOK_TIMEOUT = "5s"
+DEFAULT_HANDLER_BACKLOG = 10_000  # events a topic handler may fall behind before it drops
+DEFAULT_HANDLER_BACKOFF = "1s"  # a topic handler's first wait before a retry; doubles
+HANDLER_BACKOFF_CAP_S = 60.0  # the longest wait between two attempts
 DEFAULT_STATS_INTERVAL = "1s"
 DEFAULT_STATE_INTERVAL = "5s"
 DEFAULT_EXPIRE = "0s"  # never
@@ -194,6 +197,14 @@ class AlertConfig:
     )
     webhook_timeout: Duration = _setting(
         Duration.parse(DEFAULT_WEBHOOK_TIMEOUT), "Timeout of one webhook POST."
+    )
+    handler_backlog: int = _setting(
+        DEFAULT_HANDLER_BACKLOG,
+        "Events a topic handler may fall behind its topic before it drops (and counts) them.",
+    )
+    handler_backoff: Duration = _setting(
+        Duration.parse(DEFAULT_HANDLER_BACKOFF),
+        "A topic handler's wait before its first retry of an event; doubled for each next.",
     )
 
 

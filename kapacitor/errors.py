@@ -189,3 +189,7 @@ class ClientError(KapacitorError):
 class InfluxError(KapacitorError):
     """InfluxDB could not be reached, refused us, rejected the query, returned nothing, or
     returned values that do not fit its own schema."""
+
+
+class HandlerNotFound(NotFound):
+    pass

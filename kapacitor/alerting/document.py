@@ -27,7 +27,8 @@ def rfc3339(ns: int) -> str:
 
 
 def event_document(e: AlertEvent) -> dict[str, Any]:
-    """Kapacitor's alert fields (id, message, time, duration, level, previousLevel) plus ours."""
+    """Kapacitor's alert fields (id, message, time, duration, level, previousLevel) plus ours
+    (docs/alerts.md)."""
     return {
         "id": e.id,
         "plugin": e.plugin,
@@ -40,6 +41,7 @@ def event_document(e: AlertEvent) -> dict[str, Any]:
         "time_ns": e.time,
         "duration": e.duration,
         "message": e.message,
+        "topic": e.topic or None,
     }
 
 

@@ -44,7 +44,8 @@ class AlertStore:
             except NotFoundError:
                 seq -= 1
                 continue
-            if want is None or m.subject == want:
+            subject = m.subject or ""
+            if want is None or subject == want or subject.startswith(want + "."):
                 try:
                     out += reversed(decode_events(m.data or b""))
                 except CodecError as e:  # one unreadable message does not hide the others

@@ -140,14 +140,14 @@ async def ensure_topology(
     except NotFoundError:
         await js.add_consumer(
             subjects.POINTS_STREAM,
-            _pull_config(subjects.MATCHER_CONSUMER, None, ACK_WAIT_S, MAX_ACK_PENDING),
+            pull_config(subjects.MATCHER_CONSUMER, None, ACK_WAIT_S, MAX_ACK_PENDING),
         )
     # Created with the topology, before any service publishes an alert event: every event
     # stored from then on is delivered; those of a kapacitord from before it never again.
     try:
         await js.consumer_info(subjects.ALERTS_STREAM, subjects.NOTIFIER_CONSUMER)
     except NotFoundError:
-        config = _pull_config(
+        config = pull_config(
             subjects.NOTIFIER_CONSUMER, subjects.ALERTS_ALL, ACK_WAIT_S, MAX_ACK_PENDING
         )
         config.deliver_policy = DeliverPolicy.NEW
@@ -162,6 +162,9 @@ async def ensure_topology(
         subjects.STATS_BUCKET,
         subjects.RECORDINGS_BUCKET,
         subjects.POINTERS_BUCKET,
+        subjects.TOPIC_HANDLERS_BUCKET,
+        subjects.HANDLER_STATS_BUCKET,
+        subjects.TOPICS_BUCKET,
     ):
         await kv_bucket(js, bucket, replicas)
     for bucket in (subjects.MEMBERS_BUCKET, subjects.LEASES_BUCKET):
@@ -209,6 +212,22 @@ async def shutdown(nc: Client, *tasks: asyncio.Task[Any]) -> None:
     await nc.close()
 
 
+async def kv_items(kv: KeyValue, keys: str) -> list[tuple[str, bytes]]:
+    """(key, value) of every non-empty value whose key matches the subject pattern `keys`
+    (nats-py's `keys(filters=...)` matches substrings, not patterns)."""
+    found: list[tuple[str, bytes]] = []
+    watcher = await kv.watch(keys, ignore_deletes=True)
+    try:
+        async for entry in watcher:
+            if entry is None:
+                break
+            if entry.value:
+                found.append((entry.key, entry.value))
+    finally:
+        await watcher.stop()  # type: ignore[no-untyped-call]
+    return found
+
+
 async def kv_values(kv: KeyValue) -> list[bytes]:
     """Every non-empty value in a bucket (keys deleted meanwhile are skipped)."""
     try:
@@ -249,6 +268,10 @@ class _JsDelivery:
 
     def header(self, key: str) -> str:
         return (self._msg.headers or {}).get(key, "")
+
+    @property
+    def pending(self) -> int:
+        return int(self._msg.metadata.num_pending or 0)
 
     def release(self) -> None:
         self._msg.data = b""
@@ -297,7 +320,7 @@ def _headers(m: Stored) -> dict[str, str] | None:
     return out or None
 
 
-def _pull_config(
+def pull_config(
     durable: str, subject: str | None, ack_wait: float, max_pending: int
 ) -> ConsumerConfig:
     return ConsumerConfig(
@@ -435,7 +458,7 @@ class NatsBus:
     ) -> Puller:
         await self.delete_consumer(stream, durable)
         return await self._bind(
-            stream, durable, _pull_config(durable, subject, ack_wait, max_pending)
+            stream, durable, pull_config(durable, subject, ack_wait, max_pending)
         )
 
     async def _bind(self, stream: str, durable: str, config: ConsumerConfig) -> Puller:
@@ -464,7 +487,7 @@ class NatsBus:
         except NATS_ERRORS as e:
             raise BusError(f"cannot read consumer {durable} of {stream}: {e}") from e
         await self.delete_consumer(stream, durable)
-        config = _pull_config(durable, subject, ack_wait, max_pending)
+        config = pull_config(durable, subject, ack_wait, max_pending)
         if ack_all:
             config.ack_policy = AckPolicy.ALL
         if start:

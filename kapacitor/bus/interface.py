@@ -56,6 +56,12 @@ class Delivery(Protocol):
         """A header it was published with ('' when absent)."""
         ...
 
+    @property
+    def pending(self) -> int:
+        """How many messages of its consumer were still to deliver when it was delivered:
+        how far behind the reader is."""
+        ...
+
     def release(self) -> None:
         """Drop the payload (it has been read): a message kept only to be acked later then
         holds its ack subject, not its points."""

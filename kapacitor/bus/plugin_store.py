@@ -13,7 +13,7 @@ from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
 from kapacitor.bus.calls import on_bus
-from kapacitor.bus.client import kv_values
+from kapacitor.bus.client import kv_items, kv_values
 from kapacitor.errors import PluginNotFound
 from kapacitor.plugins import (
     PluginDefinition,
@@ -156,16 +156,7 @@ class StatsStore:
                 await asyncio.sleep(0.5)
 
     async def _read(self, keys: str, legacy: str | None = None) -> dict[str, PluginStats]:
-        found: list[tuple[str, bytes]] = []
-        watcher = await self.kv.watch(keys, ignore_deletes=True)
-        try:
-            async for entry in watcher:
-                if entry is None:
-                    break
-                if entry.value:
-                    found.append((entry.key, entry.value))
-        finally:
-            await watcher.stop()  # type: ignore[no-untyped-call]
+        found = await kv_items(self.kv, keys)
         if legacy is not None:  # a filter on '<plugin>.>' misses the key '<plugin>' itself
             with contextlib.suppress(KeyNotFoundError):
                 entry = await self.kv.get(subjects.token(legacy))

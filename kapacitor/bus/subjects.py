@@ -6,11 +6,15 @@ kapacitor.points.in               stream POINTS: parsed point batches, API (/wri
 kapacitor.matched.<p>.<plugin>    stream MATCHED: a plugin's matched batches of partition p,
                                   matcher -> interpreter (kapacitor.plugin.<plugin> before
                                   partitions: an older stream's subjects are updated)
-kapacitor.alerts.<plugin>         stream ALERTS: alert events, interpreter -> API (recent alerts)
+kapacitor.alerts.<plugin>[.<topic>] stream ALERTS: alert events, interpreter -> notifier,
+                                  topic handlers, API (recent alerts)
 kapacitor.control.<what>          core: control requests (stats, ping) between services
 $JS.API.CONSUMER.MSG.NEXT.<s>.<c> JetStream's pull requests for consumer c of stream s
 KV kapacitor_plugins              plugin definitions, watched by matcher and interpreter
 KV kapacitor_stats                per-plugin counters published by interpreters
+KV kapacitor_topic_handlers       topic handler definitions, watched by the notifier
+KV kapacitor_handler_stats        topic handler counters, published by the notifier
+KV kapacitor_topics               each topic's alerts: their last event, kept by the notifier
 """
 
 from __future__ import annotations
@@ -39,6 +43,9 @@ NOTIFIER = "notifier"
 
 PLUGINS_BUCKET = "kapacitor_plugins"
 STATS_BUCKET = "kapacitor_stats"
+TOPIC_HANDLERS_BUCKET = "kapacitor_topic_handlers"  # <topic>.<id>: a handler's definition
+HANDLER_STATS_BUCKET = "kapacitor_handler_stats"  # <topic>.<id>: its counters (sent, ...)
+TOPICS_BUCKET = "kapacitor_topics"  # <topic>.<event id>: the last event of each alert
 STATE_BUCKET = "kapacitor_state"  # an object store: runtime snapshots can outgrow a KV value
 POINTERS_BUCKET = "kapacitor_partitions"  # partition.<service>.<p>: its current saved state
 
@@ -99,8 +106,40 @@ def matched_msg_id(first_seq: int, last_seq: int, partition: int, plugin: str) -
     return f"{first_seq}-{last_seq}.{partition}.{token(plugin)}"
 
 
-def plugin_alerts(plugin: str) -> str:
-    return f"kapacitor.alerts.{token(plugin)}"
+def plugin_alerts(plugin: str, topic: str = "") -> str:
+    """Where a plugin's alert events of `topic` are stored ("": of alerts with no topic=)."""
+    base = f"kapacitor.alerts.{token(plugin)}"
+    return f"{base}.{token(topic)}" if topic else base
+
+
+def topic_alerts(topic: str) -> str:
+    """Every plugin's alert events of `topic`: what a topic handler's consumer reads."""
+    return f"kapacitor.alerts.*.{token(topic)}"
+
+
+def alert_source(subject: str) -> tuple[str, str]:
+    """The plugin and topic ("" for none) of a `plugin_alerts` subject."""
+    parts = subject.split(".")
+    return untoken(parts[2]), untoken(parts[3]) if len(parts) > 3 else ""
+
+
+def handler_consumer(topic: str, handler: str) -> str:
+    """The durable consumer of ALERTS that feeds one topic handler."""
+    return f"handler-{token(topic)}-{token(handler)}"
+
+
+def handler_key(topic: str, handler: str) -> str:
+    """A topic handler's key in TOPIC_HANDLERS_BUCKET (and of its counters in STATS)."""
+    return f"{token(topic)}.{token(handler)}"
+
+
+def topic_handlers_of(topic: str) -> str:
+    return f"{token(topic)}.*"
+
+
+def handler_from_key(key: str) -> tuple[str, str]:
+    topic, handler = key.split(".", 1)
+    return untoken(topic), untoken(handler)
 
 
 def plugin_from_subject(subject: str) -> str:

@@ -50,9 +50,13 @@ class ApiClient:
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
         """The JSON answer of a successful call; ClientError with the API's message otherwise."""
+        return self.call_status(method, path, **kw)[1]
+
+    def call_status(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        """`call`, with the status of the answer (201 created, 200 replaced, ...)."""
         r = self.request(method, path, **kw)
         if r.status_code == 204:
-            return None
+            return 204, None
         try:
             doc = r.json()
         except ValueError:
@@ -64,7 +68,7 @@ class ApiClient:
             raise ClientError(
                 msg or f"HTTP {r.status_code}: {r.text[:200]}", status=r.status_code, document=doc
             )
-        return doc
+        return r.status_code, doc
 
     @contextmanager
     def stream(self, method: str, path: str, **kw: Any) -> Iterator[Iterator[str]]:

@@ -1,7 +1,8 @@
 """`kapacitor`: the command table and the entry point.
 
-The commands live in modules by concept (plugins, alerts, ping, recordings, replay); the app's
-global options and the context they resolve to are in `app`, output helpers in `output`.
+The commands live in modules by concept (plugins, alerts, topics, ping, recordings, replay);
+the app's global options and the context they resolve to are in `app`, output helpers in
+`output`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import typer
 from typer import Abort, Exit
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from kapacitor.cli import alerts, cluster, ping, plugins, recordings, replay
+from kapacitor.cli import alerts, cluster, ping, plugins, recordings, replay, topics
 from kapacitor.cli.app import new_app
 from kapacitor.errors import ClientError
 
@@ -29,6 +30,10 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("show", plugins.show),
     ("check", plugins.check),
     ("alerts", alerts.alerts),
+    ("define-topic-handler", topics.define_topic_handler),
+    ("show-topic", topics.show_topic),
+    ("show-topic-handler", topics.show_topic_handler),
+    ("delete-topic-handler", topics.delete_topic_handler),
     ("ping", ping.ping),
     ("cluster", cluster.cluster),
     ("record", recordings.record),

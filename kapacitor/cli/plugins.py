@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from kapacitor.cli import topics
 from kapacitor.cli.app import V1, JsonOpt, client_of
 from kapacitor.cli.client import ApiClient
 from kapacitor.cli.definition import DEFINITION_KEYS, define_body
@@ -116,8 +117,26 @@ def delete(
         client.call("DELETE", f"{V1}/plugins/{n}")
 
 
-def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """List plugins with their state and counters."""
+LISTS = ("plugins", "topics", "topic-handlers")
+
+
+def list_(
+    ctx: typer.Context,
+    what: Annotated[
+        str, typer.Argument(metavar="[plugins|topics|topic-handlers]", help="what to list")
+    ] = "plugins",
+    topic: Annotated[str, typer.Option("--topic", help="topic-handlers of this topic only")] = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """List plugins (state, counters), topics (level, alerts) or topic handlers."""
+    if what not in LISTS:
+        fail(f"list {what!r}: can list {', '.join(LISTS)}", 2)
+    if what == "topics":
+        topics.list_topics(client_of(ctx), json_out)
+        return
+    if what == "topic-handlers":
+        topics.list_topic_handlers(client_of(ctx), topic, json_out)
+        return
     doc = client_of(ctx).call("GET", V1 + "/plugins")
     if json_out:
         print_json(doc)

@@ -4,7 +4,8 @@ check.py).
 `level=` names one of ALERT_LEVELS in any case: it is validated here once, and the planner
 reads its constant. An alert's threshold and its lower levels (`warn=`, `info=`) are of the
 value's kind (a number, a duration or a bool), and lower levels are below the alert's own.
-A deadman's threshold is a number of points >= 0 and its interval positive.
+A deadman's threshold is a number of points >= 0 and its interval positive. Both name their
+`topic=` by the rule of kapacitor.alerting.names.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
+from kapacitor.alerting.names import name_problem
 from kapacitor.dsl.ast import Call, Expr
 from kapacitor.dsl.check_context import CheckContext, ExtraCheck
 from kapacitor.dsl.functions import ALERT_LEVELS
@@ -33,6 +35,17 @@ def _level(ctx: CheckContext, args: Mapping[str, Expr]) -> str:
     raise ctx.error(
         f"unknown alert level {str(given)!r}{hint} (levels: info, warning, critical)", node.span
     )
+
+
+def _topic(ctx: CheckContext, args: Mapping[str, Expr]) -> None:
+    node = args.get("topic")
+    if node is None:
+        return
+    given = ctx.constant(node)
+    assert isinstance(given, str), "topic= is a constant string (its signature)"
+    problem = name_problem(given, "topic")
+    if problem is not None:
+        raise ctx.error(problem, node.span)
 
 
 def _check_alert(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> None:
@@ -61,6 +74,7 @@ def _check_alert(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> Non
     if vt == Type.BOOL and op not in ("==", "!="):
         raise ctx.error(f"alert() compares bools with == or != only, got {op}", args["op"].span)
     level = _level(ctx, args)
+    _topic(ctx, args)
     for name, lower in (("warn", "warning"), ("info", "info")):
         node = args.get(name)
         if node is None:
@@ -91,6 +105,7 @@ def _check_deadman(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> N
     if interval <= 0:
         raise ctx.error("deadman() interval must be longer than 0", interval_node.span)
     _level(ctx, args)
+    _topic(ctx, args)
 
 
 EXTRA_CHECKS: dict[str, ExtraCheck] = {

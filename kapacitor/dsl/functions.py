@@ -833,6 +833,16 @@ _REGISTRY: tuple[Function, ...] = (
                 const=True,
                 doc='"info", "warning" or "critical" (any case)',
             ),
+            Param(
+                "topic",
+                Type.STRING,
+                None,
+                keyword_only=True,
+                const=True,
+                doc="the topic its events go to, where topic handlers (`kapacitor "
+                'define-topic-handler`) deliver them, e.g. "cpu": letters, digits and _ - . : '
+                "(none: the plugin's own handlers only)",
+            ),
         ),
         Type.ALERT,
         Kind.ALERT,
@@ -864,6 +874,16 @@ _REGISTRY: tuple[Function, ...] = (
                 keyword_only=True,
                 const=True,
                 doc='"info", "warning" or "critical" (any case)',
+            ),
+            Param(
+                "topic",
+                Type.STRING,
+                None,
+                keyword_only=True,
+                const=True,
+                doc="the topic its events go to, where topic handlers (`kapacitor "
+                'define-topic-handler`) deliver them, e.g. "cpu": letters, digits and _ - . : '
+                "(none: the plugin's own handlers only)",
             ),
         ),
         Type.ALERT,

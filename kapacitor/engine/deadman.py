@@ -56,6 +56,7 @@ class DeadmanOp:
     level: str
     message: str | None
     interval_text: str = dataclasses.field(compare=False, default="")
+    topic: str = ""
 
     def inputs(self) -> tuple[int, ...]:
         return ()
@@ -68,6 +69,8 @@ class DeadmanOp:
         text = f"deadman {fmt_number(self.threshold)} {interval} level={self.level}"
         if self.message is not None:
             text += " message=" + str(String(self.message))
+        if self.topic:
+            text += " topic=" + str(String(self.topic))
         return text
 
 
@@ -80,9 +83,11 @@ def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> Deadman
     assert isinstance(threshold, int | float) and isinstance(interval, int)
     message = None if "message" not in args else checked.constant(args["message"])
     level = "critical" if "level" not in args else checked.constant(args["level"])
+    topic = "" if "topic" not in args else checked.constant(args["topic"])
     assert (message is None or isinstance(message, str)) and isinstance(level, str)
+    assert isinstance(topic, str)
     text = duration_text(checked, args["interval"])
-    return DeadmanOp(index, float(threshold), interval, level.upper(), message, text)
+    return DeadmanOp(index, float(threshold), interval, level.upper(), message, text, topic)
 
 
 _NIL = msgspec.msgpack.encode(None)  # the snapshot part of a program without deadman()
@@ -219,6 +224,7 @@ class DeadmanState:
                     threshold=op.threshold,
                     template=template,
                     change=int(s.changes[i]),
+                    topic=op.topic,
                 )
                 s.changes[i] += 1
                 out.append((i, op.index, event))

@@ -110,6 +110,7 @@ def evaluate_alert(
             op=op.op,
             threshold=float(shown.get(level or was, tv)[pos]),
             template=template,
+            topic=op.topic,
         )
         found.append((row, op.index, event))
     return found

@@ -6,7 +6,8 @@ Messages: the default firing message is
 ``"{plugin} {instance} is OK: value {value} {op} {threshold} no longer holds
 (was {previous_level})"`` (one line).
 A user `message=` template is used for both and may name `{plugin}`, `{instance}`,
-`{level}`, `{previous_level}`, `{value}`, `{op}`, `{threshold}`, `{time}`, `{duration}` and any
+`{level}`, `{previous_level}`, `{value}`, `{op}`, `{threshold}`, `{time}`, `{duration}`,
+`{topic}` and any
 tag key of the instance (`{host}`); unknown placeholders stay as written.
 """
 
@@ -43,6 +44,7 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     # For events no point causes (deadman checks): how many times the alert changed level
     # before this change, which names the event the same whoever computes it.
     change: int = 0
+    topic: str = ""  # the alert's topic= ("": none)
 
 
 class _Lenient(dict[str, str]):
@@ -75,6 +77,7 @@ def build_event(
     threshold: float,
     template: str | None,
     change: int = 0,
+    topic: str = "",
 ) -> AlertEvent:
     v, thr = fmt_number(value), fmt_number(threshold)
     if template is None:
@@ -98,6 +101,7 @@ def build_event(
             threshold=thr,
             time=str(time),
             duration=str(duration),
+            topic=topic,
         )
         message = render_message(template, values)
     return AlertEvent(
@@ -112,4 +116,5 @@ def build_event(
         message=message,
         duration=duration,
         change=change,
+        topic=topic,
     )

@@ -307,6 +307,7 @@ class AlertOp:
     # thresholds for `value`; of a bool alert, conditions compared with `threshold`.
     lower: tuple[LowerLevel, ...] = ()
     boolean: bool = False
+    topic: str = ""  # "": the plugin's own handlers only
 
     def inputs(self) -> tuple[int, ...]:
         cols = (self.value, self.threshold_col, self.message_col, *(lv.col for lv in self.lower))
@@ -336,4 +337,6 @@ class AlertOp:
             text += " message=" + str(String(self.message))
         if self.message_col is not None:
             text += f" message=%{self.message_col}"
+        if self.topic:
+            text += " topic=" + str(String(self.topic))
         return text

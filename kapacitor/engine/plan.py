@@ -284,7 +284,8 @@ class _Planner:
                 col = None if literal is not None else self.scalar(node, Kind.NUM, Kind.BOOL)
                 lower.append(LowerLevel("WARNING" if name == "warn" else "INFO", literal, col))
         level = checked.constant(args["level"]) if "level" in args else "critical"
-        assert isinstance(level, str)
+        topic = checked.constant(args["topic"]) if "topic" in args else ""
+        assert isinstance(level, str) and isinstance(topic, str)
         lower.sort(key=lambda lv: RAISED_LEVELS.index(lv.level))
         alert = AlertOp(
             self.alert_count,
@@ -297,6 +298,7 @@ class _Planner:
             message_col,
             tuple(lower),
             self.kind(value) is Kind.BOOL,
+            topic,
         )
         self.emit(alert, None)
 

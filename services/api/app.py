@@ -20,7 +20,16 @@ from kapacitor.clock import Clock, SystemClock
 from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from services.api import errors
-from services.api.routes import alerts, cluster, ping, plugins, recordings, replays, write
+from services.api.routes import (
+    alerts,
+    cluster,
+    ping,
+    plugins,
+    recordings,
+    replays,
+    topics,
+    write,
+)
 from services.api.state import open_state
 
 
@@ -61,6 +70,6 @@ def create_app(cfg: Config, clock: Clock | None = None) -> FastAPI:
 
     app.add_middleware(VersionHeader)
 
-    for module in (ping, write, plugins, alerts, recordings, replays, cluster):
+    for module in (ping, write, plugins, alerts, topics, recordings, replays, cluster):
         app.include_router(module.router)
     return app

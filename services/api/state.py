@@ -10,8 +10,10 @@ from kapacitor.bus import subjects
 from kapacitor.bus.alert_store import AlertStore
 from kapacitor.bus.client import NatsBus, kv_bucket
 from kapacitor.bus.cluster_store import ClusterStore
+from kapacitor.bus.handler_store import HandlerStore
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.recording_store import RecordingStore
+from kapacitor.bus.topic_store import TopicStore
 from kapacitor.clock import Clock
 from kapacitor.config import Config
 from kapacitor.replay.control import ReplayControl
@@ -28,6 +30,8 @@ class ApiState:
     alerts: AlertStore
     cluster: ClusterStore
     replay: ReplayControl
+    handlers: HandlerStore
+    topics: TopicStore
 
 
 async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
@@ -44,6 +48,12 @@ async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
         alerts=AlertStore(js),
         cluster=await ClusterStore.open(js),
         replay=ReplayControl(bus),
+        handlers=HandlerStore(
+            js,
+            await kv_bucket(js, subjects.TOPIC_HANDLERS_BUCKET),
+            await kv_bucket(js, subjects.HANDLER_STATS_BUCKET),
+        ),
+        topics=TopicStore(await kv_bucket(js, subjects.TOPICS_BUCKET)),
     )
 
 

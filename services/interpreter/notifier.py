@@ -2,7 +2,8 @@
 from the ALERTS stream, where each event is stored once whatever computed it (docs/cluster.md),
 and delivers them to the alert log and webhooks, acknowledging each fetch once it is
 delivered. Every interpreter process is a candidate; another takes over within the lease TTL
-from the first event its predecessor had not acknowledged."""
+from the first event its predecessor had not acknowledged. The lease holder also runs the
+topic handlers (topic_handlers.py), each from its own consumer."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
+import orjson
+
 from kapacitor.alerting.delivery import AlertDelivery
 from kapacitor.alerting.document import split_events
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.interface import Delivery
+from kapacitor.bus.topic_store import TopicStore
 from kapacitor.clock import Clock
 from kapacitor.cluster.member import Member, OwnershipChange
 from kapacitor.cluster.presence import join
 from kapacitor.config import ACK_WAIT_FLOOR_S, Config
 from kapacitor.errors import BusError, CodecError
 from kapacitor.tasks import cancel_and_wait, cancel_soon
+from services.interpreter.topic_handlers import TopicHandlers
 
 log = logging.getLogger("kapacitor.notifier")
 
@@ -35,6 +40,8 @@ class Notifier:
         webhook_of: Callable[[str], str],
         member_id: str,
         clock: Clock,
+        handlers: TopicHandlers,
+        topics: TopicStore,
     ) -> None:
         self.cfg = cfg
         self.bus = bus
@@ -44,7 +51,10 @@ class Notifier:
         self.delivery = AlertDelivery(
             cfg.alert_log, cfg.alert.webhook_url, cfg.alert.webhook_timeout.seconds
         )
+        self.handlers = handlers
+        self.topics = topics
         self._task: asyncio.Task[None] | None = None
+        self._handlers_task: asyncio.Task[None] | None = None
         self.member: Member | None = None
 
     async def start(self) -> None:
@@ -63,13 +73,16 @@ class Notifier:
         if change.gained and self._task is None:
             log.info("notifier %s: delivering alert events", self.member_id)
             self._task = asyncio.create_task(self._run())
+            self._handlers_task = asyncio.create_task(self.handlers.run())
         if change.lost and self._task is not None:
             cancel_soon(self._task)
-            self._task = None
+            cancel_soon(self._handlers_task)
+            self._task = self._handlers_task = None
 
     async def _wind_up(self, _: int) -> None:
-        task, self._task = self._task, None
-        await cancel_and_wait(task)
+        tasks = (self._task, self._handlers_task)
+        self._task = self._handlers_task = None
+        await cancel_and_wait(*tasks)
 
     async def _run(self) -> None:
         while True:
@@ -101,9 +114,18 @@ class Notifier:
         # at most that one. A run of events for the log only is written (and flushed) at once
         # and acknowledged by its last: an alert storm costs a round trip per fetch, not per
         # event, and a notifier killed between the write and the ack repeats that run.
+        # Topics' alerts are brought up to date first (what show-topic reads).
+        topical = [
+            orjson.loads(doc)
+            for m in got
+            if subjects.alert_source(m.subject)[1]
+            for _, doc in _events(m)
+        ]
+        if topical:
+            await self.topics.record(topical)
         run: list[Delivery] = []
         for msg in got:
-            webhook = self.webhook_of(subjects.plugin_from_subject(msg.subject))
+            webhook = self.webhook_of(subjects.alert_source(msg.subject)[0])
             if self.delivery.webhook(webhook) is None:
                 run.append(msg)
                 continue

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from kapacitor.alerting.document import event_id, events_message
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket
+from kapacitor.bus.handler_store import HandlerStore
 from kapacitor.bus.interface import Delivery, Puller, Stored
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.state_store import Held, PartitionStore, StateStore
+from kapacitor.bus.topic_store import TopicStore
 from kapacitor.clock import SystemClock
 from kapacitor.cluster.member import Member
 from kapacitor.cluster.presence import join
@@ -35,6 +37,7 @@ from kapacitor.plugins import PluginDefinition, PluginStats
 from kapacitor.plugins.state import PartitionState, StoredState
 from kapacitor.tasks import cancel_and_wait
 from services.interpreter.notifier import Notifier
+from services.interpreter.topic_handlers import TopicHandlers
 
 log = logging.getLogger("kapacitor.interpreter")
 
@@ -69,6 +72,17 @@ class Owned:
 def _events_stored(subject: str, events: list[AlertEvent], msg_id: str) -> Stored:
     data, ids = events_message(events, msg_id)
     return Stored(subject, data, msg_id, {subjects.H_EVENT_IDS: ids})
+
+
+def _by_topic(events: list[AlertEvent]) -> list[tuple[str, list[AlertEvent]]]:
+    """The events of each topic, in their order (most batches have one topic: no copy)."""
+    first = events[0].topic
+    if all(e.topic == first for e in events):
+        return [(first, events)]
+    out: dict[str, list[AlertEvent]] = {}
+    for e in events:
+        out.setdefault(e.topic, []).append(e)
+    return list(out.items())
 
 
 class Interpreter:
@@ -322,25 +336,27 @@ class Interpreter:
         task.add_done_callback(self._tasks.discard)
 
     async def store_events(self, plugin: str, found: list[tuple[int, list[AlertEvent]]]) -> None:
-        """Store the events in the ALERTS stream, for the notifier, before the points that
-        caused them can be acknowledged: one message per MATCHED message (sequence) that
-        caused events, named by it, so the events a partition's new owner recomputes from
-        the same message are stored once; pipelined."""
-        subject = subjects.plugin_alerts(plugin)
-        await self.bus.store_all(
-            [
-                _events_stored(subject, events, f"ev.{seq}.{subjects.token(plugin)}")
-                for seq, events in found
-            ],
-            stream=subjects.ALERTS_STREAM,
-            timeout=STORE_ACK_TIMEOUT_S,
-        )
+        """Store the events in the ALERTS stream, for the notifier and the topic handlers,
+        before the points that caused them can be acknowledged: one message per MATCHED
+        message (sequence) and topic, named by them, so the events a partition's new owner
+        recomputes from the same message are stored once; pipelined."""
+        plugin_tok = subjects.token(plugin)
+        stored = []
+        for seq, events in found:
+            for topic, of_topic in _by_topic(events):
+                msg_id = f"ev.{seq}.{plugin_tok}" + (f".{subjects.token(topic)}" if topic else "")
+                stored.append(
+                    _events_stored(subjects.plugin_alerts(plugin, topic), of_topic, msg_id)
+                )
+        await self.bus.store_all(stored, stream=subjects.ALERTS_STREAM, timeout=STORE_ACK_TIMEOUT_S)
 
     async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
         """Store events that no point caused (deadman checks), each named by its own id."""
-        subject = subjects.plugin_alerts(plugin)
         await self.bus.store_all(
-            [_events_stored(subject, [e], event_id(e)) for e in events],
+            [
+                _events_stored(subjects.plugin_alerts(plugin, e.topic), [e], event_id(e))
+                for e in events
+            ],
             stream=subjects.ALERTS_STREAM,
             timeout=STORE_ACK_TIMEOUT_S,
         )
@@ -454,7 +470,18 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         d = it.definitions.get(plugin)
         return d.webhook if d is not None else ""
 
-    notifier = Notifier(cfg, bus, webhook_of, it.member.id, clock)
+    handlers = TopicHandlers(
+        cfg,
+        bus,
+        HandlerStore(
+            js,
+            await kv_bucket(js, subjects.TOPIC_HANDLERS_BUCKET),
+            await kv_bucket(js, subjects.HANDLER_STATS_BUCKET),
+        ),
+        clock,
+    )
+    topics = TopicStore(await kv_bucket(js, subjects.TOPICS_BUCKET))
+    notifier = Notifier(cfg, bus, webhook_of, it.member.id, clock, handlers, topics)
     await notifier.start()
     follow = asyncio.create_task(it.follow())
     await asyncio.sleep(0)  # follow() subscribes to the changes before the first one

@@ -1,0 +1,44 @@
+"""Topic handler kinds: each module holds a kind's options (a msgspec struct, checked when the
+handler is defined) and its sender (what delivers one event).
+
+A sender raises `Undelivered` when an event did not reach its receiver: `retry` says whether
+trying again may help (a timeout, a 5xx) or not (a 4xx: the receiver refused it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kapacitor.alerting.kinds.base import Event, Options, Undelivered
+from kapacitor.alerting.kinds.exec import ExecOptions, ExecSender
+from kapacitor.alerting.kinds.log import LogOptions, LogSender
+from kapacitor.alerting.kinds.post import PostOptions, PostSender
+from kapacitor.alerting.kinds.tcp import TcpOptions, TcpSender
+
+__all__ = ["KINDS", "Event", "Kind", "Options", "Sender", "Undelivered"]
+
+
+class Sender(Protocol):
+    async def send(self, event: Event) -> None: ...
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    name: str
+    options: type[Options]
+    sender: Callable[[Any], Sender]  # options -> sender
+    doc: str
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("log", LogOptions, LogSender, "appends each event as one JSON line to a file"),
+        Kind("post", PostOptions, PostSender, "POSTs each event (JSON, or a body template)"),
+        Kind("tcp", TcpOptions, TcpSender, "writes each event as one JSON line to a TCP peer"),
+        Kind("exec", ExecOptions, ExecSender, "runs a program with the event JSON on stdin"),
+    )
+}

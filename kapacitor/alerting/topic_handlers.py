@@ -1,0 +1,100 @@
+"""Topic handler definitions: what `kapacitor define-topic-handler handler.yaml` sends and the
+notifier runs, checked once when defined (docs/alerts.md).
+
+    id: ops-pager
+    topic: cpu
+    kind: post
+    match: level = 'CRITICAL' or changed = true and level = 'OK'
+    options:
+      url: https://hooks.example.com/alert
+      headers: {Authorization: "Bearer ..."}
+
+Every problem names the field it is about (`options.url: ...`, `match 1:9: ...`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import msgspec
+
+from kapacitor.alerting.event_match import EventMatch
+from kapacitor.alerting.kinds import KINDS, Options
+from kapacitor.alerting.names import name_problem
+from kapacitor.errors import DslError, RequestError
+
+
+class TopicHandler(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: str
+    topic: str
+    kind: str
+    match: str = ""
+    options: dict[str, Any] = msgspec.field(default_factory=dict)
+
+    def parsed_options(self) -> Options:
+        """The options as the kind's struct (they were checked when the handler was defined)."""
+        return msgspec.convert(self.options, KINDS[self.kind].options)
+
+
+class HandlerStats(msgspec.Struct, kw_only=True):
+    """What one topic handler did, counted by the notifier that runs it."""
+
+    topic: str
+    id: str
+    sent: int = 0  # delivered to the receiver
+    failed: int = 0  # given up on after every retry, or refused by the receiver
+    retried: int = 0  # attempts after a first one failed
+    dropped: int = 0  # skipped unsent: the handler was too far behind (alert.handler-backlog)
+    skipped: int = 0  # not matched by the handler's `match`
+    last_error: str = ""
+
+
+def handler_error(message: str) -> RequestError:
+    return RequestError(f"topic handler: {message}")
+
+
+def check_handler(doc: Any, *, topic: str = "", handler_id: str = "") -> TopicHandler:
+    """The handler `doc` defines (a decoded JSON or YAML document), with `topic` and
+    `handler_id` (from a URL) filled in where it leaves them out; RequestError when it is not
+    a valid definition or disagrees with them."""
+    if not isinstance(doc, dict):
+        raise handler_error(f"expected a mapping with id, topic, kind, got {type(doc).__name__}")
+    doc = dict(doc)
+    for key, given in (("topic", topic), ("id", handler_id)):
+        if given and doc.setdefault(key, given) != given:
+            raise handler_error(f"{key} {doc[key]!r} differs from {given!r} in the URL")
+    try:
+        spec = msgspec.convert(doc, TopicHandler)
+    except msgspec.ValidationError as e:
+        raise handler_error(str(e).replace("`$.", "`")) from None
+    for name, what in ((spec.id, "handler"), (spec.topic, "topic")):
+        problem = name_problem(name, what)
+        if problem is not None:
+            raise handler_error(problem)
+    kind = KINDS.get(spec.kind)
+    if kind is None:
+        close = difflib.get_close_matches(spec.kind, list(KINDS), n=1, cutoff=0.5)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        raise handler_error(f"unknown kind {spec.kind!r}{hint}; kinds: {', '.join(KINDS)}")
+    try:
+        options = msgspec.convert(spec.options, kind.options)
+    except msgspec.ValidationError as e:
+        raise handler_error(f"{spec.kind} options: " + str(e).replace("`$.", "`options.")) from None
+    try:
+        options.check()
+    except ValueError as e:
+        raise handler_error(f"{spec.kind} options: {e}") from None
+    try:
+        EventMatch(spec.match)
+    except DslError as e:
+        raise handler_error(f"match {e}") from None
+    return spec
+
+
+def encode_handler(spec: TopicHandler) -> bytes:
+    return msgspec.json.encode(spec)
+
+
+def decode_handler(data: bytes) -> TopicHandler:
+    return msgspec.json.decode(data, type=TopicHandler)

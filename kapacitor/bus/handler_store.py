@@ -1,0 +1,136 @@
+"""Topic handler definitions and their counters in JetStream KV (keys `<topic>.<id>`), and the
+durable ALERTS consumer that feeds each handler.
+
+The consumer is created when the handler is defined, before its definition is stored: from
+the moment `define-topic-handler` answers, every event of its topic is kept for it, whether or
+not a notifier runs yet. Deleting a handler deletes its consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import msgspec
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, DeliverPolicy
+from nats.js.errors import KeyNotFoundError, NoKeysError, NotFoundError
+from nats.js.kv import KeyValue
+
+from kapacitor.alerting.topic_handlers import (
+    HandlerStats,
+    TopicHandler,
+    decode_handler,
+    encode_handler,
+)
+from kapacitor.bus import subjects
+from kapacitor.bus.calls import on_bus
+from kapacitor.bus.client import ACK_WAIT_S, NATS_ERRORS, kv_values, pull_config
+from kapacitor.errors import BusError, HandlerNotFound
+
+log = logging.getLogger("kapacitor.handlers")
+
+HANDLER_MAX_PENDING = 64  # events of one handler delivered and not yet acknowledged
+
+
+class HandlerStore:
+    def __init__(self, js: JetStreamContext, kv: KeyValue, stats: KeyValue) -> None:
+        self.js = js
+        self.kv = kv
+        self.stats_kv = stats
+
+    async def define(self, spec: TopicHandler) -> bool:
+        """Store `spec` (a new handler, or a new version of one); whether it is new."""
+        durable = subjects.handler_consumer(spec.topic, spec.id)
+        try:
+            await self.js.consumer_info(subjects.ALERTS_STREAM, durable)
+            new = False
+        except NotFoundError:
+            config = pull_config(
+                durable, subjects.topic_alerts(spec.topic), ACK_WAIT_S, HANDLER_MAX_PENDING
+            )
+            config.deliver_policy = DeliverPolicy.NEW
+            config.ack_policy = AckPolicy.ALL
+            await on_bus(self.js.add_consumer(subjects.ALERTS_STREAM, config), "adding consumer")
+            new = True
+        except NATS_ERRORS as e:
+            raise BusError(f"reading consumer {durable}: {e}") from e
+        key = subjects.handler_key(spec.topic, spec.id)
+        await on_bus(self.kv.put(key, encode_handler(spec)), f"storing handler {key}")
+        return new
+
+    async def get(self, topic: str, handler_id: str) -> TopicHandler:
+        key = subjects.handler_key(topic, handler_id)
+        try:
+            entry = await on_bus(
+                self.kv.get(key), f"reading handler {key}", missing=(KeyNotFoundError,)
+            )
+        except KeyNotFoundError:
+            entry = None
+        if entry is None or not entry.value:
+            raise HandlerNotFound(f"no handler {handler_id!r} on topic {topic!r}")
+        return decode_handler(entry.value)
+
+    async def list(self, topic: str = "") -> list[TopicHandler]:
+        specs = [decode_handler(v) for v in await kv_values(self.kv)]
+        return sorted(
+            (s for s in specs if not topic or s.topic == topic), key=lambda s: (s.topic, s.id)
+        )
+
+    async def delete(self, topic: str, handler_id: str) -> None:
+        await self.get(topic, handler_id)
+        key = subjects.handler_key(topic, handler_id)
+        await on_bus(self.kv.purge(key), f"deleting handler {key}")
+        try:
+            await self.js.delete_consumer(
+                subjects.ALERTS_STREAM, subjects.handler_consumer(topic, handler_id)
+            )
+        except NotFoundError:
+            pass
+        except NATS_ERRORS as e:
+            log.warning("handler %s deleted, its consumer not yet: %s", key, e)
+        try:
+            await self.stats_kv.purge(key)
+        except NATS_ERRORS as e:
+            log.warning("handler %s deleted, its counters not yet: %s", key, e)
+
+    async def put_stats(self, stats: HandlerStats) -> None:
+        key = subjects.handler_key(stats.topic, stats.id)
+        await on_bus(self.stats_kv.put(key, msgspec.json.encode(stats)), f"putting stats {key}")
+
+    async def stats(self, topic: str, handler_id: str) -> HandlerStats:
+        key = subjects.handler_key(topic, handler_id)
+        try:
+            entry = await self.stats_kv.get(key)
+        except (KeyNotFoundError, NoKeysError):
+            entry = None
+        if entry is None or not entry.value:
+            return HandlerStats(topic=topic, id=handler_id)
+        return msgspec.json.decode(entry.value, type=HandlerStats)
+
+    async def watch(
+        self, on_change: Callable[[dict[tuple[str, str], TopicHandler]], Awaitable[None]]
+    ) -> None:
+        """Call `on_change(all handlers by (topic, id))` at start and after every change,
+        forever; the watcher is restarted when it fails (a missed change would leave a
+        handler running that was deleted)."""
+        while True:
+            try:
+                current = {(s.topic, s.id): s for s in await self.list()}
+                await on_change(dict(current))
+                watcher = await self.kv.watchall(include_history=False)
+                async for entry in watcher:
+                    if entry is None:
+                        continue
+                    key = subjects.handler_from_key(entry.key)
+                    if entry.operation in ("DEL", "PURGE") or not entry.value:
+                        current.pop(key, None)
+                    else:
+                        current[key] = decode_handler(entry.value)
+                    await on_change(dict(current))
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # loop boundary: log, then re-list and re-watch
+                log.warning("topic handler watch failed, restarting: %s", e)
+                await asyncio.sleep(0.5)
