@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import nats
 import nats.errors
@@ -37,6 +37,9 @@ from kapacitor.errors import BusError, ServiceUnavailable
 from kapacitor.tasks import cancel_and_wait
 
 log = logging.getLogger("kapacitor.bus")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+WATCH_RETRY_S = 0.5  # before a failed KV watcher is started again
 
 CONNECT_TIMEOUT_S = 5.0
 ACK_WAIT_S = 60.0
@@ -210,6 +213,37 @@ async def shutdown(nc: Client, *tasks: asyncio.Task[Any]) -> None:
     if nc.is_connected:
         await nc.flush()
     await nc.close()
+
+
+async def watch_bucket(
+    kv: KeyValue,
+    key_of: Callable[[str], _K],
+    decode: Callable[[bytes], _V],
+    on_change: Callable[[dict[_K, _V]], Awaitable[None]],
+    what: str,
+) -> None:
+    """Call `on_change(every value of the bucket, by key_of(key))` at start and after every
+    change, forever. The watcher is restarted when it fails: KV watchers have had bugs, and a
+    missed change would leave a service on a stale definition."""
+    while True:
+        try:
+            current = {key_of(k): decode(v) for k, v in await kv_items(kv, ">")}
+            await on_change(dict(current))
+            watcher = await kv.watchall(include_history=False)
+            async for entry in watcher:
+                if entry is None:
+                    continue
+                key = key_of(entry.key)
+                if entry.operation in ("DEL", "PURGE") or not entry.value:
+                    current.pop(key, None)
+                else:
+                    current[key] = decode(entry.value)
+                await on_change(dict(current))
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # loop boundary: log, then re-list and re-watch
+            log.warning("%s watch failed, restarting: %s", what, e)
+            await asyncio.sleep(WATCH_RETRY_S)
 
 
 async def kv_items(kv: KeyValue, keys: str) -> list[tuple[str, bytes]]:

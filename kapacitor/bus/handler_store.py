@@ -8,7 +8,6 @@ not a notifier runs yet. Deleting a handler deletes its consumer.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -26,7 +25,7 @@ from kapacitor.alerting.topic_handlers import (
 )
 from kapacitor.bus import subjects
 from kapacitor.bus.calls import on_bus
-from kapacitor.bus.client import ACK_WAIT_S, NATS_ERRORS, kv_values, pull_config
+from kapacitor.bus.client import ACK_WAIT_S, NATS_ERRORS, kv_values, pull_config, watch_bucket
 from kapacitor.errors import BusError, HandlerNotFound
 
 log = logging.getLogger("kapacitor.handlers")
@@ -115,22 +114,6 @@ class HandlerStore:
         """Call `on_change(all handlers by (topic, id))` at start and after every change,
         forever; the watcher is restarted when it fails (a missed change would leave a
         handler running that was deleted)."""
-        while True:
-            try:
-                current = {(s.topic, s.id): s for s in await self.list()}
-                await on_change(dict(current))
-                watcher = await self.kv.watchall(include_history=False)
-                async for entry in watcher:
-                    if entry is None:
-                        continue
-                    key = subjects.handler_from_key(entry.key)
-                    if entry.operation in ("DEL", "PURGE") or not entry.value:
-                        current.pop(key, None)
-                    else:
-                        current[key] = decode_handler(entry.value)
-                    await on_change(dict(current))
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # loop boundary: log, then re-list and re-watch
-                log.warning("topic handler watch failed, restarting: %s", e)
-                await asyncio.sleep(0.5)
+        await watch_bucket(
+            self.kv, subjects.handler_from_key, decode_handler, on_change, "topic handler"
+        )

@@ -13,7 +13,7 @@ from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
 from kapacitor.bus.calls import on_bus
-from kapacitor.bus.client import kv_items, kv_values
+from kapacitor.bus.client import kv_items, kv_values, watch_bucket
 from kapacitor.errors import PluginNotFound
 from kapacitor.plugins import (
     PluginDefinition,
@@ -61,30 +61,9 @@ class PluginStore:
     async def watch(
         self, on_change: Callable[[dict[str, PluginDefinition]], Awaitable[None]]
     ) -> None:
-        """Call `on_change(all definitions)` at start and after every change, forever.
-
-        The watcher is restarted if it fails: KV watchers have had bugs, and a missed update
-        would leave a service on a stale definition.
-        """
-        while True:
-            try:
-                current: dict[str, PluginDefinition] = {d.name: d for d in await self.list()}
-                await on_change(dict(current))
-                watcher = await self.kv.watchall(include_history=False)
-                async for entry in watcher:
-                    if entry is None:
-                        continue
-                    name = subjects.untoken(entry.key)
-                    if entry.operation in ("DEL", "PURGE") or not entry.value:
-                        current.pop(name, None)
-                    else:
-                        current[name] = decode_definition(entry.value)
-                    await on_change(dict(current))
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # loop boundary: log, then re-list and re-watch
-                log.warning("plugin watch failed, restarting: %s", e)
-                await asyncio.sleep(0.5)
+        """Call `on_change(all definitions, by name)` at start and after every change,
+        forever (restarted when the watcher fails)."""
+        await watch_bucket(self.kv, subjects.untoken, decode_definition, on_change, "plugin")
 
 
 class StatsStore:

@@ -110,6 +110,16 @@ def _literal(value: object) -> str:
 
 
 ALERT_LEVELS: Final = ("info", "warning", "critical")
+_TOPIC = Param(
+    "topic",
+    Type.STRING,
+    None,
+    keyword_only=True,
+    const=True,
+    doc="the topic its events go to, where topic handlers (`kapacitor define-topic-handler`) "
+    'deliver them, e.g. "cpu": letters, digits and _ - . : (none: the plugin\'s own handlers '
+    "only)",
+)
 
 _V = Param("v", Type.VECTOR)
 
@@ -833,16 +843,7 @@ _REGISTRY: tuple[Function, ...] = (
                 const=True,
                 doc='"info", "warning" or "critical" (any case)',
             ),
-            Param(
-                "topic",
-                Type.STRING,
-                None,
-                keyword_only=True,
-                const=True,
-                doc="the topic its events go to, where topic handlers (`kapacitor "
-                'define-topic-handler`) deliver them, e.g. "cpu": letters, digits and _ - . : '
-                "(none: the plugin's own handlers only)",
-            ),
+            _TOPIC,
         ),
         Type.ALERT,
         Kind.ALERT,
@@ -875,16 +876,7 @@ _REGISTRY: tuple[Function, ...] = (
                 const=True,
                 doc='"info", "warning" or "critical" (any case)',
             ),
-            Param(
-                "topic",
-                Type.STRING,
-                None,
-                keyword_only=True,
-                const=True,
-                doc="the topic its events go to, where topic handlers (`kapacitor "
-                'define-topic-handler`) deliver them, e.g. "cpu": letters, digits and _ - . : '
-                "(none: the plugin's own handlers only)",
-            ),
+            _TOPIC,
         ),
         Type.ALERT,
         Kind.ALERT,
