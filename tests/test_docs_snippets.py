@@ -5,6 +5,8 @@ what can run does.
   block's names, as a reader would).
 - `python illustrative`: compiled, not run (a fragment that needs context the page lacks).
 - `kap`: a plugin script; the language's checker must accept it.
+- `json`: a document (an alert event, an API answer); it must parse.
+- `topic-handler`: a topic handler file (YAML); `define-topic-handler`'s checks must accept it.
 - `text` (output, a plan, an error as printed), `sh` (a shell session or command-line
   options), `ebnf` (the grammar, compared with the parser's rules by
   tests/kapacitor/dsl/test_dsl_parser.py): shown, not run.
@@ -20,15 +22,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import pytest
+import yaml
 
+from kapacitor.alerting.topic_handlers import check_handler
 from kapacitor.dsl.compile import compile_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 GENERATED = re.compile(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", re.S)
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
-KINDS = {"python", "python illustrative", "kap", "text", "sh", "ebnf"}
+KINDS = {"python", "python illustrative", "kap", "json", "topic-handler", "text", "sh", "ebnf"}
 
 
 @dataclass(frozen=True)
@@ -81,3 +86,15 @@ def test_python_blocks_run(doc: Path) -> None:
 @pytest.mark.parametrize("block", [b for b in ALL if b.info == "kap"], ids=lambda b: b.where)
 def test_plugin_scripts_check(block: Block) -> None:
     compile_script(block.code)
+
+
+@pytest.mark.parametrize("block", [b for b in ALL if b.info == "json"], ids=lambda b: b.where)
+def test_json_blocks_parse(block: Block) -> None:
+    orjson.loads(block.code)
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in ALL if b.info == "topic-handler"], ids=lambda b: b.where
+)
+def test_topic_handler_files_check(block: Block) -> None:
+    check_handler(yaml.safe_load(block.code))
