@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -79,10 +79,10 @@ def bodies(series: int, steps: int, per_post: int) -> list[bytes]:
     ]
 
 
-def define_r1(d: Daemon, folder: Path) -> None:
+def define_r1(d: Daemon, folder: Path, source: str = SCRIPT) -> None:
     """The R1 plugin on `d`: the script on `cpu`, one instance per host (not enabled)."""
     script = folder / "r1.kap"
-    script.write_text(SCRIPT)
+    script.write_text(source)
     r = d.cli(
         "define", "--name", "r1", "--from", "cpu", "--group-by", "host", "--script", str(script)
     )
@@ -357,7 +357,15 @@ def measure(
 
 
 @contextmanager
-def ours(folder: Path, via: str, settings: dict[str, str]) -> Iterator[Target]:
+def ours(
+    folder: Path,
+    via: str,
+    settings: dict[str, str],
+    script: str = SCRIPT,
+    handlers: Sequence[str] = (),
+) -> Iterator[Target]:
+    """Our kapacitord with the R1 plugin (`script`) defined and enabled, after the topic
+    handlers `handlers` (handler files' text) are defined."""
     d = Daemon(folder / "kapacitor", env=dict(settings))
     d.env["KAPACITOR_ALERT_LOG"] = ""
     # The NATS URL of the embedded server is read from its INFO line.
@@ -365,7 +373,12 @@ def ours(folder: Path, via: str, settings: dict[str, str]) -> Iterator[Target]:
     d.start()
     assert d.proc is not None
     try:
-        define_r1(d, folder)
+        define_r1(d, folder, script)
+        for i, text in enumerate(handlers):
+            spec = folder / f"handler{i}.yaml"
+            spec.write_text(text)
+            r = d.cli("define-topic-handler", str(spec))
+            assert r.code == 0, r.stderr
         assert d.cli("enable", "r1").code == 0
         time.sleep(1.5)  # let every service load the definition
         client = httpx.Client(base_url=d.url, timeout=30)

@@ -147,15 +147,17 @@ async def ensure_topology(
         )
     # Created with the topology, before any service publishes an alert event: every event
     # stored from then on is delivered; those of a kapacitord from before it never again.
-    try:
-        await js.consumer_info(subjects.ALERTS_STREAM, subjects.NOTIFIER_CONSUMER)
-    except NotFoundError:
-        config = pull_config(
-            subjects.NOTIFIER_CONSUMER, subjects.ALERTS_ALL, ACK_WAIT_S, MAX_ACK_PENDING
-        )
-        config.deliver_policy = DeliverPolicy.NEW
-        config.ack_policy = AckPolicy.ALL
-        await js.add_consumer(subjects.ALERTS_STREAM, config)
+    for durable, subject in (
+        (subjects.NOTIFIER_CONSUMER, subjects.ALERTS_ALL),
+        (subjects.TOPICS_CONSUMER, subjects.TOPIC_ALERTS_ALL),
+    ):
+        try:
+            await js.consumer_info(subjects.ALERTS_STREAM, durable)
+        except NotFoundError:
+            config = pull_config(durable, subject, ACK_WAIT_S, MAX_ACK_PENDING)
+            config.deliver_policy = DeliverPolicy.NEW
+            config.ack_policy = AckPolicy.ALL
+            await js.add_consumer(subjects.ALERTS_STREAM, config)
     # The interpreters' consumer before partitions: its filter overlaps the partitions' (a
     # work queue refuses that), and what it had delivered but not acked goes to them.
     with contextlib.suppress(NotFoundError):

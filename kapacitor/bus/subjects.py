@@ -40,6 +40,9 @@ ALERTS_ALL = "kapacitor.alerts.>"
 # notifier lease (service NOTIFIER, partition 0).
 NOTIFIER_CONSUMER = "notifier"
 NOTIFIER = "notifier"
+# The consumer of the events of every topic that keeps TOPICS_BUCKET, read by the same member.
+TOPICS_CONSUMER = "topics"
+TOPIC_ALERTS_ALL = "kapacitor.alerts.*.*"
 
 PLUGINS_BUCKET = "kapacitor_plugins"
 STATS_BUCKET = "kapacitor_stats"

@@ -3,7 +3,8 @@ from the ALERTS stream, where each event is stored once whatever computed it (do
 and delivers them to the alert log and webhooks, acknowledging each fetch once it is
 delivered. Every interpreter process is a candidate; another takes over within the lease TTL
 from the first event its predecessor had not acknowledged. The lease holder also runs the
-topic handlers (topic_handlers.py), each from its own consumer."""
+topic handlers (topic_handlers.py), each from its own consumer, and keeps the topics' state
+(topic_keeper.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-import orjson
-
 from kapacitor.alerting.delivery import AlertDelivery
 from kapacitor.alerting.document import split_events
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.interface import Delivery
-from kapacitor.bus.topic_store import TopicStore
 from kapacitor.clock import Clock
 from kapacitor.cluster.member import Member, OwnershipChange
 from kapacitor.cluster.presence import join
@@ -26,6 +24,7 @@ from kapacitor.config import ACK_WAIT_FLOOR_S, Config
 from kapacitor.errors import BusError, CodecError
 from kapacitor.tasks import cancel_and_wait, cancel_soon
 from services.interpreter.topic_handlers import TopicHandlers
+from services.interpreter.topic_keeper import TopicKeeper
 
 log = logging.getLogger("kapacitor.notifier")
 
@@ -41,7 +40,7 @@ class Notifier:
         member_id: str,
         clock: Clock,
         handlers: TopicHandlers,
-        topics: TopicStore,
+        topics: TopicKeeper,
     ) -> None:
         self.cfg = cfg
         self.bus = bus
@@ -55,6 +54,7 @@ class Notifier:
         self.topics = topics
         self._task: asyncio.Task[None] | None = None
         self._handlers_task: asyncio.Task[None] | None = None
+        self._topics_task: asyncio.Task[None] | None = None
         self.member: Member | None = None
 
     async def start(self) -> None:
@@ -74,14 +74,15 @@ class Notifier:
             log.info("notifier %s: delivering alert events", self.member_id)
             self._task = asyncio.create_task(self._run())
             self._handlers_task = asyncio.create_task(self.handlers.run())
+            self._topics_task = asyncio.create_task(self.topics.run())
         if change.lost and self._task is not None:
-            cancel_soon(self._task)
-            cancel_soon(self._handlers_task)
-            self._task = self._handlers_task = None
+            for task in (self._task, self._handlers_task, self._topics_task):
+                cancel_soon(task)
+            self._task = self._handlers_task = self._topics_task = None
 
     async def _wind_up(self, _: int) -> None:
-        tasks = (self._task, self._handlers_task)
-        self._task = self._handlers_task = None
+        tasks = (self._task, self._handlers_task, self._topics_task)
+        self._task = self._handlers_task = self._topics_task = None
         await cancel_and_wait(*tasks)
 
     async def _run(self) -> None:
@@ -114,15 +115,6 @@ class Notifier:
         # at most that one. A run of events for the log only is written (and flushed) at once
         # and acknowledged by its last: an alert storm costs a round trip per fetch, not per
         # event, and a notifier killed between the write and the ack repeats that run.
-        # Topics' alerts are brought up to date first (what show-topic reads).
-        topical = [
-            orjson.loads(doc)
-            for m in got
-            if subjects.alert_source(m.subject)[1]
-            for _, doc in _events(m)
-        ]
-        if topical:
-            await self.topics.record(topical)
         run: list[Delivery] = []
         for msg in got:
             webhook = self.webhook_of(subjects.alert_source(msg.subject)[0])

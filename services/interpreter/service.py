@@ -38,6 +38,7 @@ from kapacitor.plugins.state import PartitionState, StoredState
 from kapacitor.tasks import cancel_and_wait
 from services.interpreter.notifier import Notifier
 from services.interpreter.topic_handlers import TopicHandlers
+from services.interpreter.topic_keeper import TopicKeeper
 
 log = logging.getLogger("kapacitor.interpreter")
 
@@ -480,7 +481,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         ),
         clock,
     )
-    topics = TopicStore(await kv_bucket(js, subjects.TOPICS_BUCKET))
+    topics = TopicKeeper(bus, TopicStore(await kv_bucket(js, subjects.TOPICS_BUCKET)))
     notifier = Notifier(cfg, bus, webhook_of, it.member.id, clock, handlers, topics)
     await notifier.start()
     follow = asyncio.create_task(it.follow())

@@ -1,0 +1,66 @@
+"""Keeps each topic's alerts (kapacitor.bus.topic_store) from the events of every topic, read
+from a durable consumer of its own by the member holding the notifier lease.
+
+At most one round per ROUND_S: a round takes what has arrived (up to FETCH messages), keeps
+the last event of each alert, writes those, then acknowledges. An alert storm so costs one
+write per alert per round, not one per event (R1's 36,800 events per million points, one
+write each, took a quarter of ingest's throughput). A keeper killed mid-round repeats the
+round: the writes are idempotent (last event wins, in stream order)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+
+from kapacitor.alerting.document import split_events
+from kapacitor.bus import subjects
+from kapacitor.bus.client import NatsBus
+from kapacitor.bus.topic_store import TopicStore
+from kapacitor.config import ACK_WAIT_FLOOR_S
+from kapacitor.errors import BusError, CodecError
+
+log = logging.getLogger("kapacitor.topics")
+
+FETCH = 4096
+ROUND_S = 1.0
+RETRY_S = 0.5
+
+
+class TopicKeeper:
+    def __init__(self, bus: NatsBus, store: TopicStore) -> None:
+        self.bus = bus
+        self.store = store
+
+    async def run(self) -> None:
+        while True:
+            try:
+                puller = await self.bus.take_over_consumer(
+                    subjects.ALERTS_STREAM,
+                    subjects.TOPICS_CONSUMER,
+                    subjects.TOPIC_ALERTS_ALL,
+                    ack_wait=ACK_WAIT_FLOOR_S,
+                    max_pending=FETCH,
+                    ack_all=True,
+                )
+                try:
+                    while True:
+                        got = await puller.fetch(FETCH)
+                        if not got:
+                            continue
+                        docs = []
+                        for msg in got:
+                            try:
+                                events = split_events(msg.data, msg.header(subjects.H_EVENT_IDS))
+                                docs += [orjson.loads(doc) for _, doc in events]
+                            except (CodecError, orjson.JSONDecodeError) as e:
+                                log.error("topic events %s unreadable: %s", msg.sequence, e)
+                        await self.store.record(docs)
+                        await got[-1].ack_sync()
+                        await asyncio.sleep(ROUND_S)
+                finally:
+                    await puller.close()
+            except BusError as e:
+                log.warning("topic keeper: %s; trying again", e)
+                await asyncio.sleep(RETRY_S)
