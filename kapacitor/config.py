@@ -28,6 +28,8 @@ DEFAULT_RP = "autogen"
 DEFAULT_NATS_INPUT_SUBJECT = "telegraf"
 DEFAULT_ALERT_LOG = "alerts.log"  # relative to data_dir
 DEFAULT_WEBHOOK_TIMEOUT = "5s"
+DEFAULT_TELEGRAM_URL = "https://api.telegram.org/bot"
+DEFAULT_PAGERDUTY2_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_HANDLER_BACKLOG = 10_000  # events a topic handler may fall behind before it drops
 DEFAULT_HANDLER_BACKOFF = "1s"  # a topic handler's first wait before a retry; doubles
 HANDLER_BACKOFF_CAP_S = 60.0  # the longest wait between two attempts
@@ -208,6 +210,47 @@ class AlertConfig:
     )
 
 
+# Server-wide settings of the topic handler kinds that talk to a service (Kapacitor's sections
+# and key names): what a handler's options leave out comes from here (docs/alerts.md).
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    url: str = _setting("", "Slack incoming webhook URL.")
+    channel: str = _setting("", "Channel of handlers that name none, e.g. #alerts.")
+    username: str = _setting("kapacitor", "Name the messages are posted as.")
+    icon_emoji: str = _setting("", "Emoji of the messages, e.g. :bell:.")
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsConfig:
+    channel_url: str = _setting("", "Microsoft Teams incoming webhook URL.")
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    url: str = _setting("", "Discord webhook URL.")
+    username: str = _setting("", "Name the messages are posted as (empty: the webhook's).")
+    avatar_url: str = _setting("", "Avatar of the messages (empty: the webhook's).")
+    timestamp: bool = _setting(False, "Whether embeds carry the event time.")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    url: str = _setting(DEFAULT_TELEGRAM_URL, "Telegram Bot API URL; the token follows it.")
+    token: str = _setting("", "The bot's token.")
+    chat_id: str = _setting("", "Chat of handlers that name none.")
+    parse_mode: str = _setting("", "Markdown or HTML (empty: plain text).")
+    disable_web_page_preview: bool = _setting(False, "No link previews in the messages.")
+    disable_notification: bool = _setting(False, "Send the messages silently.")
+
+
+@dataclass(frozen=True, slots=True)
+class PagerDuty2Config:
+    url: str = _setting(DEFAULT_PAGERDUTY2_URL, "PagerDuty Events API v2 URL.")
+    routing_key: str = _setting("", "Integration (routing) key of handlers that name none.")
+
+
 @dataclass(frozen=True, slots=True)
 class InterpreterConfig:
     stats_interval: Duration = _setting(
@@ -305,6 +348,11 @@ SECTIONS: dict[str, type[Any]] = {
     "ingest": IngestConfig,
     "nats-input": NatsInputConfig,
     "alert": AlertConfig,
+    "slack": SlackConfig,
+    "teams": TeamsConfig,
+    "discord": DiscordConfig,
+    "telegram": TelegramConfig,
+    "pagerduty2": PagerDuty2Config,
     "interpreter": InterpreterConfig,
     "matcher": MatcherConfig,
     "cluster": ClusterConfig,
@@ -414,6 +462,11 @@ class Config:
         self.ingest = _section(IngestConfig, "ingest", values)
         self.nats_input = _section(NatsInputConfig, "nats-input", values)
         self.alert = _section(AlertConfig, "alert", values)
+        self.slack = _section(SlackConfig, "slack", values)
+        self.teams = _section(TeamsConfig, "teams", values)
+        self.discord = _section(DiscordConfig, "discord", values)
+        self.telegram = _section(TelegramConfig, "telegram", values)
+        self.pagerduty2 = _section(PagerDuty2Config, "pagerduty2", values)
         self.interpreter = _section(InterpreterConfig, "interpreter", values)
         self.matcher = _section(MatcherConfig, "matcher", values)
         self.cluster = _section(ClusterConfig, "cluster", values)

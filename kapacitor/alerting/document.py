@@ -26,6 +26,13 @@ def rfc3339(ns: int) -> str:
     return f"{_second(s)}.{frac:09d}Z" if frac else f"{_second(s)}Z"
 
 
+def rfc3339_nanos(ns: int) -> str:
+    """RFC 3339 with all nine fractional digits (PagerDuty's timestamps, as Kapacitor sends
+    them)."""
+    s, frac = divmod(ns, 1_000_000_000)
+    return f"{_second(s)}.{frac:09d}Z"
+
+
 def event_document(e: AlertEvent) -> dict[str, Any]:
     """Kapacitor's alert fields (id, message, time, duration, level, previousLevel) plus ours
     (docs/alerts.md)."""

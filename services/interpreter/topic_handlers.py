@@ -90,7 +90,7 @@ class TopicHandlers:
     async def _work(self, w: Worker) -> None:
         spec = w.spec
         options = spec.parsed_options()
-        sender: Sender = KINDS[spec.kind].sender(options)
+        sender: Sender = KINDS[spec.kind].sender(options, self.cfg)
         match = EventMatch(spec.match)
         backoff = self.cfg.alert.handler_backoff.seconds
         budget = retry_budget_s(options.retries, options.timeout_s, backoff)

@@ -12,10 +12,16 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kapacitor.alerting.kinds.base import Event, Options, Undelivered
+from kapacitor.alerting.kinds.discord import DiscordOptions, DiscordSender
 from kapacitor.alerting.kinds.exec import ExecOptions, ExecSender
 from kapacitor.alerting.kinds.log import LogOptions, LogSender
+from kapacitor.alerting.kinds.pagerduty2 import PagerDuty2Options, PagerDuty2Sender
 from kapacitor.alerting.kinds.post import PostOptions, PostSender
+from kapacitor.alerting.kinds.slack import SlackOptions, SlackSender
 from kapacitor.alerting.kinds.tcp import TcpOptions, TcpSender
+from kapacitor.alerting.kinds.teams import TeamsOptions, TeamsSender
+from kapacitor.alerting.kinds.telegram import TelegramOptions, TelegramSender
+from kapacitor.config import Config
 
 __all__ = ["KINDS", "Event", "Kind", "Options", "Sender", "Undelivered"]
 
@@ -29,7 +35,7 @@ class Sender(Protocol):
 class Kind:
     name: str
     options: type[Options]
-    sender: Callable[[Any], Sender]  # options -> sender
+    sender: Callable[[Any, Config], Sender]  # (options, server config) -> sender
     doc: str
 
 
@@ -40,5 +46,15 @@ KINDS: dict[str, Kind] = {
         Kind("post", PostOptions, PostSender, "POSTs each event (JSON, or a body template)"),
         Kind("tcp", TcpOptions, TcpSender, "writes each event as one JSON line to a TCP peer"),
         Kind("exec", ExecOptions, ExecSender, "runs a program with the event JSON on stdin"),
+        Kind("slack", SlackOptions, SlackSender, "a Slack message coloured by level"),
+        Kind("teams", TeamsOptions, TeamsSender, "a Microsoft Teams MessageCard"),
+        Kind("discord", DiscordOptions, DiscordSender, "a Discord embed coloured by level"),
+        Kind("telegram", TelegramOptions, TelegramSender, "a Telegram bot message"),
+        Kind(
+            "pagerduty2",
+            PagerDuty2Options,
+            PagerDuty2Sender,
+            "PagerDuty Events API v2: trigger, and resolve on the same dedup key",
+        ),
     )
 }

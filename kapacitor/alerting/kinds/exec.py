@@ -8,6 +8,7 @@ import contextlib
 import msgspec
 
 from kapacitor.alerting.kinds.base import Event, Options, Undelivered
+from kapacitor.config import Config
 
 MAX_STDERR = 500  # characters of the program's stderr quoted in a failure
 
@@ -23,7 +24,7 @@ class ExecOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True
 
 
 class ExecSender:
-    def __init__(self, options: ExecOptions) -> None:
+    def __init__(self, options: ExecOptions, cfg: Config | None = None) -> None:
         self.options = options
 
     async def send(self, event: Event) -> None:

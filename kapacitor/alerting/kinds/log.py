@@ -6,6 +6,7 @@ import asyncio
 import os
 
 from kapacitor.alerting.kinds.base import Event, Options, Undelivered
+from kapacitor.config import Config
 
 
 class LogOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -21,7 +22,7 @@ class LogOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True)
 
 
 class LogSender:
-    def __init__(self, options: LogOptions) -> None:
+    def __init__(self, options: LogOptions, cfg: Config | None = None) -> None:
         self.options = options
 
     def _append(self, line: bytes) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 
-from kapacitor.alerting.kinds.base import Event, Options, Undelivered, render
+from kapacitor.alerting.kinds.base import Event, Options, render
+from kapacitor.alerting.kinds.http import JSON, HttpSender, Request
+from kapacitor.config import Config
 
 H_EVENT_ID = "X-Kapacitor-Event-Id"
 
@@ -25,24 +26,17 @@ class PostOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True
             raise ValueError(f"url must be an http:// or https:// URL, got {self.url!r}")
 
 
-class PostSender:
-    def __init__(self, options: PostOptions) -> None:
-        self.options = options
-        self._client = httpx.AsyncClient(timeout=options.timeout_s)
+def post_request(event: Event, o: PostOptions) -> Request:
+    headers = dict(o.headers)
+    if event.id:
+        headers[H_EVENT_ID] = event.id
+    if o.body is None:
+        return Request(o.url, event.data, JSON, headers)
+    return Request(o.url, render(o.body, event.doc).encode(), "text/plain", headers)
 
-    async def send(self, event: Event) -> None:
-        o = self.options
-        headers = {"Content-Type": "application/json" if o.body is None else "text/plain"}
-        headers.update(o.headers)
-        if event.id:
-            headers[H_EVENT_ID] = event.id
-        body = event.data if o.body is None else render(o.body, event.doc).encode()
-        try:
-            r = await self._client.post(o.url, content=body, headers=headers)
-        except httpx.HTTPError as e:
-            raise Undelivered(f"POST {o.url}: {e or type(e).__name__}", retry=True) from e
-        if r.status_code >= 400:
-            raise Undelivered(f"POST {o.url} answered {r.status_code}", retry=r.status_code >= 500)
 
-    async def close(self) -> None:
-        await self._client.aclose()
+class PostSender(HttpSender):
+    def __init__(self, options: PostOptions, cfg: Config | None = None) -> None:
+        super().__init__(
+            lambda e: post_request(e, options), options.timeout_s, f"POST {options.url}"
+        )

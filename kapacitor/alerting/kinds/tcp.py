@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from kapacitor.alerting.kinds.base import Event, Options, Undelivered
+from kapacitor.config import Config
 
 
 class TcpOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -20,7 +21,7 @@ class TcpOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True)
 class TcpSender:
     """One connection per event, as Kapacitor does: no idle connection to keep alive."""
 
-    def __init__(self, options: TcpOptions) -> None:
+    def __init__(self, options: TcpOptions, cfg: Config | None = None) -> None:
         self.options = options
         host, _, port = options.address.rpartition(":")
         self.host, self.port = host.strip("[]"), int(port)
