@@ -30,6 +30,9 @@ DEFAULT_ALERT_LOG = "alerts.log"  # relative to data_dir
 DEFAULT_WEBHOOK_TIMEOUT = "5s"
 DEFAULT_TELEGRAM_URL = "https://api.telegram.org/bot"
 DEFAULT_PAGERDUTY2_URL = "https://events.pagerduty.com/v2/enqueue"
+DEFAULT_OPSGENIE2_URL = "https://api.opsgenie.com/v2/alerts"
+DEFAULT_VICTOROPS_URL = "https://alert.victorops.com/integrations/generic/20131114/alert"
+DEFAULT_PUSHOVER_URL = "https://api.pushover.net/1/messages.json"
 DEFAULT_HANDLER_BACKLOG = 10_000  # events a topic handler may fall behind before it drops
 DEFAULT_HANDLER_BACKOFF = "1s"  # a topic handler's first wait before a retry; doubles
 HANDLER_BACKOFF_CAP_S = 60.0  # the longest wait between two attempts
@@ -252,6 +255,37 @@ class PagerDuty2Config:
 
 
 @dataclass(frozen=True, slots=True)
+class OpsGenie2Config:
+    url: str = _setting(DEFAULT_OPSGENIE2_URL, "OpsGenie Alert API v2 URL.")
+    api_key: str = _setting("", "OpsGenie API key (sent as GenieKey).")
+    teams: str = _setting("", "Teams to notify when a handler names none, comma separated.")
+    recipients: str = _setting("", "Users to notify when a handler names none, comma separated.")
+    recovery_action: str = _setting("notes", "What an OK event does to the alert: notes or close.")
+
+
+@dataclass(frozen=True, slots=True)
+class VictorOpsConfig:
+    url: str = _setting(DEFAULT_VICTOROPS_URL, "VictorOps REST endpoint URL.")
+    api_key: str = _setting("", "VictorOps API key (part of the URL).")
+    routing_key: str = _setting("", "Routing key of handlers that name none.")
+    json_data: bool = _setting(False, "Send the event as a JSON object, not a string.")
+
+
+@dataclass(frozen=True, slots=True)
+class PushoverConfig:
+    url: str = _setting(DEFAULT_PUSHOVER_URL, "Pushover messages API URL.")
+    token: str = _setting("", "The application's API token.")
+    user_key: str = _setting("", "User or group key of handlers that name none.")
+
+
+@dataclass(frozen=True, slots=True)
+class SensuConfig:
+    addr: str = _setting("", "host:port of the Sensu client socket.")
+    source: str = _setting("Kapacitor", "Source of the checks when a handler names none.")
+    handlers: str = _setting("", "Sensu handlers when a handler names none, comma separated.")
+
+
+@dataclass(frozen=True, slots=True)
 class InterpreterConfig:
     stats_interval: Duration = _setting(
         Duration.parse(DEFAULT_STATS_INTERVAL), "How often plugin counters are published."
@@ -353,6 +387,10 @@ SECTIONS: dict[str, type[Any]] = {
     "discord": DiscordConfig,
     "telegram": TelegramConfig,
     "pagerduty2": PagerDuty2Config,
+    "opsgenie2": OpsGenie2Config,
+    "victorops": VictorOpsConfig,
+    "pushover": PushoverConfig,
+    "sensu": SensuConfig,
     "interpreter": InterpreterConfig,
     "matcher": MatcherConfig,
     "cluster": ClusterConfig,
@@ -467,6 +505,10 @@ class Config:
         self.discord = _section(DiscordConfig, "discord", values)
         self.telegram = _section(TelegramConfig, "telegram", values)
         self.pagerduty2 = _section(PagerDuty2Config, "pagerduty2", values)
+        self.opsgenie2 = _section(OpsGenie2Config, "opsgenie2", values)
+        self.victorops = _section(VictorOpsConfig, "victorops", values)
+        self.pushover = _section(PushoverConfig, "pushover", values)
+        self.sensu = _section(SensuConfig, "sensu", values)
         self.interpreter = _section(InterpreterConfig, "interpreter", values)
         self.matcher = _section(MatcherConfig, "matcher", values)
         self.cluster = _section(ClusterConfig, "cluster", values)

@@ -15,12 +15,16 @@ from kapacitor.alerting.kinds.base import Event, Options, Undelivered
 from kapacitor.alerting.kinds.discord import DiscordOptions, DiscordSender
 from kapacitor.alerting.kinds.exec import ExecOptions, ExecSender
 from kapacitor.alerting.kinds.log import LogOptions, LogSender
+from kapacitor.alerting.kinds.opsgenie2 import OpsGenie2Options, OpsGenie2Sender
 from kapacitor.alerting.kinds.pagerduty2 import PagerDuty2Options, PagerDuty2Sender
 from kapacitor.alerting.kinds.post import PostOptions, PostSender
+from kapacitor.alerting.kinds.pushover import PushoverOptions, PushoverSender
+from kapacitor.alerting.kinds.sensu import SensuOptions, SensuSender
 from kapacitor.alerting.kinds.slack import SlackOptions, SlackSender
 from kapacitor.alerting.kinds.tcp import TcpOptions, TcpSender
 from kapacitor.alerting.kinds.teams import TeamsOptions, TeamsSender
 from kapacitor.alerting.kinds.telegram import TelegramOptions, TelegramSender
+from kapacitor.alerting.kinds.victorops import VictorOpsOptions, VictorOpsSender
 from kapacitor.config import Config
 
 __all__ = ["KINDS", "Event", "Kind", "Options", "Sender", "Undelivered"]
@@ -56,5 +60,11 @@ KINDS: dict[str, Kind] = {
             PagerDuty2Sender,
             "PagerDuty Events API v2: trigger, and resolve on the same dedup key",
         ),
+        Kind(
+            "opsgenie2", OpsGenie2Options, OpsGenie2Sender, "OpsGenie alerts, closed or noted on OK"
+        ),
+        Kind("victorops", VictorOpsOptions, VictorOpsSender, "VictorOps incidents, RECOVERY on OK"),
+        Kind("pushover", PushoverOptions, PushoverSender, "a Pushover message, priority by level"),
+        Kind("sensu", SensuOptions, SensuSender, "a check result to the Sensu client socket"),
     )
 }

@@ -4,6 +4,7 @@ comes from the handler's options and what from kapacitord's config."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -163,6 +164,10 @@ async def test_pagerduty2_triggers_and_resolves_one_incident() -> None:
         ("teams", "KAPACITOR_TEAMS_CHANNEL_URL"),
         ("telegram", "KAPACITOR_TELEGRAM_TOKEN"),
         ("pagerduty2", "KAPACITOR_PAGERDUTY2_ROUTING_KEY"),
+        ("opsgenie2", "KAPACITOR_OPSGENIE2_API_KEY"),
+        ("victorops", "KAPACITOR_VICTOROPS_API_KEY"),
+        ("pushover", "KAPACITOR_PUSHOVER_TOKEN"),
+        ("sensu", "KAPACITOR_SENSU_ADDR"),
     ],
 )
 async def test_a_missing_server_setting_is_a_final_failure_naming_it(
@@ -189,3 +194,92 @@ def test_options_are_checked_in_kapacitors_spelling() -> None:
         check_handler(
             {"id": "h", "topic": "t", "kind": "telegram", "options": {"parse-mode": "rtf"}}
         )
+
+
+async def test_opsgenie2_creates_then_notes_or_closes_by_alias() -> None:
+    with WebhookReceiver() as hook:
+        server = cfg(opsgenie2_url=hook.url, opsgenie2_api_key="k1", opsgenie2_teams="ops, db")
+        opts = {"recipients-list": ["ann"]}
+        await send("opsgenie2", opts, server, event("WARNING"), event("OK", "WARNING"))
+        await send("opsgenie2", {"recovery-action": "close"}, server, event("OK", "CRITICAL"))
+    alias = "Y3B1OmNwdSxob3N0PXdlYjE="  # urlsafe base64 of the alert id
+    assert hook.paths == [
+        "/alert",
+        f"/alert/{alias}/notes?identifierType=alias",
+        f"/alert/{alias}/close?identifierType=alias",
+    ]
+    assert {h["Authorization"] for h in hook.headers} == {"GenieKey k1"}
+    create = hook.bodies[0]
+    assert create | {"description": None} == {
+        "alias": alias,
+        "description": None,
+        "details": {
+            "Monitoring Tool": "Kapacitor",
+            "Level": "WARNING",
+            "Kapacitor Plugin": "cpu",
+            "host": "web1",
+        },
+        "entity": "cpu:cpu,host=web1",
+        "message": "cpu web1 is WARNING",
+        "note": "",
+        "priority": "P3",
+        "responders": [
+            {"name": "ops", "type": "team"},
+            {"name": "db", "type": "team"},
+            {"type": "user", "username": "ann"},
+        ],
+    }
+    assert orjson.loads(create["description"])["level"] == "WARNING"
+    assert hook.raw[1] == b'{"note":"cpu web1 is OK"}'
+
+
+async def test_victorops_incident_and_recovery() -> None:
+    with WebhookReceiver() as hook:
+        server = cfg(victorops_url=hook.url, victorops_api_key="api", victorops_routing_key="rk")
+        await send("victorops", {}, server, event("CRITICAL"))
+        await send("victorops", {"routing-key": "db"}, server, event("OK", "CRITICAL"))
+    assert hook.paths == ["/alert/api/rk", "/alert/api/db"]
+    first = hook.bodies[0]
+    assert first | {"data": None} == {
+        "data": None,
+        "entity_id": "cpu:cpu,host=web1",
+        "message_type": "CRITICAL",
+        "monitoring_tool": "kapacitor",
+        "state_message": "cpu web1 is CRITICAL",
+        "timestamp": T // 1_000_000_000,
+    }
+    assert orjson.loads(first["data"])["id"] == "cpu:cpu,host=web1"
+    assert hook.bodies[1]["message_type"] == "RECOVERY"
+
+
+async def test_pushover_form_by_level() -> None:
+    with WebhookReceiver() as hook:
+        server = cfg(pushover_url=hook.url, pushover_token="tok", pushover_user_key="u1")
+        await send("pushover", {"title": "cpu & co", "sound": "siren"}, server, event("CRITICAL"))
+        await send("pushover", {"user-key": "u2"}, server, event("OK", "CRITICAL"))
+    assert hook.headers[0]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert hook.raw == [
+        b"message=cpu+web1+is+CRITICAL&priority=1&sound=siren&title=cpu+%26+co&token=tok&user=u1",
+        b"message=cpu+web1+is+OK&priority=-2&token=tok&user=u2",
+    ]
+
+
+async def test_sensu_check_result_over_tcp() -> None:
+    got: list[bytes] = []
+
+    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        got.append(await reader.readline())
+        writer.write(b"ok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(client, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        settings = cfg(sensu_addr=f"127.0.0.1:{port}", sensu_handlers="mail,pager")
+        opts = {"source": "{host}-kap", "metadata": {"team": "ops", "name": "ignored"}}
+        await send("sensu", opts, settings, event("WARNING"))
+    assert got == [
+        b'{"handlers":["mail","pager"],"name":"cpu_cpu_host_web1","output":"cpu web1 is WARNING",'
+        b'"source":"web1-kap","status":1,"team":"ops"}\n'
+    ]
