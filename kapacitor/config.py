@@ -286,6 +286,25 @@ class SensuConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str = _setting("localhost", "SMTP server.")
+    port: int = _setting(25, "Its port (587 for submission with STARTTLS, 465 for TLS).")
+    username: str = _setting("", "User name to log in with (empty: no login).")
+    password: str = _setting("", "Its password.")
+    from_: str = _setting("", "From address of the mails.")
+    to: str = _setting("", "Recipients of handlers that name none, comma separated.")
+    no_verify: bool = _setting(False, "Accept a server certificate that does not verify.")
+
+
+@dataclass(frozen=True, slots=True)
+class MqttConfig:
+    url: str = _setting("", "MQTT broker, tcp://host:port (ssl://host:port for TLS).")
+    client_id: str = _setting("kapacitor", "Client id given to the broker.")
+    username: str = _setting("", "User name at the broker (empty: none).")
+    password: str = _setting("", "Its password.")
+
+
+@dataclass(frozen=True, slots=True)
 class InterpreterConfig:
     stats_interval: Duration = _setting(
         Duration.parse(DEFAULT_STATS_INTERVAL), "How often plugin counters are published."
@@ -391,6 +410,8 @@ SECTIONS: dict[str, type[Any]] = {
     "victorops": VictorOpsConfig,
     "pushover": PushoverConfig,
     "sensu": SensuConfig,
+    "smtp": SmtpConfig,
+    "mqtt": MqttConfig,
     "interpreter": InterpreterConfig,
     "matcher": MatcherConfig,
     "cluster": ClusterConfig,
@@ -420,7 +441,7 @@ def _keys_of(section: str, cls: type[Any]) -> list[Key]:
     return [
         Key(
             section,
-            f.name.replace("_", "-") if section else f.name,
+            f.name.rstrip("_").replace("_", "-") if section else f.name,  # from_: "from"
             f.default,
             f.metadata["comment"],
             hints[f.name],
@@ -509,6 +530,8 @@ class Config:
         self.victorops = _section(VictorOpsConfig, "victorops", values)
         self.pushover = _section(PushoverConfig, "pushover", values)
         self.sensu = _section(SensuConfig, "sensu", values)
+        self.smtp = _section(SmtpConfig, "smtp", values)
+        self.mqtt = _section(MqttConfig, "mqtt", values)
         self.interpreter = _section(InterpreterConfig, "interpreter", values)
         self.matcher = _section(MatcherConfig, "matcher", values)
         self.cluster = _section(ClusterConfig, "cluster", values)

@@ -15,12 +15,15 @@ from kapacitor.alerting.kinds.base import Event, Options, Undelivered
 from kapacitor.alerting.kinds.discord import DiscordOptions, DiscordSender
 from kapacitor.alerting.kinds.exec import ExecOptions, ExecSender
 from kapacitor.alerting.kinds.log import LogOptions, LogSender
+from kapacitor.alerting.kinds.mqtt import MqttOptions, MqttSender
+from kapacitor.alerting.kinds.nats import NatsOptions, NatsSender
 from kapacitor.alerting.kinds.opsgenie2 import OpsGenie2Options, OpsGenie2Sender
 from kapacitor.alerting.kinds.pagerduty2 import PagerDuty2Options, PagerDuty2Sender
 from kapacitor.alerting.kinds.post import PostOptions, PostSender
 from kapacitor.alerting.kinds.pushover import PushoverOptions, PushoverSender
 from kapacitor.alerting.kinds.sensu import SensuOptions, SensuSender
 from kapacitor.alerting.kinds.slack import SlackOptions, SlackSender
+from kapacitor.alerting.kinds.smtp import SmtpOptions, SmtpSender
 from kapacitor.alerting.kinds.tcp import TcpOptions, TcpSender
 from kapacitor.alerting.kinds.teams import TeamsOptions, TeamsSender
 from kapacitor.alerting.kinds.telegram import TelegramOptions, TelegramSender
@@ -66,5 +69,9 @@ KINDS: dict[str, Kind] = {
         Kind("victorops", VictorOpsOptions, VictorOpsSender, "VictorOps incidents, RECOVERY on OK"),
         Kind("pushover", PushoverOptions, PushoverSender, "a Pushover message, priority by level"),
         Kind("sensu", SensuOptions, SensuSender, "a check result to the Sensu client socket"),
+        Kind("mqtt", MqttOptions, MqttSender, "the message published to an MQTT topic"),
+        Kind("smtp", SmtpOptions, SmtpSender, "a mail: the message as subject, fields as body"),
+        Kind("email", SmtpOptions, SmtpSender, "the same as smtp"),
+        Kind("nats", NatsOptions, NatsSender, "the event published to a NATS subject"),
     )
 }
