@@ -3,14 +3,13 @@ on free loopback ports with its data in a temporary directory."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 
+from kapacitor.testing.debian import ensure_program
 from kapacitor.testing.ports import free_port
 
 START_TIMEOUT_S = 60.0
@@ -18,22 +17,7 @@ START_TIMEOUT_S = 60.0
 
 def ensure_influxd() -> str:
     """The influxd binary; installs Debian's `influxdb` package first if it is missing."""
-    found = shutil.which("influxd")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        raise RuntimeError(
-            "influxd is not installed and installing it needs root: apt-get install influxdb"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "influxdb"], check=True, env=env, capture_output=True
-    )
-    found = shutil.which("influxd")
-    if not found:
-        raise RuntimeError("installing the influxdb package did not provide influxd")
-    return found
+    return ensure_program("influxd", "influxdb")
 
 
 class InfluxServer:

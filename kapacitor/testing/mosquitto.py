@@ -3,13 +3,12 @@ loopback port, anonymous, its data in a temporary directory."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+from kapacitor.testing.debian import ensure_program
 from kapacitor.testing.ports import free_port
 
 START_TIMEOUT_S = 30.0
@@ -17,20 +16,7 @@ START_TIMEOUT_S = 30.0
 
 def ensure_mosquitto() -> str:
     """The mosquitto binary; installs Debian's `mosquitto` package first if it is missing."""
-    found = shutil.which("mosquitto") or shutil.which("/usr/sbin/mosquitto")
-    if found:
-        return found
-    if os.geteuid() != 0:
-        raise RuntimeError("mosquitto is not installed and installing it needs root")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "mosquitto"], check=True, env=env, capture_output=True
-    )
-    found = shutil.which("mosquitto") or shutil.which("/usr/sbin/mosquitto")
-    if not found:
-        raise RuntimeError("installing the mosquitto package did not provide mosquitto")
-    return found
+    return ensure_program("mosquitto", "mosquitto")
 
 
 class Mosquitto:

@@ -11,9 +11,9 @@ import nats
 import orjson
 import pytest
 
-from kapacitor.alerting.kinds import KINDS, Event, Undelivered
-from kapacitor.alerting.topic_handlers import check_handler
-from kapacitor.config import Config, load_config
+from kapacitor.alerting.kinds import Event, Undelivered
+from kapacitor.config import load_config
+from kapacitor.testing.handlers import send_events
 from kapacitor.testing.mosquitto import Mosquitto
 
 
@@ -23,22 +23,14 @@ def event(level: str) -> Event:
     return Event(f"ev.{level}", orjson.dumps(doc), doc)
 
 
-async def send(kind: str, options: dict[str, object], cfg: Config, *events: Event) -> None:
-    spec = check_handler({"id": "h", "topic": "cpu", "kind": kind, "options": options})
-    sender = KINDS[kind].sender(spec.parsed_options(), cfg)
-    try:
-        for e in events:
-            await sender.send(e)
-    finally:
-        await sender.close()
-
-
 async def test_nats_publishes_the_event_with_its_id(nats_url: str) -> None:
     nc = await nats.connect(nats_url)
     sub = await nc.subscribe("alerts.>")
     await nc.flush()
     cfg = load_config(env={"KAPACITOR_NATS_URL": nats_url})
-    await send("nats", {"subject": "alerts.{level}.{host}"}, cfg, event("CRITICAL"), event("OK"))
+    await send_events(
+        "nats", {"subject": "alerts.{level}.{host}"}, cfg, event("CRITICAL"), event("OK")
+    )
     got = [await sub.next_msg(timeout=5) for _ in range(2)]
     await nc.close()
     assert [m.subject for m in got] == ["alerts.CRITICAL.web1", "alerts.OK.web1"]
@@ -49,7 +41,7 @@ async def test_nats_publishes_the_event_with_its_id(nats_url: str) -> None:
 async def test_nats_to_nobody_may_retry(nats_url: str) -> None:
     cfg = load_config(env={"KAPACITOR_NATS_URL": "nats://127.0.0.1:1"})
     with pytest.raises(Undelivered) as e:
-        await send("nats", {"subject": "a", "timeout": "500ms"}, cfg, event("CRITICAL"))
+        await send_events("nats", {"subject": "a", "timeout": "500ms"}, cfg, event("CRITICAL"))
     assert e.value.retry
 
 
@@ -59,7 +51,7 @@ async def test_mqtt_publishes_the_message_to_the_topic(tmp_path: Path) -> None:
         async with aiomqtt.Client("127.0.0.1", broker.port, identifier="reader") as reader:
             await reader.subscribe("alerts/#", qos=1)
             options = {"topic": "alerts/{plugin}/{host}", "qos": 1}
-            await send("mqtt", options, cfg, event("CRITICAL"), event("OK"))
+            await send_events("mqtt", options, cfg, event("CRITICAL"), event("OK"))
             got = []
             async with asyncio.timeout(10):
                 async for m in reader.messages:
@@ -70,7 +62,9 @@ async def test_mqtt_publishes_the_message_to_the_topic(tmp_path: Path) -> None:
             ("alerts/cpu/web1", b"cpu web1 is CRITICAL", 1, False),
             ("alerts/cpu/web1", b"cpu web1 is OK", 1, False),
         ]
-        await send("mqtt", {"topic": "state/{host}", "retained": True}, cfg, event("WARNING"))
+        await send_events(
+            "mqtt", {"topic": "state/{host}", "retained": True}, cfg, event("WARNING")
+        )
         async with aiomqtt.Client("127.0.0.1", broker.port, identifier="late") as late:
             await late.subscribe("state/web1")
             async with asyncio.timeout(10):
@@ -80,5 +74,5 @@ async def test_mqtt_publishes_the_message_to_the_topic(tmp_path: Path) -> None:
 
 async def test_mqtt_without_a_broker_setting_fails_naming_it() -> None:
     with pytest.raises(Undelivered, match="KAPACITOR_MQTT_URL") as e:
-        await send("mqtt", {"topic": "a"}, load_config(env={}), event("CRITICAL"))
+        await send_events("mqtt", {"topic": "a"}, load_config(env={}), event("CRITICAL"))
     assert not e.value.retry

@@ -10,9 +10,10 @@ from typing import Any
 import orjson
 import pytest
 
-from kapacitor.alerting.kinds import KINDS, Event, Undelivered
+from kapacitor.alerting.kinds import Event, Undelivered
 from kapacitor.alerting.topic_handlers import check_handler
 from kapacitor.config import Config, load_config
+from kapacitor.testing.handlers import send_events
 from kapacitor.testing.receivers import WebhookReceiver
 
 T = 1_700_000_000_123_456_789
@@ -37,16 +38,6 @@ def event(level: str, previous: str = "OK", **extra: Any) -> Event:
     return Event("ev.1.cpu.0", orjson.dumps(doc), doc)
 
 
-async def send(kind: str, options: dict[str, Any], cfg: Config, *events: Event) -> None:
-    spec = check_handler({"id": "h", "topic": "cpu", "kind": kind, "options": options})
-    sender = KINDS[kind].sender(spec.parsed_options(), cfg)
-    try:
-        for e in events:
-            await sender.send(e)
-    finally:
-        await sender.close()
-
-
 def cfg(**env: str) -> Config:
     return load_config(env={f"KAPACITOR_{k.upper()}": v for k, v in env.items()})
 
@@ -54,8 +45,10 @@ def cfg(**env: str) -> Config:
 async def test_slack_colours_by_level_and_falls_back_to_the_server() -> None:
     with WebhookReceiver() as hook:
         server = cfg(slack_url=hook.url, slack_channel="#ops", slack_icon_emoji=":bell:")
-        await send("slack", {}, server, event("CRITICAL"))
-        await send("slack", {"channel": "@jim", "username": "bot"}, server, event("OK", "CRITICAL"))
+        await send_events("slack", {}, server, event("CRITICAL"))
+        await send_events(
+            "slack", {"channel": "@jim", "username": "bot"}, server, event("OK", "CRITICAL")
+        )
     assert hook.paths == ["/alert", "/alert"]
     assert hook.headers[0]["Content-Type"] == "application/json"
     assert hook.raw[0] == (
@@ -70,9 +63,9 @@ async def test_slack_colours_by_level_and_falls_back_to_the_server() -> None:
 
 async def test_teams_card() -> None:
     with WebhookReceiver() as hook:
-        await send("teams", {"channel-url": hook.url}, cfg(), event("WARNING"))
+        await send_events("teams", {"channel-url": hook.url}, cfg(), event("WARNING"))
         long = event("CRITICAL", message="x" * 100)
-        await send("teams", {}, cfg(teams_channel_url=hook.url), long)
+        await send_events("teams", {}, cfg(teams_channel_url=hook.url), long)
     assert hook.raw[0] == (
         b'{"@type":"MessageCard","@context":"http://schema.org/extensions",'
         b'"title":"WARNING: [cpu:cpu,host=web1]","text":"cpu web1 is WARNING",'
@@ -85,7 +78,9 @@ async def test_teams_card() -> None:
 async def test_discord_embed() -> None:
     with WebhookReceiver() as hook:
         server = cfg(discord_url=hook.url, discord_timestamp="true", discord_username="kap")
-        await send("discord", {"embed-title": "{level} on {host}"}, server, event("CRITICAL"))
+        await send_events(
+            "discord", {"embed-title": "{level} on {host}"}, server, event("CRITICAL")
+        )
     assert hook.raw[0] == (
         b'{"avatar_url":"","embeds":[{"color":16342867,"title":"CRITICAL on web1",'
         b'"description":"cpu web1 is CRITICAL","timestamp":"2023-11-14T22:13:20.123456789Z"}],'
@@ -97,8 +92,8 @@ async def test_telegram_send_message() -> None:
     with WebhookReceiver() as hook:
         base = hook.url.removesuffix("/alert") + "/bot"
         server = cfg(telegram_url=base, telegram_token="123:ABC", telegram_chat_id="42")
-        await send("telegram", {"parse-mode": "HTML"}, server, event("CRITICAL"))
-        await send(
+        await send_events("telegram", {"parse-mode": "HTML"}, server, event("CRITICAL"))
+        await send_events(
             "telegram",
             {"chat-id": "7", "disable-notification": True},
             server,
@@ -118,7 +113,7 @@ async def test_pagerduty2_triggers_and_resolves_one_incident() -> None:
             {"href": "https://grafana/d?host={host}"},
             {"href": "https://runbook", "text": "rb"},
         ]
-        await send(
+        await send_events(
             "pagerduty2", {"links": links}, server, event("CRITICAL"), event("OK", "CRITICAL")
         )
     trigger, resolve = hook.bodies
@@ -174,14 +169,14 @@ async def test_a_missing_server_setting_is_a_final_failure_naming_it(
     kind: str, setting: str
 ) -> None:
     with pytest.raises(Undelivered, match=setting) as e:
-        await send(kind, {}, cfg(), event("CRITICAL"))
+        await send_events(kind, {}, cfg(), event("CRITICAL"))
     assert not e.value.retry
 
 
 async def test_a_refusal_quotes_the_answer() -> None:
     with WebhookReceiver(statuses=[403]) as hook:
         with pytest.raises(Undelivered, match="slack answered 403") as e:
-            await send("slack", {}, cfg(slack_url=hook.url), event("CRITICAL"))
+            await send_events("slack", {}, cfg(slack_url=hook.url), event("CRITICAL"))
     assert not e.value.retry
 
 
@@ -200,8 +195,10 @@ async def test_opsgenie2_creates_then_notes_or_closes_by_alias() -> None:
     with WebhookReceiver() as hook:
         server = cfg(opsgenie2_url=hook.url, opsgenie2_api_key="k1", opsgenie2_teams="ops, db")
         opts = {"recipients-list": ["ann"]}
-        await send("opsgenie2", opts, server, event("WARNING"), event("OK", "WARNING"))
-        await send("opsgenie2", {"recovery-action": "close"}, server, event("OK", "CRITICAL"))
+        await send_events("opsgenie2", opts, server, event("WARNING"), event("OK", "WARNING"))
+        await send_events(
+            "opsgenie2", {"recovery-action": "close"}, server, event("OK", "CRITICAL")
+        )
     alias = "Y3B1OmNwdSxob3N0PXdlYjE="  # urlsafe base64 of the alert id
     assert hook.paths == [
         "/alert",
@@ -236,8 +233,8 @@ async def test_opsgenie2_creates_then_notes_or_closes_by_alias() -> None:
 async def test_victorops_incident_and_recovery() -> None:
     with WebhookReceiver() as hook:
         server = cfg(victorops_url=hook.url, victorops_api_key="api", victorops_routing_key="rk")
-        await send("victorops", {}, server, event("CRITICAL"))
-        await send("victorops", {"routing-key": "db"}, server, event("OK", "CRITICAL"))
+        await send_events("victorops", {}, server, event("CRITICAL"))
+        await send_events("victorops", {"routing-key": "db"}, server, event("OK", "CRITICAL"))
     assert hook.paths == ["/alert/api/rk", "/alert/api/db"]
     first = hook.bodies[0]
     assert first | {"data": None} == {
@@ -255,8 +252,10 @@ async def test_victorops_incident_and_recovery() -> None:
 async def test_pushover_form_by_level() -> None:
     with WebhookReceiver() as hook:
         server = cfg(pushover_url=hook.url, pushover_token="tok", pushover_user_key="u1")
-        await send("pushover", {"title": "cpu & co", "sound": "siren"}, server, event("CRITICAL"))
-        await send("pushover", {"user-key": "u2"}, server, event("OK", "CRITICAL"))
+        await send_events(
+            "pushover", {"title": "cpu & co", "sound": "siren"}, server, event("CRITICAL")
+        )
+        await send_events("pushover", {"user-key": "u2"}, server, event("OK", "CRITICAL"))
     assert hook.headers[0]["Content-Type"] == "application/x-www-form-urlencoded"
     assert hook.raw == [
         b"message=cpu+web1+is+CRITICAL&priority=1&sound=siren&title=cpu+%26+co&token=tok&user=u1",
@@ -278,7 +277,7 @@ async def test_sensu_check_result_over_tcp() -> None:
     async with server:
         settings = cfg(sensu_addr=f"127.0.0.1:{port}", sensu_handlers="mail,pager")
         opts = {"source": "{host}-kap", "metadata": {"team": "ops", "name": "ignored"}}
-        await send("sensu", opts, settings, event("WARNING"))
+        await send_events("sensu", opts, settings, event("WARNING"))
     assert got == [
         b'{"handlers":["mail","pager"],"name":"cpu_cpu_host_web1","output":"cpu web1 is WARNING",'
         b'"source":"web1-kap","status":1,"team":"ops"}\n'

@@ -15,9 +15,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
-from kapacitor.alerting.kinds import KINDS, Event, Undelivered
-from kapacitor.alerting.topic_handlers import check_handler
+from kapacitor.alerting.kinds import Event, Undelivered
 from kapacitor.config import Config, load_config
+from kapacitor.testing.handlers import send_events
 from kapacitor.testing.ports import free_port
 
 DOC = {
@@ -94,12 +94,7 @@ def cfg(port: int, **env: str) -> Config:
 
 
 async def send(options: dict[str, Any], config: Config, kind: str = "smtp") -> None:
-    spec = check_handler({"id": "h", "topic": "cpu", "kind": kind, "options": options})
-    sender = KINDS[kind].sender(spec.parsed_options(), config)
-    try:
-        await sender.send(EVENT)
-    finally:
-        await sender.close()
+    await send_events(kind, options, config, EVENT)
 
 
 async def test_a_mail_over_starttls_with_login(smtp_server: tuple[Inbox, int]) -> None:
