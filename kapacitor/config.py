@@ -286,6 +286,17 @@ class SensuConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertaConfig:
+    url: str = _setting("", "Alerta API URL, e.g. https://alerta.example.com/api.")
+    token: str = _setting("", "API token of handlers that name none.")
+    token_prefix: str = _setting(
+        "Bearer", "Authorization scheme of the token (Key for old Alerta)."
+    )
+    environment: str = _setting("", "Environment of handlers that name none.")
+    origin: str = _setting("kapacitor", "Origin of the alerts.")
+
+
+@dataclass(frozen=True, slots=True)
 class SmtpConfig:
     host: str = _setting("localhost", "SMTP server.")
     port: int = _setting(25, "Its port (587 for submission with STARTTLS, 465 for TLS).")
@@ -410,6 +421,7 @@ SECTIONS: dict[str, type[Any]] = {
     "victorops": VictorOpsConfig,
     "pushover": PushoverConfig,
     "sensu": SensuConfig,
+    "alerta": AlertaConfig,
     "smtp": SmtpConfig,
     "mqtt": MqttConfig,
     "interpreter": InterpreterConfig,
@@ -530,6 +542,7 @@ class Config:
         self.victorops = _section(VictorOpsConfig, "victorops", values)
         self.pushover = _section(PushoverConfig, "pushover", values)
         self.sensu = _section(SensuConfig, "sensu", values)
+        self.alerta = _section(AlertaConfig, "alerta", values)
         self.smtp = _section(SmtpConfig, "smtp", values)
         self.mqtt = _section(MqttConfig, "mqtt", values)
         self.interpreter = _section(InterpreterConfig, "interpreter", values)

@@ -118,6 +118,12 @@ def delete(
 
 
 LISTS = ("plugins", "topics", "topic-handlers")
+# The alert log holds every event; the counter only those that raised a level: said once, as
+# users compared the two and found them different.
+FIRED_NOTE = (
+    "FIRED: alert events that raised a level (INFO, WARNING, CRITICAL); recoveries to OK are not\n"
+    "counted here, though the alert log and `kapacitor alerts` list them too.\n"
+)
 
 
 def list_(
@@ -141,7 +147,7 @@ def list_(
     if json_out:
         print_json(doc)
         return
-    rows: list[tuple[str, ...]] = [("NAME", "FROM", "ENABLED", "POINTS", "ALERTS", "ERRORS")]
+    rows: list[tuple[str, ...]] = [("NAME", "FROM", "ENABLED", "POINTS", "FIRED", "ERRORS")]
     for p in doc["plugins"]:
         rows.append(
             (
@@ -154,6 +160,8 @@ def list_(
             )
         )
     table(rows)
+    if doc["plugins"]:
+        sys.stdout.write(FIRED_NOTE)
 
 
 def show(
@@ -181,7 +189,8 @@ def show(
         f" ({p.get('points_refused', 0)} points refused)",
         f"Points processed: {p.get('points_processed', 0)}",
         f"Points skipped:   {p.get('points_skipped', 0)}",
-        f"Alerts fired:     {p.get('alerts_fired', 0)}",
+        f"Alerts fired:     {p.get('alerts_fired', 0)} (events to INFO, WARNING or CRITICAL;"
+        " recoveries not counted)",
         f"Errors:           {p.get('errors', 0)}",
     ]
     if p.get("last_error"):

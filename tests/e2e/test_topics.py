@@ -108,6 +108,11 @@ def test_handlers_get_the_events_they_match(daemon: Daemon, tmp_path: Path) -> N
     topic = daemon.cli("show-topic", "cpu")
     assert "Level:    OK" in topic.stdout and "cpu_idle:cpu_idle,host=a" in topic.stdout
 
+    listed = daemon.cli("list").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "FROM", "ENABLED", "POINTS", "FIRED", "ERRORS"]
+    assert listed[1].split()[4] == "1"  # the CRITICAL; the OK that followed is a recovery
+    assert listed[2].startswith("FIRED: alert events that raised a level")
+
     r = daemon.cli("delete-topic-handler", "cpu", "crit")
     assert (r.code, r.stdout) == (0, "deleted topic handler cpu/crit\n")
     r = daemon.cli("show-topic-handler", "cpu", "crit")

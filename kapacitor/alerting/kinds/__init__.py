@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kapacitor.alerting.kinds.alerta import AlertaOptions, AlertaSender
 from kapacitor.alerting.kinds.base import Event, Options, Undelivered
 from kapacitor.alerting.kinds.discord import DiscordOptions, DiscordSender
 from kapacitor.alerting.kinds.exec import ExecOptions, ExecSender
@@ -69,6 +70,7 @@ KINDS: dict[str, Kind] = {
         Kind("victorops", VictorOpsOptions, VictorOpsSender, "VictorOps incidents, RECOVERY on OK"),
         Kind("pushover", PushoverOptions, PushoverSender, "a Pushover message, priority by level"),
         Kind("sensu", SensuOptions, SensuSender, "a check result to the Sensu client socket"),
+        Kind("alerta", AlertaOptions, AlertaSender, "an Alerta alert, severity by level"),
         Kind("mqtt", MqttOptions, MqttSender, "the message published to an MQTT topic"),
         Kind("smtp", SmtpOptions, SmtpSender, "a mail: the message as subject, fields as body"),
         Kind("email", SmtpOptions, SmtpSender, "the same as smtp"),

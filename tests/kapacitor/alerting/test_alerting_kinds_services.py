@@ -163,6 +163,7 @@ async def test_pagerduty2_triggers_and_resolves_one_incident() -> None:
         ("victorops", "KAPACITOR_VICTOROPS_API_KEY"),
         ("pushover", "KAPACITOR_PUSHOVER_TOKEN"),
         ("sensu", "KAPACITOR_SENSU_ADDR"),
+        ("alerta", "KAPACITOR_ALERTA_URL"),
     ],
 )
 async def test_a_missing_server_setting_is_a_final_failure_naming_it(
@@ -282,3 +283,31 @@ async def test_sensu_check_result_over_tcp() -> None:
         b'{"handlers":["mail","pager"],"name":"cpu_cpu_host_web1","output":"cpu web1 is WARNING",'
         b'"source":"web1-kap","status":1,"team":"ops"}\n'
     ]
+
+
+async def test_alerta_alert_with_templates_and_severity() -> None:
+    with WebhookReceiver() as hook:
+        base = hook.url.removesuffix("/alert") + "/api"
+        server = cfg(alerta_url=base, alerta_token="t0k", alerta_environment="prod")
+        opts = {"resource": "{host}", "service": ["web", "{plugin}"], "alert-timeout": "1h"}
+        await send_events("alerta", opts, server, event("WARNING"))
+        await send_events("alerta", {"token-prefix": "Key"}, server, event("OK", "WARNING"))
+    assert hook.paths == ["/api/alert", "/api/alert"]
+    assert [h["Authorization"] for h in hook.headers] == ["Bearer t0k", "Key t0k"]
+    first = hook.bodies[0]
+    assert first | {"rawData": None} == {
+        "environment": "prod",
+        "event": "cpu:cpu,host=web1",
+        "group": "cpu,host=web1",
+        "origin": "kapacitor",
+        "rawData": None,
+        "resource": "web1",
+        "service": ["web", "cpu"],
+        "severity": "warning",
+        "tags": ["host=web1"],
+        "text": "cpu web1 is WARNING",
+        "timeout": 3600,
+        "value": "",
+    }
+    assert first["rawData"] == orjson.loads(event("WARNING").data)
+    assert (hook.bodies[1]["severity"], hook.bodies[1]["resource"]) == ("ok", "cpu")
