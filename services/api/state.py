@@ -53,7 +53,7 @@ async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
             await kv_bucket(js, subjects.TOPIC_HANDLERS_BUCKET),
             await kv_bucket(js, subjects.HANDLER_STATS_BUCKET),
         ),
-        topics=TopicStore(await kv_bucket(js, subjects.TOPICS_BUCKET)),
+        topics=TopicStore(js, await kv_bucket(js, subjects.TOPICS_BUCKET)),
     )
 
 

@@ -481,7 +481,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         ),
         clock,
     )
-    topics = TopicKeeper(bus, TopicStore(await kv_bucket(js, subjects.TOPICS_BUCKET)))
+    topics = TopicKeeper(bus, TopicStore(js, await kv_bucket(js, subjects.TOPICS_BUCKET)))
     notifier = Notifier(cfg, bus, webhook_of, it.member.id, clock, handlers, topics)
     await notifier.start()
     follow = asyncio.create_task(it.follow())
