@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from kapacitor.alerting.kinds import Event, Sender, Undelivered
+from kapacitor.alerting.kinds.base import Event, Sender, Undelivered
 from kapacitor.alerting.topic_handlers import HandlerStats
 from kapacitor.config import HANDLER_BACKOFF_CAP_S
 

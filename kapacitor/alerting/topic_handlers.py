@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from kapacitor.alerting.event_match import EventMatch
-from kapacitor.alerting.kinds import KINDS, Options
+from kapacitor.alerting.kinds.base import Options
 from kapacitor.alerting.names import name_problem
 from kapacitor.errors import DslError, RequestError
 
@@ -34,6 +34,8 @@ class TopicHandler(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     def parsed_options(self) -> Options:
         """The options as the kind's struct (they were checked when the handler was defined)."""
+        from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
+
         return msgspec.convert(self.options, KINDS[self.kind].options)
 
 
@@ -58,6 +60,8 @@ def check_handler(doc: Any, *, topic: str = "", handler_id: str = "") -> TopicHa
     """The handler `doc` defines (a decoded JSON or YAML document), with `topic` and
     `handler_id` (from a URL) filled in where it leaves them out; RequestError when it is not
     a valid definition or disagrees with them."""
+    from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
+
     if not isinstance(doc, dict):
         raise handler_error(f"expected a mapping with id, topic, kind, got {type(doc).__name__}")
     doc = dict(doc)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kapacitor.alerting.kinds import KINDS, Event
+from kapacitor.alerting.kinds.base import Event
+from kapacitor.alerting.kinds.registry import KINDS
 from kapacitor.alerting.topic_handlers import check_handler
 from kapacitor.config import Config
 

@@ -19,7 +19,7 @@ import orjson
 from kapacitor.alerting.dispatch import deliver, retry_budget_s
 from kapacitor.alerting.document import split_events
 from kapacitor.alerting.event_match import EventMatch
-from kapacitor.alerting.kinds import KINDS, Event, Sender
+from kapacitor.alerting.kinds.base import Event, Sender
 from kapacitor.alerting.topic_handlers import HandlerStats, TopicHandler
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
@@ -90,6 +90,8 @@ class TopicHandlers:
     async def _work(self, w: Worker) -> None:
         spec = w.spec
         options = spec.parsed_options()
+        from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
+
         sender: Sender = KINDS[spec.kind].sender(options, self.cfg)
         match = EventMatch(spec.match)
         backoff = self.cfg.alert.handler_backoff.seconds

@@ -4,7 +4,7 @@ and the failure a sender reports."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -23,6 +23,11 @@ class Event:
     id: str
     data: bytes
     doc: dict[str, Any]
+
+
+class Sender(Protocol):
+    async def send(self, event: Event) -> None: ...
+    async def close(self) -> None: ...
 
 
 class Undelivered(HandlerError):

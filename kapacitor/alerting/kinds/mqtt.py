@@ -6,13 +6,15 @@ failure."""
 from __future__ import annotations
 
 import ssl
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import aiomqtt
 
 from kapacitor.alerting.kinds.base import Event, Options, Undelivered, render
 from kapacitor.alerting.kinds.http import unset
 from kapacitor.config import Config, MqttConfig
+
+if TYPE_CHECKING:
+    import aiomqtt
 
 DEFAULT_PORT = {"tcp": 1883, "ssl": 8883}
 
@@ -53,6 +55,10 @@ class MqttSender:
         host, port, tls = broker(self.server)
         topic = render(self.options.topic, event.doc)
         message = str(event.doc.get("message", ""))
+        # Imported here: paho-mqtt is weight every service would carry (they are forked from
+        # one image holding every module imported at start) for the few that run this kind.
+        import aiomqtt
+
         try:
             if self._client is None:
                 client = aiomqtt.Client(
@@ -80,6 +86,8 @@ class MqttSender:
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is not None:
+            import aiomqtt
+
             try:
                 await client.__aexit__(None, None, None)
             except (aiomqtt.MqttError, OSError):

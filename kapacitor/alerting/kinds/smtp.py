@@ -8,7 +8,6 @@ smtplib's, run in a thread (it blocks)."""
 from __future__ import annotations
 
 import asyncio
-import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -73,6 +72,8 @@ class SmtpSender:
         await asyncio.to_thread(self._deliver, message)
 
     def _deliver(self, message: EmailMessage) -> None:
+        import smtplib  # here: only the process that runs an smtp handler needs it
+
         s = self.server
         context = ssl.create_default_context()
         if s.no_verify:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from kapacitor.alerting.dispatch import backoff_s, deliver, retry_budget_s
-from kapacitor.alerting.kinds import Event, Undelivered
+from kapacitor.alerting.kinds.base import Event, Undelivered
 from kapacitor.alerting.topic_handlers import HandlerStats
 from kapacitor.config import HANDLER_BACKOFF_CAP_S
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from kapacitor.alerting.kinds import Event, Undelivered
+from kapacitor.alerting.kinds.base import Event, Undelivered
 from kapacitor.alerting.kinds.exec import ExecOptions, ExecSender
 from kapacitor.alerting.kinds.log import LogOptions, LogSender
 from kapacitor.alerting.kinds.post import PostOptions, PostSender

@@ -11,7 +11,7 @@ import nats
 import orjson
 import pytest
 
-from kapacitor.alerting.kinds import Event, Undelivered
+from kapacitor.alerting.kinds.base import Event, Undelivered
 from kapacitor.config import load_config
 from kapacitor.testing.handlers import send_events
 from kapacitor.testing.mosquitto import Mosquitto

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from kapacitor.alerting.kinds import Event, Undelivered
+from kapacitor.alerting.kinds.base import Event, Undelivered
 from kapacitor.alerting.topic_handlers import check_handler
 from kapacitor.config import Config, load_config
 from kapacitor.testing.handlers import send_events

@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
 
-from kapacitor.alerting.kinds import Event, Undelivered
+from kapacitor.alerting.kinds.base import Event, Undelivered
 from kapacitor.config import Config, load_config
 from kapacitor.testing.handlers import send_events
 from kapacitor.testing.ports import free_port

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 
@@ -24,3 +26,17 @@ async def test_trim_soon_runs_once_after_the_last_call(monkeypatch: pytest.Monke
     assert calls == []
     await asyncio.sleep(0.1)
     assert calls == [1]
+
+
+def test_the_forked_image_holds_no_handler_kind() -> None:
+    """kapacitord forks every service from one image of all their imports; the handler kinds
+    (paho-mqtt, smtplib, ...) are imported only where a handler is defined or run."""
+    code = (
+        "import importlib, sys\n"
+        "for n in ('api', 'ingest', 'matcher', 'interpreter', 'replay'):\n"
+        "    importlib.import_module(f'services.{n}.service')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(("
+        "'kapacitor.alerting.kinds.registry', 'paho', 'aiomqtt', 'smtplib'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
