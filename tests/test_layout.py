@@ -82,6 +82,12 @@ LAZY_IMPORTS = {
     "kapacitor.daemon.service",
     # Test-only dependencies (hypothesis, testcontainers) are imported where they are used.
     "kapacitor.testing",
+    # Topic handler kinds (and paho-mqtt, smtplib) only where a handler is defined or run:
+    # every service is forked from one image of all imports, and they would weigh on the idle
+    # memory of all of them (docs/performance.md).
+    "kapacitor.alerting.kinds",
+    "kapacitor.alerting.topic_handlers",
+    "services.interpreter.topic_handlers",
 }
 
 
