@@ -170,7 +170,7 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """Show a plugin: definition, state and counters."""
-    p = client_of(ctx).call("GET", f"{V1}/plugins/{name}")
+    p = client_of(ctx).call("GET", f"{V1}/plugins/{name}", params={"handlers": "true"})
     if json_out:
         print_json(p)
         return
@@ -195,6 +195,15 @@ def show(
     ]
     if p.get("last_error"):
         out.append(f"Last error:       {p['last_error']}")
+    for t in p.get("topics", []):
+        out.append(f"Topic {t['topic']}:")
+        if not t["handlers"]:
+            out.append("    (no handlers: define-topic-handler adds one)")
+        for h in t["handlers"]:
+            out.append(
+                f"    {h['id']} ({h['kind']}): sent {h['sent']}, failed {h['failed']}, "
+                f"retried {h['retried']}, dropped {h['dropped']}, skipped {h['skipped']}"
+            )
     out += ["Script:", *("    " + line for line in p["script"].splitlines())]
     sys.stdout.write("\n".join(out) + "\n")
 

@@ -108,6 +108,16 @@ def test_handlers_get_the_events_they_match(daemon: Daemon, tmp_path: Path) -> N
     topic = daemon.cli("show-topic", "cpu")
     assert "Level:    OK" in topic.stdout and "cpu_idle:cpu_idle,host=a" in topic.stdout
 
+    def shown_with_counts() -> str | None:
+        text = daemon.cli("show", "cpu_idle").stdout
+        return text if "all (tcp): sent 2" in text else None
+
+    shown = wait_until(shown_with_counts, what="the tcp handler's counters in show")
+    assert "Topic cpu:\n    all (tcp): sent 2, failed 0, retried 0, dropped 0, skipped 0\n" in shown
+    assert "    crit (post): sent 1, failed 0, retried 0, dropped 0, skipped 1\n" in shown
+    topics = daemon.cli("show", "cpu_idle", "--json").json()["topics"]
+    assert [h["id"] for h in topics[0]["handlers"]] == ["all", "crit", "file"]
+
     listed = daemon.cli("list").stdout.splitlines()
     assert listed[0].split() == ["NAME", "FROM", "ENABLED", "POINTS", "FIRED", "ERRORS"]
     assert listed[1].split()[4] == "1"  # the CRITICAL; the OK that followed is a recovery

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Depends, Request, Response
 
 from kapacitor.api import V1
@@ -16,6 +17,7 @@ from kapacitor.api.plugins import (
     defined,
     enabled,
     plugin_document,
+    script_topics,
 )
 from kapacitor.plugins import PluginStats
 from services.api.openapi import json_body
@@ -51,8 +53,24 @@ async def check(request: Request) -> dict[str, Any]:
 
 
 @router.get("/plugins/{name}")
-async def show(name: str, api: Api) -> dict[str, Any]:
-    return plugin_document(await api.plugins.get(name), await api.stats.get(name))
+async def show(name: str, api: Api, handlers: bool = False) -> dict[str, Any]:
+    """A plugin; with `handlers=true` also the topics its alerts go to and each topic
+    handler's counters (sent, failed, retried, dropped)."""
+    d = await api.plugins.get(name)
+    doc = plugin_document(d, await api.stats.get(name))
+    if handlers:
+        doc["topics"] = [
+            {
+                "topic": topic,
+                "handlers": [
+                    {"id": h.id, "kind": h.kind, **msgspec.to_builtins(stats)}
+                    for h in await api.handlers.list(topic)
+                    for stats in [await api.handlers.stats(topic, h.id)]
+                ],
+            }
+            for topic in script_topics(d.script)
+        ]
+    return doc
 
 
 @router.patch("/plugins/{name}", openapi_extra=json_body(PluginPatch))
