@@ -12,6 +12,7 @@ import orjson
 
 from kapacitor.compression import packed, unpacked
 from kapacitor.engine import AlertEvent
+from kapacitor.errors import CodecError
 
 
 @functools.lru_cache(maxsize=4096)
@@ -79,6 +80,19 @@ def split_events(data: bytes, ids: str) -> list[tuple[str, bytes]]:
     docs = [line for line in unpacked(data, "alert events").split(b"\n") if line]
     found = ids.split(",") if ids else []
     return list(zip(found + [""] * (len(docs) - len(found)), docs, strict=False))
+
+
+def read_events(data: bytes, ids: str) -> list[tuple[str, bytes, dict[str, Any]]]:
+    """(event id, document, the document decoded) of each event of an ALERTS message;
+    CodecError when the message or a document cannot be read."""
+    out = []
+    for event_id, doc in split_events(data, ids):
+        try:
+            decoded = orjson.loads(doc)
+        except orjson.JSONDecodeError as e:
+            raise CodecError(f"alert event {event_id or '?'} is not JSON: {e}") from None
+        out.append((event_id, doc, decoded))
+    return out
 
 
 def decode_events(data: bytes) -> list[dict[str, Any]]:

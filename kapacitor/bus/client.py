@@ -229,7 +229,7 @@ async def watch_bucket(
     missed change would leave a service on a stale definition."""
     while True:
         try:
-            current = {key_of(k): decode(v) for k, v in await kv_items(kv, ">")}
+            current = {key_of(k): decode(v) for k, v in await _watched_items(kv)}
             await on_change(dict(current))
             watcher = await kv.watchall(include_history=False)
             async for entry in watcher:
@@ -248,11 +248,33 @@ async def watch_bucket(
             await asyncio.sleep(WATCH_RETRY_S)
 
 
-async def kv_items(kv: KeyValue, keys: str) -> list[tuple[str, bytes]]:
-    """(key, value) of every non-empty value whose key matches the subject pattern `keys`
-    (nats-py's `keys(filters=...)` matches substrings, not patterns)."""
+async def kv_items(
+    js: JetStreamContext, bucket: str, kv: KeyValue, keys: str
+) -> list[tuple[str, bytes]]:
+    """(key, value) of every value whose key matches the subject pattern `keys`, found from
+    the bucket stream's subjects (stream info), not by a KV watcher: a watcher started while
+    the bucket is written can report that it has caught up before it delivered anything (seen
+    under load: a topic listed with its alerts, then shown with none). nats-py's
+    `keys(filters=...)` matches substrings, not patterns."""
+    prefix = f"$KV.{bucket}."
+    info = await js.stream_info(f"KV_{bucket}", subjects_filter=prefix + keys)
+    found = []
+    for subject in sorted(info.state.subjects or {}):
+        key = subject.removeprefix(prefix)
+        try:
+            entry = await kv.get(key)
+        except KeyNotFoundError:  # deleted or purged: its marker is its last message
+            continue
+        if entry.value:
+            found.append((key, entry.value))
+    return found
+
+
+async def _watched_items(kv: KeyValue) -> list[tuple[str, bytes]]:
+    """Every value of the bucket through a watcher: what watch_bucket starts from (a value
+    this misses, the watcher that follows delivers)."""
     found: list[tuple[str, bytes]] = []
-    watcher = await kv.watch(keys, ignore_deletes=True)
+    watcher = await kv.watchall(ignore_deletes=True)
     try:
         async for entry in watcher:
             if entry is None:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 import msgspec
+from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
@@ -76,7 +77,8 @@ class StatsStore:
     is a lookup, instead of a watcher created on the server per read (about 2 ms each).
     Until the watcher has caught up, reads go to the server as before."""
 
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, js: JetStreamContext, kv: KeyValue) -> None:
+        self.js = js
         self.kv = kv
         self._values: dict[str, dict[str, bytes]] = {}  # by plugin token: key -> value
         self._live = False
@@ -135,7 +137,7 @@ class StatsStore:
                 await asyncio.sleep(0.5)
 
     async def _read(self, keys: str, legacy: str | None = None) -> dict[str, PluginStats]:
-        found = await kv_items(self.kv, keys)
+        found = await kv_items(self.js, subjects.STATS_BUCKET, self.kv, keys)
         if legacy is not None:  # a filter on '<plugin>.>' misses the key '<plugin>' itself
             with contextlib.suppress(KeyNotFoundError):
                 entry = await self.kv.get(subjects.token(legacy))

@@ -11,11 +11,11 @@ from typing import Any
 
 import orjson
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from kapacitor.bus import subjects
 from kapacitor.bus.calls import on_bus
+from kapacitor.bus.client import kv_items
 from kapacitor.engine.alert import LEVELS
 
 PUTS_AT_ONCE = 64
@@ -53,35 +53,13 @@ class TopicStore:
         first."""
         pattern = f"{subjects.token(topic)}.>" if topic else ">"
         out: dict[str, list[dict[str, Any]]] = {}
-        for _, value in await self._items(pattern):
+        items = kv_items(self.js, subjects.TOPICS_BUCKET, self.kv, pattern)
+        for _, value in await on_bus(items, "reading topics"):
             doc = orjson.loads(value)
             out.setdefault(str(doc.get("topic", "")), []).append(doc)
         for events in out.values():
             events.sort(key=lambda d: int(d.get("time_ns") or 0), reverse=True)
         return out
-
-    async def _items(self, keys: str) -> list[tuple[str, bytes]]:
-        """(key, value) of the keys matching `keys`, found from the bucket stream's subjects,
-        not by a KV watcher: a watcher started while the keeper writes can report that it has
-        caught up before it delivered anything (seen under load: a topic listed with its
-        alerts, then shown with none)."""
-        prefix = f"$KV.{subjects.TOPICS_BUCKET}."
-        info = await on_bus(
-            self.js.stream_info(f"KV_{subjects.TOPICS_BUCKET}", subjects_filter=prefix + keys),
-            "listing topics",
-        )
-        found = []
-        for subject in sorted(info.state.subjects or {}):
-            key = subject.removeprefix(prefix)
-            try:
-                entry = await on_bus(
-                    self.kv.get(key), f"reading {key}", missing=(KeyNotFoundError,)
-                )
-            except KeyNotFoundError:  # deleted or purged: its marker is its last message
-                continue
-            if entry.value:
-                found.append((key, entry.value))
-        return found
 
     async def delete(self, topic: str) -> int:
         """Forget a topic's alerts; how many."""

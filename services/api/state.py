@@ -36,7 +36,7 @@ class ApiState:
 
 async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
     js = bus.js
-    stats = StatsStore(await kv_bucket(js, subjects.STATS_BUCKET))
+    stats = StatsStore(js, await kv_bucket(js, subjects.STATS_BUCKET))
     stats.follow()
     return ApiState(
         cfg=cfg,

@@ -416,7 +416,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     bus = await open_bus(cfg.nats_url, "kapacitor-interpreter", cfg.cluster.replicas)
     js = bus.js
     store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
-    stats_store = StatsStore(await kv_bucket(js, subjects.STATS_BUCKET))
+    stats_store = StatsStore(js, await kv_bucket(js, subjects.STATS_BUCKET))
     clock = SystemClock()
     host = PluginHost(
         clock,

@@ -14,10 +14,10 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-import orjson
+import msgspec
 
 from kapacitor.alerting.dispatch import deliver, retry_budget_s
-from kapacitor.alerting.document import split_events
+from kapacitor.alerting.document import read_events
 from kapacitor.alerting.event_match import EventMatch
 from kapacitor.alerting.kinds.base import Event, Sender
 from kapacitor.alerting.topic_handlers import HandlerStats, TopicHandler
@@ -134,9 +134,8 @@ class TopicHandlers:
         retries: int,
     ) -> None:
         try:
-            events = split_events(msg.data, msg.header(subjects.H_EVENT_IDS))
-            docs = [orjson.loads(data) for _, data in events]
-        except (CodecError, orjson.JSONDecodeError) as e:
+            events = read_events(msg.data, msg.header(subjects.H_EVENT_IDS))
+        except CodecError as e:
             log.error("topic handler %s/%s: unreadable events %s: %s", *_name(w), msg.sequence, e)
             return
         if msg.pending > self.cfg.alert.handler_backlog:
@@ -151,8 +150,9 @@ class TopicHandlers:
                     w.stats.dropped,
                 )
             return
-        for (event_id, data), doc, wanted in zip(events, docs, match.matches(docs), strict=True):
-            if not wanted:
+        wanted = match.matches([doc for _, _, doc in events])
+        for (event_id, data, doc), chosen in zip(events, wanted, strict=True):
+            if not chosen:
                 w.stats.skipped += 1
                 continue
             await deliver(
@@ -167,7 +167,7 @@ class TopicHandlers:
     async def publish(self) -> None:
         """Store the counters of every handler whose counters changed."""
         for w in list(self.workers.values()):
-            encoded = orjson.dumps(_fields(w.stats))
+            encoded = msgspec.json.encode(w.stats)
             if encoded == w.published:
                 continue
             try:
@@ -188,7 +188,3 @@ class TopicHandlers:
 
 def _name(w: Worker) -> tuple[str, str]:
     return w.spec.topic, w.spec.id
-
-
-def _fields(stats: HandlerStats) -> list[object]:
-    return [getattr(stats, f) for f in stats.__struct_fields__]

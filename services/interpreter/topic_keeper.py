@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import orjson
-
-from kapacitor.alerting.document import split_events
+from kapacitor.alerting.document import read_events
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.topic_store import TopicStore
@@ -52,9 +50,9 @@ class TopicKeeper:
                         docs = []
                         for msg in got:
                             try:
-                                events = split_events(msg.data, msg.header(subjects.H_EVENT_IDS))
-                                docs += [orjson.loads(doc) for _, doc in events]
-                            except (CodecError, orjson.JSONDecodeError) as e:
+                                events = read_events(msg.data, msg.header(subjects.H_EVENT_IDS))
+                                docs += [doc for _, _, doc in events]
+                            except CodecError as e:
                                 log.error("topic events %s unreadable: %s", msg.sequence, e)
                         await self.store.record(docs)
                         await got[-1].ack_sync()

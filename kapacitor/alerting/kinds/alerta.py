@@ -11,8 +11,8 @@ import msgspec
 import orjson
 
 from kapacitor.alerting.kinds.base import Event, Options, render
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import AlertaConfig, Config, parse_duration
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config, parse_duration
 
 SEVERITY = {"OK": "ok", "INFO": "informational", "WARNING": "warning", "CRITICAL": "critical"}
 
@@ -35,7 +35,8 @@ class AlertaOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             raise ValueError(f"alert-timeout must be longer than 0, got {self.alert_timeout!r}")
 
 
-def alerta_request(event: Event, o: AlertaOptions, server: AlertaConfig) -> Request:
+def alerta_request(event: Event, o: AlertaOptions, cfg: Config) -> Request:
+    server = cfg.alerta
     if not server.url:
         raise unset("alerta", "alerta.url")
     doc = event.doc
@@ -56,10 +57,3 @@ def alerta_request(event: Event, o: AlertaOptions, server: AlertaConfig) -> Requ
     prefix = o.token_prefix or server.token_prefix
     headers = {"Authorization": f"{prefix} {o.token or server.token}"}
     return Request(server.url.rstrip("/") + "/alert", orjson.dumps(body), headers=headers)
-
-
-class AlertaSender(HttpSender):
-    def __init__(self, options: AlertaOptions, cfg: Config) -> None:
-        super().__init__(
-            lambda e: alerta_request(e, options, cfg.alerta), options.timeout_s, "alerta"
-        )

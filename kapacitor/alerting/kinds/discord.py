@@ -7,8 +7,8 @@ from __future__ import annotations
 import orjson
 
 from kapacitor.alerting.kinds.base import Event, Options, render
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import Config, DiscordConfig
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config
 
 COLORS = {"CRITICAL": 0xF95F53, "WARNING": 0xF48D38}  # else 0x7A65F2
 
@@ -21,7 +21,8 @@ class DiscordOptions(
     embed_title: str = ""  # a template over the event, e.g. "{level}: {host}"
 
 
-def discord_request(event: Event, o: DiscordOptions, server: DiscordConfig) -> Request:
+def discord_request(event: Event, o: DiscordOptions, cfg: Config) -> Request:
+    server = cfg.discord
     if not server.url:
         raise unset("discord", "discord.url")
     embed = {
@@ -36,10 +37,3 @@ def discord_request(event: Event, o: DiscordOptions, server: DiscordConfig) -> R
         "username": o.username or server.username,
     }
     return Request(server.url, orjson.dumps(body))
-
-
-class DiscordSender(HttpSender):
-    def __init__(self, options: DiscordOptions, cfg: Config) -> None:
-        super().__init__(
-            lambda e: discord_request(e, options, cfg.discord), options.timeout_s, "discord"
-        )

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
-from kapacitor.alerting.kinds.base import Event, Undelivered
+from kapacitor.alerting.kinds.base import Event, Options, Undelivered
+from kapacitor.config import Config
 
 JSON = "application/json"
 MAX_ANSWER = 200  # characters of a refusal's answer quoted in the failure
@@ -51,3 +53,14 @@ def unset(what: str, setting: str) -> Undelivered:
     """The failure of a handler whose kind needs a server setting nobody gave (final)."""
     env = "KAPACITOR_" + setting.upper().replace(".", "_").replace("-", "_")
     return Undelivered(f"{what}: no {setting} in kapacitord's config ({env})", retry=False)
+
+
+def http_kind(
+    build: Callable[[Event, Any, Config], Request], what: str
+) -> Callable[[Options, Config], HttpSender]:
+    """The sender factory of a kind that POSTs what `build(event, options, config)` makes."""
+
+    def sender(options: Options, cfg: Config) -> HttpSender:
+        return HttpSender(lambda e: build(e, options, cfg), options.timeout_s, what)
+
+    return sender

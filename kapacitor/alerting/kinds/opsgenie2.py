@@ -11,8 +11,8 @@ import msgspec
 import orjson
 
 from kapacitor.alerting.kinds.base import Event, Options
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import Config, OpsGenie2Config
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config
 
 PRIORITY = {"INFO": "P5", "WARNING": "P3", "CRITICAL": "P1"}
 RECOVERY_ACTIONS = ("notes", "close")
@@ -37,7 +37,8 @@ def _listed(text: str) -> list[str]:
     return [x.strip() for x in text.split(",") if x.strip()]
 
 
-def opsgenie2_request(event: Event, o: OpsGenie2Options, server: OpsGenie2Config) -> Request:
+def opsgenie2_request(event: Event, o: OpsGenie2Options, cfg: Config) -> Request:
+    server = cfg.opsgenie2
     if not server.api_key:
         raise unset("opsgenie2", "opsgenie2.api-key")
     doc = event.doc
@@ -74,10 +75,3 @@ def opsgenie2_request(event: Event, o: OpsGenie2Options, server: OpsGenie2Config
     if responders:
         body["responders"] = responders
     return Request(server.url, orjson.dumps(body), headers=headers)
-
-
-class OpsGenie2Sender(HttpSender):
-    def __init__(self, options: OpsGenie2Options, cfg: Config) -> None:
-        super().__init__(
-            lambda e: opsgenie2_request(e, options, cfg.opsgenie2), options.timeout_s, "opsgenie2"
-        )

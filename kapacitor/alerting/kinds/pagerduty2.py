@@ -12,8 +12,8 @@ import orjson
 
 from kapacitor.alerting.document import rfc3339_nanos
 from kapacitor.alerting.kinds.base import Event, Options, render
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import Config, PagerDuty2Config
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config
 
 ACCEPT = "application/vnd.pagerduty+json;version=2"
 SEVERITY = {"INFO": "info", "WARNING": "warning", "CRITICAL": "critical"}  # OK resolves
@@ -32,9 +32,10 @@ class PagerDuty2Options(
     links: list[Link] = msgspec.field(default_factory=list)
 
 
-def pagerduty2_request(
-    event: Event, o: PagerDuty2Options, server: PagerDuty2Config, client_url: str
-) -> Request:
+def pagerduty2_request(event: Event, o: PagerDuty2Options, cfg: Config) -> Request:
+    server = cfg.pagerduty2
+    port = cfg.http.bind_address.rpartition(":")[2]
+    client_url = f"http://{cfg.hostname}:{port}/kapacitor/v1"
     key = o.routing_key or server.routing_key
     if not key:
         raise unset("pagerduty2", "pagerduty2.routing-key")
@@ -64,15 +65,3 @@ def pagerduty2_request(
         "client_url": client_url,
     }
     return Request(server.url, orjson.dumps(body), headers={"Accept": ACCEPT})
-
-
-class PagerDuty2Sender(HttpSender):
-    def __init__(self, options: PagerDuty2Options, cfg: Config) -> None:
-        client_url = (
-            f"http://{cfg.hostname}:{cfg.http.bind_address.rpartition(':')[2]}/kapacitor/v1"
-        )
-        super().__init__(
-            lambda e: pagerduty2_request(e, options, cfg.pagerduty2, client_url),
-            options.timeout_s,
-            "pagerduty2",
-        )

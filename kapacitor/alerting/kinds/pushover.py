@@ -7,8 +7,8 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from kapacitor.alerting.kinds.base import Event, Options
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import Config, PushoverConfig
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config
 
 PRIORITY = {"OK": -2, "INFO": -1, "WARNING": 0, "CRITICAL": 1}
 FORM = "application/x-www-form-urlencoded"
@@ -25,7 +25,8 @@ class PushoverOptions(
     sound: str = ""
 
 
-def pushover_request(event: Event, o: PushoverOptions, server: PushoverConfig) -> Request:
+def pushover_request(event: Event, o: PushoverOptions, cfg: Config) -> Request:
+    server = cfg.pushover
     if not server.token:
         raise unset("pushover", "pushover.token")
     form = {
@@ -41,10 +42,3 @@ def pushover_request(event: Event, o: PushoverOptions, server: PushoverConfig) -
     }
     body = urlencode(sorted((k, v) for k, v in form.items() if v)).encode()
     return Request(server.url, body, FORM)
-
-
-class PushoverSender(HttpSender):
-    def __init__(self, options: PushoverOptions, cfg: Config) -> None:
-        super().__init__(
-            lambda e: pushover_request(e, options, cfg.pushover), options.timeout_s, "pushover"
-        )

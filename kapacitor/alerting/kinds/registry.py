@@ -8,24 +8,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kapacitor.alerting.kinds.alerta import AlertaOptions, AlertaSender
+from kapacitor.alerting.kinds.alerta import AlertaOptions, alerta_request
 from kapacitor.alerting.kinds.base import Options, Sender
-from kapacitor.alerting.kinds.discord import DiscordOptions, DiscordSender
+from kapacitor.alerting.kinds.discord import DiscordOptions, discord_request
 from kapacitor.alerting.kinds.exec import ExecOptions, ExecSender
+from kapacitor.alerting.kinds.http import http_kind
 from kapacitor.alerting.kinds.log import LogOptions, LogSender
 from kapacitor.alerting.kinds.mqtt import MqttOptions, MqttSender
 from kapacitor.alerting.kinds.nats import NatsOptions, NatsSender
-from kapacitor.alerting.kinds.opsgenie2 import OpsGenie2Options, OpsGenie2Sender
-from kapacitor.alerting.kinds.pagerduty2 import PagerDuty2Options, PagerDuty2Sender
+from kapacitor.alerting.kinds.opsgenie2 import OpsGenie2Options, opsgenie2_request
+from kapacitor.alerting.kinds.pagerduty2 import PagerDuty2Options, pagerduty2_request
 from kapacitor.alerting.kinds.post import PostOptions, PostSender
-from kapacitor.alerting.kinds.pushover import PushoverOptions, PushoverSender
+from kapacitor.alerting.kinds.pushover import PushoverOptions, pushover_request
 from kapacitor.alerting.kinds.sensu import SensuOptions, SensuSender
-from kapacitor.alerting.kinds.slack import SlackOptions, SlackSender
+from kapacitor.alerting.kinds.slack import SlackOptions, slack_request
 from kapacitor.alerting.kinds.smtp import SmtpOptions, SmtpSender
 from kapacitor.alerting.kinds.tcp import TcpOptions, TcpSender
-from kapacitor.alerting.kinds.teams import TeamsOptions, TeamsSender
-from kapacitor.alerting.kinds.telegram import TelegramOptions, TelegramSender
-from kapacitor.alerting.kinds.victorops import VictorOpsOptions, VictorOpsSender
+from kapacitor.alerting.kinds.teams import TeamsOptions, teams_request
+from kapacitor.alerting.kinds.telegram import TelegramOptions, telegram_request
+from kapacitor.alerting.kinds.victorops import VictorOpsOptions, victorops_request
 from kapacitor.config import Config
 
 __all__ = ["KINDS", "Kind"]
@@ -46,23 +47,61 @@ KINDS: dict[str, Kind] = {
         Kind("post", PostOptions, PostSender, "POSTs each event (JSON, or a body template)"),
         Kind("tcp", TcpOptions, TcpSender, "writes each event as one JSON line to a TCP peer"),
         Kind("exec", ExecOptions, ExecSender, "runs a program with the event JSON on stdin"),
-        Kind("slack", SlackOptions, SlackSender, "a Slack message coloured by level"),
-        Kind("teams", TeamsOptions, TeamsSender, "a Microsoft Teams MessageCard"),
-        Kind("discord", DiscordOptions, DiscordSender, "a Discord embed coloured by level"),
-        Kind("telegram", TelegramOptions, TelegramSender, "a Telegram bot message"),
+        Kind(
+            "slack",
+            SlackOptions,
+            http_kind(slack_request, "slack"),
+            "a Slack message coloured by level",
+        ),
+        Kind(
+            "teams",
+            TeamsOptions,
+            http_kind(teams_request, "teams"),
+            "a Microsoft Teams MessageCard",
+        ),
+        Kind(
+            "discord",
+            DiscordOptions,
+            http_kind(discord_request, "discord"),
+            "a Discord embed coloured by level",
+        ),
+        Kind(
+            "telegram",
+            TelegramOptions,
+            http_kind(telegram_request, "telegram"),
+            "a Telegram bot message",
+        ),
         Kind(
             "pagerduty2",
             PagerDuty2Options,
-            PagerDuty2Sender,
+            http_kind(pagerduty2_request, "pagerduty2"),
             "PagerDuty Events API v2: trigger, and resolve on the same dedup key",
         ),
         Kind(
-            "opsgenie2", OpsGenie2Options, OpsGenie2Sender, "OpsGenie alerts, closed or noted on OK"
+            "opsgenie2",
+            OpsGenie2Options,
+            http_kind(opsgenie2_request, "opsgenie2"),
+            "OpsGenie alerts, closed or noted on OK",
         ),
-        Kind("victorops", VictorOpsOptions, VictorOpsSender, "VictorOps incidents, RECOVERY on OK"),
-        Kind("pushover", PushoverOptions, PushoverSender, "a Pushover message, priority by level"),
+        Kind(
+            "victorops",
+            VictorOpsOptions,
+            http_kind(victorops_request, "victorops"),
+            "VictorOps incidents, RECOVERY on OK",
+        ),
+        Kind(
+            "pushover",
+            PushoverOptions,
+            http_kind(pushover_request, "pushover"),
+            "a Pushover message, priority by level",
+        ),
         Kind("sensu", SensuOptions, SensuSender, "a check result to the Sensu client socket"),
-        Kind("alerta", AlertaOptions, AlertaSender, "an Alerta alert, severity by level"),
+        Kind(
+            "alerta",
+            AlertaOptions,
+            http_kind(alerta_request, "alerta"),
+            "an Alerta alert, severity by level",
+        ),
         Kind("mqtt", MqttOptions, MqttSender, "the message published to an MQTT topic"),
         Kind("smtp", SmtpOptions, SmtpSender, "a mail: the message as subject, fields as body"),
         Kind("email", SmtpOptions, SmtpSender, "the same as smtp"),

@@ -6,8 +6,8 @@ from __future__ import annotations
 import orjson
 
 from kapacitor.alerting.kinds.base import Event, Options
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import Config, SlackConfig
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config
 
 COLORS = {"WARNING": "warning", "CRITICAL": "danger"}  # else "good"
 
@@ -18,7 +18,8 @@ class SlackOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     icon_emoji: str = ""  # "": [slack] icon-emoji
 
 
-def slack_request(event: Event, o: SlackOptions, server: SlackConfig) -> Request:
+def slack_request(event: Event, o: SlackOptions, cfg: Config) -> Request:
+    server = cfg.slack
     if not server.url:
         raise unset("slack", "slack.url")
     message = str(event.doc.get("message", ""))
@@ -34,8 +35,3 @@ def slack_request(event: Event, o: SlackOptions, server: SlackConfig) -> Request
         "username": o.username or server.username,
     }
     return Request(server.url, orjson.dumps(body))
-
-
-class SlackSender(HttpSender):
-    def __init__(self, options: SlackOptions, cfg: Config) -> None:
-        super().__init__(lambda e: slack_request(e, options, cfg.slack), options.timeout_s, "slack")

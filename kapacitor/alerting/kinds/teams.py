@@ -7,8 +7,8 @@ from __future__ import annotations
 import orjson
 
 from kapacitor.alerting.kinds.base import Event, Options
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import Config, TeamsConfig
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config
 
 COLORS = {"WARNING": "FFA533", "CRITICAL": "CC4A31"}  # else 34CC25
 SUMMARY_MAX = 70
@@ -18,7 +18,8 @@ class TeamsOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     channel_url: str = ""
 
 
-def teams_request(event: Event, o: TeamsOptions, server: TeamsConfig) -> Request:
+def teams_request(event: Event, o: TeamsOptions, cfg: Config) -> Request:
+    server = cfg.teams
     url = o.channel_url or server.channel_url
     if not url:
         raise unset("teams", "teams.channel-url")
@@ -37,8 +38,3 @@ def teams_request(event: Event, o: TeamsOptions, server: TeamsConfig) -> Request
         "themeColor": COLORS.get(level, "34CC25"),
     }
     return Request(url, orjson.dumps(card))
-
-
-class TeamsSender(HttpSender):
-    def __init__(self, options: TeamsOptions, cfg: Config) -> None:
-        super().__init__(lambda e: teams_request(e, options, cfg.teams), options.timeout_s, "teams")

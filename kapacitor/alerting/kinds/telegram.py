@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from kapacitor.alerting.kinds.base import Event, Options
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import Config, TelegramConfig
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config
 
 PARSE_MODES = ("markdown", "html")
 
@@ -29,7 +29,8 @@ class TelegramOptions(
             raise ValueError(f"parse-mode must be Markdown or HTML, got {self.parse_mode!r}")
 
 
-def telegram_request(event: Event, o: TelegramOptions, server: TelegramConfig) -> Request:
+def telegram_request(event: Event, o: TelegramOptions, cfg: Config) -> Request:
+    server = cfg.telegram
     if not server.token:
         raise unset("telegram", "telegram.token")
     body: dict[str, Any] = {
@@ -45,10 +46,3 @@ def telegram_request(event: Event, o: TelegramOptions, server: TelegramConfig) -
         body["disable_notification"] = True
     url = f"{server.url}{server.token}/sendMessage"
     return Request(url, orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
-
-
-class TelegramSender(HttpSender):
-    def __init__(self, options: TelegramOptions, cfg: Config) -> None:
-        super().__init__(
-            lambda e: telegram_request(e, options, cfg.telegram), options.timeout_s, "telegram"
-        )

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from kapacitor.alerting.kinds.base import Event, Options
-from kapacitor.alerting.kinds.http import HttpSender, Request, unset
-from kapacitor.config import Config, VictorOpsConfig
+from kapacitor.alerting.kinds.http import Request, unset
+from kapacitor.config import Config
 
 
 class VictorOpsOptions(
@@ -19,7 +19,8 @@ class VictorOpsOptions(
     routing_key: str = ""  # "": [victorops] routing-key
 
 
-def victorops_request(event: Event, o: VictorOpsOptions, server: VictorOpsConfig) -> Request:
+def victorops_request(event: Event, o: VictorOpsOptions, cfg: Config) -> Request:
+    server = cfg.victorops
     if not server.api_key:
         raise unset("victorops", "victorops.api-key")
     doc = event.doc
@@ -35,10 +36,3 @@ def victorops_request(event: Event, o: VictorOpsOptions, server: VictorOpsConfig
         "timestamp": int(doc.get("time_ns") or 0) // 1_000_000_000,
     }
     return Request(url, orjson.dumps(body))
-
-
-class VictorOpsSender(HttpSender):
-    def __init__(self, options: VictorOpsOptions, cfg: Config) -> None:
-        super().__init__(
-            lambda e: victorops_request(e, options, cfg.victorops), options.timeout_s, "victorops"
-        )

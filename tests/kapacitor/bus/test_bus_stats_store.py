@@ -17,7 +17,7 @@ async def test_partition_counters_add_up_with_those_from_before_partitions(nats_
     nc, js = await setup(nats_url, "test")
     try:
         kv = await kv_bucket(js, subjects.STATS_BUCKET)
-        stats = StatsStore(kv)
+        stats = StatsStore(js, kv)
         assert await stats.get("a.b") == PluginStats(plugin="a.b")
         assert await stats.all() == {}
         old = PluginStats(plugin="a.b", revision=1, points_processed=100, last_point_time=5)
@@ -42,7 +42,7 @@ async def test_partition_counters_add_up_with_those_from_before_partitions(nats_
 async def test_a_followed_store_reads_from_memory_what_the_server_holds(nats_url: str) -> None:
     nc, js = await setup(nats_url, "test")
     kv = await kv_bucket(js, subjects.STATS_BUCKET)
-    writer, reader = StatsStore(kv), StatsStore(kv)
+    writer, reader = StatsStore(js, kv), StatsStore(js, kv)
     try:
         old = PluginStats(plugin="f.x", revision=1, points_processed=100)
         await kv.put(subjects.token("f.x"), msgspec.json.encode(old))

@@ -24,7 +24,7 @@ async def test_topology_is_idempotent_and_plugins_round_trip(nats_url: str) -> N
         assert [x.name for x in await store.list()] == ["a.b"]
         await store.delete("a.b")
         assert await store.list() == []
-        stats = StatsStore(await kv_bucket(js2, subjects.STATS_BUCKET))
+        stats = StatsStore(js2, await kv_bucket(js2, subjects.STATS_BUCKET))
         await stats.put(0, PluginStats(plugin="a.b", points_processed=3))
         assert (await stats.get("a.b")).points_processed == 3
     finally:
