@@ -56,7 +56,6 @@ LOADED_WHEN_RUNNING: dict[str, tuple[str, ...]] = {
         "uvicorn.lifespan.on",
         "uvicorn.protocols.http.auto",
         "uvicorn.protocols.http.httptools_impl",
-        "uvicorn.protocols.websockets.auto",
     ),
 }
 
@@ -66,6 +65,9 @@ def preload(services: list[str]) -> None:
     those objects: a collection would write to every page they sit on and unshare it."""
     # One BLAS thread: a thread pool started by numpy's import would not survive the fork.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # uvicorn's package imports its reloaders, and with them watchfiles' Rust extension
+    # (0.8 MB); kapacitord never reloads, and without watchfiles uvicorn uses its stat reloader.
+    sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
     for name in services:
         importlib.import_module(f"services.{name}.service")
     # What they import only once running (found by diffing sys.modules in a forked service).

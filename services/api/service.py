@@ -56,6 +56,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
         lifespan="on",
+        ws="none",  # no websocket routes: the websockets package stays unimported (2 MB)
     )
     server = uvicorn.Server(config)
     # We own signal handling (run_service); uvicorn must not install its own.

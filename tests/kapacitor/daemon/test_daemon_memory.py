@@ -28,15 +28,18 @@ async def test_trim_soon_runs_once_after_the_last_call(monkeypatch: pytest.Monke
     assert calls == [1]
 
 
-def test_the_forked_image_holds_no_handler_kind() -> None:
+def test_the_forked_image_holds_no_handler_kind_and_nothing_unused() -> None:
     """kapacitord forks every service from one image of all their imports; the handler kinds
-    (paho-mqtt, smtplib, ...) are imported only where a handler is defined or run."""
+    (paho-mqtt, smtplib, ...) are imported only where a handler is defined or run, and what no
+    service uses (uvicorn's websockets and its file-watching reloader) not at all."""
     code = (
-        "import importlib, sys\n"
-        "for n in ('api', 'ingest', 'matcher', 'interpreter', 'replay'):\n"
-        "    importlib.import_module(f'services.{n}.service')\n"
-        "print(sorted(m for m in sys.modules if m.startswith(("
-        "'kapacitor.alerting.kinds.registry', 'paho', 'aiomqtt', 'smtplib'))))\n"
+        "import sys\n"
+        "from kapacitor.config import ALL_SERVICES\n"
+        "from kapacitor.daemon.supervisor import preload\n"
+        "preload(list(ALL_SERVICES))\n"
+        "print(sorted(m for m in sys.modules if sys.modules[m] is not None and m.startswith(("
+        "'kapacitor.alerting.kinds.registry', 'paho', 'aiomqtt', 'smtplib', 'websockets', "
+        "'watchfiles'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
