@@ -33,6 +33,7 @@ from kapacitor.plugins import (
 from kapacitor.plugins.state import StoredState
 
 log = logging.getLogger("kapacitor.interpreter")
+TEMPLATE_ERRORS_LOGGED_EVERY = 1000
 
 
 @dataclass
@@ -270,6 +271,7 @@ class PluginHost:
         stats.points_processed += len(batch)
         stats.points_skipped += result.skipped
         stats.alerts_fired += sum(1 for e in result.events if e.level != "OK")
+        count_template_errors(stats, result.events)
         if len(batch):
             stats.last_point_time = max(stats.last_point_time, int(batch.time.max()))
         return result
@@ -332,3 +334,20 @@ class PluginHost:
             if found:
                 out.append((name, found))
         return out
+
+
+def count_template_errors(stats: PluginStats, events: Sequence[AlertEvent]) -> None:
+    """Count the events whose message could not be filled in (they were sent with it as
+    written), name the last one and log the first of every thousand; the plugin carries
+    on."""
+    for e in events:
+        if e.template_error:
+            stats.template_errors += 1
+            stats.last_error = e.template_error
+            if stats.template_errors % TEMPLATE_ERRORS_LOGGED_EVERY == 1:
+                log.warning(
+                    "plugin %s: %s (sent as written; %d so far)",
+                    stats.plugin,
+                    e.template_error,
+                    stats.template_errors,
+                )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from kapacitor.alerting.document import is_suppressed
 from kapacitor.alerting.handlers import AlertLog, Webhook
 
 
@@ -36,15 +37,15 @@ class AlertDelivery:
         for doc in docs:
             if self.log is not None:
                 self.log.send(doc)
-            if hook is not None:
+            if hook is not None and not is_suppressed(doc):
                 hook.send(doc)
         if self.log is not None:
             self.log.flush()
 
     async def deliver(self, events: Sequence[tuple[str, bytes]], plugin_webhook: str) -> None:
         """Deliver (event id, document) pairs now: appended to the log (flushed), then POSTed
-        to the webhook one after another, each retried; returns when all are done, so the
-        caller may acknowledge them."""
+        to the webhook one after another, each retried (suppressed events are logged only);
+        returns when all are done, so the caller may acknowledge them."""
         if self.log is not None:
             for _, doc in events:
                 self.log.send(doc)
@@ -52,7 +53,8 @@ class AlertDelivery:
         hook = self.webhook(plugin_webhook)
         if hook is not None:
             for event_id, doc in events:
-                await hook.post(doc, event_id)
+                if not is_suppressed(doc):
+                    await hook.post(doc, event_id)
 
     async def close(self) -> None:
         """Deliver what is queued (webhooks get a bounded time), then release everything."""

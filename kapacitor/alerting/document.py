@@ -49,8 +49,20 @@ def event_document(e: AlertEvent) -> dict[str, Any]:
         "time_ns": e.time,
         "duration": e.duration,
         "message": e.message,
+        "details": e.details,
         "topic": e.topic or None,
+        "category": e.category or None,
+        "recoverable": e.recoverable,
+        "suppressed": e.suppressed or None,
     }
+
+
+def is_suppressed(doc: bytes) -> bool:
+    """Whether an event document is recorded only, not sent (silenced, inhibited, a recovery
+    of an alert with no_recoveries), read from its last key, which event_document writes last
+    (a reason holds no quote), so the notifier need not decode every event of a storm."""
+    _, key, tail = doc.rpartition(b'"suppressed":')
+    return bool(key) and tail.startswith(b'"') and tail.count(b'"') == 2 and tail.endswith(b'"}')
 
 
 def event_id(e: AlertEvent) -> str:

@@ -3,8 +3,9 @@
 An event reads as one point of the measurement `alert` whose tags are the instance's tags and
 whose fields are the event's own: `level`, `previous_level` (strings: OK, INFO, WARNING,
 CRITICAL), `changed` (a bool: the level differs from the previous one), `value`, `duration`
-(ns), `plugin`, `topic`, `id` and `message`. So `level = 'CRITICAL' and host =~ /^web/` means
-what it means in a plugin's `--where`, evaluated by the same predicate code. A tag named like
+(ns), `plugin`, `topic`, `id`, `message`, `details` and `category`. So
+`level = 'CRITICAL' and host =~ /^web/` means what it means in a plugin's `--where`,
+evaluated by the same predicate code. A tag named like
 a field wins, as a tag does in a where clause; `"level"::field` reads the event's own.
 """
 
@@ -20,7 +21,7 @@ from kapacitor.match.where import parse_where
 from kapacitor.model.batch import Column, FieldType, PointBatch, SeriesKey
 
 MEASUREMENT = "alert"
-_STRINGS = ("level", "previous_level", "plugin", "topic", "id", "message")
+_STRINGS = ("level", "previous_level", "plugin", "topic", "id", "message", "details", "category")
 # The event document's name of each field, where it differs (Kapacitor's previousLevel).
 _DOC_NAME = {"previous_level": "previousLevel"}
 

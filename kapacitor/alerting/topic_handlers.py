@@ -49,6 +49,7 @@ class HandlerStats(msgspec.Struct, kw_only=True):
     retried: int = 0  # attempts after a first one failed
     dropped: int = 0  # skipped unsent: the handler was too far behind (alert.handler-backlog)
     skipped: int = 0  # not matched by the handler's `match`
+    suppressed: int = 0  # recorded but not to be sent: silenced, inhibited, no_recoveries
     last_error: str = ""
 
 

@@ -19,6 +19,10 @@ PLUGIN_COUNTERS = {
     "points_refused": ("kapacitor_plugin_points_refused", "Points of instances over the limit."),
     "alerts_fired": ("kapacitor_plugin_alerts_fired", "Alert events other than OK."),
     "errors": ("kapacitor_plugin_errors", "Batches the plugin failed on."),
+    "template_errors": (
+        "kapacitor_plugin_template_errors",
+        "Alert messages that were no template (sent as written).",
+    ),
     "instances_expired": ("kapacitor_plugin_instances_expired", "Instances forgotten idle."),
 }
 PLUGIN_GAUGES = {

@@ -41,6 +41,7 @@ _STATS = (
     "instances_expired",
     "state_bytes",
     "points_refused",
+    "template_errors",
 )
 
 

@@ -191,7 +191,8 @@ def show(
         f"Points skipped:   {p.get('points_skipped', 0)}",
         f"Alerts fired:     {p.get('alerts_fired', 0)} (events to INFO, WARNING or CRITICAL;"
         " recoveries not counted)",
-        f"Errors:           {p.get('errors', 0)}",
+        f"Errors:           {p.get('errors', 0)} (and {p.get('template_errors', 0)} messages "
+        "that were no template, sent as written)",
     ]
     if p.get("last_error"):
         out.append(f"Last error:       {p['last_error']}")
@@ -202,7 +203,8 @@ def show(
         for h in t["handlers"]:
             out.append(
                 f"    {h['id']} ({h['kind']}): sent {h['sent']}, failed {h['failed']}, "
-                f"retried {h['retried']}, dropped {h['dropped']}, skipped {h['skipped']}"
+                f"retried {h['retried']}, dropped {h['dropped']}, skipped {h['skipped']}, "
+                f"suppressed {h.get('suppressed', 0)}"
             )
     out += ["Script:", *("    " + line for line in p["script"].splitlines())]
     sys.stdout.write("\n".join(out) + "\n")

@@ -146,6 +146,8 @@ def show_topic_handler(
         f"Retried:  {stats.get('retried', 0)}",
         f"Dropped:  {stats.get('dropped', 0)} (too far behind)",
         f"Skipped:  {stats.get('skipped', 0)} (not matched)",
+        f"Suppressed: {stats.get('suppressed', 0)} (silenced, inhibited or a recovery of an "
+        "alert with no_recoveries)",
     ]
     if stats.get("last_error"):
         out.append(f"Last error: {stats['last_error']}")

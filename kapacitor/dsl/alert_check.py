@@ -13,13 +13,16 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
+from kapacitor.alerting.flapping import MAX_HISTORY, MIN_HISTORY
 from kapacitor.alerting.names import name_problem
+from kapacitor.alerting.templates import PER_EVENT_FIELDS, template_fields
 from kapacitor.dsl.ast import Call, Expr
 from kapacitor.dsl.check_context import CheckContext, ExtraCheck
 from kapacitor.dsl.functions import ALERT_LEVELS
 from kapacitor.dsl.types import Type
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+RESETS = (("reset", None), ("warn_reset", "warn"), ("info_reset", "info"))
 
 
 def _level(ctx: CheckContext, args: Mapping[str, Expr]) -> str:
@@ -37,13 +40,13 @@ def _level(ctx: CheckContext, args: Mapping[str, Expr]) -> str:
     )
 
 
-def _topic(ctx: CheckContext, args: Mapping[str, Expr]) -> None:
-    node = args.get("topic")
+def _name(ctx: CheckContext, args: Mapping[str, Expr], what: str) -> None:
+    node = args.get(what)
     if node is None:
         return
     given = ctx.constant(node)
-    assert isinstance(given, str), "topic= is a constant string (its signature)"
-    problem = name_problem(given, "topic")
+    assert isinstance(given, str), f"{what}= is a constant string (its signature)"
+    problem = name_problem(given, what)
     if problem is not None:
         raise ctx.error(problem, node.span)
 
@@ -74,7 +77,10 @@ def _check_alert(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> Non
     if vt == Type.BOOL and op not in ("==", "!="):
         raise ctx.error(f"alert() compares bools with == or != only, got {op}", args["op"].span)
     level = _level(ctx, args)
-    _topic(ctx, args)
+    _name(ctx, args, "topic")
+    _name(ctx, args, "category")
+    _templates(ctx, args)
+    _notifying(ctx, args)
     for name, lower in (("warn", "warning"), ("info", "info")):
         node = args.get(name)
         if node is None:
@@ -85,10 +91,84 @@ def _check_alert(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> Non
                 f"drop level= or raise it",
                 node.span,
             )
+    for name, needs in (("warn", None), ("info", None), *RESETS):
+        node = args.get(name)
+        if node is None:
+            continue
+        if needs is not None and needs not in args:
+            raise ctx.error(
+                f"{name}= resets the level {needs}= adds, but there is no {needs}=", node.span
+            )
         nt = ctx.type_of(node)
         if (nt == Type.BOOL) != (vt == Type.BOOL) or (nt == Type.DURATION) != v_duration:
             what = "a condition (a bool)" if vt == Type.BOOL else f"a threshold like {threshold}"
             raise ctx.error(f"{name}= of this alert is {what}, got {ctx.shown(nt)}", node.span)
+
+
+def _templates(ctx: CheckContext, args: Mapping[str, Expr]) -> None:
+    """message=, id= and details= given as literals are templates that must read as such;
+    an id names what stays the same from one event of the alert to the next."""
+    for name in ("message", "id", "details"):
+        node = args.get(name)
+        if node is None:
+            continue
+        text = ctx.constant(node)
+        if not isinstance(text, str):
+            continue  # a message computed per point: checked as it is computed
+        try:
+            fields = template_fields(text)
+        except ValueError as e:
+            raise ctx.error(
+                f"{name}= is not a valid template: {e} (write {{{{ for a {{)", node.span
+            ) from None
+        changing = sorted(fields & PER_EVENT_FIELDS)
+        if name == "id" and changing:
+            raise ctx.error(
+                f"id= names the alert across its events, but {{{changing[0]}}} changes from one "
+                "event to the next: use it in message= or details=",
+                node.span,
+            )
+
+
+def _notifying(ctx: CheckContext, args: Mapping[str, Expr]) -> None:
+    node = args.get("state_changes_only")
+    if node is not None:
+        given = ctx.constant(node)
+        if not isinstance(given, bool) and isinstance(given, int) and given <= 0:
+            raise ctx.error(
+                "state_changes_only= as a re-notify interval must be longer than 0", node.span
+            )
+    low, high = args.get("flapping_low"), args.get("flapping_high")
+    if (low is None) != (high is None):
+        present = low if low is not None else high
+        assert present is not None
+        raise ctx.error(
+            "flapping detection needs both flapping_low= and flapping_high=", present.span
+        )
+    history = args.get("history")
+    if low is None or high is None:
+        if history is not None:
+            raise ctx.error(
+                "history= is the length flapping detection weighs: "
+                "give flapping_low= and flapping_high= too",
+                history.span,
+            )
+        return
+    lo, hi = ctx.constant(low), ctx.constant(high)
+    assert isinstance(lo, int | float) and isinstance(hi, int | float)
+    if not 0 <= lo < hi <= 1:
+        raise ctx.error(
+            "flapping thresholds are shares of changes, 0 <= flapping_low < flapping_high "
+            f"<= 1, got {lo} and {hi}",
+            low.span,
+        )
+    if history is not None:
+        n = ctx.constant(history)
+        assert isinstance(n, int)
+        if not MIN_HISTORY <= n <= MAX_HISTORY:
+            raise ctx.error(
+                f"history= is {MIN_HISTORY} to {MAX_HISTORY} evaluations, got {n}", history.span
+            )
 
 
 def _check_deadman(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> None:
@@ -105,7 +185,7 @@ def _check_deadman(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> N
     if interval <= 0:
         raise ctx.error("deadman() interval must be longer than 0", interval_node.span)
     _level(ctx, args)
-    _topic(ctx, args)
+    _name(ctx, args, "topic")
 
 
 EXTRA_CHECKS: dict[str, ExtraCheck] = {

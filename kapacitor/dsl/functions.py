@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
+from kapacitor.alerting.flapping import DEFAULT_HISTORY
 from kapacitor.dsl.types import FIELD_TYPES, NUMERIC, SCALAR, Type, type_name
 
 
@@ -120,6 +121,20 @@ _TOPIC = Param(
     'deliver them, e.g. "cpu": letters, digits and _ - . : (none: the plugin\'s own handlers '
     "only)",
 )
+
+
+def _reset(name: str, level: str) -> Param:
+    return Param(
+        name,
+        NUMERIC | Type.DURATION | Type.BOOL,
+        None,
+        keyword_only=True,
+        doc=f"keeps {level} raised until the value is back past this threshold, compared "
+        "the other way (`alert(cpu, >, 90, reset=70)`: until cpu < 70; `>=` becomes `<=`, "
+        "`==` `!=`); with a bool value, until this condition holds (Kapacitor's "
+        "critReset/warnReset/infoReset)",
+    )
+
 
 _V = Param("v", Type.VECTOR)
 
@@ -844,6 +859,76 @@ _REGISTRY: tuple[Function, ...] = (
                 doc='"info", "warning" or "critical" (any case)',
             ),
             _TOPIC,
+            Param(
+                "id",
+                Type.STRING,
+                None,
+                keyword_only=True,
+                const=True,
+                doc="the alert's id, a template of what stays the same across its events "
+                '(`{plugin}`, `{instance}`, `{topic}`, tags: "{host}/cpu"): it names the alert '
+                "in topics, `kapacitor alerts` and receivers that deduplicate (PagerDuty's "
+                "dedup key); none: `<plugin>:<instance>`",
+            ),
+            Param(
+                "details",
+                Type.STRING,
+                None,
+                keyword_only=True,
+                const=True,
+                doc="a longer text for receivers that show one (email body, PagerDuty "
+                "details): a template with the placeholders of `message`",
+            ),
+            _reset("reset", "the alert's own level"),
+            _reset("warn_reset", "WARNING"),
+            _reset("info_reset", "INFO"),
+            Param(
+                "state_changes_only",
+                Type.BOOL | Type.DURATION,
+                True,
+                keyword_only=True,
+                const=True,
+                doc="true: an event only when the level changes; a duration such as 1h: "
+                "also again every 1h (of point time) while the level stays raised; false: "
+                "an event for every point evaluated while raised (Kapacitor's default)",
+            ),
+            Param(
+                "no_recoveries",
+                Type.BOOL,
+                False,
+                keyword_only=True,
+                const=True,
+                doc="true: recoveries (changes to OK) are recorded (`kapacitor alerts`) "
+                "but sent to no handler",
+            ),
+            Param(
+                "flapping_low",
+                NUMERIC,
+                None,
+                keyword_only=True,
+                const=True,
+                doc="with `flapping_high`: flapping detection as Kapacitor's .flapping(); an "
+                "alert whose weighted share of level changes over its last `history` "
+                "evaluations rises above `flapping_high` is flapping and sends nothing until "
+                "the share drops below `flapping_low` (both 0 to 1)",
+            ),
+            Param("flapping_high", NUMERIC, None, keyword_only=True, const=True),
+            Param(
+                "history",
+                Type.INT,
+                DEFAULT_HISTORY,
+                keyword_only=True,
+                const=True,
+                doc="how many evaluations flapping detection weighs, >= 2",
+            ),
+            Param(
+                "category",
+                Type.STRING,
+                None,
+                keyword_only=True,
+                const=True,
+                doc="the category an `inhibit` of another alert names",
+            ),
         ),
         Type.ALERT,
         Kind.ALERT,

@@ -1,7 +1,9 @@
 """Evaluating one alert() over a batch: each row's level, and events where levels change.
 
 A row's level is the highest whose condition holds: the alert's own (`value op threshold`),
-else the lower levels' (warn=, info=) from the highest down; OK if none does. Rows where the
+else the lower levels' (warn=, info=) from the highest down; OK if none does. An alert with
+resets, flapping detection or events beyond level changes steps row by row
+(AlertState.step_each), the others all at once (AlertState.step). Rows where the
 value or the threshold has no value are not evaluated (they neither raise nor clear). The
 level changes (alert.AlertState) become `AlertEvent`s, placed by their batch row.
 """
@@ -18,6 +20,9 @@ from kapacitor.engine.events import AlertEvent, build_event
 from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of
 from kapacitor.engine.kernels import COMPARE, scalar
 from kapacitor.engine.ops import AlertOp
+
+# The comparison a reset threshold is passed by: the alert's own, facing the other way.
+MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "!=", "!=": "=="}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,18 @@ def evaluate_alert(
         if ok is not None:
             holds &= ok
         codes = np.where((codes == 0) & holds, code, codes).astype(np.int8)
-    changed, new, old, durations = state.step(codes, t, ins, g)
+    if op.stepwise:
+        resets = {}
+        for lv in op.resets:
+            reset_values, ok = column(lv.value, lv.col)
+            if op.boolean:  # a condition that, holding, lets the level drop
+                drop = compare(reset_values, tv)
+            else:  # the value is back past the reset threshold: cpu > 90, reset=70: < 70
+                drop = COMPARE[MIRRORED[op.op]](xv, reset_values)
+            resets[LEVELS.index(lv.level)] = drop if ok is None else drop & ok
+        changed, new, old, durations = state.step_each(codes, resets, t, ins)
+    else:
+        changed, new, old, durations = state.step(codes, t, ins, g)
     if changed.shape[0] == 0:
         return []
     text = None if op.message_col is None else env[op.message_col]
@@ -111,6 +127,10 @@ def evaluate_alert(
             threshold=float(shown.get(level or was, tv)[pos]),
             template=template,
             topic=op.topic,
+            id_template=op.id_template,
+            details=op.details,
+            category=op.category,
+            recoverable=not op.no_recoveries,
         )
         found.append((row, op.index, event))
     return found

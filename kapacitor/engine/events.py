@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import msgspec
 
+from kapacitor.alerting.templates import render
 from kapacitor.engine.ops import fmt_number
 
 DEFAULT_FIRING = "{plugin} {instance} is {level}: value {value} {op} {threshold}"
@@ -45,21 +46,20 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     # before this change, which names the event the same whoever computes it.
     change: int = 0
     topic: str = ""  # the alert's topic= ("": none)
-
-
-class _Lenient(dict[str, str]):
-    """Leaves `{unknown}` placeholders untouched instead of raising."""
-
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
+    details: str = ""  # details= rendered ("": none)
+    category: str = ""  # category= ("": none)
+    recoverable: bool = True  # False: no_recoveries (its OK events are sent to no handler)
+    # Why handlers do not send this event, though it is recorded: "no_recoveries",
+    # "silenced:<id>", "inhibited:<category>" ("": they send it).
+    suppressed: str = ""
+    template_error: str = ""  # a message computed per point that could not be read
 
 
 def render_message(template: str, values: dict[str, str]) -> str:
-    """`template` with `{name}` replaced from `values`; never raises on user templates."""
-    try:
-        return template.format_map(_Lenient(values))
-    except (ValueError, IndexError, KeyError, AttributeError, TypeError):
-        return template
+    """`template` with `{name}` replaced from `values`; never raises on user templates (one
+    that cannot be read is used as written)."""
+    text = render(template, values)
+    return template if text is None else text
 
 
 def build_event(
@@ -78,8 +78,17 @@ def build_event(
     template: str | None,
     change: int = 0,
     topic: str = "",
+    id_template: str | None = None,
+    details: str | None = None,
+    category: str = "",
+    recoverable: bool = True,
 ) -> AlertEvent:
+    """The event of one level change. `template` (message=), `id_template` and `details` are
+    filled from the event and the tags; a message computed per point that cannot be read is
+    used as it is, and the event says why (`template_error`)."""
     v, thr = fmt_number(value), fmt_number(threshold)
+    problem = ""
+    values: dict[str, str] | None = None
     if template is None:
         # The common case, formatted directly: events are rare but alert storms are not.
         if level != "OK":
@@ -90,20 +99,24 @@ def build_event(
                 f" (was {previous_level})"
             )
     else:
-        values = dict(tags)
-        values.update(
-            plugin=plugin,
-            instance=instance,
-            level=level,
-            previous_level=previous_level,
-            value=v,
-            op=op,
-            threshold=thr,
-            time=str(time),
-            duration=str(duration),
-            topic=topic,
+        values = _values(
+            tags, plugin, instance, level, previous_level, v, op, thr, time, duration, topic
         )
-        message = render_message(template, values)
+        rendered = render(template, values)
+        if rendered is None:
+            problem = (
+                f"message {template!r} is not a template: {{ opens a placeholder "
+                "(write {{ for a brace)"
+            )
+        message = template if rendered is None else rendered
+    if id_template is not None or details is not None:
+        if values is None:
+            values = _values(
+                tags, plugin, instance, level, previous_level, v, op, thr, time, duration, topic
+            )
+        if id_template is not None:
+            event_id = render_message(id_template, values)  # read when the script was defined
+        details = None if details is None else render_message(details, values)
     return AlertEvent(
         id=event_id,
         plugin=plugin,
@@ -117,4 +130,38 @@ def build_event(
         duration=duration,
         change=change,
         topic=topic,
+        details=details or "",
+        category=category,
+        recoverable=recoverable,
+        suppressed="no_recoveries" if not recoverable and level == "OK" else "",
+        template_error=problem,
     )
+
+
+def _values(
+    tags: dict[str, str],
+    plugin: str,
+    instance: str,
+    level: str,
+    previous_level: str,
+    value: str,
+    op: str,
+    threshold: str,
+    time: int,
+    duration: int,
+    topic: str,
+) -> dict[str, str]:
+    values = dict(tags)
+    values.update(
+        plugin=plugin,
+        instance=instance,
+        level=level,
+        previous_level=previous_level,
+        value=value,
+        op=op,
+        threshold=threshold,
+        time=str(time),
+        duration=str(duration),
+        topic=topic,
+    )
+    return values

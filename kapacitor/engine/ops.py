@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, Self
 
+from kapacitor.alerting.flapping import FlapRule
 from kapacitor.dsl.ast import Call, Duration, Expr, String
 from kapacitor.dsl.check import BoundCall, CheckedScript
 from kapacitor.dsl.functions import Function
 from kapacitor.dsl.tokens import format_ns
+from kapacitor.engine.alert import Stepping
 
 # What a field is read as (FieldOp.type), as the checker decided from the script's uses.
 NUMBER, STRING, BOOL = "number", "string", "bool"
@@ -282,9 +284,12 @@ class LowerLevel:
     level: str
     value: float | None
     col: int | None
+    reset: bool = False  # the reset condition of `level` (reset=, warn_reset=, info_reset=)
 
     def describe(self) -> str:
-        name = "warn" if self.level == "WARNING" else "info"
+        name = {"WARNING": "warn", "INFO": "info"}.get(self.level, "")
+        if self.reset:
+            name = f"{name}_reset" if name else "reset"
         if self.col is not None:
             return f"{name}=%{self.col}"
         return f"{name}={fmt_number(self.value if self.value is not None else 0.0)}"
@@ -308,9 +313,37 @@ class AlertOp:
     lower: tuple[LowerLevel, ...] = ()
     boolean: bool = False
     topic: str = ""  # "": the plugin's own handlers only
+    # Conditions that must hold before a level may drop (LowerLevel.reset), given like `lower`.
+    resets: tuple[LowerLevel, ...] = ()
+    id_template: str | None = None
+    details: str | None = None
+    changes_only: bool = True  # False: an event for every evaluation while raised
+    renotify_ns: int = 0  # with changes_only: again after this long raised (0: never)
+    no_recoveries: bool = False
+    flapping: tuple[float, float, int] | None = None  # low, high, history
+    category: str = ""
+
+    @property
+    def stepwise(self) -> bool:
+        """Whether each evaluation depends on the one before beyond its level (resets,
+        flapping, re-notifying, every evaluation an event): evaluated row by row."""
+        return (
+            bool(self.resets)
+            or self.flapping is not None
+            or self.renotify_ns > 0
+            or (not self.changes_only)
+        )
+
+    def stepping(self) -> Stepping | None:
+        """How its state steps when `stepwise` (None: level changes only, vectorized)."""
+        if not self.stepwise:
+            return None
+        flap = None if self.flapping is None else FlapRule(*self.flapping)
+        return Stepping(self.changes_only, self.renotify_ns, flap)
 
     def inputs(self) -> tuple[int, ...]:
-        cols = (self.value, self.threshold_col, self.message_col, *(lv.col for lv in self.lower))
+        levels = (*self.lower, *self.resets)
+        cols = (self.value, self.threshold_col, self.message_col, *(lv.col for lv in levels))
         return tuple(c for c in cols if c is not None)
 
     def remap(self, f: Callable[[int], int]) -> AlertOp:
@@ -323,6 +356,7 @@ class AlertOp:
             threshold_col=opt(self.threshold_col),
             message_col=opt(self.message_col),
             lower=tuple(dataclasses.replace(lv, col=opt(lv.col)) for lv in self.lower),
+            resets=tuple(dataclasses.replace(lv, col=opt(lv.col)) for lv in self.resets),
         )
 
     def describe(self) -> str:
@@ -339,4 +373,20 @@ class AlertOp:
             text += f" message=%{self.message_col}"
         if self.topic:
             text += " topic=" + str(String(self.topic))
+        for lv in self.resets:
+            text += f" {lv.describe()}"
+        for name, given in (("id", self.id_template), ("details", self.details)):
+            if given is not None:
+                text += f" {name}=" + str(String(given))
+        if self.renotify_ns:
+            text += f" state_changes_only={format_ns(self.renotify_ns)}"
+        elif not self.changes_only:
+            text += " state_changes_only=false"
+        if self.no_recoveries:
+            text += " no_recoveries=true"
+        if self.flapping is not None:
+            low, high, history = self.flapping
+            text += f" flapping={fmt_number(low)}..{fmt_number(high)}/{history}"
+        if self.category:
+            text += " category=" + str(String(self.category))
         return text

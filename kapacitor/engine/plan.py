@@ -18,9 +18,11 @@ their family module's `PLANNERS` (scalar.py, stream.py, vecfuncs.py, shift.py, f
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
+from kapacitor.alerting.flapping import DEFAULT_HISTORY
 from kapacitor.dsl.ast import Binary, Call, Expr, Ident, Let, Unary
 from kapacitor.dsl.check import BoundCall, CheckedScript
 from kapacitor.dsl.functions import FUNCTIONS, REGISTRY, Function
@@ -67,6 +69,15 @@ __all__ = ["ARITHMETIC", "COMPARISONS", "LOGICAL", "PLANNERS", "Op", "Program", 
 
 ARITHMETIC = ("+", "-", "*", "/", "%")
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+# alert() options that hold a level's threshold or condition: the level ("": the alert's own)
+# and whether it is the condition for leaving that level (a reset).
+LEVEL_OPTIONS = {
+    "warn": ("WARNING", False),
+    "info": ("INFO", False),
+    "reset": ("", True),
+    "warn_reset": ("WARNING", True),
+    "info_reset": ("INFO", True),
+}
 LOGICAL = ("and", "or")
 
 Op = (
@@ -132,6 +143,29 @@ class Program:
                 line += "  # let " + ", ".join(self.names[i])
             lines.append(line)
         return "\n".join(lines)
+
+
+def alert_options(checked: CheckedScript, args: Mapping[str, Expr]) -> dict[str, Any]:
+    """The constant options of an alert() (AlertOp's fields), checked by alert_check."""
+
+    def given(name: str, default: object = None) -> Any:
+        return checked.constant(args[name]) if name in args else default
+
+    changes_only = given("state_changes_only", True)  # true, false or a re-notify interval
+    flapping = None
+    if "flapping_low" in args:
+        low, high = given("flapping_low"), given("flapping_high")
+        flapping = (float(low), float(high), int(given("history", DEFAULT_HISTORY)))
+    return {
+        "topic": given("topic", ""),
+        "id_template": given("id"),
+        "details": given("details"),
+        "changes_only": changes_only is not False,
+        "renotify_ns": 0 if isinstance(changes_only, bool) else int(changes_only),
+        "no_recoveries": given("no_recoveries", False) is True,
+        "flapping": flapping,
+        "category": given("category", ""),
+    }
 
 
 class _Planner:
@@ -272,6 +306,9 @@ class _Planner:
             threshold_col = self.scalar(args["threshold"], Kind.NUM, Kind.BOOL)
         message, message_col = None, None
         lower: list[LowerLevel] = []
+        resets: list[LowerLevel] = []
+        level = checked.constant(args["level"]) if "level" in args else "critical"
+        assert isinstance(level, str)
         for name, node in args.items():  # options in the order written: their columns too
             if name == "message":
                 text = checked.constant(node)
@@ -279,14 +316,15 @@ class _Planner:
                     message = text
                 else:
                     message_col = self.scalar(node, Kind.STR)
-            elif name in ("warn", "info"):
+            elif name in LEVEL_OPTIONS:
                 literal = number(checked, node)
                 col = None if literal is not None else self.scalar(node, Kind.NUM, Kind.BOOL)
-                lower.append(LowerLevel("WARNING" if name == "warn" else "INFO", literal, col))
-        level = checked.constant(args["level"]) if "level" in args else "critical"
-        topic = checked.constant(args["topic"]) if "topic" in args else ""
-        assert isinstance(level, str) and isinstance(topic, str)
+                of, reset = LEVEL_OPTIONS[name]
+                (resets if reset else lower).append(
+                    LowerLevel(of or level.upper(), literal, col, reset)
+                )
         lower.sort(key=lambda lv: RAISED_LEVELS.index(lv.level))
+        resets.sort(key=lambda lv: RAISED_LEVELS.index(lv.level))
         alert = AlertOp(
             self.alert_count,
             value,
@@ -298,7 +336,8 @@ class _Planner:
             message_col,
             tuple(lower),
             self.kind(value) is Kind.BOOL,
-            topic,
+            resets=tuple(resets),
+            **alert_options(checked, args),
         )
         self.emit(alert, None)
 

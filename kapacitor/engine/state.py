@@ -67,7 +67,7 @@ def operator_state(op: Op) -> InstanceState | None:
     if isinstance(op, ShiftOp):
         return op.window()
     if isinstance(op, AlertOp):
-        return AlertState()
+        return AlertState(op.stepping())
     if isinstance(op, StreamOp):
         return StreamState(op)
     return None

@@ -60,6 +60,7 @@ class PluginStats(msgspec.Struct, kw_only=True):
     instances_expired: int = 0
     state_bytes: int = 0  # about what their state takes in memory
     points_refused: int = 0  # of new instances beyond max_instances
+    template_errors: int = 0  # events whose message, computed per point, was no template
 
 
 def sum_stats(plugin: str, parts: Iterable[PluginStats]) -> PluginStats:
@@ -89,6 +90,7 @@ _SUMMED = (
     "instances_expired",
     "state_bytes",
     "points_refused",
+    "template_errors",
 )
 
 

@@ -155,6 +155,9 @@ class TopicHandlers:
             if not chosen:
                 w.stats.skipped += 1
                 continue
+            if doc.get("suppressed"):
+                w.stats.suppressed += 1
+                continue
             await deliver(
                 sender, Event(event_id, data, doc), w.stats, retries=retries, backoff=backoff
             )

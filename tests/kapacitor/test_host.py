@@ -251,3 +251,20 @@ def test_the_events_of_each_joined_batch_are_told_apart() -> None:
     per_source = joined.process_sources("p", batches, max_rows=7)
     assert [[(e.time, e.level) for e in found] for found in per_source] == alone
     assert sum(map(len, alone)) == 4
+
+
+def test_a_message_that_is_no_template_is_counted_logged_and_the_plugin_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    script = 'alert(value, >, 50, message="{host} at " + string(value) + " {")'
+    d = PluginDefinition(name="t", from_="cpu", script=script, enabled=True, created=1)
+    host = PluginHost(ManualClock())
+    host.sync([d])
+    host.open_partition(0, {})
+    with caplog.at_level(logging.WARNING, "kapacitor.interpreter"):
+        first = host.process("t", points(60, 40, 70))
+    assert [e.message for e in first] == ["{host} at 60 {", "{host} at 40 {", "{host} at 70 {"]
+    [(_, stats)] = host.take_dirty()
+    assert stats.template_errors == 3 and stats.errors == 0
+    assert "is not a template" in stats.last_error
+    assert sum("is not a template" in r.getMessage() for r in caplog.records) == 1

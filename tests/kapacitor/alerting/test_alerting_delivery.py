@@ -31,3 +31,16 @@ async def test_no_log_and_no_webhook_deliver_nowhere(tmp_path: Path) -> None:
     delivery.send([b'{"id": "a"}'], "")
     await delivery.close()
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_suppressed_events_are_logged_but_not_posted(tmp_path: Path) -> None:
+    log = tmp_path / "alerts.log"
+    sent = b'{"id": "a", "tags": {"suppressed": "x"}, "suppressed":null}'
+    kept = b'{"id": "b", "suppressed":"no_recoveries"}'
+    with WebhookReceiver() as hook:
+        delivery = AlertDelivery(log, hook.url, 2.0)
+        await delivery.deliver([("1", sent), ("2", kept)], "")
+        delivery.send([kept, sent], "")
+        await delivery.close()
+        assert [b["id"] for b in hook.bodies] == ["a", "a"]
+    assert [json.loads(line)["id"] for line in log.read_text().splitlines()] == ["a", "b", "b", "a"]

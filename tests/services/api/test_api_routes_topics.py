@@ -38,6 +38,7 @@ async def test_define_replace_show_list_delete(api: httpx.AsyncClient, state: Ap
         "retried": 0,
         "dropped": 1,
         "skipped": 0,
+        "suppressed": 0,
         "last_error": "",
     }
 
