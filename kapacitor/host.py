@@ -17,6 +17,7 @@ import numpy as np
 from kapacitor.clock import Clock
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import AlertEvent, PluginRuntime, build_program
+from kapacitor.engine.events import RaisedAlert
 from kapacitor.engine.plan import Program
 from kapacitor.engine.runtime import ProcessResult
 from kapacitor.errors import KapacitorError
@@ -301,6 +302,15 @@ class PluginHost:
             for event, source in zip(result.events, sources, strict=True):
                 out[start + source].append(event)
         return out
+
+    def raised(self) -> list[RaisedAlert]:
+        """Every alert not OK in the partitions open here."""
+        return [
+            alert
+            for slot in self.slots.values()
+            for runtime in slot.runtimes.values()
+            for alert in runtime.raised()
+        ]
 
     def tick(self, now_ns: int) -> list[tuple[str, list[AlertEvent]]]:
         """Run every runtime's due deadman() checks at clock time `now_ns` (the service calls

@@ -170,6 +170,7 @@ async def ensure_topology(
         subjects.TOPIC_HANDLERS_BUCKET,
         subjects.HANDLER_STATS_BUCKET,
         subjects.TOPICS_BUCKET,
+        subjects.SILENCES_BUCKET,
     ):
         await kv_bucket(js, bucket, replicas)
     for bucket in (subjects.MEMBERS_BUCKET, subjects.LEASES_BUCKET):
@@ -471,6 +472,30 @@ class NatsBus:
         except nats.errors.TimeoutError:
             raise ServiceUnavailable(f"the {responder} did not answer in time") from None
         return self._message(msg)
+
+    async def gather(self, subject: str, data: bytes, expected: int, timeout: float) -> list[bytes]:
+        """Ask every responder on `subject` (no queue group): the answers that came within
+        `timeout`, returning as soon as `expected` did."""
+        inbox = self.nc.new_inbox()
+        got: list[bytes] = []
+        enough = asyncio.Event()
+
+        async def on_reply(msg: Msg) -> None:
+            got.append(msg.data)
+            if len(got) >= expected:
+                enough.set()
+
+        sub = await self.nc.subscribe(inbox, cb=on_reply)
+        try:
+            await self.nc.publish(subject, data, reply=inbox)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(enough.wait(), timeout)
+        except NATS_ERRORS as e:
+            raise BusError(f"asking {subject}: {e}") from e
+        finally:
+            with contextlib.suppress(*NATS_ERRORS):
+                await sub.unsubscribe()
+        return list(got)
 
     async def subscribe(self, subject: str, handler: Handler, *, queue: str = "") -> Subscription:
         async def cb(msg: Msg) -> None:

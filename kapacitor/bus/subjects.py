@@ -49,6 +49,9 @@ STATS_BUCKET = "kapacitor_stats"
 TOPIC_HANDLERS_BUCKET = "kapacitor_topic_handlers"  # <topic>.<id>: a handler's definition
 HANDLER_STATS_BUCKET = "kapacitor_handler_stats"  # <topic>.<id>: its counters (sent, ...)
 TOPICS_BUCKET = "kapacitor_topics"  # <topic>.<event id>: the last event of each alert
+SILENCES_BUCKET = "kapacitor_silences"  # <id>: a silence (kapacitor.alerting.silences)
+# Every interpreter answers with the alerts of its partitions that are not OK.
+ALERTS_QUERY = "kapacitor.query.alerts"
 STATE_BUCKET = "kapacitor_state"  # an object store: runtime snapshots can outgrow a KV value
 POINTERS_BUCKET = "kapacitor_partitions"  # partition.<service>.<p>: its current saved state
 

@@ -18,7 +18,7 @@ from kapacitor.cli import alerts, cluster, ping, plugins, recordings, replay, to
 from kapacitor.cli.app import new_app
 from kapacitor.errors import ClientError
 
-__all__ = ["COMMANDS", "app", "build_app", "main"]
+__all__ = ["COMMANDS", "GROUPS", "app", "build_app", "main"]
 
 # name -> command, in the order of `kapacitor --help`.
 COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
@@ -48,11 +48,16 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("push", plugins.push),
 )
 
+# name -> a command with subcommands (`kapacitor silence create`), after COMMANDS in --help.
+GROUPS: tuple[tuple[str, typer.Typer], ...] = (("silence", alerts.silence_app),)
+
 
 def build_app() -> typer.Typer:
     app = new_app()
     for name, command in COMMANDS:
         app.command(name)(command)
+    for name, group in GROUPS:
+        app.add_typer(group, name=name)
     return app
 
 

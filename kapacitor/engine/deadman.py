@@ -34,7 +34,7 @@ import numpy as np
 
 from kapacitor.dsl.ast import String
 from kapacitor.dsl.check import BoundCall, CheckedScript
-from kapacitor.engine.events import AlertEvent, build_event
+from kapacitor.engine.events import AlertEvent, RaisedAlert, alert_id, build_event
 from kapacitor.engine.groups import NO_TIME, BoolArray, IntArray, grow
 from kapacitor.engine.ops import duration_text, fmt_number
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
@@ -187,6 +187,23 @@ class DeadmanState:
     def next_timer(self) -> int | None:
         return min((s.next_check for s in self.ops), default=None)
 
+    def raised(self, plugin: str, keys: list[str], many: bool) -> list[RaisedAlert]:
+        """The deadmen raised now."""
+        n = len(keys)
+        return [
+            RaisedAlert(
+                id=alert_id(plugin, keys[i], s.op.index, many),
+                plugin=plugin,
+                instance=keys[i],
+                tags=self.tags[i] if i < len(self.tags) else {},
+                level=s.op.level,
+                since=int(s.fired_at[i]),
+                topic=s.op.topic,
+            )
+            for s in self.ops
+            for i in np.flatnonzero(s.active[:n]).tolist()
+        ]
+
     def on_timer(
         self, now_ns: int, plugin: str, keys: list[str], many: bool
     ) -> list[tuple[int, int, AlertEvent]]:
@@ -211,7 +228,7 @@ class DeadmanState:
                 template = op.message or (DEFAULT_FIRING if up else DEFAULT_RECOVERY)
                 template = template.replace("{interval}", op.interval_text or f"{op.interval_ns}ns")
                 event = build_event(
-                    event_id=f"{plugin}:{key}#{op.index}" if many else f"{plugin}:{key}",
+                    event_id=alert_id(plugin, key, op.index, many),
                     plugin=plugin,
                     instance=key,
                     tags=self.tags[i] if i < len(self.tags) else {},

@@ -16,7 +16,7 @@ import numpy as np
 
 from kapacitor.engine.alert import LEVELS, AlertState
 from kapacitor.engine.columns import Text, Value, and_valid
-from kapacitor.engine.events import AlertEvent, build_event
+from kapacitor.engine.events import AlertEvent, alert_id, build_event
 from kapacitor.engine.groups import BoolArray, FloatArray, Groups, IntArray, groups_of
 from kapacitor.engine.kernels import COMPARE, scalar
 from kapacitor.engine.ops import AlertOp
@@ -114,7 +114,7 @@ def evaluate_alert(
         k = int(bidx[row])
         key = keys[k]
         event = build_event(
-            event_id=f"{plugin}:{key}#{op.index}" if many else f"{plugin}:{key}",
+            event_id=alert_id(plugin, key, op.index, many),
             plugin=plugin,
             instance=key,
             tags=tags[k],

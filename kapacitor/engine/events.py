@@ -55,6 +55,32 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     template_error: str = ""  # a message computed per point that could not be read
 
 
+def alert_id(plugin: str, instance: str, index: int, many: bool) -> str:
+    """The default id of an alert of an instance: `<plugin>:<instance>`, and `#<index>` (the
+    statement's place) when the plugin has more than one alert statement."""
+    return f"{plugin}:{instance}#{index}" if many else f"{plugin}:{instance}"
+
+
+class RaisedAlert(msgspec.Struct, frozen=True, kw_only=True):
+    """An alert of an instance that is not OK, as it stands (`kapacitor alerts`)."""
+
+    id: str
+    plugin: str
+    instance: str
+    tags: dict[str, str]
+    level: str
+    since: int  # when it left OK (the episode's first event), ns
+    topic: str = ""
+    category: str = ""
+
+
+def render_id(template: str, plugin: str, instance: str, tags: dict[str, str], topic: str) -> str:
+    """An `id=` template filled in (it names only what stays the same across events)."""
+    return render_message(
+        template, {**tags, "plugin": plugin, "instance": instance, "topic": topic}
+    )
+
+
 def render_message(template: str, values: dict[str, str]) -> str:
     """`template` with `{name}` replaced from `values`; never raises on user templates (one
     that cannot be read is used as written)."""

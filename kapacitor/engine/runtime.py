@@ -35,12 +35,12 @@ import numpy.typing as npt
 
 from kapacitor.clock import Clock, ManualClock
 from kapacitor.engine import snapshot as codec
-from kapacitor.engine.alert import AlertState
+from kapacitor.engine.alert import LEVELS, AlertState
 from kapacitor.engine.arrivals import Arrivals
 from kapacitor.engine.columns import Scalar, Text, Value, and_valid
 from kapacitor.engine.deadman import DeadmanOp, DeadmanState
 from kapacitor.engine.evaluate_alert import Rows, evaluate_alert
-from kapacitor.engine.events import AlertEvent
+from kapacitor.engine.events import AlertEvent, RaisedAlert, alert_id, render_id
 from kapacitor.engine.forecast import ForecastOp, apply_forecast
 from kapacitor.engine.groups import BoolArray, Groups, IntArray, groups_of
 from kapacitor.engine.kernels import (
@@ -72,6 +72,7 @@ from kapacitor.engine.stream import StreamOp, StreamState
 from kapacitor.engine.vecfuncs import VecOp, apply_vector
 from kapacitor.engine.window import WindowState, window_column
 from kapacitor.errors import CodecError, PluginError
+from kapacitor.lineprotocol.scan import parse_key
 from kapacitor.model.batch import FieldType, PointBatch
 
 _NUMERIC = (FieldType.FLOAT, FieldType.INT, FieldType.UINT)
@@ -422,6 +423,35 @@ class PluginRuntime:
         included) and the instance keys; constant time."""
         arrays = sum(state.nbytes() for state in self._states)
         return arrays + self._key_bytes + sys.getsizeof(self._ids)
+
+    def raised(self) -> list[RaisedAlert]:
+        """Every alert of an instance that is not OK now (`kapacitor alerts`)."""
+        keys = list(self._ids)
+        n = len(keys)
+        many = self.program.outputs > 1
+        out = self._deadman.raised(self.plugin, keys, many) if self._deadman else []
+        for i, op in enumerate(self.program.ops):
+            if not isinstance(op, AlertOp):
+                continue
+            state = self._state(i, AlertState)
+            for iid in np.flatnonzero(state.level[:n]).tolist():
+                key = keys[iid]
+                tags = dict(parse_key(key).tags)
+                out.append(
+                    RaisedAlert(
+                        id=alert_id(self.plugin, key, op.index, many)
+                        if op.id_template is None
+                        else render_id(op.id_template, self.plugin, key, tags, op.topic),
+                        plugin=self.plugin,
+                        instance=key,
+                        tags=tags,
+                        level=LEVELS[int(state.level[iid])],
+                        since=int(state.fired_at[iid]),
+                        topic=op.topic,
+                        category=op.category,
+                    )
+                )
+        return out
 
     def next_timer(self) -> int | None:
         """The clock time of the next deadman() check, or None without deadman()."""

@@ -177,3 +177,13 @@ def scan_point(lines: list[bytes], i: int) -> tuple[int, Point | None]:
         if rest:
             raise LineError(f"unexpected text after the timestamp: {show(rest)}")
     return used, (SeriesKey(name, tuple(sorted(tags.items()))), fields, ts)
+
+
+def parse_key(key: str) -> SeriesKey:
+    """The measurement and tags of a series key as line protocol writes it (`cpu,host=a\\ b`),
+    unescaped; a key that does not read as one is a measurement of that name."""
+    try:
+        _, point = scan_point([key.encode() + b" _=0"], 0)
+    except LineError:
+        point = None
+    return point[0] if point is not None else SeriesKey(key)

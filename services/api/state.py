@@ -13,6 +13,7 @@ from kapacitor.bus.cluster_store import ClusterStore
 from kapacitor.bus.handler_store import HandlerStore
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.recording_store import RecordingStore
+from kapacitor.bus.silence_store import SilenceStore
 from kapacitor.bus.topic_store import TopicStore
 from kapacitor.clock import Clock
 from kapacitor.config import Config
@@ -32,6 +33,7 @@ class ApiState:
     replay: ReplayControl
     handlers: HandlerStore
     topics: TopicStore
+    silences: SilenceStore
 
 
 async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
@@ -54,6 +56,7 @@ async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
             await kv_bucket(js, subjects.HANDLER_STATS_BUCKET),
         ),
         topics=TopicStore(js, await kv_bucket(js, subjects.TOPICS_BUCKET)),
+        silences=SilenceStore(await kv_bucket(js, subjects.SILENCES_BUCKET)),
     )
 
 

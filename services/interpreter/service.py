@@ -15,12 +15,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kapacitor.alerting.current import encode_raised
 from kapacitor.alerting.document import event_id, events_message
+from kapacitor.alerting.silences import ActiveSilences, Silence
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket
 from kapacitor.bus.handler_store import HandlerStore
-from kapacitor.bus.interface import Delivery, Puller, Stored
+from kapacitor.bus.interface import Delivery, Message, Puller, Stored
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
+from kapacitor.bus.silence_store import SilenceStore
 from kapacitor.bus.state_store import Held, PartitionStore, StateStore
 from kapacitor.bus.topic_store import TopicStore
 from kapacitor.clock import SystemClock
@@ -112,6 +115,7 @@ class Interpreter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._save_soon = asyncio.Event()  # wakes the saver (saver())
         self.trim = TrimSoon()
+        self.silences = ActiveSilences()  # kept by serve() from the silences bucket
         self.member: Member  # joined once the definitions are known (serve)
 
     @property
@@ -343,7 +347,9 @@ class Interpreter:
         recomputes from the same message are stored once; pipelined."""
         plugin_tok = subjects.token(plugin)
         stored = []
+        now = self.host.clock.now_ns()
         for seq, events in found:
+            events = self.silences.apply(events, now)
             for topic, of_topic in _by_topic(events):
                 msg_id = f"ev.{seq}.{plugin_tok}" + (f".{subjects.token(topic)}" if topic else "")
                 stored.append(
@@ -353,6 +359,7 @@ class Interpreter:
 
     async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
         """Store events that no point caused (deadman checks), each named by its own id."""
+        events = self.silences.apply(events, self.host.clock.now_ns())
         await self.bus.store_all(
             [
                 _events_stored(subjects.plugin_alerts(plugin, e.topic), [e], event_id(e))
@@ -455,7 +462,17 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
                 (c.plugin, p) for (p, c), r in zip(dirty, results, strict=True) if r is not None
             )
 
+    async def on_silences(silences: dict[str, Silence]) -> None:
+        it.silences.update(silences.values())
+
+    async def on_query(msg: Message) -> None:
+        """`kapacitor alerts`: the alerts not OK in the partitions held here."""
+        await msg.respond(encode_raised(it.member.id, host.raised()))
+
     watch = asyncio.create_task(store.watch(on_change))
+    silence_watch = asyncio.create_task(
+        SilenceStore(await kv_bucket(js, subjects.SILENCES_BUCKET)).watch(on_silences)
+    )
     await ready.wait()
     it.member = await join(
         js,
@@ -488,17 +505,19 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     await asyncio.sleep(0)  # follow() subscribes to the changes before the first one
     await it.member.start()
     stats_task = asyncio.create_task(publish_stats())
+    query = await bus.subscribe(subjects.ALERTS_QUERY, on_query)
     log.info("interpreter ready")
     try:
         await it.run(stop)
     finally:
         # A clean stop hands every partition over with its state saved (leave() winds each
         # up before releasing it), so the next owner neither loses nor redoes anything.
+        await query.unsubscribe()
         await it.member.leave()
         await notifier.stop()
         await cancel_and_wait(follow, stats_task)
         await put_stats(host.take_dirty())
-        await bus.close(watch, stats_task, follow)
+        await bus.close(watch, silence_watch, stats_task, follow)
 
 
 def main() -> None:

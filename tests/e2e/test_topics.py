@@ -113,8 +113,14 @@ def test_handlers_get_the_events_they_match(daemon: Daemon, tmp_path: Path) -> N
         return text if "all (tcp): sent 2" in text else None
 
     shown = wait_until(shown_with_counts, what="the tcp handler's counters in show")
-    assert "Topic cpu:\n    all (tcp): sent 2, failed 0, retried 0, dropped 0, skipped 0\n" in shown
-    assert "    crit (post): sent 1, failed 0, retried 0, dropped 0, skipped 1\n" in shown
+    assert (
+        "Topic cpu:\n    all (tcp): sent 2, failed 0, retried 0, dropped 0, skipped 0, "
+        "suppressed 0\n" in shown
+    )
+    assert (
+        "    crit (post): sent 1, failed 0, retried 0, dropped 0, skipped 1, suppressed 0\n"
+        in shown
+    )
     topics = daemon.cli("show", "cpu_idle", "--json").json()["topics"]
     assert [h["id"] for h in topics[0]["handlers"]] == ["all", "crit", "file"]
 

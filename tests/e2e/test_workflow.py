@@ -96,8 +96,8 @@ def test_defined_plugin_alerts_on_live_data(daemon: Daemon, tmp_path: Path) -> N
         assert doc["errors"] == 0
         assert doc["enabled"] is True
 
-        api_alerts = daemon.get("/kapacitor/v1/alerts", plugin="my_alert_script").json()["alerts"]
-        assert [a["level"] for a in api_alerts] == ["CRITICAL", "OK"]
+        past = daemon.get("/kapacitor/v1/alerts/history", plugin="my_alert_script").json()
+        assert [a["level"] for a in past["events"]] == ["OK", "CRITICAL"]  # newest first
         human = daemon.cli("show", "my_alert_script")
         assert "Alerts fired:     1" in human.stdout
 

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kapacitor.cli import app as cli_app
-from kapacitor.cli.main import COMMANDS, build_app
+from kapacitor.cli.main import COMMANDS, GROUPS, build_app
 
 
 class FakeClient:
@@ -38,7 +38,7 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> type[FakeClient]:
 def test_help_lists_the_commands_in_table_order() -> None:
     out = CliRunner().invoke(build_app(), ["--help"]).output
     listed = [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()]
-    assert listed == [name for name, _ in COMMANDS]
+    assert listed == [name for name, _ in COMMANDS] + [name for name, _ in GROUPS]
 
 
 def test_global_options_reach_the_command_through_the_context(fake: type[FakeClient]) -> None:

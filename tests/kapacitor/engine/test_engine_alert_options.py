@@ -189,3 +189,27 @@ def test_stepwise_state_survives_a_snapshot() -> None:
     second.restore(first.snapshot())
     got += feed(second, rows[6:])
     assert got == expected
+
+
+def test_raised_lists_the_alerts_not_ok_with_their_ids_and_episode_start() -> None:
+    source = 'alert(value, >, 5, id="{host}:load", topic="cpu", category="sys")\ndeadman(0, 10s)'
+    clock = ManualClock()
+    rt = PluginRuntime("cpu", build_program(compile_script(source)), clock)
+    rows = [Row(0, 1 * SECOND, {"value": 9.0}), Row(1, 2 * SECOND, {"value": 1.0})]
+    batch, idx, keys, tags, _ = make_batch(rows, {"value": FieldType.FLOAT})
+    rt.process(batch, idx, keys, tags)
+    [raised] = rt.raised()
+    assert (raised.id, raised.level, raised.since, raised.topic, raised.category) == (
+        "h0:load",
+        "CRITICAL",
+        1 * SECOND,
+        "cpu",
+        "sys",
+    )
+    assert raised.tags == {"host": "h0"} and raised.instance == "cpu,host=h0"
+    clock.advance(30 * SECOND)
+    rt.on_timer(clock.now_ns())
+    clock.advance(30 * SECOND)
+    rt.on_timer(clock.now_ns())
+    silent = {(a.id, a.level) for a in rt.raised()}
+    assert ("cpu:cpu,host=h1#1", "CRITICAL") in silent  # its deadman

@@ -19,6 +19,8 @@ from kapacitor.lineprotocol import (
     split_body,
 )
 from kapacitor.lineprotocol.decode import parse_body_exact
+from kapacitor.lineprotocol.encode import _encode_key
+from kapacitor.lineprotocol.scan import parse_key
 from kapacitor.model.batch import FieldType, SeriesKey
 from kapacitor.testing.batches import Row, rows
 
@@ -177,3 +179,15 @@ def test_random_bytes_never_raise(body: bytes, precision: str) -> None:
     assert all(isinstance(e, LineProtocolError) and e.line >= 1 for e in errors)
     for _, chunk in split_body(body, 16):
         parse_body(chunk, db="d", rp="r", now_ns=0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    measurement=_name,
+    tags=st.dictionaries(_name, _name.filter(lambda v: v.strip() == v), max_size=3),
+)
+def test_a_series_key_reads_back_as_its_measurement_and_tags(
+    measurement: str, tags: dict[str, str]
+) -> None:
+    key = parse_key(_encode_key(measurement, sorted(tags.items())))
+    assert (key.measurement, dict(key.tags)) == (measurement, tags)

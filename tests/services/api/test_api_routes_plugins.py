@@ -64,5 +64,5 @@ async def test_bodies_that_are_not_definitions_are_400(api: httpx.AsyncClient) -
     assert r.status_code == 400 and "from" in r.json()["error"]
     r = await api.post(V1 + "/plugins", json={"name": "a b", "from": "cpu", "script": SCRIPT})
     assert r.status_code == 400 and "invalid plugin name" in r.json()["error"]
-    r = await api.get(V1 + "/alerts", params={"limit": "many"})
+    r = await api.get(V1 + "/alerts/history", params={"limit": "many"})
     assert r.status_code == 400 and r.json()["error"].startswith("invalid request: query.limit")
