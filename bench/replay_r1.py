@@ -75,6 +75,7 @@ def main() -> None:
         "ingest_seconds": round(ingest_s, 3),
         "replay_seconds": round(replay_s, 3),
         "replay_points_per_s": round(total / replay_s),
+        "engine_seconds": round(float(report.get("elapsed", 0.0)), 3),
         "alerts": len(report["alerts"]),
         "points_matched": report["points_matched"],
     }
@@ -83,7 +84,8 @@ def main() -> None:
     else:
         print(
             f"R1 live ingest: {result['ingest_seconds']} s; replay of the recording: "
-            f"{result['replay_seconds']} s ({result['replay_points_per_s']:,} points/s, "
+            f"{result['replay_seconds']} s, of which {result['engine_seconds']} s in the engine "
+            f"({result['replay_points_per_s']:,} points/s, "
             f"{result['alerts']} alerts, {result['points_matched']:,} points matched)"
         )
 

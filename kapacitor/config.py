@@ -64,6 +64,10 @@ DEFAULT_NATS_MEMORY_LIMIT = 40 * 1024**2
 # them): a server that died holding the acks must turn into a retry (a 503 for a write), not a
 # minute-long hang.
 STORE_ACK_TIMEOUT_S = 10.0
+# A service asked to stop hands its work over (saves state, leaves the cluster) within this
+# long, or exits anyway; orphaned (kapacitord died and took the embedded NATS with it), sooner.
+SERVICE_STOP_S = 15.0
+ORPHAN_STOP_S = 5.0
 # The least time a delivered, unacknowledged message waits before it comes again. It is also
 # how long a message lost on its way (a NATS server of a cluster dying) takes to come back,
 # hence short; consumers wait longer when their own acknowledgements take longer.

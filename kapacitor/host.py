@@ -312,6 +312,20 @@ class PluginHost:
             for alert in runtime.raised()
         ]
 
+    def inhibitors(self) -> dict[tuple[str, int], list[tuple[str, dict[str, str]]]]:
+        """The raised inhibitors (PluginRuntime.inhibitors) of each plugin that inhibits, by
+        (plugin, partition) open here."""
+        return {
+            (name, p): runtime.inhibitors()
+            for name, slot in self.slots.items()
+            if slot.program.inhibits
+            for p, runtime in slot.runtimes.items()
+        }
+
+    def inhibiting(self) -> set[str]:
+        """The plugins whose program inhibits."""
+        return {name for name, slot in self.slots.items() if slot.program.inhibits}
+
     def tick(self, now_ns: int) -> list[tuple[str, list[AlertEvent]]]:
         """Run every runtime's due deadman() checks at clock time `now_ns` (the service calls
         this every second) and expire silent instances; (plugin, events) for the plugins that
@@ -323,14 +337,15 @@ class PluginHost:
                 stats = self._stats.get((name, p))
                 if stats is None:
                     stats = self._counters(name, p)
-                gone = runtime.expire(slot.expire_ns) if slot.expire_ns > 0 else 0
+                gone, events = (
+                    runtime.expire_with_events(slot.expire_ns) if slot.expire_ns > 0 else (0, [])
+                )
                 try:
-                    events = runtime.on_timer(now_ns)
+                    events += runtime.on_timer(now_ns)
                 except KapacitorError as e:
                     stats = self._counters(name, p)
                     stats.errors += 1
                     stats.last_error = str(e)
-                    events = []
                 size = runtime.state_bytes()
                 if gone or events or size != stats.state_bytes:
                     stats = self._counters(name, p)

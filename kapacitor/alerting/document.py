@@ -53,6 +53,7 @@ def event_document(e: AlertEvent) -> dict[str, Any]:
         "topic": e.topic or None,
         "category": e.category or None,
         "recoverable": e.recoverable,
+        "expired": e.expired,
         "suppressed": e.suppressed or None,
     }
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from kapacitor.errors import BusError
+from kapacitor.lifetime import end_with_parent
 
 READY_TIMEOUT_S = 20.0
 _LISTEN = re.compile(r"Listening for client connections on (\S+):(\d+)")
@@ -82,7 +83,9 @@ class EmbeddedNats:
         # supervisor may fork its services at any time (a fork copies only the calling thread).
         with self.log_path.open("ab") as log:
             offset = log.tell()
-            self.proc = subprocess.Popen(args, stdout=log, stderr=log, env=env)
+            self.proc = subprocess.Popen(
+                args, stdout=log, stderr=log, env=env, preexec_fn=end_with_parent
+            )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             text = self._log_since(offset)

@@ -50,6 +50,8 @@ TOPIC_HANDLERS_BUCKET = "kapacitor_topic_handlers"  # <topic>.<id>: a handler's 
 HANDLER_STATS_BUCKET = "kapacitor_handler_stats"  # <topic>.<id>: its counters (sent, ...)
 TOPICS_BUCKET = "kapacitor_topics"  # <topic>.<event id>: the last event of each alert
 SILENCES_BUCKET = "kapacitor_silences"  # <id>: a silence (kapacitor.alerting.silences)
+# <plugin>.<partition>: the inhibitors raised there (kapacitor.alerting.inhibit)
+INHIBITORS_BUCKET = "kapacitor_inhibitors"
 # Every interpreter answers with the alerts of its partitions that are not OK.
 ALERTS_QUERY = "kapacitor.query.alerts"
 STATE_BUCKET = "kapacitor_state"  # an object store: runtime snapshots can outgrow a KV value
@@ -132,6 +134,11 @@ def alert_source(subject: str) -> tuple[str, str]:
 def handler_consumer(topic: str, handler: str) -> str:
     """The durable consumer of ALERTS that feeds one topic handler."""
     return f"handler-{token(topic)}-{token(handler)}"
+
+
+def inhibitors_key(plugin: str, partition: int) -> str:
+    """A plugin's partition's key in INHIBITORS_BUCKET."""
+    return f"{token(plugin)}.{partition}"
 
 
 def handler_key(topic: str, handler: str) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from kapacitor.config import Config, load_config
+from kapacitor.config import ORPHAN_STOP_S, SERVICE_STOP_S, Config, load_config
 from kapacitor.errors import KapacitorError
 
 ServiceMain = Callable[[Config, asyncio.Event], Awaitable[None]]
@@ -43,11 +44,23 @@ def run_service(name: str, main: ServiceMain, argv: list[str] | None = None) -> 
         )
         raise SystemExit(2)
 
+    parent = os.getppid()
+
     async def _amain() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def stopping() -> None:
+            if stop.is_set():
+                return
+            stop.set()
+            # A stop that hangs (the bus it would save to is gone) must not leave the process
+            # behind: nobody may be left to kill it.
+            grace = ORPHAN_STOP_S if os.getppid() != parent else SERVICE_STOP_S
+            loop.call_later(grace, _give_up, name, grace)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stopping)
         await main(cfg, stop)
 
     try:
@@ -55,6 +68,12 @@ def run_service(name: str, main: ServiceMain, argv: list[str] | None = None) -> 
     except KapacitorError as e:
         logging.getLogger(name).error("%s", e)
         raise SystemExit(1) from None
+
+
+def _give_up(name: str, grace: float) -> None:
+    logging.getLogger(name).warning("%s did not stop within %.0fs: exiting now", name, grace)
+    logging.shutdown()
+    os._exit(1)
 
 
 def run_loop(coro: Coroutine[Any, Any, None]) -> None:

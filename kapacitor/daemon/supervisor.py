@@ -11,7 +11,6 @@ still runs one alone on another host.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import importlib
 import logging
@@ -23,27 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kapacitor.bus.embedded import EmbeddedNats
-from kapacitor.config import ALL_SERVICES, Config
+from kapacitor.config import ALL_SERVICES, SERVICE_STOP_S, Config
 from kapacitor.errors import ConfigError
+from kapacitor.lifetime import end_with_parent, set_process_name
 
 log = logging.getLogger("kapacitord")
 
 BACKOFF_START_S = 0.5
 STABLE_AFTER_S = 30.0
-STOP_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = SERVICE_STOP_S + 5.0  # a service gives up by itself first
 POLL_S = 0.2
 # Shut down the front door first, so nothing new arrives while the pipeline drains.
 STOP_ORDER = ("api", "ingest", "matcher", "interpreter", "replay")
-_PR_SET_PDEATHSIG = 1
-_PR_SET_NAME = 15
 COMM_PREFIX = "kap-"  # a service's /proc/<pid>/comm: kap-ingest, kap-interpreter, ...
-
-
-def _prctl(option: int, arg: int | bytes) -> None:
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(option, arg, 0, 0, 0)
-    except OSError:
-        pass
 
 
 LOADED_WHEN_RUNNING: dict[str, tuple[str, ...]] = {
@@ -86,8 +77,8 @@ def _run_forked(name: str, env: dict[str, str]) -> int:
     """The body of a forked service process; returns its exit code."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)  # a SIGKILLed kapacitord leaves no orphans
-    _prctl(_PR_SET_NAME, (COMM_PREFIX + name).encode()[:15])
+    end_with_parent()  # a SIGKILLed kapacitord leaves no orphans
+    set_process_name(COMM_PREFIX + name)
     os.environ.clear()
     os.environ.update(env)
     sys.argv = [f"services.{name}"]

@@ -40,13 +40,14 @@ def _level(ctx: CheckContext, args: Mapping[str, Expr]) -> str:
     )
 
 
-def _name(ctx: CheckContext, args: Mapping[str, Expr], what: str) -> None:
-    node = args.get(what)
+def _name(ctx: CheckContext, args: Mapping[str, Expr], arg: str, what: str = "") -> None:
+    """`arg=` names a `what` (a topic, a category) by the naming rule."""
+    node = args.get(arg)
     if node is None:
         return
     given = ctx.constant(node)
-    assert isinstance(given, str), f"{what}= is a constant string (its signature)"
-    problem = name_problem(given, what)
+    assert isinstance(given, str), f"{arg}= is a constant string (its signature)"
+    problem = name_problem(given, what or arg)
     if problem is not None:
         raise ctx.error(problem, node.span)
 
@@ -79,6 +80,7 @@ def _check_alert(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> Non
     level = _level(ctx, args)
     _name(ctx, args, "topic")
     _name(ctx, args, "category")
+    _inhibit(ctx, args)
     _templates(ctx, args)
     _notifying(ctx, args)
     for name, lower in (("warn", "warning"), ("info", "info")):
@@ -103,6 +105,21 @@ def _check_alert(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> Non
         if (nt == Type.BOOL) != (vt == Type.BOOL) or (nt == Type.DURATION) != v_duration:
             what = "a condition (a bool)" if vt == Type.BOOL else f"a threshold like {threshold}"
             raise ctx.error(f"{name}= of this alert is {what}, got {ctx.shown(nt)}", node.span)
+
+
+def _inhibit(ctx: CheckContext, args: Mapping[str, Expr]) -> None:
+    _name(ctx, args, "inhibit", "category")
+    node = args.get("inhibit_tags")
+    if node is None:
+        return
+    if "inhibit" not in args:
+        raise ctx.error("inhibit_tags= names the tags of an inhibit=, but there is none", node.span)
+    given = ctx.constant(node)
+    assert isinstance(given, str)
+    if any(not t.strip() for t in given.split(",")):
+        raise ctx.error(
+            f'inhibit_tags= is tag keys separated by commas ("host,dc"), got {given!r}', node.span
+        )
 
 
 def _templates(ctx: CheckContext, args: Mapping[str, Expr]) -> None:
@@ -186,6 +203,7 @@ def _check_deadman(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> N
         raise ctx.error("deadman() interval must be longer than 0", interval_node.span)
     _level(ctx, args)
     _name(ctx, args, "topic")
+    _inhibit(ctx, args)
 
 
 EXTRA_CHECKS: dict[str, ExtraCheck] = {

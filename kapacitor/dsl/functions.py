@@ -136,6 +136,28 @@ def _reset(name: str, level: str) -> Param:
     )
 
 
+_INHIBIT = (
+    Param(
+        "inhibit",
+        Type.STRING,
+        None,
+        keyword_only=True,
+        const=True,
+        doc="a category (another alert's `category=`) whose events this alert holds back "
+        "while it is raised: they are recorded but sent to no handler (Kapacitor's "
+        ".inhibit(); a host that is down need not also page for its disks)",
+    ),
+    Param(
+        "inhibit_tags",
+        Type.STRING,
+        None,
+        keyword_only=True,
+        const=True,
+        doc='with `inhibit`: the tags, comma separated ("host,dc"), an event must share '
+        "with this alert's instance to be held back (none: every event of the category)",
+    ),
+)
+
 _V = Param("v", Type.VECTOR)
 
 
@@ -929,6 +951,7 @@ _REGISTRY: tuple[Function, ...] = (
                 const=True,
                 doc="the category an `inhibit` of another alert names",
             ),
+            *_INHIBIT,
         ),
         Type.ALERT,
         Kind.ALERT,
@@ -962,6 +985,7 @@ _REGISTRY: tuple[Function, ...] = (
                 doc='"info", "warning" or "critical" (any case)',
             ),
             _TOPIC,
+            *_INHIBIT,
         ),
         Type.ALERT,
         Kind.ALERT,

@@ -25,7 +25,7 @@ the wall clock never makes a replayed plugin look dead (see docs/engine.md).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,7 +36,7 @@ from kapacitor.dsl.ast import String
 from kapacitor.dsl.check import BoundCall, CheckedScript
 from kapacitor.engine.events import AlertEvent, RaisedAlert, alert_id, build_event
 from kapacitor.engine.groups import NO_TIME, BoolArray, IntArray, grow
-from kapacitor.engine.ops import duration_text, fmt_number
+from kapacitor.engine.ops import describe_inhibit, duration_text, fmt_number, inhibit_options
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
 from kapacitor.errors import CodecError
 
@@ -57,6 +57,8 @@ class DeadmanOp:
     message: str | None
     interval_text: str = dataclasses.field(compare=False, default="")
     topic: str = ""
+    inhibit: str = ""  # as AlertOp's
+    inhibit_tags: tuple[str, ...] = ()
 
     def inputs(self) -> tuple[int, ...]:
         return ()
@@ -71,7 +73,7 @@ class DeadmanOp:
             text += " message=" + str(String(self.message))
         if self.topic:
             text += " topic=" + str(String(self.topic))
-        return text
+        return text + describe_inhibit(self.inhibit, self.inhibit_tags)
 
 
 def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> DeadmanOp:
@@ -87,7 +89,16 @@ def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> Deadman
     assert (message is None or isinstance(message, str)) and isinstance(level, str)
     assert isinstance(topic, str)
     text = duration_text(checked, args["interval"])
-    return DeadmanOp(index, float(threshold), interval, level.upper(), message, text, topic)
+    return DeadmanOp(
+        index,
+        float(threshold),
+        interval,
+        level.upper(),
+        message,
+        text,
+        topic,
+        **inhibit_options(checked, args),
+    )
 
 
 _NIL = msgspec.msgpack.encode(None)  # the snapshot part of a program without deadman()
@@ -187,21 +198,25 @@ class DeadmanState:
     def next_timer(self) -> int | None:
         return min((s.next_check for s in self.ops), default=None)
 
+    def raised_instances(self, n: int) -> Iterator[tuple[DeadmanOp, int, int, dict[str, str]]]:
+        """(statement, instance, when it fired, its tags) of every deadman raised now."""
+        for s in self.ops:
+            for i in np.flatnonzero(s.active[:n]).tolist():
+                yield s.op, i, int(s.fired_at[i]), self.tags[i] if i < len(self.tags) else {}
+
     def raised(self, plugin: str, keys: list[str], many: bool) -> list[RaisedAlert]:
         """The deadmen raised now."""
-        n = len(keys)
         return [
             RaisedAlert(
-                id=alert_id(plugin, keys[i], s.op.index, many),
+                id=alert_id(plugin, keys[i], op.index, many),
                 plugin=plugin,
                 instance=keys[i],
-                tags=self.tags[i] if i < len(self.tags) else {},
-                level=s.op.level,
-                since=int(s.fired_at[i]),
-                topic=s.op.topic,
+                tags=tags,
+                level=op.level,
+                since=since,
+                topic=op.topic,
             )
-            for s in self.ops
-            for i in np.flatnonzero(s.active[:n]).tolist()
+            for op, i, since, tags in self.raised_instances(len(keys))
         ]
 
     def on_timer(

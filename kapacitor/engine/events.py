@@ -19,6 +19,8 @@ from kapacitor.alerting.templates import render
 from kapacitor.engine.ops import fmt_number
 
 DEFAULT_FIRING = "{plugin} {instance} is {level}: value {value} {op} {threshold}"
+# The message of the event of an alert forgotten while raised (its instance expired).
+FORGOTTEN = "{plugin} {instance} is no longer watched: no point for {idle} (was {previous_level})"
 DEFAULT_RECOVERY = (
     "{plugin} {instance} is OK: value {value} {op} {threshold} no longer holds"
     " (was {previous_level})"
@@ -53,6 +55,7 @@ class AlertEvent(msgspec.Struct, frozen=True, kw_only=True):
     # "silenced:<id>", "inhibited:<category>" ("": they send it).
     suppressed: str = ""
     template_error: str = ""  # a message computed per point that could not be read
+    expired: bool = False  # its instance was forgotten (--expire) while the alert was raised
 
 
 def alert_id(plugin: str, instance: str, index: int, many: bool) -> str:
@@ -108,6 +111,7 @@ def build_event(
     details: str | None = None,
     category: str = "",
     recoverable: bool = True,
+    expired: bool = False,
 ) -> AlertEvent:
     """The event of one level change. `template` (message=), `id_template` and `details` are
     filled from the event and the tags; a message computed per point that cannot be read is
@@ -161,6 +165,7 @@ def build_event(
         recoverable=recoverable,
         suppressed="no_recoveries" if not recoverable and level == "OK" else "",
         template_error=problem,
+        expired=expired,
     )
 
 

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from kapacitor.alerting.flapping import FlapRule
 from kapacitor.dsl.ast import Call, Duration, Expr, String
@@ -277,6 +277,23 @@ class AggOp:
         return f"agg.{self.func} %{self.arg}{tail}"
 
 
+def describe_inhibit(category: str, tags: tuple[str, ...]) -> str:
+    if not category:
+        return ""
+    return f" inhibit={String(category)}" + (f" by {','.join(tags)}" if tags else "")
+
+
+def inhibit_options(checked: CheckedScript, args: Mapping[str, Expr]) -> dict[str, Any]:
+    """inhibit= and inhibit_tags= of an alert() or deadman() (checked by alert_check)."""
+    category = checked.constant(args["inhibit"]) if "inhibit" in args else ""
+    tags = checked.constant(args["inhibit_tags"]) if "inhibit_tags" in args else ""
+    assert isinstance(category, str) and isinstance(tags, str)
+    return {
+        "inhibit": category,
+        "inhibit_tags": tuple(sorted({t.strip() for t in tags.split(",") if t.strip()})),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class LowerLevel:
     """A level below an alert's own: `level` with a literal `value` or the column `col`."""
@@ -322,6 +339,8 @@ class AlertOp:
     no_recoveries: bool = False
     flapping: tuple[float, float, int] | None = None  # low, high, history
     category: str = ""
+    inhibit: str = ""  # the category its raised instances hold back
+    inhibit_tags: tuple[str, ...] = ()  # ...in events sharing these tags with the instance
 
     @property
     def stepwise(self) -> bool:
@@ -389,4 +408,4 @@ class AlertOp:
             text += f" flapping={fmt_number(low)}..{fmt_number(high)}/{history}"
         if self.category:
             text += " category=" + str(String(self.category))
-        return text
+        return text + describe_inhibit(self.inhibit, self.inhibit_tags)

@@ -56,6 +56,7 @@ from kapacitor.engine.ops import (
     UnaryOp,
     duration_text,
     field_kind,
+    inhibit_options,
     number,
 )
 from kapacitor.engine.scalar import FuncOp
@@ -123,6 +124,11 @@ class Program:
         return tuple(op for op in self.ops if isinstance(op, DeadmanOp))
 
     @property
+    def inhibits(self) -> bool:
+        """Whether an alert() or deadman() has inhibit=."""
+        return any(op.inhibit for op in self.ops if isinstance(op, AlertOp | DeadmanOp))
+
+    @property
     def outputs(self) -> int:
         """The number of alert() and deadman() statements (ids get `#k` when above 1)."""
         return sum(1 for op in self.ops if isinstance(op, AlertOp | DeadmanOp))
@@ -165,6 +171,7 @@ def alert_options(checked: CheckedScript, args: Mapping[str, Expr]) -> dict[str,
         "no_recoveries": given("no_recoveries", False) is True,
         "flapping": flapping,
         "category": given("category", ""),
+        **inhibit_options(checked, args),
     }
 
 

@@ -25,6 +25,7 @@ Nothing here reads the wall clock: `now()` and `stats.last_batch_ns` ask `clock`
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,13 +35,21 @@ import numpy as np
 import numpy.typing as npt
 
 from kapacitor.clock import Clock, ManualClock
+from kapacitor.dsl.tokens import format_ns
 from kapacitor.engine import snapshot as codec
 from kapacitor.engine.alert import LEVELS, AlertState
 from kapacitor.engine.arrivals import Arrivals
 from kapacitor.engine.columns import Scalar, Text, Value, and_valid
 from kapacitor.engine.deadman import DeadmanOp, DeadmanState
 from kapacitor.engine.evaluate_alert import Rows, evaluate_alert
-from kapacitor.engine.events import AlertEvent, RaisedAlert, alert_id, render_id
+from kapacitor.engine.events import (
+    FORGOTTEN,
+    AlertEvent,
+    RaisedAlert,
+    alert_id,
+    build_event,
+    render_id,
+)
 from kapacitor.engine.forecast import ForecastOp, apply_forecast
 from kapacitor.engine.groups import BoolArray, Groups, IntArray, groups_of
 from kapacitor.engine.kernels import (
@@ -395,10 +404,61 @@ class PluginRuntime:
         later starts it afresh. Returns how many went. A program with deadman() keeps all its
         instances (watching silent ones is its job).
         """
+        return self.expire_with_events(idle_ns)[0]
+
+    def expire_with_events(self, idle_ns: int) -> tuple[int, list[AlertEvent]]:
+        """`expire`, and an event for each alert that was not OK in an instance it forgot:
+        level OK, `expired` set, the message saying it is no longer watched (the receivers
+        of the alert would otherwise wait for a recovery that never comes)."""
         n = len(self._ids)
         if self._deadman or n == 0:
-            return 0
-        return self._keep(self._arrivals.idle(n, idle_ns))
+            return 0, []
+        keep = self._arrivals.idle(n, idle_ns)
+        if keep.shape[0] == n:
+            return 0, []
+        gone = np.ones(n, np.bool_)
+        gone[keep] = False
+        events = self._forgotten(gone, idle_ns)
+        return self._keep(keep), events
+
+    def _forgotten(self, gone: BoolArray, idle_ns: int) -> list[AlertEvent]:
+        keys = list(self._ids)
+        now = self.clock.now_ns()
+        many = self.program.outputs > 1
+        out = []
+        for i, op in enumerate(self.program.ops):
+            if not isinstance(op, AlertOp):
+                continue
+            state = self._state(i, AlertState)
+            level = state.level[: len(keys)]
+            for iid in np.flatnonzero(gone & (level != 0)).tolist():
+                key = keys[iid]
+                was = LEVELS[int(level[iid])]
+                fired_at = int(state.fired_at[iid])
+                out.append(
+                    build_event(
+                        event_id=alert_id(self.plugin, key, op.index, many),
+                        plugin=self.plugin,
+                        instance=key,
+                        tags=dict(parse_key(key).tags),
+                        level="OK",
+                        previous_level=was,
+                        value=math.nan,  # no point: null in the document
+                        time=now,
+                        duration=now - fired_at,
+                        op=op.op,
+                        threshold=op.threshold if op.threshold is not None else math.nan,
+                        template=FORGOTTEN.replace("{idle}", format_ns(idle_ns)),
+                        change=fired_at,  # names the event: one per episode forgotten
+                        topic=op.topic,
+                        id_template=op.id_template,
+                        details=op.details,
+                        category=op.category,
+                        recoverable=not op.no_recoveries,
+                        expired=True,
+                    )
+                )
+        return out
 
     def retain(self, keep: Callable[[str], bool]) -> int:
         """Keep only the instances whose key `keep` accepts (a partition's, when state saved
@@ -452,6 +512,27 @@ class PluginRuntime:
                     )
                 )
         return out
+
+    def inhibitors(self) -> list[tuple[str, dict[str, str]]]:
+        """(category, the instance's values of its inhibit_tags) of every raised instance of
+        an alert() or deadman() with inhibit=, once each."""
+        keys = list(self._ids)
+        n = len(keys)
+        found: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, str]] = {}
+
+        def add(category: str, tag_keys: tuple[str, ...], tags: dict[str, str]) -> None:
+            picked = {k: tags.get(k, "") for k in tag_keys}
+            found.setdefault((category, tuple(sorted(picked.items()))), picked)
+
+        for i, op in enumerate(self.program.ops):
+            if isinstance(op, AlertOp) and op.inhibit:
+                state = self._state(i, AlertState)
+                for iid in np.flatnonzero(state.level[:n]).tolist():
+                    add(op.inhibit, op.inhibit_tags, dict(parse_key(keys[iid]).tags))
+        for op, _, _, tags in self._deadman.raised_instances(n):
+            if op.inhibit:
+                add(op.inhibit, op.inhibit_tags, tags)
+        return [(category, tags) for (category, _), tags in found.items()]
 
     def next_timer(self) -> int | None:
         """The clock time of the next deadman() check, or None without deadman()."""

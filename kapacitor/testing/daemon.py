@@ -19,6 +19,7 @@ from kapacitor.config import DEFAULT_PARTITIONS
 from kapacitor.match.partition import partition_of
 from kapacitor.match.router import ROUTING_MESSAGE
 from kapacitor.testing.ports import free_port
+from kapacitor.testing.procs import children, ended
 from kapacitor.testing.waits import WAIT_S, NotYet, wait_until
 
 __all__ = ["CliResult", "Daemon", "wait_until"]
@@ -221,6 +222,19 @@ class Daemon:
         rc = self.proc.returncode
         self.proc = None
         return rc
+
+    def kill_hard(self, timeout: float = 30.0) -> list[int]:
+        """SIGKILL kapacitord, as a crash would, and wait until every process it started has
+        ended by itself (each asked the kernel for SIGTERM when kapacitord dies); their pids."""
+        assert self.proc is not None, "not started"
+        kids = children(self.proc.pid)
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        wait_until(
+            lambda: all(ended(k) for k in kids), timeout, "the killed kapacitord's children to end"
+        )
+        return kids
 
     def cli(self, *args: str, stdin: str | None = None, timeout: float = 60.0) -> CliResult:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KAPACITOR_")}

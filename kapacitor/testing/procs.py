@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["children", "cmdline", "cpu_seconds", "pss_kb", "rss_kb", "rss_pages", "service_of"]
+__all__ = [
+    "children",
+    "cmdline",
+    "cpu_seconds",
+    "ended",
+    "pss_kb",
+    "rss_kb",
+    "rss_pages",
+    "service_of",
+]
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -30,6 +39,12 @@ def children(pid: int) -> list[int]:
         out += kids
         todo += kids
     return out
+
+
+def ended(pid: int) -> bool:
+    """Whether `pid` has exited (gone, or a zombie its parent has not reaped)."""
+    fields = _stat(pid)
+    return fields is None or fields[0] == "Z"
 
 
 def cmdline(pid: int) -> str:

@@ -15,11 +15,20 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from nats.js.kv import KeyValue
+
 from kapacitor.alerting.current import encode_raised
 from kapacitor.alerting.document import event_id, events_message
+from kapacitor.alerting.inhibit import (
+    ActiveInhibitors,
+    Inhibitor,
+    decode_inhibitors,
+    encode_inhibitors,
+)
 from kapacitor.alerting.silences import ActiveSilences, Silence
 from kapacitor.bus import subjects
-from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket
+from kapacitor.bus.calls import on_bus
+from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket, watch_bucket
 from kapacitor.bus.handler_store import HandlerStore
 from kapacitor.bus.interface import Delivery, Message, Puller, Stored
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
@@ -116,6 +125,10 @@ class Interpreter:
         self._save_soon = asyncio.Event()  # wakes the saver (saver())
         self.trim = TrimSoon()
         self.silences = ActiveSilences()  # kept by serve() from the silences bucket
+        self.inhibitors = ActiveInhibitors()  # kept by serve() from the inhibitors bucket
+        self.raised_inhibitors: dict[str, list[Inhibitor]] = {}  # the bucket, by key
+        self.inhibitors_kv: KeyValue | None = None  # set by serve()
+        self._inhibitors_written: dict[str, bytes] = {}
         self.member: Member  # joined once the definitions are known (serve)
 
     @property
@@ -272,6 +285,7 @@ class Interpreter:
                 next_tick = now + TIMER_INTERVAL_S
                 for plugin, events in self.host.tick(self.host.clock.now_ns()):
                     await self.deliver(plugin, events)
+                await self.publish_inhibitors()
             if now >= next_save:
                 next_save = now + state_every
                 self._save_soon.set()
@@ -334,6 +348,34 @@ class Interpreter:
                 log.warning("partition %d: storing alert events failed, retrying: %s", p, e)
                 await asyncio.sleep(RETRY_S)
 
+    async def publish_inhibitors(self) -> None:
+        """Write the inhibitors raised in each partition held here that changed since last
+        written (kapacitor.alerting.inhibit); a failed write is tried again next time."""
+        if self.inhibitors_kv is None:
+            return
+        owned = self.member.owned()
+        written = self._inhibitors_written
+        for key in [k for k in written if int(k.rsplit(".", 1)[1]) not in owned]:
+            del written[key]  # another owner writes it now; if it comes back, write afresh
+        for (plugin, p), found in self.host.inhibitors().items():
+            if p not in owned:
+                continue
+            key = subjects.inhibitors_key(plugin, p)
+            encoded = encode_inhibitors([Inhibitor(c, tags) for c, tags in found])
+            if self._inhibitors_written.get(key) == encoded:
+                continue
+            try:
+                await on_bus(self.inhibitors_kv.put(key, encoded), "storing inhibitors")
+            except BusError as e:
+                log.warning("inhibitors of %s/%d not stored yet: %s", plugin, p, e)
+                continue
+            self._inhibitors_written[key] = encoded
+
+    def refresh_inhibitors(self) -> None:
+        """Apply the bucket's inhibitors of the plugins that inhibit now."""
+        live = {subjects.token(name) for name in self.host.inhibiting()}
+        self.inhibitors.update(self.raised_inhibitors, live)
+
     def _drop_later(self, p: int) -> None:
         """Drop `p` once its lock is free (the caller holds it)."""
         task = asyncio.create_task(self.drop(p))
@@ -349,7 +391,7 @@ class Interpreter:
         stored = []
         now = self.host.clock.now_ns()
         for seq, events in found:
-            events = self.silences.apply(events, now)
+            events = self.inhibitors.apply(self.silences.apply(events, now))
             for topic, of_topic in _by_topic(events):
                 msg_id = f"ev.{seq}.{plugin_tok}" + (f".{subjects.token(topic)}" if topic else "")
                 stored.append(
@@ -359,7 +401,7 @@ class Interpreter:
 
     async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
         """Store events that no point caused (deadman checks), each named by its own id."""
-        events = self.silences.apply(events, self.host.clock.now_ns())
+        events = self.inhibitors.apply(self.silences.apply(events, self.host.clock.now_ns()))
         await self.bus.store_all(
             [
                 _events_stored(subjects.plugin_alerts(plugin, e.topic), [e], event_id(e))
@@ -439,6 +481,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
         it.definitions = defs
         host.sync(defs.values())
+        it.refresh_inhibitors()
         ready.set()
         it.trim()  # compiling plugins leaves freed heap behind
 
@@ -465,6 +508,10 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     async def on_silences(silences: dict[str, Silence]) -> None:
         it.silences.update(silences.values())
 
+    async def on_inhibitors(raised: dict[str, list[Inhibitor]]) -> None:
+        it.raised_inhibitors = raised
+        it.refresh_inhibitors()
+
     async def on_query(msg: Message) -> None:
         """`kapacitor alerts`: the alerts not OK in the partitions held here."""
         await msg.respond(encode_raised(it.member.id, host.raised()))
@@ -472,6 +519,10 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     watch = asyncio.create_task(store.watch(on_change))
     silence_watch = asyncio.create_task(
         SilenceStore(await kv_bucket(js, subjects.SILENCES_BUCKET)).watch(on_silences)
+    )
+    it.inhibitors_kv = await kv_bucket(js, subjects.INHIBITORS_BUCKET)
+    inhibitor_watch = asyncio.create_task(
+        watch_bucket(it.inhibitors_kv, str, decode_inhibitors, on_inhibitors, "inhibitors")
     )
     await ready.wait()
     it.member = await join(
@@ -517,7 +568,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await notifier.stop()
         await cancel_and_wait(follow, stats_task)
         await put_stats(host.take_dirty())
-        await bus.close(watch, silence_watch, stats_task, follow)
+        await bus.close(watch, silence_watch, inhibitor_watch, stats_task, follow)
 
 
 def main() -> None:

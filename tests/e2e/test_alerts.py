@@ -5,6 +5,7 @@ events through again."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +81,7 @@ def test_current_alerts_history_and_silences(daemon: Daemon, tmp_path: Path) -> 
         assert r.code == 0, r.stderr
         silence_id = r.stdout.split()[1]
         # An answer is a promise: the silence outlives kapacitord killed the next instant.
-        assert daemon.proc is not None
-        daemon.proc.kill()
-        daemon.proc.wait()
-        daemon.proc = None
+        daemon.kill_hard()
         daemon.start()
         daemon.wait_plugins_live()
         [silence] = daemon.cli("silence", "list", "--json").json()["silences"]
@@ -151,8 +149,7 @@ def test_bad_alert_and_silence_requests_say_what_is_wrong(daemon: Daemon) -> Non
         r = daemon.cli(*args)
         assert r.code == code and message in r.stderr, (args, r.stderr)
         assert "Traceback" not in r.stderr
-    r = daemon.get("/kapacitor/v1/alerts/history", level="loud")
-    assert r.status_code == 400
+    assert daemon.get("/kapacitor/v1/alerts/history", level="loud").status_code == 400
     bad = httpx.post(daemon.url + "/kapacitor/v1/alerts/silences", content=b"{")
     assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
     extra = httpx.post(
@@ -160,3 +157,64 @@ def test_bad_alert_and_silence_requests_say_what_is_wrong(daemon: Daemon) -> Non
         json={"match": "host = 'a'", "for": "1h", "until": "never"},
     )
     assert extra.status_code == 400 and "until" in extra.json()["error"]
+
+
+def test_a_raised_alert_inhibits_a_category_in_another_plugin(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """A host that is down (plugin `up`, inhibit="system" by host) holds back the CPU alerts
+    (plugin `cpu`, category "system") of that host only: recorded, sent to no handler."""
+    daemon.start()
+    with WebhookReceiver() as hook:
+        for name, script in [
+            ("up", 'alert(value, ==, 0, inhibit="system", inhibit_tags="host")\n'),
+            ("cpu", 'alert(value, <, 30, category="system", topic="cpu")\n'),
+        ]:
+            f = tmp_path / f"{name}.kap"
+            f.write_text(script)
+            r = daemon.cli(
+                "define", name, "--from", name, "--script", str(f), "--webhook", hook.url
+            )
+            assert r.code == 0, r.stderr
+            assert daemon.cli("enable", name).code == 0
+        daemon.wait_plugins_live()
+        assert daemon.write(f"up,host=a value=0 {T0}\n").status_code == 204
+        wait_until(lambda: [a["plugin"] for a in raised(daemon)] == ["up"], what="host a down")
+
+        # The inhibitor reaches the interpreters within about a second: raise a new series of
+        # host a until one is held back.
+        series = itertools.count(1)
+
+        def held_back() -> dict[str, Any] | None:
+            n = next(series)
+            daemon.write(f"cpu,host=a,n={n} value=10 {T0 + n * S}\n")
+            for e in history(daemon, "--plugin", "cpu"):
+                if e["suppressed"] == "inhibited:system":
+                    return e
+            return None
+
+        event = wait_until(held_back, what="a CPU event of host a inhibited")
+        assert event is not None
+        assert (event["tags"]["host"], event["category"]) == ("a", "system")
+        assert daemon.write(f"cpu,host=b value=10 {T0}\n").status_code == 204
+
+        def host_b_sent() -> bool:
+            return any(b["tags"].get("host") == "b" and b["plugin"] == "cpu" for b in hook.bodies)
+
+        wait_until(host_b_sent, what="host b's CPU alert sent: b is not down")
+        assert not any(b.get("suppressed") == "inhibited:system" for b in hook.bodies), (
+            "an inhibited event was posted"
+        )
+        # host a is up again: its CPU alerts are sent once more
+        assert daemon.write(f"up,host=a value=1 {T0 + S}\n").status_code == 204
+        wait_until(lambda: [a["plugin"] for a in raised(daemon)].count("up") == 0, what="a up")
+
+        def sent_again() -> bool:
+            n = next(series)
+            daemon.write(f"cpu,host=a,m={n} value=10 {T0 + n * S}\n")
+            return any(
+                b["plugin"] == "cpu" and b["tags"].get("host") == "a" and not b.get("suppressed")
+                for b in hook.bodies
+            )
+
+        wait_until(sent_again, what="host a's CPU alerts sent again")

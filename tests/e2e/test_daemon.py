@@ -231,3 +231,13 @@ def test_external_nats_and_services_split_over_two_daemons(nats_url: str, tmp_pa
     finally:
         front.stop()
         back.stop()
+
+
+def test_sigkill_leaves_no_orphans(daemon: Daemon) -> None:
+    """kapacitord killed -9 cannot clean up: each child asked the kernel to end it then."""
+    daemon.start()
+    assert daemon.proc is not None
+    kids = children(daemon.proc.pid)
+    assert any("nats-server" in cmdline(k) for k in kids) and len(kids) == 6
+    assert sorted(daemon.kill_hard()) == sorted(kids)  # waits until each has ended
+    assert daemon.start() is daemon  # its data directory and port are free to start again

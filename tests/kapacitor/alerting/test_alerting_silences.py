@@ -5,28 +5,10 @@ from __future__ import annotations
 import pytest
 
 from kapacitor.alerting.silences import ActiveSilences, Silence, new_silence
-from kapacitor.engine.events import AlertEvent, build_event
 from kapacitor.errors import RequestError
+from kapacitor.testing.events import cpu_event
 
 H = 3600 * 10**9
-
-
-def event(host: str, level: str = "CRITICAL", **kw: object) -> AlertEvent:
-    return build_event(
-        event_id=f"p:{host}",
-        plugin="p",
-        instance=f"cpu,host={host}",
-        tags={"host": host},
-        level=level,
-        previous_level="OK",
-        value=1.0,
-        time=0,
-        duration=0,
-        op="<",
-        threshold=2.0,
-        template=None,
-        **kw,  # type: ignore[arg-type]
-    )
 
 
 def test_a_new_silence_is_checked() -> None:
@@ -45,7 +27,7 @@ def test_a_new_silence_is_checked() -> None:
 
 def test_active_silences_stamp_what_they_match_while_they_last() -> None:
     active = ActiveSilences()
-    events = [event("a"), event("b"), event("a", "OK", recoverable=False)]
+    events = [cpu_event("a"), cpu_event("b"), cpu_event("a", "OK", recoverable=False)]
     assert active.apply(events, 0) == events
     active.update(
         [

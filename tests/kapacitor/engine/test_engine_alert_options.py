@@ -213,3 +213,31 @@ def test_raised_lists_the_alerts_not_ok_with_their_ids_and_episode_start() -> No
     rt.on_timer(clock.now_ns())
     silent = {(a.id, a.level) for a in rt.raised()}
     assert ("cpu:cpu,host=h1#1", "CRITICAL") in silent  # its deadman
+
+
+def test_a_runtime_reports_the_inhibitors_of_its_raised_instances() -> None:
+    source = (
+        'alert(value, ==, 0, inhibit="system", inhibit_tags="host")\n'
+        'alert(value, <, 0, inhibit="net")\n'
+        'deadman(0, 10s, inhibit="system", inhibit_tags="host, dc")'
+    )
+    clock = ManualClock()
+    program = build_program(compile_script(source))
+    assert program.inhibits
+    rt = PluginRuntime("up", program, clock)
+    rows = [Row(0, SECOND, {"value": 0.0}), Row(1, SECOND, {"value": 1.0})]
+    batch, idx, keys, tags, _ = make_batch(rows, {"value": FieldType.FLOAT})
+    rt.process(batch, idx, keys, tags)
+    assert rt.inhibitors() == [("system", {"host": "h0"})]
+    for _ in range(2):
+        clock.advance(30 * SECOND)
+        rt.on_timer(clock.now_ns())
+    assert sorted(rt.inhibitors(), key=str) == sorted(
+        [
+            ("system", {"host": "h0"}),
+            ("system", {"dc": "", "host": "h0"}),
+            ("system", {"dc": "", "host": "h1"}),
+        ],
+        key=str,
+    )
+    assert not build_program(compile_script("alert(value, ==, 0)")).inhibits

@@ -117,3 +117,25 @@ def test_max_instances_refuses_new_instances_until_room_is_made() -> None:
     batch, idx, keys, tags, _ = make_batch([Row(i, 11 * SECOND, {"x": 1.0}) for i in range(3)], F)
     result = rt.process(batch, idx, keys, tags)
     assert (result.points, result.refused, rt.instance_count) == (2, 1, 2)
+
+
+def test_a_raised_alert_forgotten_by_expiry_says_so() -> None:
+    clock = ManualClock(0)
+    source = 'alert(x, >, 30, id="{host}/x", topic="cpu")\nalert(x, >, 100)'
+    rt = PluginRuntime("p", build_program(compile_script(source)), clock)
+    rows = [Row(0, 1 * SECOND, {"x": 40.0}), Row(1, 1 * SECOND, {"x": 1.0})]
+    batch, idx, keys, tags, _ = make_batch(rows, F)
+    rt.process(batch, idx, keys, tags)
+    clock.set(20 * SECOND)
+    gone, events = rt.expire_with_events(5 * SECOND)
+    assert gone == 2 and rt.instance_count == 0
+    [event] = events  # only the raised alert of the two instances, not the OK ones
+    assert (event.id, event.level, event.previous_level, event.expired) == (
+        "h0/x",
+        "OK",
+        "CRITICAL",
+        True,
+    )
+    assert (event.time, event.duration, event.topic) == (20 * SECOND, 19 * SECOND, "cpu")
+    assert event.message == "p cpu,host=h0 is no longer watched: no point for 5s (was CRITICAL)"
+    assert rt.expire_with_events(5 * SECOND) == (0, [])
