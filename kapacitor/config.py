@@ -301,6 +301,26 @@ class AlertaConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceNowConfig:
+    url: str = _setting(
+        "", "Event Management URL, e.g. https://<instance>.service-now.com/api/global/em/jsonv2."
+    )
+    username: str = _setting("", "User of basic authentication (empty: none).")
+    password: str = _setting("", "Its password.")
+    source: str = _setting("Kapacitor", "Source of the events when a handler names none.")
+
+
+@dataclass(frozen=True, slots=True)
+class BigPandaConfig:
+    url: str = _setting("https://api.bigpanda.io/data/v2/alerts", "BigPanda Alerts API URL.")
+    token: str = _setting("", "Its API token (Authorization: Bearer).")
+    app_key: str = _setting("", "The integration's app key, when a handler names none.")
+    auto_attributes: str = _setting(
+        "tags", "What becomes attributes of every alert: tags, or nothing."
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class SmtpConfig:
     host: str = _setting("localhost", "SMTP server.")
     port: int = _setting(25, "Its port (587 for submission with STARTTLS, 465 for TLS).")
@@ -426,6 +446,8 @@ SECTIONS: dict[str, type[Any]] = {
     "pushover": PushoverConfig,
     "sensu": SensuConfig,
     "alerta": AlertaConfig,
+    "servicenow": ServiceNowConfig,
+    "bigpanda": BigPandaConfig,
     "smtp": SmtpConfig,
     "mqtt": MqttConfig,
     "interpreter": InterpreterConfig,
@@ -547,6 +569,8 @@ class Config:
         self.pushover = _section(PushoverConfig, "pushover", values)
         self.sensu = _section(SensuConfig, "sensu", values)
         self.alerta = _section(AlertaConfig, "alerta", values)
+        self.servicenow = _section(ServiceNowConfig, "servicenow", values)
+        self.bigpanda = _section(BigPandaConfig, "bigpanda", values)
         self.smtp = _section(SmtpConfig, "smtp", values)
         self.mqtt = _section(MqttConfig, "mqtt", values)
         self.interpreter = _section(InterpreterConfig, "interpreter", values)

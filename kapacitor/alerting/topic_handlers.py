@@ -88,6 +88,7 @@ def check_handler(doc: Any, *, topic: str = "", handler_id: str = "") -> TopicHa
         raise handler_error(f"{spec.kind} options: " + str(e).replace("`$.", "`options.")) from None
     try:
         options.check()
+        options.check_topic(spec.topic)
     except ValueError as e:
         raise handler_error(f"{spec.kind} options: {e}") from None
     try:

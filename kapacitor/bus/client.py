@@ -171,7 +171,6 @@ async def ensure_topology(
         subjects.HANDLER_STATS_BUCKET,
         subjects.TOPICS_BUCKET,
         subjects.SILENCES_BUCKET,
-        subjects.INHIBITORS_BUCKET,
     ):
         await kv_bucket(js, bucket, replicas)
     for bucket in (subjects.MEMBERS_BUCKET, subjects.LEASES_BUCKET):

@@ -37,6 +37,8 @@ STOP_ORDER = ("api", "ingest", "matcher", "interpreter", "replay")
 COMM_PREFIX = "kap-"  # a service's /proc/<pid>/comm: kap-ingest, kap-interpreter, ...
 
 
+UNUSED_IMPORTS = ("watchfiles", "httpx._main")
+
 LOADED_WHEN_RUNNING: dict[str, tuple[str, ...]] = {
     "all": ("uvloop", "concurrent.futures.thread"),
     "api": (
@@ -56,9 +58,12 @@ def preload(services: list[str]) -> None:
     those objects: a collection would write to every page they sit on and unshare it."""
     # One BLAS thread: a thread pool started by numpy's import would not survive the fork.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    # uvicorn's package imports its reloaders, and with them watchfiles' Rust extension
-    # (0.8 MB); kapacitord never reloads, and without watchfiles uvicorn uses its stat reloader.
-    sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
+    # Packages import what no service uses, when it is installed: uvicorn its reloaders, and
+    # with them watchfiles' Rust extension (0.8 MB; kapacitord never reloads, and without
+    # watchfiles uvicorn has its stat reloader), httpx its command line, and with it rich and
+    # pygments (3 MB less idle in all; httpx falls back to a stub when they are missing).
+    for unused in UNUSED_IMPORTS:
+        sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
     for name in services:
         importlib.import_module(f"services.{name}.service")
     # What they import only once running (found by diffing sys.modules in a forked service).

@@ -15,20 +15,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from nats.js.kv import KeyValue
-
 from kapacitor.alerting.current import encode_raised
 from kapacitor.alerting.document import event_id, events_message
-from kapacitor.alerting.inhibit import (
-    ActiveInhibitors,
-    Inhibitor,
-    decode_inhibitors,
-    encode_inhibitors,
-)
 from kapacitor.alerting.silences import ActiveSilences, Silence
 from kapacitor.bus import subjects
-from kapacitor.bus.calls import on_bus
-from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket, watch_bucket
+from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket
 from kapacitor.bus.handler_store import HandlerStore
 from kapacitor.bus.interface import Delivery, Message, Puller, Stored
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
@@ -48,6 +39,7 @@ from kapacitor.model import PointBatch, decode_batch
 from kapacitor.plugins import PluginDefinition, PluginStats
 from kapacitor.plugins.state import PartitionState, StoredState
 from kapacitor.tasks import cancel_and_wait
+from services.interpreter.inhibitors import Inhibitors
 from services.interpreter.notifier import Notifier
 from services.interpreter.topic_handlers import TopicHandlers
 from services.interpreter.topic_keeper import TopicKeeper
@@ -125,10 +117,7 @@ class Interpreter:
         self._save_soon = asyncio.Event()  # wakes the saver (saver())
         self.trim = TrimSoon()
         self.silences = ActiveSilences()  # kept by serve() from the silences bucket
-        self.inhibitors = ActiveInhibitors()  # kept by serve() from the inhibitors bucket
-        self.raised_inhibitors: dict[str, list[Inhibitor]] = {}  # the bucket, by key
-        self.inhibitors_kv: KeyValue | None = None  # set by serve()
-        self._inhibitors_written: dict[str, bytes] = {}
+        self.inhibitors = Inhibitors(bus.js, host, cfg.cluster.replicas)
         self.member: Member  # joined once the definitions are known (serve)
 
     @property
@@ -285,7 +274,7 @@ class Interpreter:
                 next_tick = now + TIMER_INTERVAL_S
                 for plugin, events in self.host.tick(self.host.clock.now_ns()):
                     await self.deliver(plugin, events)
-                await self.publish_inhibitors()
+                await self.inhibitors.publish(self.member.owned())
             if now >= next_save:
                 next_save = now + state_every
                 self._save_soon.set()
@@ -347,34 +336,6 @@ class Interpreter:
                     return False
                 log.warning("partition %d: storing alert events failed, retrying: %s", p, e)
                 await asyncio.sleep(RETRY_S)
-
-    async def publish_inhibitors(self) -> None:
-        """Write the inhibitors raised in each partition held here that changed since last
-        written (kapacitor.alerting.inhibit); a failed write is tried again next time."""
-        if self.inhibitors_kv is None:
-            return
-        owned = self.member.owned()
-        written = self._inhibitors_written
-        for key in [k for k in written if int(k.rsplit(".", 1)[1]) not in owned]:
-            del written[key]  # another owner writes it now; if it comes back, write afresh
-        for (plugin, p), found in self.host.inhibitors().items():
-            if p not in owned:
-                continue
-            key = subjects.inhibitors_key(plugin, p)
-            encoded = encode_inhibitors([Inhibitor(c, tags) for c, tags in found])
-            if self._inhibitors_written.get(key) == encoded:
-                continue
-            try:
-                await on_bus(self.inhibitors_kv.put(key, encoded), "storing inhibitors")
-            except BusError as e:
-                log.warning("inhibitors of %s/%d not stored yet: %s", plugin, p, e)
-                continue
-            self._inhibitors_written[key] = encoded
-
-    def refresh_inhibitors(self) -> None:
-        """Apply the bucket's inhibitors of the plugins that inhibit now."""
-        live = {subjects.token(name) for name in self.host.inhibiting()}
-        self.inhibitors.update(self.raised_inhibitors, live)
 
     def _drop_later(self, p: int) -> None:
         """Drop `p` once its lock is free (the caller holds it)."""
@@ -481,7 +442,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
         it.definitions = defs
         host.sync(defs.values())
-        it.refresh_inhibitors()
+        await it.inhibitors.follow_definitions()
         ready.set()
         it.trim()  # compiling plugins leaves freed heap behind
 
@@ -508,10 +469,6 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     async def on_silences(silences: dict[str, Silence]) -> None:
         it.silences.update(silences.values())
 
-    async def on_inhibitors(raised: dict[str, list[Inhibitor]]) -> None:
-        it.raised_inhibitors = raised
-        it.refresh_inhibitors()
-
     async def on_query(msg: Message) -> None:
         """`kapacitor alerts`: the alerts not OK in the partitions held here."""
         await msg.respond(encode_raised(it.member.id, host.raised()))
@@ -519,10 +476,6 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     watch = asyncio.create_task(store.watch(on_change))
     silence_watch = asyncio.create_task(
         SilenceStore(await kv_bucket(js, subjects.SILENCES_BUCKET)).watch(on_silences)
-    )
-    it.inhibitors_kv = await kv_bucket(js, subjects.INHIBITORS_BUCKET)
-    inhibitor_watch = asyncio.create_task(
-        watch_bucket(it.inhibitors_kv, str, decode_inhibitors, on_inhibitors, "inhibitors")
     )
     await ready.wait()
     it.member = await join(
@@ -568,7 +521,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         await notifier.stop()
         await cancel_and_wait(follow, stats_task)
         await put_stats(host.take_dirty())
-        await bus.close(watch, silence_watch, inhibitor_watch, stats_task, follow)
+        await it.inhibitors.close()
+        await bus.close(watch, silence_watch, stats_task, follow)
 
 
 def main() -> None:

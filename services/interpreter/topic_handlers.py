@@ -12,27 +12,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from kapacitor.alerting.dispatch import deliver, retry_budget_s
-from kapacitor.alerting.document import read_events
+from kapacitor.alerting.document import events_message, read_events
 from kapacitor.alerting.event_match import EventMatch
 from kapacitor.alerting.kinds.base import Event, Sender
 from kapacitor.alerting.topic_handlers import HandlerStats, TopicHandler
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.handler_store import HANDLER_MAX_PENDING, HandlerStore
-from kapacitor.bus.interface import Delivery
+from kapacitor.bus.interface import Delivery, Puller, Stored
 from kapacitor.clock import Clock
-from kapacitor.config import ACK_WAIT_FLOOR_S, Config
+from kapacitor.config import ACK_WAIT_FLOOR_S, STORE_ACK_TIMEOUT_S, Config
 from kapacitor.errors import BusError, CodecError
 from kapacitor.tasks import cancel_and_wait
+
+if TYPE_CHECKING:
+    from kapacitor.alerting.kinds.aggregate import AggregateOptions
 
 log = logging.getLogger("kapacitor.handlers")
 
 FETCH = 16
+AGGREGATE_MAX_PENDING = 10_000  # messages an aggregate handler holds over one interval
 RETRY_S = 0.5
 DROP_LOG_INTERVAL_S = 10.0
 Key = tuple[str, str]  # (topic, handler id)
@@ -90,55 +96,114 @@ class TopicHandlers:
     async def _work(self, w: Worker) -> None:
         spec = w.spec
         options = spec.parsed_options()
-        from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
+        # late: the kinds are imported only where handlers run (see registry's docstring)
+        from kapacitor.alerting.kinds.aggregate import AggregateOptions
+        from kapacitor.alerting.kinds.registry import KINDS
 
-        sender: Sender = KINDS[spec.kind].sender(options, self.cfg)
         match = EventMatch(spec.match)
+        if isinstance(options, AggregateOptions):
+            wait = options.interval_s + 2 * ACK_WAIT_FLOOR_S  # held until the interval ends
+            await self._consume(
+                w, wait, AGGREGATE_MAX_PENDING, lambda p: self._aggregate(w, p, options, match)
+            )
+            return
+        sender: Sender = KINDS[spec.kind].sender(options, self.cfg)
         backoff = self.cfg.alert.handler_backoff.seconds
         budget = retry_budget_s(options.retries, options.timeout_s, backoff)
-        try:
+
+        async def each(puller: Puller) -> None:
             while True:
-                try:
-                    puller = await self.bus.take_over_consumer(
-                        subjects.ALERTS_STREAM,
-                        subjects.handler_consumer(spec.topic, spec.id),
-                        subjects.topic_alerts(spec.topic),
-                        # an event's every attempt fits before the server sends it again
-                        ack_wait=max(ACK_WAIT_FLOOR_S, budget + ACK_WAIT_FLOOR_S),
-                        max_pending=HANDLER_MAX_PENDING,
-                        ack_all=True,
-                    )
-                    try:
-                        while True:
-                            for msg in await puller.fetch(FETCH):
-                                await self._handle(w, msg, sender, match, backoff, options.retries)
-                                await msg.ack_sync()
-                    finally:
-                        await puller.close()
-                except BusError as e:
-                    log.warning("topic handler %s/%s: %s; trying again", spec.topic, spec.id, e)
-                    await asyncio.sleep(RETRY_S)
-                except Exception:  # loop boundary: a bug must not end the handler for good
-                    log.exception("topic handler %s/%s failed; starting again", *_name(w))
-                    await asyncio.sleep(RETRY_S)
+                for msg in await puller.fetch(FETCH):
+                    for event in self._wanted(w, msg, match, drop_behind=True):
+                        await deliver(
+                            sender, event, w.stats, retries=options.retries, backoff=backoff
+                        )
+                    await msg.ack_sync()
+
+        try:
+            # an event's every attempt fits before the server sends it again
+            await self._consume(w, budget + ACK_WAIT_FLOOR_S, HANDLER_MAX_PENDING, each)
         finally:
             await sender.close()
 
-    async def _handle(
+    async def _consume(
         self,
         w: Worker,
-        msg: Delivery,
-        sender: Sender,
-        match: EventMatch,
-        backoff: float,
-        retries: int,
+        ack_wait: float,
+        max_pending: int,
+        run: Callable[[Puller], Awaitable[None]],
     ) -> None:
+        """`run` over the handler's consumer, bound afresh after any failure, forever."""
+        spec = w.spec
+        while True:
+            try:
+                puller = await self.bus.take_over_consumer(
+                    subjects.ALERTS_STREAM,
+                    subjects.handler_consumer(spec.topic, spec.id),
+                    subjects.topic_alerts(spec.topic),
+                    ack_wait=max(ACK_WAIT_FLOOR_S, ack_wait),
+                    max_pending=max_pending,
+                    ack_all=True,
+                )
+                try:
+                    await run(puller)
+                finally:
+                    await puller.close()
+            except BusError as e:
+                log.warning("topic handler %s/%s: %s; trying again", spec.topic, spec.id, e)
+                await asyncio.sleep(RETRY_S)
+            except Exception:  # loop boundary: a bug must not end the handler for good
+                log.exception("topic handler %s/%s failed; starting again", *_name(w))
+                await asyncio.sleep(RETRY_S)
+
+    async def _aggregate(
+        self, w: Worker, puller: Puller, options: AggregateOptions, match: EventMatch
+    ) -> None:
+        """Sum up the events of each interval into one event stored in the options' topic,
+        then acknowledge them all (kapacitor.alerting.kinds.aggregate)."""
+        from kapacitor.alerting.kinds.aggregate import PLUGIN, Aggregation
+
+        loop = asyncio.get_running_loop()
+        spec = w.spec
+        while True:
+            summed, last = Aggregation(), None
+            due = loop.time() + options.interval_s
+            while loop.time() < due:
+                for msg in await puller.fetch(FETCH):
+                    last = msg
+                    for wanted in self._wanted(w, msg, match, drop_behind=False):
+                        summed.add(wanted.doc)
+            if last is None:
+                continue
+            if summed.count:
+                event = summed.event(options, spec.topic, spec.id)
+                msg_id = (
+                    f"agg.{subjects.token(spec.topic)}.{subjects.token(spec.id)}.{last.sequence}"
+                )
+                data, ids = events_message([event], msg_id)
+                stored = Stored(
+                    subjects.plugin_alerts(PLUGIN, options.topic),
+                    data,
+                    msg_id,
+                    {subjects.H_EVENT_IDS: ids},
+                )
+                await self.bus.store_all(
+                    [stored], stream=subjects.ALERTS_STREAM, timeout=STORE_ACK_TIMEOUT_S
+                )
+                w.stats.sent += 1
+            await last.ack_sync()
+
+    def _wanted(
+        self, w: Worker, msg: Delivery, match: EventMatch, *, drop_behind: bool
+    ) -> list[Event]:
+        """The events of `msg` the handler sends: those its match selects and nothing
+        suppressed; none when `drop_behind` and the handler is too far behind (counted)."""
         try:
             events = read_events(msg.data, msg.header(subjects.H_EVENT_IDS))
         except CodecError as e:
             log.error("topic handler %s/%s: unreadable events %s: %s", *_name(w), msg.sequence, e)
-            return
-        if msg.pending > self.cfg.alert.handler_backlog:
+            return []
+        if drop_behind and msg.pending > self.cfg.alert.handler_backlog:
             w.stats.dropped += len(events)
             now = self.clock.monotonic_ns()
             if now - w.dropped_logged_ns >= DROP_LOG_INTERVAL_S * 1e9:
@@ -149,18 +214,17 @@ class TopicHandlers:
                     msg.pending,
                     w.stats.dropped,
                 )
-            return
+            return []
+        out = []
         wanted = match.matches([doc for _, _, doc in events])
         for (event_id, data, doc), chosen in zip(events, wanted, strict=True):
             if not chosen:
                 w.stats.skipped += 1
-                continue
-            if doc.get("suppressed"):
+            elif doc.get("suppressed"):
                 w.stats.suppressed += 1
-                continue
-            await deliver(
-                sender, Event(event_id, data, doc), w.stats, retries=retries, backoff=backoff
-            )
+            else:
+                out.append(Event(event_id, data, doc))
+        return out
 
     async def _publish_forever(self) -> None:
         while True:

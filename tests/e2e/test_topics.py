@@ -177,3 +177,34 @@ def test_undelivered_events_outlive_the_process_delivering_them(
             by_level.setdefault(body["level"], set()).add(event_id)
         # a copy sent again carries the same id, for the receiver to drop
         assert all(len(ids) == 1 for ids in by_level.values()), by_level
+
+
+def test_an_aggregate_handler_sends_one_event_per_interval(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.start()
+    with WebhookReceiver() as hook:
+        define_handler(
+            daemon,
+            tmp_path / "agg.yaml",
+            "id: agg\ntopic: cpu\nkind: aggregate\nmatch: level = 'CRITICAL'\n"
+            "options: {interval: 2s, topic: digest}\n",
+        )
+        define_handler(
+            daemon,
+            tmp_path / "digest.yaml",
+            f"id: post\ntopic: digest\nkind: post\noptions: {{url: '{hook.url}'}}\n",
+        )
+        define_plugin(daemon, tmp_path)
+        daemon.wait_plugins_live()
+        body = "".join(lines(h, VALUES[:25]) for h in ("a", "b", "c"))  # three go CRITICAL
+        assert daemon.write(body).status_code == 204
+        wait_until(lambda: hook.bodies, what="the digest posted")
+        [digest] = hook.bodies
+        assert (digest["level"], digest["topic"], digest["plugin"]) == (
+            "CRITICAL",
+            "digest",
+            "aggregate",
+        )
+        assert digest["message"] == "Received 3 events in the last 2s."
+        assert sorted(digest["details"].splitlines()) == [
+            f"cpu_idle cpu_idle,host={h} is CRITICAL: value 26 < 30" for h in "abc"
+        ]

@@ -50,6 +50,9 @@ class Options(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
         if not 0 <= self.retries <= 100:
             raise ValueError(f"retries must be 0 to 100, got {self.retries}")
 
+    def check_topic(self, topic: str) -> None:
+        """Raise ValueError when the options do not suit a handler of `topic`."""
+
     @property
     def timeout_s(self) -> float:
         return parse_duration(self.timeout)

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kapacitor.alerting.kinds.aggregate import AggregateOptions, no_sender
 from kapacitor.alerting.kinds.alerta import AlertaOptions, alerta_request
 from kapacitor.alerting.kinds.base import Options, Sender
+from kapacitor.alerting.kinds.bigpanda import BigPandaOptions, bigpanda_request
 from kapacitor.alerting.kinds.discord import DiscordOptions, discord_request
 from kapacitor.alerting.kinds.exec import ExecOptions, ExecSender
 from kapacitor.alerting.kinds.http import http_kind
@@ -21,6 +23,7 @@ from kapacitor.alerting.kinds.pagerduty2 import PagerDuty2Options, pagerduty2_re
 from kapacitor.alerting.kinds.post import PostOptions, PostSender
 from kapacitor.alerting.kinds.pushover import PushoverOptions, pushover_request
 from kapacitor.alerting.kinds.sensu import SensuOptions, SensuSender
+from kapacitor.alerting.kinds.servicenow import ServiceNowOptions, servicenow_request
 from kapacitor.alerting.kinds.slack import SlackOptions, slack_request
 from kapacitor.alerting.kinds.smtp import SmtpOptions, SmtpSender
 from kapacitor.alerting.kinds.tcp import TcpOptions, TcpSender
@@ -102,9 +105,27 @@ KINDS: dict[str, Kind] = {
             http_kind(alerta_request, "alerta"),
             "an Alerta alert, severity by level",
         ),
+        Kind(
+            "servicenow",
+            ServiceNowOptions,
+            http_kind(servicenow_request, "servicenow"),
+            "a ServiceNow event, severity by level, grouped by the alert id",
+        ),
+        Kind(
+            "bigpanda",
+            BigPandaOptions,
+            http_kind(bigpanda_request, "bigpanda"),
+            "a BigPanda alert, status by level, tags as attributes",
+        ),
         Kind("mqtt", MqttOptions, MqttSender, "the message published to an MQTT topic"),
         Kind("smtp", SmtpOptions, SmtpSender, "a mail: the message as subject, fields as body"),
         Kind("email", SmtpOptions, SmtpSender, "the same as smtp"),
         Kind("nats", NatsOptions, NatsSender, "the event published to a NATS subject"),
+        Kind(
+            "aggregate",
+            AggregateOptions,
+            no_sender,
+            "the events of each interval as one event, sent to another topic",
+        ),
     )
 }

@@ -311,3 +311,62 @@ async def test_alerta_alert_with_templates_and_severity() -> None:
     }
     assert first["rawData"] == orjson.loads(event("WARNING").data)
     assert (hook.bodies[1]["severity"], hook.bodies[1]["resource"]) == ("ok", "cpu")
+
+
+async def test_servicenow_event_with_basic_auth_and_templates() -> None:
+    with WebhookReceiver() as hook:
+        server = cfg(servicenow_url=hook.url, servicenow_username="kap", servicenow_password="pw")
+        opts = {"node": "{host}", "type": "cpu", "resource": "{plugin}", "metric-name": "idle"}
+        await send_events("servicenow", opts, server, event("CRITICAL"))
+        await send_events(
+            "servicenow", {"message-key": "{host}-cpu", "source": "k2"}, server, event("OK")
+        )
+    assert hook.paths == ["/alert", "/alert"]
+    assert hook.headers[0]["Authorization"] == "Basic a2FwOnB3"
+    assert hook.raw[0] == (
+        b'{"source":"Kapacitor","node":"web1","type":"cpu","resource":"cpu",'
+        b'"metric_name":"idle","message_key":"cpu:cpu,host=web1","severity":"1",'
+        b'"description":"cpu web1 is CRITICAL"}'
+    )
+    second = hook.bodies[1]
+    assert (second["message_key"], second["severity"], second["source"]) == ("web1-cpu", "5", "k2")
+    long = event("WARNING", message="m" * 5000, id="i" * 2000)
+    with WebhookReceiver() as hook:
+        await send_events("servicenow", {"url": hook.url}, cfg(), long)
+    body = hook.bodies[0]
+    assert (len(body["description"]), len(body["message_key"]), body["severity"]) == (
+        4000,
+        1024,
+        "4",
+    )
+    assert "Authorization" not in hook.headers[0]
+    with pytest.raises(Undelivered, match=r"servicenow\.url"):
+        await send_events("servicenow", {}, cfg(), event("OK"))
+
+
+async def test_bigpanda_alert_with_tags_and_attributes() -> None:
+    with WebhookReceiver() as hook:
+        server = cfg(bigpanda_url=hook.url, bigpanda_token="t0k", bigpanda_app_key="app1")
+        opts = {"primary-property": "host", "attributes": {"runbook": "https://wiki/{plugin}"}}
+        await send_events("bigpanda", opts, server, event("WARNING", details="disk swap"))
+        await send_events("bigpanda", {"app-key": "app2"}, server, event("INFO", details="{x}"))
+    assert hook.headers[0]["Authorization"] == "Bearer t0k"
+    assert hook.raw[0] == (
+        b'{"description":"cpu web1 is WARNING","details":"disk swap",'
+        b'"check":"cpu:cpu,host=web1","task":"cpu:cpu","timestamp":1700000000,'
+        b'"status":"warning","primary_property":"host","app_key":"app1","host":"web1",'
+        b'"runbook":"https://wiki/cpu"}'
+    )
+    second = hook.bodies[1]
+    assert (second["status"], second["app_key"], "details" in second) == ("ok", "app2", False)
+    with WebhookReceiver() as hook:
+        quiet = cfg(
+            bigpanda_url=hook.url,
+            bigpanda_token="t",
+            bigpanda_app_key="a",
+            bigpanda_auto_attributes="",
+        )
+        await send_events("bigpanda", {}, quiet, event("CRITICAL"))
+    assert "host" not in hook.bodies[0] and hook.bodies[0]["status"] == "critical"
+    with pytest.raises(Undelivered, match=r"bigpanda\.token"):
+        await send_events("bigpanda", {}, cfg(), event("OK"))

@@ -31,7 +31,8 @@ async def test_trim_soon_runs_once_after_the_last_call(monkeypatch: pytest.Monke
 def test_the_forked_image_holds_no_handler_kind_and_nothing_unused() -> None:
     """kapacitord forks every service from one image of all their imports; the handler kinds
     (paho-mqtt, smtplib, ...) are imported only where a handler is defined or run, and what no
-    service uses (uvicorn's websockets and its file-watching reloader) not at all."""
+    service uses (uvicorn's websockets and its file-watching reloader, httpx's command line
+    with rich and pygments) not at all."""
     code = (
         "import sys\n"
         "from kapacitor.config import ALL_SERVICES\n"
@@ -39,7 +40,7 @@ def test_the_forked_image_holds_no_handler_kind_and_nothing_unused() -> None:
         "preload(list(ALL_SERVICES))\n"
         "print(sorted(m for m in sys.modules if sys.modules[m] is not None and m.startswith(("
         "'kapacitor.alerting.kinds.registry', 'paho', 'aiomqtt', 'smtplib', 'websockets', "
-        "'watchfiles'))))\n"
+        "'watchfiles', 'rich', 'pygments'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
