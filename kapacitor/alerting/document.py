@@ -41,7 +41,7 @@ def event_document(e: AlertEvent) -> dict[str, Any]:
         "id": e.id,
         "plugin": e.plugin,
         "instance": e.instance,
-        "tags": dict(e.tags),
+        "tags": e.tags,  # the event's own copy (build_event), never changed
         "level": e.level,
         "previousLevel": e.previous_level,
         "value": e.value,

@@ -117,10 +117,35 @@ def build_event(
     filled from the event and the tags; a message computed per point that cannot be read is
     used as it is, and the event says why (`template_error`)."""
     v, thr = fmt_number(value), fmt_number(threshold)
+    if template is None and id_template is None and details is None and recoverable:
+        # The common case, formatted directly and built with the defaults: events are rare
+        # but alert storms are not (R1: 36,800 events per million points).
+        if level != "OK":
+            message = f"{plugin} {instance} is {level}: value {v} {op} {thr}"
+        else:
+            message = (
+                f"{plugin} {instance} is OK: value {v} {op} {thr} no longer holds"
+                f" (was {previous_level})"
+            )
+        return AlertEvent(
+            id=event_id,
+            plugin=plugin,
+            instance=instance,
+            tags=dict(tags),
+            level=level,
+            previous_level=previous_level,
+            value=value,
+            time=time,
+            message=message,
+            duration=duration,
+            change=change,
+            topic=topic,
+            category=category,
+            expired=expired,
+        )
     problem = ""
     values: dict[str, str] | None = None
     if template is None:
-        # The common case, formatted directly: events are rare but alert storms are not.
         if level != "OK":
             message = f"{plugin} {instance} is {level}: value {v} {op} {thr}"
         else:
