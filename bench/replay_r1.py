@@ -33,6 +33,11 @@ def main() -> None:
     ap.add_argument("--series", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--all-alerts",
+        action="store_true",
+        help="have the report list every alert event (by default it lists the first 1,000)",
+    )
     args = ap.parse_args()
     total = args.series * args.steps
     posts = bodies(args.series, args.steps, 5000)
@@ -60,7 +65,10 @@ def main() -> None:
                 t0 = time.perf_counter()
                 report = None
                 with c.stream(
-                    "POST", V1 + "/replays", json={"recording": rec, "plugin": "r1"}
+                    "POST",
+                    V1 + "/replays",
+                    json={"recording": rec, "plugin": "r1"}
+                    | ({"max_alerts": 0} if args.all_alerts else {}),
                 ) as lines:
                     for line in lines.iter_lines():
                         if line.strip():
@@ -76,7 +84,8 @@ def main() -> None:
         "replay_seconds": round(replay_s, 3),
         "replay_points_per_s": round(total / replay_s),
         "engine_seconds": round(float(report.get("elapsed", 0.0)), 3),
-        "alerts": len(report["alerts"]),
+        "alerts": report.get("alerts_total", len(report["alerts"])),
+        "alerts_listed": len(report["alerts"]),
         "points_matched": report["points_matched"],
     }
     if args.json:
@@ -86,7 +95,8 @@ def main() -> None:
             f"R1 live ingest: {result['ingest_seconds']} s; replay of the recording: "
             f"{result['replay_seconds']} s, of which {result['engine_seconds']} s in the engine "
             f"({result['replay_points_per_s']:,} points/s, "
-            f"{result['alerts']} alerts, {result['points_matched']:,} points matched)"
+            f"{result['alerts']} alerts, {result['alerts_listed']} listed, "
+            f"{result['points_matched']:,} points matched)"
         )
 
 

@@ -67,6 +67,9 @@ STORE_ACK_TIMEOUT_S = 10.0
 # A service asked to stop hands its work over (saves state, leaves the cluster) within this
 # long, or exits anyway; orphaned (kapacitord died and took the embedded NATS with it), sooner.
 SERVICE_STOP_S = 15.0
+# A replay report lists this many alert events unless asked for more (all are counted, and all
+# are sent with --send-alerts): a million points can raise tens of thousands.
+REPLAY_REPORT_ALERTS = 1000
 ORPHAN_STOP_S = 5.0
 # The least time a delivered, unacknowledged message waits before it comes again. It is also
 # how long a message lost on its way (a NATS server of a cluster dying) takes to come back,

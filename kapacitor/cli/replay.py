@@ -13,6 +13,7 @@ import typer
 
 from kapacitor.cli.app import V1, JsonOpt, client_of
 from kapacitor.cli.output import fail, print_json, progress_console
+from kapacitor.config import REPLAY_REPORT_ALERTS
 from kapacitor.errors import ClientError
 
 __all__ = ["replay"]
@@ -35,6 +36,10 @@ def replay(
         bool, typer.Option("--real-clock", help="replay at the recorded pace")
     ] = False,
     speed: Annotated[float, typer.Option("--speed", help="replay N times the recorded pace")] = 0.0,
+    alerts: Annotated[
+        int,
+        typer.Option("--alerts", help="list at most N alert events (all are counted); 0: all"),
+    ] = REPLAY_REPORT_ALERTS,
     json_out: JsonOpt = False,
 ) -> None:
     """Replay a recording to a plugin in isolation and print what it raised."""
@@ -51,11 +56,14 @@ def replay(
             fail(f"{expect} is not a saved replay report: {e}", 2)
     if speed < 0:
         fail("--speed must be positive", 2)
+    if alerts < 0:
+        fail("--alerts must be 0 (all) or more", 2)
     request = ReplayRequest(
         recording=recording,
         plugin=plugin,
         send_alerts=send_alerts,
         speed=speed or (1.0 if real_clock else 0.0),
+        max_alerts=alerts,
     )
     report_doc: Any = None
     console = progress_console()

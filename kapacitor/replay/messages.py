@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 import msgspec
 
+from kapacitor.config import REPLAY_REPORT_ALERTS
 from kapacitor.errors import CodecError, DslError, RequestError, ServiceFailed
 from kapacitor.match import parse_where
 
@@ -29,6 +30,7 @@ __all__ = [
 T = TypeVar("T")
 
 NonNegative = Annotated[float, msgspec.Meta(ge=0.0)]
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 
 
 class RecordQuery(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +84,7 @@ class ReplayRequest(msgspec.Struct, frozen=True, kw_only=True):
     send_alerts: bool = False
     speed: NonNegative = 0.0
     replay_id: str = ""
+    max_alerts: NonNegativeInt = REPLAY_REPORT_ALERTS  # alerts the report lists; 0: all
 
     VERB = "replay"
 

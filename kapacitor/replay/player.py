@@ -63,7 +63,8 @@ class ReplayReport(msgspec.Struct, kw_only=True):
     (as `kapacitor show` prints them); `first_time`/`last_time`: event-time range of the
     recording (ns, 0 when empty); `alerts`: the alert events as the alert log writes them
     (`kapacitor.alerting.document.event_document`), in the order the plugin raised them;
-    `levels`: number of events per level; `elapsed`: wall-clock seconds the replay took.
+    `levels`: number of events per level; `elapsed`: wall-clock seconds the replay took;
+    `alerts_total`: how many events there were (`alerts` lists the first `max_alerts`).
     """
 
     plugin: str
@@ -75,6 +76,7 @@ class ReplayReport(msgspec.Struct, kw_only=True):
     first_time: int = 0
     last_time: int = 0
     alerts: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    alerts_total: int = 0  # every alert event, listed in `alerts` or not
     levels: dict[str, int] = msgspec.field(default_factory=dict)
     errors: list[str] = msgspec.field(default_factory=list)
     elapsed: float = 0.0
@@ -156,6 +158,7 @@ def replay(
     recording: str = "",
     chunk_rows: int = CHUNK_ROWS,
     pace: Callable[[int], None] | None = None,
+    max_alerts: int = 0,
 ) -> ReplayReport:
     """Replay `batches` to the plugin `definition` (see the module doc) and report.
 
@@ -193,6 +196,7 @@ def replay(
         return report
 
     events: list[dict[str, Any]] = []
+    levels: Counter[str] = Counter()
     errors_seen = 0
     if pace is not None and n:
         pace(int(times[0]))  # the recording's start is "now" for the paced replay
@@ -215,7 +219,9 @@ def replay(
                 continue
             report.points_matched += len(matched)
             for event in host.process(name, matched):
-                events.append(event_document(event))
+                levels[event.level] += 1
+                if not max_alerts or len(events) < max_alerts:
+                    events.append(event_document(event))
             stats = host.plugin_stats(name)
             if stats.errors != errors_seen:
                 errors_seen = stats.errors
@@ -227,7 +233,8 @@ def replay(
         more = len(report.errors) - MAX_ERRORS
         report.errors = [*report.errors[:MAX_ERRORS], f"... and {more} more errors"]
     report.alerts = events
-    report.levels = dict(Counter(str(e["level"]) for e in events))
+    report.alerts_total = sum(levels.values())
+    report.levels = dict(levels)
     report.points_processed = stats.points_processed
     report.points_skipped = stats.points_skipped
     report.elapsed = time.perf_counter() - started
@@ -260,7 +267,11 @@ def report_table(report: ReplayReport) -> str:
         f"Points:     {report.points_replayed} replayed, {report.points_matched} matched, "
         f"{report.points_processed} processed, {report.points_skipped} skipped"
     )
-    head.append(f"Alerts:     {len(report.alerts)} ({_levels_line(report.levels)})")
+    listed = ""
+    if report.alerts_total > len(report.alerts):
+        listed = f"; the first {len(report.alerts)} listed (--alerts 0 lists all)"
+    total = max(report.alerts_total, len(report.alerts))
+    head.append(f"Alerts:     {total} ({_levels_line(report.levels)}{listed})")
     head.append(f"Errors:     {len(report.errors)}")
     head.append(f"Elapsed:    {report.elapsed:.3f}s")
     lines = head

@@ -274,9 +274,12 @@ class ReplayService:
             recording=rid,
             pace=pace,
             chunk_rows=PACED_CHUNK_ROWS if pace else CHUNK_ROWS,
+            max_alerts=0 if req.send_alerts else req.max_alerts,  # sending needs them all
         )
         if req.send_alerts and report.alerts:
             await self.send_alerts(report.alerts, definition.webhook)
+            if req.max_alerts:
+                report.alerts = report.alerts[: req.max_alerts]
         # A report can outgrow a NATS message: it goes as numbered parts on the progress
         # subject, and the reply only says how many there are.
         parts = split_report(encode_report(report))

@@ -134,6 +134,18 @@ def test_counts_and_levels() -> None:
     assert report.first_time == T0 and report.last_time == T0 + 99 * S
 
 
+def test_a_report_lists_the_first_alerts_and_counts_them_all() -> None:
+    d = DEFINITIONS[0]
+    batches = _batches(_lines(100), 40)
+    whole = replay(batches, d)
+    assert whole.alerts_total == len(whole.alerts) > 3
+    some = replay(batches, d, max_alerts=3)
+    assert some.alerts == whole.alerts[:3]
+    assert (some.alerts_total, some.levels) == (whole.alerts_total, whole.levels)
+    text = report_table(some)
+    assert f"Alerts:     {whole.alerts_total} (" in text and "the first 3 listed" in text
+
+
 def test_db_and_rp_matching() -> None:
     d = PluginDefinition(
         name="p", from_="cpu", db="telegraf", rp="autogen", script="alert(value, >, 5)"
