@@ -203,6 +203,8 @@ def _check_deadman(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> N
         raise ctx.error("deadman() interval must be longer than 0", interval_node.span)
     _level(ctx, args)
     _name(ctx, args, "topic")
+    _name(ctx, args, "category")
+    _templates(ctx, args)
     _inhibit(ctx, args)
 
 

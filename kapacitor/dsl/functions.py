@@ -136,6 +136,34 @@ def _reset(name: str, level: str) -> Param:
     )
 
 
+_ID = Param(
+    "id",
+    Type.STRING,
+    None,
+    keyword_only=True,
+    const=True,
+    doc="the alert's id, a template of what stays the same across its events "
+    '(`{plugin}`, `{instance}`, `{topic}`, tags: "{host}/cpu"): it names the alert '
+    "in topics, `kapacitor alerts` and receivers that deduplicate (PagerDuty's "
+    "dedup key); none: `<plugin>:<instance>`",
+)
+_DETAILS = Param(
+    "details",
+    Type.STRING,
+    None,
+    keyword_only=True,
+    const=True,
+    doc="a longer text for receivers that show one (email body, PagerDuty "
+    "details): a template with the placeholders of `message`",
+)
+_CATEGORY = Param(
+    "category",
+    Type.STRING,
+    None,
+    keyword_only=True,
+    const=True,
+    doc="the category an `inhibit` of another alert names",
+)
 _INHIBIT = (
     Param(
         "inhibit",
@@ -881,26 +909,8 @@ _REGISTRY: tuple[Function, ...] = (
                 doc='"info", "warning" or "critical" (any case)',
             ),
             _TOPIC,
-            Param(
-                "id",
-                Type.STRING,
-                None,
-                keyword_only=True,
-                const=True,
-                doc="the alert's id, a template of what stays the same across its events "
-                '(`{plugin}`, `{instance}`, `{topic}`, tags: "{host}/cpu"): it names the alert '
-                "in topics, `kapacitor alerts` and receivers that deduplicate (PagerDuty's "
-                "dedup key); none: `<plugin>:<instance>`",
-            ),
-            Param(
-                "details",
-                Type.STRING,
-                None,
-                keyword_only=True,
-                const=True,
-                doc="a longer text for receivers that show one (email body, PagerDuty "
-                "details): a template with the placeholders of `message`",
-            ),
+            _ID,
+            _DETAILS,
             _reset("reset", "the alert's own level"),
             _reset("warn_reset", "WARNING"),
             _reset("info_reset", "INFO"),
@@ -943,14 +953,7 @@ _REGISTRY: tuple[Function, ...] = (
                 const=True,
                 doc="how many evaluations flapping detection weighs, >= 2",
             ),
-            Param(
-                "category",
-                Type.STRING,
-                None,
-                keyword_only=True,
-                const=True,
-                doc="the category an `inhibit` of another alert names",
-            ),
+            _CATEGORY,
             *_INHIBIT,
         ),
         Type.ALERT,
@@ -985,6 +988,9 @@ _REGISTRY: tuple[Function, ...] = (
                 doc='"info", "warning" or "critical" (any case)',
             ),
             _TOPIC,
+            _ID,
+            _DETAILS,
+            _CATEGORY,
             *_INHIBIT,
         ),
         Type.ALERT,

@@ -34,7 +34,7 @@ import numpy as np
 
 from kapacitor.dsl.ast import String
 from kapacitor.dsl.check import BoundCall, CheckedScript
-from kapacitor.engine.events import AlertEvent, RaisedAlert, alert_id, build_event
+from kapacitor.engine.events import AlertEvent, RaisedAlert, alert_id, build_event, render_id
 from kapacitor.engine.groups import NO_TIME, BoolArray, IntArray, grow
 from kapacitor.engine.ops import describe_inhibit, duration_text, fmt_number, inhibit_options
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
@@ -59,6 +59,9 @@ class DeadmanOp:
     topic: str = ""
     inhibit: str = ""  # as AlertOp's
     inhibit_tags: tuple[str, ...] = ()
+    id_template: str | None = None
+    details: str | None = None
+    category: str = ""
 
     def inputs(self) -> tuple[int, ...]:
         return ()
@@ -73,6 +76,11 @@ class DeadmanOp:
             text += " message=" + str(String(self.message))
         if self.topic:
             text += " topic=" + str(String(self.topic))
+        for name, given in (("id", self.id_template), ("details", self.details)):
+            if given is not None:
+                text += f" {name}=" + str(String(given))
+        if self.category:
+            text += " category=" + str(String(self.category))
         return text + describe_inhibit(self.inhibit, self.inhibit_tags)
 
 
@@ -89,6 +97,11 @@ def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> Deadman
     assert (message is None or isinstance(message, str)) and isinstance(level, str)
     assert isinstance(topic, str)
     text = duration_text(checked, args["interval"])
+    id_template = checked.constant(args["id"]) if "id" in args else None
+    details = checked.constant(args["details"]) if "details" in args else None
+    category = checked.constant(args["category"]) if "category" in args else ""
+    assert id_template is None or isinstance(id_template, str)
+    assert (details is None or isinstance(details, str)) and isinstance(category, str)
     return DeadmanOp(
         index,
         float(threshold),
@@ -97,6 +110,9 @@ def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> Deadman
         message,
         text,
         topic,
+        id_template=id_template,
+        details=details,
+        category=category,
         **inhibit_options(checked, args),
     )
 
@@ -208,13 +224,16 @@ class DeadmanState:
         """The deadmen raised now."""
         return [
             RaisedAlert(
-                id=alert_id(plugin, keys[i], op.index, many),
+                id=alert_id(plugin, keys[i], op.index, many)
+                if op.id_template is None
+                else render_id(op.id_template, plugin, keys[i], tags, op.topic),
                 plugin=plugin,
                 instance=keys[i],
                 tags=tags,
                 level=op.level,
                 since=since,
                 topic=op.topic,
+                category=op.category,
             )
             for op, i, since, tags in self.raised_instances(len(keys))
         ]
@@ -257,6 +276,9 @@ class DeadmanState:
                     template=template,
                     change=int(s.changes[i]),
                     topic=op.topic,
+                    id_template=op.id_template,
+                    details=op.details,
+                    category=op.category,
                 )
                 s.changes[i] += 1
                 out.append((i, op.index, event))

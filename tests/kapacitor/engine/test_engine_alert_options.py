@@ -241,3 +241,21 @@ def test_a_runtime_reports_the_inhibitors_of_its_raised_instances() -> None:
         key=str,
     )
     assert not build_program(compile_script("alert(value, ==, 0)")).inhibits
+
+
+def test_deadman_takes_id_details_and_category() -> None:
+    source = 'deadman(0, 10s, id="{host}/up", details="{host} sent nothing", category="net")'
+    clock = ManualClock()
+    rt = PluginRuntime("up", build_program(compile_script(source)), clock)
+    batch, idx, keys, tags, _ = make_batch(
+        [Row(0, SECOND, {"value": 1.0})], {"value": FieldType.FLOAT}
+    )
+    rt.process(batch, idx, keys, tags)
+    events = []
+    for _ in range(3):
+        clock.advance(10 * SECOND)
+        events += rt.on_timer(clock.now_ns())
+    [fired] = events
+    assert (fired.id, fired.details, fired.category) == ("h0/up", "h0 sent nothing", "net")
+    [raised] = rt.raised()
+    assert (raised.id, raised.category) == ("h0/up", "net")
