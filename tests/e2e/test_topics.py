@@ -19,8 +19,10 @@ VALUES = [50.0] * 10 + [10.0] * 15 + [80.0] * 10  # CRITICAL at 15, OK at 27
 SCRIPT = 'alert(avg(window(value, 10)), <, 30, topic="cpu")\n'
 
 
-def lines(host: str, values: list[float]) -> str:
-    return "".join(f"cpu_idle,host={host} value={v} {T0 + i * S}\n" for i, v in enumerate(values))
+def lines(host: str, values: list[float], start: int = 0) -> str:
+    return "".join(
+        f"cpu_idle,host={host} value={v} {T0 + (start + i) * S}\n" for i, v in enumerate(values)
+    )
 
 
 def define_plugin(d: Daemon, tmp_path: Path) -> None:
@@ -208,3 +210,30 @@ def test_an_aggregate_handler_sends_one_event_per_interval(daemon: Daemon, tmp_p
         assert sorted(digest["details"].splitlines()) == [
             f"cpu_idle cpu_idle,host={h} is CRITICAL: value 26 < 30" for h in "abc"
         ]
+
+
+def test_a_handler_too_far_behind_drops_counts_and_logs(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.env["KAPACITOR_ALERT_HANDLER_BACKLOG"] = "2"
+    daemon.env["KAPACITOR_INTERPRETER_STATS_INTERVAL"] = "200ms"
+    daemon.start()
+    with WebhookReceiver(delay_s=2.0) as hook:
+        define_handler(
+            daemon,
+            tmp_path / "slow.yaml",
+            f"id: slow\ntopic: cpu\nkind: post\noptions: {{url: '{hook.url}', timeout: 5s}}\n",
+        )
+        f = tmp_path / "flip.kap"
+        f.write_text('alert(value, <, 30, topic="cpu")\n')
+        assert daemon.cli("define", "flip", "--from", "cpu_idle", "--script", str(f)).code == 0
+        assert daemon.cli("enable", "flip").code == 0
+        daemon.wait_plugins_live()
+        for i in range(12):  # a write each: a message of events each, 2 s apart at the receiver
+            assert daemon.write(lines("a", [10.0, 50.0], start=2 * i)).status_code == 204
+
+        def dropped() -> dict[str, int] | None:
+            stats = daemon.cli("show-topic-handler", "cpu", "slow", "--json").json()["stats"]
+            return stats if stats["dropped"] > 0 else None
+
+        stats = wait_until(dropped, timeout=60, what="the slow handler dropping")
+        assert stats["sent"] >= 1 and stats["failed"] == 0
+        daemon.wait_log("events behind: dropping")
