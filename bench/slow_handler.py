@@ -35,6 +35,12 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--series", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument(
+        "--baseline",
+        choices=["r1", "topic"],
+        default="r1",
+        help="compare with R1 as it is, or with R1 sending to the topic with no handler",
+    )
     args = ap.parse_args()
     # measure() reads these from the command line of bench/r1.py
     run_args = argparse.Namespace(repeat=1, via="http", connections=1)
@@ -51,7 +57,8 @@ def main() -> None:
                 folder = Path(tmp) / f"{kind}{r}"
                 folder.mkdir()
                 if kind == "plain":
-                    with ours(folder, "http", {}) as target:
+                    script = topic_script if args.baseline == "topic" else SCRIPT
+                    with ours(folder, "http", {}, script) as target:
                         plain.append(measure(target, posts, total, run_args)["points_per_s"])
                     continue
                 with ours(folder, "http", {}, topic_script, [handler_file(hook.url)]) as target:
@@ -61,7 +68,8 @@ def main() -> None:
                     ).json()
                     counters.append(doc.get("stats", {}))
     a, b = statistics.median(plain), statistics.median(slow)
-    print("R1, each round (points/s): " + ", ".join(f"{x:,}" for x in plain))
+    baseline = "R1 to the topic, no handler" if args.baseline == "topic" else "R1"
+    print(f"{baseline}, each round (points/s): " + ", ".join(f"{x:,}" for x in plain))
     print(
         f"R1 with a topic handler answering after {args.delay:g} s, each round (points/s): "
         + ", ".join(f"{x:,}" for x in slow)
