@@ -24,7 +24,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BadRequestError, KeyNotFoundError, NoKeysError, NotFoundError
+from nats.js.errors import BadRequestError, KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 from nats.js.object_store import ObjectStore
 
@@ -288,20 +288,12 @@ async def _watched_items(kv: KeyValue) -> list[tuple[str, bytes]]:
 
 
 async def kv_values(kv: KeyValue) -> list[bytes]:
-    """Every non-empty value in a bucket (keys deleted meanwhile are skipped)."""
-    try:
-        keys = await kv.keys()
-    except NoKeysError:
-        return []
-    out = []
-    for k in keys:
-        try:
-            entry = await kv.get(k)
-        except KeyNotFoundError:
-            continue
-        if entry.value:
-            out.append(entry.value)
-    return out
+    """Every non-empty value in a bucket (keys deleted meanwhile are skipped), found as
+    kv_items finds them: `kv.keys()` runs a watcher, which can report that it has caught up
+    before it delivered anything (a recording just stored was missing from `recordings`)."""
+    # nats-py keeps the bucket's JetStream context and name on the KeyValue (no public API).
+    js: JetStreamContext = kv._js
+    return [value for _, value in await kv_items(js, kv._name, kv, ">")]
 
 
 class _JsDelivery:
