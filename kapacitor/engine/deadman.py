@@ -34,7 +34,13 @@ import numpy as np
 
 from kapacitor.dsl.ast import String
 from kapacitor.dsl.check import BoundCall, CheckedScript
-from kapacitor.engine.events import AlertEvent, RaisedAlert, alert_id, build_event, render_id
+from kapacitor.engine.events import (
+    AlertEvent,
+    RaisedAlert,
+    alert_id,
+    build_event,
+    instance_alert_id,
+)
 from kapacitor.engine.groups import NO_TIME, BoolArray, IntArray, grow
 from kapacitor.engine.ops import describe_inhibit, duration_text, fmt_number, inhibit_options
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
@@ -224,9 +230,9 @@ class DeadmanState:
         """The deadmen raised now."""
         return [
             RaisedAlert(
-                id=alert_id(plugin, keys[i], op.index, many)
-                if op.id_template is None
-                else render_id(op.id_template, plugin, keys[i], tags, op.topic),
+                id=instance_alert_id(
+                    op.id_template, plugin, keys[i], op.index, many, tags, op.topic
+                ),
                 plugin=plugin,
                 instance=keys[i],
                 tags=tags,

@@ -77,11 +77,21 @@ class RaisedAlert(msgspec.Struct, frozen=True, kw_only=True):
     category: str = ""
 
 
-def render_id(template: str, plugin: str, instance: str, tags: dict[str, str], topic: str) -> str:
-    """An `id=` template filled in (it names only what stays the same across events)."""
-    return render_message(
-        template, {**tags, "plugin": plugin, "instance": instance, "topic": topic}
-    )
+def instance_alert_id(
+    id_template: str | None,
+    plugin: str,
+    instance: str,
+    index: int,
+    many: bool,
+    tags: dict[str, str],
+    topic: str,
+) -> str:
+    """The id of an alert of an instance: its `id=` template filled in (it names only what
+    stays the same across events), else `alert_id`."""
+    if id_template is None:
+        return alert_id(plugin, instance, index, many)
+    values = {**tags, "plugin": plugin, "instance": instance, "topic": topic}
+    return render_message(id_template, values)
 
 
 def render_message(template: str, values: dict[str, str]) -> str:
@@ -117,35 +127,11 @@ def build_event(
     filled from the event and the tags; a message computed per point that cannot be read is
     used as it is, and the event says why (`template_error`)."""
     v, thr = fmt_number(value), fmt_number(threshold)
-    if template is None and id_template is None and details is None and recoverable:
-        # The common case, formatted directly and built with the defaults: events are rare
-        # but alert storms are not (R1: 36,800 events per million points).
-        if level != "OK":
-            message = f"{plugin} {instance} is {level}: value {v} {op} {thr}"
-        else:
-            message = (
-                f"{plugin} {instance} is OK: value {v} {op} {thr} no longer holds"
-                f" (was {previous_level})"
-            )
-        return AlertEvent(
-            id=event_id,
-            plugin=plugin,
-            instance=instance,
-            tags=dict(tags),
-            level=level,
-            previous_level=previous_level,
-            value=value,
-            time=time,
-            message=message,
-            duration=duration,
-            change=change,
-            topic=topic,
-            category=category,
-            expired=expired,
-        )
     problem = ""
     values: dict[str, str] | None = None
     if template is None:
+        # The default message, formatted directly: events are rare but alert storms are not
+        # (R1: 36,800 events per million points).
         if level != "OK":
             message = f"{plugin} {instance} is {level}: value {v} {op} {thr}"
         else:
@@ -164,6 +150,24 @@ def build_event(
                 "(write {{ for a brace)"
             )
         message = template if rendered is None else rendered
+    if id_template is None and details is None and recoverable and not problem:
+        # The common case, built with the struct's defaults.
+        return AlertEvent(
+            id=event_id,
+            plugin=plugin,
+            instance=instance,
+            tags=dict(tags),
+            level=level,
+            previous_level=previous_level,
+            value=value,
+            time=time,
+            message=message,
+            duration=duration,
+            change=change,
+            topic=topic,
+            category=category,
+            expired=expired,
+        )
     if id_template is not None or details is not None:
         if values is None:
             values = _values(

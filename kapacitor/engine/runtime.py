@@ -48,7 +48,7 @@ from kapacitor.engine.events import (
     RaisedAlert,
     alert_id,
     build_event,
-    render_id,
+    instance_alert_id,
 )
 from kapacitor.engine.forecast import ForecastOp, apply_forecast
 from kapacitor.engine.groups import BoolArray, Groups, IntArray, groups_of
@@ -499,9 +499,9 @@ class PluginRuntime:
                 tags = dict(parse_key(key).tags)
                 out.append(
                     RaisedAlert(
-                        id=alert_id(self.plugin, key, op.index, many)
-                        if op.id_template is None
-                        else render_id(op.id_template, self.plugin, key, tags, op.topic),
+                        id=instance_alert_id(
+                            op.id_template, self.plugin, key, op.index, many, tags, op.topic
+                        ),
                         plugin=self.plugin,
                         instance=key,
                         tags=tags,

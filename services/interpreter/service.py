@@ -343,6 +343,10 @@ class Interpreter:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _stamped(self, events: list[AlertEvent], now_ns: int) -> list[AlertEvent]:
+        """The events as stored: those a silence or an inhibitor holds back stamped so."""
+        return self.inhibitors.apply(self.silences.apply(events, now_ns))
+
     async def store_events(self, plugin: str, found: list[tuple[int, list[AlertEvent]]]) -> None:
         """Store the events in the ALERTS stream, for the notifier and the topic handlers,
         before the points that caused them can be acknowledged: one message per MATCHED
@@ -352,7 +356,7 @@ class Interpreter:
         stored = []
         now = self.host.clock.now_ns()
         for seq, events in found:
-            events = self.inhibitors.apply(self.silences.apply(events, now))
+            events = self._stamped(events, now)
             for topic, of_topic in _by_topic(events):
                 msg_id = f"ev.{seq}.{plugin_tok}" + (f".{subjects.token(topic)}" if topic else "")
                 stored.append(
@@ -362,7 +366,7 @@ class Interpreter:
 
     async def deliver(self, plugin: str, events: list[AlertEvent]) -> None:
         """Store events that no point caused (deadman checks), each named by its own id."""
-        events = self.inhibitors.apply(self.silences.apply(events, self.host.clock.now_ns()))
+        events = self._stamped(events, self.host.clock.now_ns())
         await self.bus.store_all(
             [
                 _events_stored(subjects.plugin_alerts(plugin, e.topic), [e], event_id(e))
