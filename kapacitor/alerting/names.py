@@ -21,3 +21,10 @@ def name_problem(name: str, what: str) -> str | None:
     if _NAME.fullmatch(name) is None:
         return f"{what} name {name!r} may hold only {ALLOWED}"
     return None
+
+
+def anonymous_topic(plugin: str, index: int) -> str:
+    """The topic of a plugin's alert statement `index` (0-based, as the `#k` of its ids) that
+    has handlers from the script (notify=) and no topic=: its own, as Kapacitor's anonymous
+    topics (`main:task:alert2`) are."""
+    return f"{plugin}:alert{index}"

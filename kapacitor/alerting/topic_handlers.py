@@ -31,6 +31,9 @@ class TopicHandler(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     kind: str
     match: str = ""
     options: dict[str, Any] = msgspec.field(default_factory=dict)
+    # Set on a handler a plugin's script attaches (notify=, kapacitor.alerting.script_handlers):
+    # it reads only that plugin's events of its topic and changes only with the plugin.
+    plugin: str = ""
 
     def parsed_options(self) -> Options:
         """The options as the kind's struct (they were checked when the handler was defined)."""
@@ -57,10 +60,13 @@ def handler_error(message: str) -> RequestError:
     return RequestError(f"topic handler: {message}")
 
 
-def check_handler(doc: Any, *, topic: str = "", handler_id: str = "") -> TopicHandler:
+def check_handler(
+    doc: Any, *, topic: str = "", handler_id: str = "", named: bool = True
+) -> TopicHandler:
     """The handler `doc` defines (a decoded JSON or YAML document), with `topic` and
     `handler_id` (from a URL) filled in where it leaves them out; RequestError when it is not
-    a valid definition or disagrees with them."""
+    a valid definition or disagrees with them. `named=False`: its names were made, not given
+    (a script's handler), and are not held to the naming rule."""
     from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
 
     if not isinstance(doc, dict):
@@ -73,7 +79,9 @@ def check_handler(doc: Any, *, topic: str = "", handler_id: str = "") -> TopicHa
         spec = msgspec.convert(doc, TopicHandler)
     except msgspec.ValidationError as e:
         raise handler_error(str(e).replace("`$.", "`")) from None
-    for name, what in ((spec.id, "handler"), (spec.topic, "topic")):
+    if spec.plugin:
+        raise handler_error("plugin is set by the plugin whose script defines a handler")
+    for name, what in ((spec.id, "handler"), (spec.topic, "topic")) if named else ():
         problem = name_problem(name, what)
         if problem is not None:
             raise handler_error(problem)

@@ -114,11 +114,11 @@ def plugin_document(d: PluginDefinition, stats: PluginStats | None) -> dict[str,
 
 
 @functools.lru_cache(maxsize=256)
-def script_topics(script: str) -> tuple[str, ...]:
-    """The topics a script's alert() and deadman() statements send to, in order, once each
-    (none for a script that does not compile: it was checked when defined)."""
+def script_topics(plugin: str, script: str) -> tuple[str, ...]:
+    """The topics plugin `plugin`'s alert() and deadman() statements send to, in order, once
+    each (none for a script that does not compile: it was checked when defined)."""
     try:
-        program = build_program(compile_script(script))
+        program = build_program(compile_script(script)).for_plugin(plugin)
     except DslError:
         return ()
     found = (op.topic for op in program.ops if isinstance(op, AlertOp | DeadmanOp))

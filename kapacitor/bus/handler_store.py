@@ -9,7 +9,7 @@ not a notifier runs yet. Deleting a handler deletes its consumer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 from nats.js import JetStreamContext
@@ -26,7 +26,7 @@ from kapacitor.alerting.topic_handlers import (
 from kapacitor.bus import subjects
 from kapacitor.bus.calls import on_bus
 from kapacitor.bus.client import ACK_WAIT_S, NATS_ERRORS, kv_values, pull_config, watch_bucket
-from kapacitor.errors import BusError, HandlerNotFound
+from kapacitor.errors import BusError, Conflict, HandlerNotFound
 
 log = logging.getLogger("kapacitor.handlers")
 
@@ -47,7 +47,10 @@ class HandlerStore:
             new = False
         except NotFoundError:
             config = pull_config(
-                durable, subjects.topic_alerts(spec.topic), ACK_WAIT_S, HANDLER_MAX_PENDING
+                durable,
+                subjects.handler_events(spec.topic, spec.plugin),
+                ACK_WAIT_S,
+                HANDLER_MAX_PENDING,
             )
             config.deliver_policy = DeliverPolicy.NEW
             config.ack_policy = AckPolicy.ALL
@@ -58,6 +61,34 @@ class HandlerStore:
         key = subjects.handler_key(spec.topic, spec.id)
         await on_bus(self.kv.put(key, encode_handler(spec)), f"storing handler {key}")
         return new
+
+    async def find(self, topic: str, handler_id: str) -> TopicHandler | None:
+        try:
+            return await self.get(topic, handler_id)
+        except HandlerNotFound:
+            return None
+
+    async def define_owned(self, plugin: str, specs: Sequence[TopicHandler]) -> None:
+        """Store the handlers plugin `plugin`'s script attaches (before the plugin: an event
+        of its new script finds them); Conflict when one would replace a handler defined
+        by hand or by another plugin."""
+        for spec in specs:
+            old = await self.find(spec.topic, spec.id)
+            if old is not None and old.plugin != plugin:
+                owner = f"plugin {old.plugin!r}'s script" if old.plugin else "define-topic-handler"
+                raise Conflict(
+                    f"topic {spec.topic!r} already has a handler {spec.id!r}, defined by {owner}"
+                )
+        for spec in specs:
+            if await self.find(spec.topic, spec.id) != spec:
+                await self.define(spec)
+
+    async def delete_owned(self, plugin: str, keep: Sequence[TopicHandler] = ()) -> None:
+        """Delete the handlers plugin `plugin`'s script attached and attaches no more."""
+        kept = {(s.topic, s.id) for s in keep}
+        for spec in await self.list():
+            if spec.plugin == plugin and (spec.topic, spec.id) not in kept:
+                await self.delete(spec.topic, spec.id)
 
     async def get(self, topic: str, handler_id: str) -> TopicHandler:
         key = subjects.handler_key(topic, handler_id)

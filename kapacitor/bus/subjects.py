@@ -131,6 +131,12 @@ def alert_source(subject: str) -> tuple[str, str]:
     return untoken(parts[2]), untoken(parts[3]) if len(parts) > 3 else ""
 
 
+def handler_events(topic: str, plugin: str = "") -> str:
+    """What a topic handler reads: every plugin's events of `topic`, or only `plugin`'s (a
+    handler that plugin's script attaches)."""
+    return plugin_alerts(plugin, topic) if plugin else topic_alerts(topic)
+
+
 def handler_consumer(topic: str, handler: str) -> str:
     """The durable consumer of ALERTS that feeds one topic handler."""
     return f"handler-{token(topic)}-{token(handler)}"

@@ -11,12 +11,12 @@ A deadman's threshold is a number of points >= 0 and its interval positive. Both
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from kapacitor.alerting.flapping import MAX_HISTORY, MIN_HISTORY
 from kapacitor.alerting.names import name_problem
 from kapacitor.alerting.templates import PER_EVENT_FIELDS, template_fields
-from kapacitor.dsl.ast import Call, Expr
+from kapacitor.dsl.ast import Call, Expr, List, Node
 from kapacitor.dsl.check_context import CheckContext, ExtraCheck
 from kapacitor.dsl.functions import ALERT_LEVELS
 from kapacitor.dsl.types import Type
@@ -81,6 +81,7 @@ def _check_alert(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> Non
     _name(ctx, args, "topic")
     _name(ctx, args, "category")
     _inhibit(ctx, args)
+    _notify(ctx, args)
     _templates(ctx, args)
     _notifying(ctx, args)
     for name, lower in (("warn", "warning"), ("info", "info")):
@@ -206,9 +207,97 @@ def _check_deadman(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> N
     _name(ctx, args, "category")
     _templates(ctx, args)
     _inhibit(ctx, args)
+    _notify(ctx, args)
+
+
+def _notify(ctx: CheckContext, args: Mapping[str, Expr]) -> None:
+    """`notify=` names handler()s: one, or a non-empty list of them."""
+    node = args.get("notify")
+    if node is None or ctx.type_of(node) == Type.HANDLER:
+        return
+    items = node.items if isinstance(node, List) else ()
+    if not items:
+        raise ctx.error("notify= takes a handler() or a list of them, got an empty list", node.span)
+    for item in items:
+        if ctx.type_of(item) != Type.HANDLER:
+            raise ctx.error(
+                f"notify= takes handler()s, got {ctx.shown(ctx.type_of(item))}: "
+                f'write notify=[handler("slack", channel="#ops")]',
+                item.span,
+            )
+
+
+def _check_handler(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> None:
+    """A handler()'s kind, match and options are checked as a topic handler file's are; the
+    error points at the argument it is about."""
+    from kapacitor.alerting.script_handlers import HANDLER_ARGS, handler_spec
+    from kapacitor.errors import RequestError
+
+    try:
+        handler_spec(ctx, dict(args), topic="check", handler_id="check", plugin="check")
+    except RequestError as e:
+        message = _suggest_option(
+            str(e).removeprefix("topic handler: "), ctx.constant(args["kind"])
+        )
+        at: Node = call
+        for kw in call.kwargs:
+            if kw.name not in HANDLER_ARGS and _names_option(message, kw.name):
+                at = kw
+        if message.startswith("unknown kind"):
+            at = args["kind"]
+        elif message.startswith("match"):
+            at = args["match"]
+        raise ctx.error(f"handler(): {message}", at.span) from None
+
+
+def _suggest_option(message: str, kind: object) -> str:
+    """An unknown option's message, with the kind's option closest to it."""
+    from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
+
+    found = KINDS.get(str(kind))
+    unknown = message.rpartition("unknown field `")[2].rstrip("`")
+    if found is None or "unknown field" not in message:
+        return message
+    import msgspec
+
+    names = [f.name for f in msgspec.structs.fields(found.options)]
+    close = difflib.get_close_matches(unknown, names, n=1, cutoff=0.6)
+    options = ", ".join(names)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"{kind} has no option {unknown!r}: {hint}(options: {options})"
+
+
+def _names_option(message: str, name: str) -> bool:
+    spellings = (name, name.replace("_", "-"))
+    quoted = ("`options.{}`", "'{}'", " {} ")
+    return any(q.format(n) in message for q in quoted for n in spellings)
+
+
+def check_outputs(ctx: CheckContext, outputs: Sequence[tuple[Call, Mapping[str, Expr]]]) -> None:
+    """Across the output statements: handlers of one with `topic=` read the plugin's events of
+    that topic, so no other of them may send there too."""
+    first: dict[str, Call] = {}
+    notified: dict[str, Call] = {}
+    for call, args in outputs:
+        node = args.get("topic")
+        topic = ctx.constant(node) if node is not None else None
+        if not isinstance(topic, str):
+            continue
+        other = first.setdefault(topic, call)
+        if "notify" in args:
+            notified.setdefault(topic, call)
+        if other is not call and topic in notified:
+            with_notify = notified[topic]
+            at = call if with_notify is other else with_notify
+            raise ctx.error(
+                f'two outputs of this script send to topic "{topic}" and one has notify=: its '
+                "handlers would get both's events; give it a topic of its own (or none)",
+                at.span,
+            )
 
 
 EXTRA_CHECKS: dict[str, ExtraCheck] = {
     "alert": _check_alert,
     "deadman": _check_deadman,
+    "handler": _check_handler,
 }

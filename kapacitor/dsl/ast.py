@@ -5,7 +5,7 @@ source with `str(node)`, so every stage can be shown on its own (`kapacitor chec
 
     script     := statement*            (newline- or ';'-separated)
     statement  := 'let' NAME '=' expr | expr
-    expr       := call | binop | unary | ident | literal | operator-as-argument
+    expr       := call | binop | unary | ident | literal | list | operator-as-argument
 """
 
 from __future__ import annotations
@@ -129,7 +129,18 @@ class Call(Node):
         return f"{self.name}({', '.join(parts)})"
 
 
-Expr = Ident | Number | String | Bool | Duration | Regex | OpRef | Unary | Binary | Call
+@dataclass(frozen=True, slots=True)
+class List(Node):
+    """A list literal, `["a@example.com", "b@example.com"]`: only where a function takes one
+    (alert()'s notify=, a handler's options), of values known when the script is defined."""
+
+    items: tuple[Expr, ...] = ()
+
+    def __str__(self) -> str:
+        return "[" + ", ".join(str(i) for i in self.items) + "]"
+
+
+Expr = Ident | Number | String | Bool | Duration | Regex | OpRef | Unary | Binary | Call | List
 
 
 @dataclass(frozen=True, slots=True)

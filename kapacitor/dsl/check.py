@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from kapacitor.dsl.alert_check import EXTRA_CHECKS as ALERT_CHECKS
+from kapacitor.dsl.alert_check import check_outputs
 from kapacitor.dsl.ast import (
     Binary,
     Bool,
@@ -27,6 +28,7 @@ from kapacitor.dsl.ast import (
     Expr,
     Ident,
     Let,
+    List,
     Number,
     OpRef,
     Regex,
@@ -260,6 +262,7 @@ class _Checker:
         for name, (let, _) in self.scope.items():
             if name not in self.used and self.require_alert:
                 self.warn(f"'{name}' is never used", self.let_name_span(let))
+        check_outputs(self, [(call, self.calls[id(call)].args) for call in self.alerts])
         if self.require_alert and not self.alerts:
             span = statements[0].span if statements else Span(1, 1)
             raise self.error(
@@ -322,7 +325,33 @@ class _Checker:
                 return self.record(node, self.binary(node))
             case Call():
                 return self.record(node, self.call(node))
+            case List():
+                return self.record(node, self.list(node))
         raise self.error(f"unexpected node {type(node).__name__}", node.span)  # pragma: no cover
+
+    def list(self, node: List) -> Type:
+        """A list holds constants (of one type) or handlers, never a list."""
+        values: list[object] = []
+        kinds: set[Type] = set()
+        for item in node.items:
+            t = self.infer(item)
+            if t == Type.HANDLER:
+                kinds.add(t)
+                continue
+            value = self.constants.get(id(item))
+            if value is None or not isinstance(t, Type) or t not in SCALAR:
+                raise self.error(
+                    "a list holds values known when the script is defined (literals, or lets "
+                    f"bound to them) or handler()s, got {self.shown(t)}",
+                    item.span,
+                )
+            kinds.add(Type.FLOAT if t in NUMERIC else t)
+            values.append(value)
+        if len(kinds) > 1:
+            raise self.error("a list holds values of one type", node.span)
+        if Type.HANDLER not in kinds:
+            self.constants[id(node)] = tuple(values)
+        return Type.LIST
 
     def ident(self, node: Ident) -> _T:
         name = node.name
@@ -476,6 +505,15 @@ class _Checker:
                 self.argument(fn, node, param, arg)
         for arg in node.args[len(fn.positional) :]:  # the repeats of a variadic function
             self.argument(fn, node, fn.positional[-1], arg)
+        for option, arg in bound.items():  # the options of a function with open keywords
+            if fn.param(option) is None:
+                self.infer(arg)
+                if id(arg) not in self.constants:
+                    raise self.error(
+                        f"'{option}' of {fn.name}() must be known when the script is defined: "
+                        "a literal, a list of them, or a let bound to one",
+                        arg.span,
+                    )
         if fn.name in ("tag", "field"):
             self.check_name(node, bound["name"])
         extra = _EXTRA_CHECKS.get(fn.name)
@@ -534,6 +572,9 @@ class _Checker:
         for kw in node.kwargs:
             param = fn.param(kw.name)
             span = Span(kw.span.line, kw.span.col, len(kw.name))
+            if param is None and fn.open_keywords:
+                bound[kw.name] = kw.value  # checked by the function's extra check
+                continue
             if param is None:
                 names = [p.name for p in fn.params]
                 close = suggest_function(kw.name, names)

@@ -80,6 +80,9 @@ class Function:
     example: str
     aliases: tuple[str, ...] = ()
     variadic: bool = False  # the last positional parameter may be repeated: min(a, b, ...)
+    # Named arguments beyond `params` are allowed (handler()'s options), checked by the
+    # function's extra check.
+    open_keywords: bool = False
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -94,8 +97,10 @@ class Function:
         if self.variadic:
             parts.append("...")
         named = [str(p) for p in self.params if p.keyword_only]
-        if named:
+        if named or self.open_keywords:
             parts += ["*", *named]
+        if self.open_keywords:
+            parts.append("**options")
         returns = "field type" if self.returns == FIELD_TYPES else type_name(self.returns)
         return f"{self.name}({', '.join(parts)}) -> {returns}"
 
@@ -184,6 +189,16 @@ _INHIBIT = (
         doc='with `inhibit`: the tags, comma separated ("host,dc"), an event must share '
         "with this alert's instance to be held back (none: every event of the category)",
     ),
+)
+_NOTIFY = Param(
+    "notify",
+    Type.HANDLER | Type.LIST,
+    None,
+    keyword_only=True,
+    doc="handlers of this alert's events, from the script: one `handler(...)` or a list "
+    'of them, `[handler("slack"), handler("pagerduty2")]`; they are topic handlers '
+    "of the alert's topic (without `topic=`: its own, `<plugin>:alert<N>`, as Kapacitor's "
+    "anonymous topics), defined and deleted with the plugin",
 )
 
 _V = Param("v", Type.VECTOR)
@@ -955,6 +970,7 @@ _REGISTRY: tuple[Function, ...] = (
             ),
             _CATEGORY,
             *_INHIBIT,
+            _NOTIFY,
         ),
         Type.ALERT,
         Kind.ALERT,
@@ -992,6 +1008,7 @@ _REGISTRY: tuple[Function, ...] = (
             _DETAILS,
             _CATEGORY,
             *_INHIBIT,
+            _NOTIFY,
         ),
         Type.ALERT,
         Kind.ALERT,
@@ -1001,6 +1018,36 @@ _REGISTRY: tuple[Function, ...] = (
         "`interval`; a series is only checked once it has been watched for a whole interval. "
         "Only a statement can be a deadman().",
         'deadman(0, 1m, message="{instance} sends no data")',
+    ),
+    Function(
+        "handler",
+        (
+            Param(
+                "kind",
+                Type.STRING,
+                const=True,
+                doc="a topic handler kind (docs/alerts.md): log, post, tcp, exec, slack, "
+                "email, pagerduty2, mqtt, ...",
+            ),
+            Param(
+                "match",
+                Type.STRING,
+                None,
+                keyword_only=True,
+                const=True,
+                doc="which events it sends, an expression over the event as a topic "
+                "handler's `match` (none: all)",
+            ),
+        ),
+        Type.HANDLER,
+        Kind.ALERT,
+        "A handler for alert()'s or deadman()'s `notify=`: the kind and, as named "
+        "arguments, the kind's options as a topic handler file has them (`icon-emoji` is "
+        'written `icon_emoji`; a duration `5s`; a list `["a@example.com"]`; a mapping as '
+        'a list of "key: value" strings, `headers=["Authorization: Bearer x"]`). Checked '
+        "when the script is defined, as `kapacitor define-topic-handler` checks a file.",
+        'alert(cpu, >, 90, notify=handler("slack", channel="#ops"))',
+        open_keywords=True,
     ),
 )
 

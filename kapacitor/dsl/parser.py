@@ -26,6 +26,7 @@ from kapacitor.dsl.ast import (
     Ident,
     Keyword,
     Let,
+    List,
     Number,
     OpRef,
     Regex,
@@ -226,6 +227,27 @@ def p_primary_group(p: Any) -> None:
     p[0] = p[2]
 
 
+def p_primary_list_empty(p: Any) -> None:
+    """primary : LBRACKET RBRACKET"""
+    p[0] = List(span=_span(p))
+
+
+def p_primary_list(p: Any) -> None:
+    """primary : LBRACKET items RBRACKET"""
+    items = tuple(p[2])
+    p[0] = _nest(List(items, span=_span(p)), *items)
+
+
+def p_items_more(p: Any) -> None:
+    """items : items COMMA expr"""
+    p[0] = [*p[1], p[3]]
+
+
+def p_items_one(p: Any) -> None:
+    """items : expr"""
+    p[0] = [p[1]]
+
+
 def p_call_empty(p: Any) -> None:
     """call : NAME LPAREN RPAREN"""
     p[0] = Call(p[1], span=_span(p))
@@ -311,6 +333,11 @@ def _expected(state: int) -> list[str]:
     return sorted({SPELLING[t].replace("( ", "").replace(" )", "").split(" | ")[0] for t in names})
 
 
+def _mismatched(tok: Any, source: str) -> bool:
+    opened = getattr(tok, "opened", None)
+    return opened is not None and (source[opened] == "(") != (tok.type == "RPAREN")
+
+
 def p_error(tok: Any) -> None:
     stream = _state().stream
     source = stream.source
@@ -318,7 +345,9 @@ def p_error(tok: Any) -> None:
         message = "unexpected end of script"
         if stream.opens:
             line, col = stream.positions.line_col(stream.opens[-1])
-            message += f": missing ')' to close the '(' at {line}:{col}"
+            opener = stream.source[stream.opens[-1]]
+            closer = ")" if opener == "(" else "]"
+            message += f": missing '{closer}' to close the '{opener}' at {line}:{col}"
         elif stream.last is not None and stream.last.type == "LET":
             message += ": expected a name after 'let'"
         elif stream.last is not None and stream.last.type not in ENDERS:
@@ -329,8 +358,16 @@ def p_error(tok: Any) -> None:
     prev = prev_tok.type if prev_tok is not None else None
     if tok.type == "RPAREN" and getattr(tok, "unmatched", False):
         message += ": no '(' to close"
+    elif tok.type in ("RPAREN", "RBRACKET") and _mismatched(tok, source):
+        line, col = stream.positions.line_col(tok.opened)
+        closer = ")" if source[tok.opened] == "(" else "]"
+        message += f": missing '{closer}' to close the '{source[tok.opened]}' at {line}:{col}"
+    elif tok.type == "RBRACKET" and getattr(tok, "unmatched", False):
+        message += ": no '[' to close"
     elif tok.type == "RPAREN" and prev == "COMMA":
         message += ": expected an argument after ','"
+    elif tok.type == "RBRACKET" and prev == "COMMA":
+        message += ": expected an item after ','"
     elif tok.type == "COMMA" and not getattr(tok, "depth", 0):
         message += ": not inside a call (does an earlier ')' close too much?)"
     elif tok.type == "COMMA" and prev in ("LPAREN", "COMMA"):
@@ -410,7 +447,7 @@ class _Annotating:
         if tok is not None:
             tok.prev = before
             tok.depth = depth
-            tok.unmatched = tok.type == "RPAREN" and depth == 0
+            tok.unmatched = tok.type in ("RPAREN", "RBRACKET") and depth == 0
         return tok
 
 

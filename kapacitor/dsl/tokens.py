@@ -6,8 +6,9 @@ grammar, because they depend on the previous token:
 * `/` is a regex literal when it cannot be a division, i.e. when the previous token cannot
   end an expression (start of script, `(`, `,`, `=`, an operator, a separator), exactly like
   JavaScript. `//` always starts a comment.
-* A newline separates statements only at parenthesis depth 0 and after a token that can end
-  an expression; elsewhere it is plain whitespace, so calls and operators may span lines.
+* A newline separates statements only at parenthesis (and bracket) depth 0 and after a token
+  that can end an expression; elsewhere it is plain whitespace, so calls, lists and operators
+  may span lines.
 * `;` and significant newlines both become one token type, SEP.
 
 Every error raised here is a DslSyntaxError carrying the span of the offending text.
@@ -58,6 +59,8 @@ OPERATORS: dict[str, str] = {
     "%": "MOD",
     "(": "LPAREN",
     ")": "RPAREN",
+    "[": "LBRACKET",
+    "]": "RBRACKET",
     ",": "COMMA",
     ";": "SEMI",
 }
@@ -153,7 +156,7 @@ _UNIT_HINTS: dict[str, str] = {
 # Tokens after which an expression may end: a newline after one of them ends the statement,
 # and a `/` after one of them is a division rather than a regex.
 ENDERS = frozenset(
-    {"NAME", "INT", "FLOAT", "STRING", "DURATION", "REGEX", "TRUE", "FALSE", "RPAREN"}
+    {"NAME", "INT", "FLOAT", "STRING", "DURATION", "REGEX", "TRUE", "FALSE", "RPAREN", "RBRACKET"}
 )
 
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
@@ -387,7 +390,7 @@ def compile_regex(
         raise DslSyntaxError(f"bad regex: {exc}", span, source) from None
 
 
-@rule(r"==|!=|<=|>=|=~|!~|&&|\|\||[<>=!+\-*%(),;]")
+@rule(r"==|!=|<=|>=|=~|!~|&&|\|\||[<>=!+\-*%()\[\],;]")
 def t_OPERATOR(t: Any) -> Any:
     t.type = OPERATORS[t.value]
     return t
@@ -430,7 +433,7 @@ class TokenStream:
         self.lexer.input(source)
         self.lexer.prev_type = None
         self.ends: dict[int, int] = {}
-        self.opens: list[int] = []  # offsets of the '(' not yet closed
+        self.opens: list[int] = []  # offsets of the '(' and '[' not yet closed
         self.last: Any = None  # the last token returned
         self.last_newline = False  # whether `last` comes right after a newline separator
 
@@ -446,10 +449,10 @@ class TokenStream:
                 tok.type = "SEP"
             elif tok.type == "SEMI":
                 tok.type = "SEP"
-            elif tok.type == "LPAREN":
+            elif tok.type in ("LPAREN", "LBRACKET"):
                 self.opens.append(tok.lexpos)
-            elif tok.type == "RPAREN" and self.opens:
-                self.opens.pop()
+            elif tok.type in ("RPAREN", "RBRACKET") and self.opens:
+                tok.opened = self.opens.pop()  # where the '(' or '[' it closes is
             self.ends[tok.lexpos] = tok.end
             self.lexer.prev_type = tok.type
             # Whether this token starts a line that a newline separator ended before it.

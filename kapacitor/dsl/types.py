@@ -22,6 +22,8 @@ class Type(enum.Flag):
     OP = enum.auto()  # a comparison operator passed as an argument: alert(x, <, 30)
     REGEX = enum.auto()
     ALERT = enum.auto()  # the result of alert(): only a statement may be one
+    HANDLER = enum.auto()  # handler("slack", ...): what alert()'s notify= takes
+    LIST = enum.auto()  # a list literal of constants (or handlers): [1, 2], ["a", "b"]
 
 
 NUMERIC = Type.INT | Type.FLOAT | Type.NUMBER
@@ -41,6 +43,8 @@ _NAMES: dict[Type, str] = {
     Type.OP: "op",
     Type.REGEX: "regex",
     Type.ALERT: "alert",
+    Type.LIST: "list",
+    Type.HANDLER: "handler",
 }
 
 

@@ -42,7 +42,13 @@ from kapacitor.engine.events import (
     instance_alert_id,
 )
 from kapacitor.engine.groups import NO_TIME, BoolArray, IntArray, grow
-from kapacitor.engine.ops import describe_inhibit, duration_text, fmt_number, inhibit_options
+from kapacitor.engine.ops import (
+    describe_inhibit,
+    describe_topic,
+    duration_text,
+    fmt_number,
+    inhibit_options,
+)
 from kapacitor.engine.snapshot import Section, array_from, decode_part, encode_part
 from kapacitor.errors import CodecError
 
@@ -68,6 +74,7 @@ class DeadmanOp:
     id_template: str | None = None
     details: str | None = None
     category: str = ""
+    notify: bool = False  # as AlertOp's
 
     def inputs(self) -> tuple[int, ...]:
         return ()
@@ -80,8 +87,7 @@ class DeadmanOp:
         text = f"deadman {fmt_number(self.threshold)} {interval} level={self.level}"
         if self.message is not None:
             text += " message=" + str(String(self.message))
-        if self.topic:
-            text += " topic=" + str(String(self.topic))
+        text += describe_topic(self.topic, self.notify)
         for name, given in (("id", self.id_template), ("details", self.details)):
             if given is not None:
                 text += f" {name}=" + str(String(given))
@@ -119,6 +125,7 @@ def plan_deadman(checked: CheckedScript, call: BoundCall, index: int) -> Deadman
         id_template=id_template,
         details=details,
         category=category,
+        notify="notify" in args,
         **inhibit_options(checked, args),
     )
 

@@ -277,6 +277,11 @@ class AggOp:
         return f"agg.{self.func} %{self.arg}{tail}"
 
 
+def describe_topic(topic: str, notify: bool) -> str:
+    text = " topic=" + str(String(topic)) if topic else ""
+    return text + " notify" if notify else text
+
+
 def describe_inhibit(category: str, tags: tuple[str, ...]) -> str:
     if not category:
         return ""
@@ -341,6 +346,9 @@ class AlertOp:
     category: str = ""
     inhibit: str = ""  # the category its raised instances hold back
     inhibit_tags: tuple[str, ...] = ()  # ...in events sharing these tags with the instance
+    # Has handlers from the script (notify=): without a topic=, its events go to its own
+    # topic, named when the plugin's runtime is made (Program.for_plugin).
+    notify: bool = False
 
     @property
     def stepwise(self) -> bool:
@@ -390,8 +398,7 @@ class AlertOp:
             text += " message=" + str(String(self.message))
         if self.message_col is not None:
             text += f" message=%{self.message_col}"
-        if self.topic:
-            text += " topic=" + str(String(self.topic))
+        text += describe_topic(self.topic, self.notify)
         for lv in self.resets:
             text += f" {lv.describe()}"
         for name, given in (("id", self.id_template), ("details", self.details)):

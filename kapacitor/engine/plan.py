@@ -18,11 +18,13 @@ their family module's `PLANNERS` (scalar.py, stream.py, vecfuncs.py, shift.py, f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
 from kapacitor.alerting.flapping import DEFAULT_HISTORY
+from kapacitor.alerting.names import anonymous_topic
 from kapacitor.dsl.ast import Binary, Call, Expr, Ident, Let, Unary
 from kapacitor.dsl.check import BoundCall, CheckedScript
 from kapacitor.dsl.functions import FUNCTIONS, REGISTRY, Function
@@ -110,6 +112,19 @@ class Program:
     kinds: tuple[Kind | None, ...]
     names: tuple[tuple[str, ...], ...] = ()
 
+    def for_plugin(self, plugin: str) -> Program:
+        """This program as plugin `plugin` runs it: an output with handlers from the script and
+        no topic= sends to its own topic (kapacitor.alerting.names.anonymous_topic)."""
+        if not any(isinstance(op, AlertOp | DeadmanOp) and op.notify for op in self.ops):
+            return self
+        ops = tuple(
+            dataclasses.replace(op, topic=anonymous_topic(plugin, op.index))
+            if isinstance(op, AlertOp | DeadmanOp) and op.notify and not op.topic
+            else op
+            for op in self.ops
+        )
+        return dataclasses.replace(self, ops=ops)
+
     @property
     def fields(self) -> tuple[str, ...]:
         """Fields every processed row must carry as numbers."""
@@ -171,8 +186,14 @@ def alert_options(checked: CheckedScript, args: Mapping[str, Expr]) -> dict[str,
         "no_recoveries": given("no_recoveries", False) is True,
         "flapping": flapping,
         "category": given("category", ""),
+        "notify": "notify" in args,
         **inhibit_options(checked, args),
     }
+
+
+# Values that never become a column: each use reads the constant (a regex is matched in
+# place; lists and handlers are only arguments of handler() and notify=).
+_NO_COLUMN = (Type.REGEX, Type.OP, Type.LIST, Type.HANDLER)
 
 
 class _Planner:
@@ -224,7 +245,7 @@ class _Planner:
     def statement(self, stmt: Let | Expr) -> None:
         checked = self.checked
         if isinstance(stmt, Let):
-            if checked.type_of(stmt.value) in (Type.REGEX, Type.OP):
+            if checked.type_of(stmt.value) in _NO_COLUMN:
                 return  # no column: each use reads the constant (a regex is matched in place)
             col = self.expr(stmt.value)
             self.lets[stmt.name] = col
@@ -240,7 +261,7 @@ class _Planner:
             self.alert_count += 1
             return
         # A value nobody uses (the checker warns): planned like an unused let, then dropped.
-        if checked.type_of(stmt) not in (Type.REGEX, Type.OP):
+        if checked.type_of(stmt) not in _NO_COLUMN:
             self.expr(stmt)
 
     def expr(self, node: Expr) -> int:

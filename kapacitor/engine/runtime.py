@@ -170,7 +170,7 @@ class PluginRuntime:
 
     def __init__(self, plugin: str, program: Program, clock: Clock, max_instances: int = 0) -> None:
         self.plugin = plugin
-        self.program = program
+        self.program = program.for_plugin(plugin)
         self.clock = clock
         # None: no limit. A host running one plugin in several runtimes sets it before each
         # batch, to what the plugin's limit leaves this runtime (0: no new instance).

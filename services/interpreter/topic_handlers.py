@@ -140,7 +140,7 @@ class TopicHandlers:
                 puller = await self.bus.take_over_consumer(
                     subjects.ALERTS_STREAM,
                     subjects.handler_consumer(spec.topic, spec.id),
-                    subjects.topic_alerts(spec.topic),
+                    subjects.handler_events(spec.topic, spec.plugin),
                     ack_wait=max(ACK_WAIT_FLOOR_S, ack_wait),
                     max_pending=max_pending,
                     ack_all=True,

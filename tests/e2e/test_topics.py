@@ -229,8 +229,12 @@ def test_a_handler_too_far_behind_drops_counts_and_logs(daemon: Daemon, tmp_path
         assert daemon.cli("define", "flip", "--from", "cpu_idle", "--script", str(f)).code == 0
         assert daemon.cli("enable", "flip").code == 0
         daemon.wait_plugins_live()
-        for i in range(12):  # a write each: a message of events each
+        for i in range(12):  # a write each, stored before the next: a message of events each
             assert daemon.write(lines("a", [10.0, 50.0], start=2 * i)).status_code == 204
+            # (under load the pipeline would batch writes made back to back into fewer
+            # messages, and the handler would never be more than 2 messages behind)
+            want = 2 * (i + 1)
+            wait_until(lambda n=want: len(daemon.alerts_log()) >= n, what="events stored")
 
         def dropped() -> dict[str, int] | None:
             stats = daemon.cli("show-topic-handler", "cpu", "slow", "--json").json()["stats"]
@@ -239,3 +243,74 @@ def test_a_handler_too_far_behind_drops_counts_and_logs(daemon: Daemon, tmp_path
         stats = wait_until(dropped, timeout=90, what="the slow handler dropping")
         assert stats["sent"] >= 1 and stats["failed"] == 0
         daemon.wait_log("events behind: dropping")
+
+
+def test_handlers_attached_by_the_script_come_and_go_with_it(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    daemon.env["KAPACITOR_INTERPRETER_STATS_INTERVAL"] = "200ms"
+    daemon.start()
+    f = tmp_path / "cpu.kap"
+
+    def define(script: str) -> None:
+        f.write_text(script)
+        r = daemon.cli("define", "cpu_idle", "--from", "cpu_idle", "--script", str(f))
+        assert r.code == 0, r.stderr
+
+    def handlers() -> list[tuple[str, str, str, str]]:
+        listed = daemon.cli("list", "topic-handlers", "--json").json()["handlers"]
+        return [(h["topic"], h["id"], h["kind"], h["plugin"]) for h in listed]
+
+    f.write_text('alert(value, <, 30, notify=handler("slak"))\n')
+    r = daemon.cli("define", "cpu_idle", "--from", "cpu_idle", "--script", str(f))
+    assert r.code != 0 and f"{f}:1:36: handler(): unknown kind 'slak'" in r.stderr, r.stderr
+    with WebhookReceiver() as hook, TcpReceiver() as peer:
+        both = (
+            "alert(avg(window(value, 10)), <, 30, notify=[\n"
+            f'    handler("post", url="{hook.url}", headers=["Authorization: Bearer t0k"],\n'
+            "            match=\"level = 'CRITICAL'\"),\n"
+            f'    handler("tcp", address="{peer.address}")])\n'
+        )
+        define(both)
+        assert daemon.cli("enable", "cpu_idle").code == 0
+        daemon.wait_plugins_live()
+        assert daemon.write(lines("a", VALUES)).status_code == 204
+        wait_until(lambda: len(peer.lines) >= 2, what="two events over TCP")
+        wait_until(lambda: len(hook.bodies) >= 1, what="the CRITICAL event POSTed")
+        events = [json.loads(x) for x in peer.lines]
+        assert [(e["level"], e["topic"]) for e in events] == [
+            ("CRITICAL", "cpu_idle:alert0"),
+            ("OK", "cpu_idle:alert0"),
+        ]
+        assert hook.bodies == [events[0]]
+        assert hook.headers[0]["Authorization"] == "Bearer t0k"
+
+    assert handlers() == [
+        ("cpu_idle:alert0", "post", "post", "cpu_idle"),
+        ("cpu_idle:alert0", "tcp", "tcp", "cpu_idle"),
+    ]
+
+    def shown() -> str | None:
+        text = daemon.cli("show", "cpu_idle").stdout
+        return text if "tcp (tcp): sent 2" in text else None
+
+    text = wait_until(shown, what="the script's handlers' counters in show")
+    assert text is not None and "Topic cpu_idle:alert0:\n    post (post): sent 1, failed 0" in text
+
+    r = daemon.cli("delete-topic-handler", "cpu_idle:alert0", "post")
+    assert r.code != 0 and "attached by plugin 'cpu_idle'" in r.stderr, r.stderr
+    spec = tmp_path / "h.yaml"
+    spec.write_text("id: tcp\ntopic: cpu_idle:alert0\nkind: log\noptions: {path: /tmp/x}\n")
+    r = daemon.cli("define-topic-handler", str(spec))
+    assert r.code != 0 and "change or delete the plugin" in r.stderr, r.stderr
+
+    log = tmp_path / "cpu.log"
+    define(
+        both.replace(f'handler("tcp", address="{peer.address}")', f'handler("log", path="{log}")')
+    )
+    assert handlers() == [
+        ("cpu_idle:alert0", "log", "log", "cpu_idle"),
+        ("cpu_idle:alert0", "post", "post", "cpu_idle"),
+    ]
+    assert daemon.cli("delete", "cpu_idle").code == 0
+    assert handlers() == []

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from fastapi import APIRouter, Depends, Request, Response
 
+from kapacitor.alerting.script_handlers import script_handlers
 from kapacitor.api import V1
 from kapacitor.api.plugins import (
     CheckBody,
@@ -43,7 +44,10 @@ async def define(request: Request, api: Api) -> dict[str, Any]:
     """Create or update (re-define) a plugin. Nothing is stored when script or where is bad."""
     body = decode_body(await request.body(), PluginBody)
     d = defined(body, await api.plugins.find(body.name), api.clock.now_ns())
+    handlers = script_handlers(d.name, d.script)
+    await api.handlers.define_owned(d.name, handlers)
     await api.plugins.put(d)
+    await api.handlers.delete_owned(d.name, keep=handlers)
     return plugin_document(d, await api.stats.get(d.name))
 
 
@@ -68,7 +72,7 @@ async def show(name: str, api: Api, handlers: bool = False) -> dict[str, Any]:
                     for stats in [await api.handlers.stats(topic, h.id)]
                 ],
             }
-            for topic in script_topics(d.script)
+            for topic in script_topics(d.name, d.script)
         ]
     return doc
 
@@ -86,5 +90,6 @@ async def patch(name: str, request: Request, api: Api) -> dict[str, Any]:
 @router.delete("/plugins/{name}", status_code=204)
 async def delete(name: str, api: Api) -> Response:
     await api.plugins.delete(name)
+    await api.handlers.delete_owned(name)
     await api.stats.delete(name)
     return Response(status_code=204)

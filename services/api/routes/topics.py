@@ -24,7 +24,7 @@ from kapacitor.alerting.names import name_problem
 from kapacitor.alerting.topic_handlers import HandlerStats, TopicHandler, check_handler
 from kapacitor.api import V1
 from kapacitor.bus.topic_store import topic_level
-from kapacitor.errors import NotFound, RequestError
+from kapacitor.errors import Conflict, NotFound, RequestError
 from services.api.body import read_body
 from services.api.state import ApiState, api_state
 
@@ -45,6 +45,16 @@ def _handler_doc(spec: TopicHandler, stats: HandlerStats | None = None) -> dict[
         counters = msgspec.to_builtins(stats)
         doc["stats"] = {k: v for k, v in counters.items() if k not in ("topic", "id")}
     return doc
+
+
+async def _not_owned(api: ApiState, topic: str, handler_id: str) -> None:
+    """Conflict when the handler is a plugin's (its script's notify=): it changes with it."""
+    old = await api.handlers.find(topic, handler_id)
+    if old is not None and old.plugin:
+        raise Conflict(
+            f"handler {handler_id!r} of topic {topic!r} is attached by plugin {old.plugin!r}'s "
+            "script (notify=): change or delete the plugin"
+        )
 
 
 async def _body(request: Request, api: ApiState) -> Any:
@@ -117,6 +127,7 @@ async def define_handler(topic: str, request: Request, response: Response, api: 
     """Define a handler of `topic` from its definition (id, kind, match, options; topic may
     be left out). Events of the topic are kept for it from this answer on."""
     spec = check_handler(await _body(request, api), topic=_topic_name(topic))
+    await _not_owned(api, topic, spec.id)
     if not await api.handlers.define(spec):
         response.status_code = 200
     return _handler_doc(spec)
@@ -125,6 +136,7 @@ async def define_handler(topic: str, request: Request, response: Response, api: 
 @router.put("/topics/{topic}/handlers/{handler_id}")
 async def replace_handler(topic: str, handler_id: str, request: Request, api: Api) -> Any:
     spec = check_handler(await _body(request, api), topic=_topic_name(topic), handler_id=handler_id)
+    await _not_owned(api, topic, handler_id)
     await api.handlers.define(spec)
     return _handler_doc(spec)
 
@@ -137,5 +149,6 @@ async def get_handler(topic: str, handler_id: str, api: Api) -> Any:
 
 @router.delete("/topics/{topic}/handlers/{handler_id}", status_code=204)
 async def delete_handler(topic: str, handler_id: str, api: Api) -> Response:
+    await _not_owned(api, topic, handler_id)
     await api.handlers.delete(topic, handler_id)
     return Response(status_code=204)

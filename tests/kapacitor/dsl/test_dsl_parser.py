@@ -20,6 +20,7 @@ from kapacitor.dsl.ast import (
     Ident,
     Keyword,
     Let,
+    List,
     Number,
     OpRef,
     Regex,
@@ -34,6 +35,8 @@ from kapacitor.errors import DslError, DslSyntaxError, Span
 ROOT = Path(__file__).resolve().parents[3]
 
 VALID = [
+    'alert(x, <, 3, notify=[handler("slack", channel="#ops"),\n'
+    '  handler("post", headers=["A: b"])])\n[]',
     "alert(avg(window(value, 10)), <, 30)",
     "let a = avg(window(usage_idle, 5m, every=1m, align=true))\nalert(a, <=, 30, message='low')",
     "let w = window(value, 100); alert(percentile(w, 99), >, 2 * avg(w) + 1)",
@@ -148,6 +151,11 @@ def test_statement_separators() -> None:
             "1:12",
         ),
         ("f(a=1, a=2)", "f() got the named argument 'a' twice", "1:8"),
+        ("f([1, 2)", "unexpected ')': missing ']' to close the '[' at 1:3", "1:8"),
+        ("f(1]", "unexpected ']': missing ')' to close the '(' at 1:2", "1:4"),
+        ("[1,]", "unexpected ']': expected an item after ','", "1:4"),
+        ("1]", "unexpected ']': no '[' to close", "1:2"),
+        ("f([1,\n2", "unexpected end of script: missing ']' to close the '[' at 1:3", "2:2"),
         ("f(x <)", "unexpected ')': expected an expression after '<'", "1:6"),
         ("a = = b", "unexpected '='", "1:3"),
         (
@@ -213,6 +221,7 @@ def _extend(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
             st.lists(arg, max_size=3),
             st.lists(st.tuples(_names, children), max_size=2),
         ),
+        st.lists(children, max_size=3).map(lambda items: List(tuple(items))),
     )
 
 
