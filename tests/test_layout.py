@@ -86,8 +86,12 @@ LAZY_IMPORTS = {
     # every service is forked from one image of all imports, and they would weigh on the idle
     # memory of all of them (docs/performance.md).
     "kapacitor.alerting.kinds",
+    "kapacitor.alerting.script_handlers",
     "kapacitor.alerting.topic_handlers",
     "services.interpreter.topic_handlers",
+    # ...and where a script's handler() is checked: the kinds import the engine, which
+    # imports the checker.
+    "kapacitor.dsl.alert_check",
 }
 
 

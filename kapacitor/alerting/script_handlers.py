@@ -4,14 +4,14 @@
 They are topic handlers like any other (kapacitor.alerting.topic_handlers), owned by the plugin:
 defined, changed and deleted with it, on the alert's topic (`topic=`, else the alert's own,
 kapacitor.alerting.names.anonymous_topic), reading only the plugin's events of that topic.
-This module turns a checked script into those definitions; the checker calls
-`option_problem` to check each handler() when the script is defined. No I/O.
+This module turns a checked script into those definitions (`handlers_of`); the checker calls
+`handler_problem` on each handler() when the script is defined. No I/O.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Protocol
+import difflib
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -22,7 +22,10 @@ from kapacitor.dsl.tokens import format_ns
 from kapacitor.dsl.types import Type
 from kapacitor.errors import RequestError
 
-__all__ = ["handler_spec", "option_value", "script_handlers"]
+if TYPE_CHECKING:
+    from kapacitor.dsl.check import CheckedScript
+
+__all__ = ["HANDLER_ARGS", "handler_problem", "handler_spec", "handlers_of", "option_value"]
 
 HANDLER_ARGS = ("kind", "match")  # handler()'s own parameters: the rest are options
 
@@ -108,17 +111,8 @@ def _mapping(name: str, items: list[object]) -> dict[str, str]:
     return out
 
 
-@functools.lru_cache(maxsize=256)
-def script_handlers(plugin: str, script: str) -> tuple[TopicHandler, ...]:
-    """The handlers plugin `plugin`'s script attaches (none for a script that does not
-    compile: it was checked when defined)."""
-    from kapacitor.dsl.compile import compile_script
-    from kapacitor.errors import DslError
-
-    try:
-        checked = compile_script(script)
-    except DslError:
-        return ()
+def handlers_of(plugin: str, checked: CheckedScript) -> tuple[TopicHandler, ...]:
+    """The handlers plugin `plugin`'s checked script attaches."""
     out: list[TopicHandler] = []
     for index, statement in enumerate(checked.alerts):
         args = checked.call(statement).args
@@ -136,6 +130,29 @@ def script_handlers(plugin: str, script: str) -> tuple[TopicHandler, ...]:
                 name = f"{anonymous_topic(plugin, index)}:{name}"
             out.append(handler_spec(checked, bound, topic=topic, handler_id=name, plugin=plugin))
     return tuple(out)
+
+
+def handler_problem(facts: _Typed, args: dict[str, Expr]) -> str | None:
+    """What is wrong with a handler() call's kind, match or options, or None; an unknown
+    option is named with the kind's closest one."""
+    try:
+        handler_spec(facts, args, topic="check", handler_id="check", plugin="check")
+    except RequestError as e:
+        return _suggest_option(str(e).removeprefix("topic handler: "), facts.constant(args["kind"]))
+    return None
+
+
+def _suggest_option(message: str, kind: object) -> str:
+    from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
+
+    found = KINDS.get(str(kind))
+    unknown = message.rpartition("unknown field `")[2].rstrip("`")
+    if found is None or "unknown field" not in message:
+        return message
+    names = [f.name for f in msgspec.structs.fields(found.options)]
+    close = difflib.get_close_matches(unknown, names, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    return f"{kind} has no option {unknown!r}: {hint}(options: {', '.join(names)})"
 
 
 class _Bindings(Protocol):

@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from kapacitor.alerting.script_handlers import handlers_of
+from kapacitor.alerting.topic_handlers import TopicHandler
 from kapacitor.api import V1
 from kapacitor.api.status import diagnostics
 from kapacitor.dsl.compile import compile_script
@@ -27,6 +29,8 @@ __all__ = [
     "defined",
     "enabled",
     "plugin_document",
+    "script_handlers",
+    "script_topics",
 ]
 
 T = TypeVar("T")
@@ -111,6 +115,16 @@ def plugin_document(d: PluginDefinition, stats: PluginStats | None) -> dict[str,
         doc["stats"]["running_revision"] = stats.revision
         doc.update(doc["stats"])
     return doc
+
+
+@functools.lru_cache(maxsize=256)
+def script_handlers(plugin: str, script: str) -> tuple[TopicHandler, ...]:
+    """The handlers plugin `plugin`'s script attaches with notify= (none for a script that
+    does not compile: it was checked when defined)."""
+    try:
+        return handlers_of(plugin, compile_script(script))
+    except DslError:
+        return ()
 
 
 @functools.lru_cache(maxsize=256)

@@ -230,41 +230,21 @@ def _notify(ctx: CheckContext, args: Mapping[str, Expr]) -> None:
 def _check_handler(ctx: CheckContext, call: Call, args: Mapping[str, Expr]) -> None:
     """A handler()'s kind, match and options are checked as a topic handler file's are; the
     error points at the argument it is about."""
-    from kapacitor.alerting.script_handlers import HANDLER_ARGS, handler_spec
-    from kapacitor.errors import RequestError
+    # late: the kinds import the engine, which imports the checker
+    from kapacitor.alerting.script_handlers import HANDLER_ARGS, handler_problem
 
-    try:
-        handler_spec(ctx, dict(args), topic="check", handler_id="check", plugin="check")
-    except RequestError as e:
-        message = _suggest_option(
-            str(e).removeprefix("topic handler: "), ctx.constant(args["kind"])
-        )
-        at: Node = call
-        for kw in call.kwargs:
-            if kw.name not in HANDLER_ARGS and _names_option(message, kw.name):
-                at = kw
-        if message.startswith("unknown kind"):
-            at = args["kind"]
-        elif message.startswith("match"):
-            at = args["match"]
-        raise ctx.error(f"handler(): {message}", at.span) from None
-
-
-def _suggest_option(message: str, kind: object) -> str:
-    """An unknown option's message, with the kind's option closest to it."""
-    from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
-
-    found = KINDS.get(str(kind))
-    unknown = message.rpartition("unknown field `")[2].rstrip("`")
-    if found is None or "unknown field" not in message:
-        return message
-    import msgspec
-
-    names = [f.name for f in msgspec.structs.fields(found.options)]
-    close = difflib.get_close_matches(unknown, names, n=1, cutoff=0.6)
-    options = ", ".join(names)
-    hint = f"did you mean {close[0]}? " if close else ""
-    return f"{kind} has no option {unknown!r}: {hint}(options: {options})"
+    message = handler_problem(ctx, dict(args))
+    if message is None:
+        return
+    at: Node = call
+    for kw in call.kwargs:
+        if kw.name not in HANDLER_ARGS and _names_option(message, kw.name):
+            at = kw
+    if message.startswith("unknown kind"):
+        at = args["kind"]
+    elif message.startswith("match"):
+        at = args["match"]
+    raise ctx.error(f"handler(): {message}", at.span)
 
 
 def _names_option(message: str, name: str) -> bool:

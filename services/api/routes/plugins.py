@@ -7,7 +7,6 @@ from typing import Annotated, Any
 import msgspec
 from fastapi import APIRouter, Depends, Request, Response
 
-from kapacitor.alerting.script_handlers import script_handlers
 from kapacitor.api import V1
 from kapacitor.api.plugins import (
     CheckBody,
@@ -18,6 +17,7 @@ from kapacitor.api.plugins import (
     defined,
     enabled,
     plugin_document,
+    script_handlers,
     script_topics,
 )
 from kapacitor.plugins import PluginStats

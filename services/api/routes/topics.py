@@ -41,6 +41,8 @@ def _topic_name(topic: str) -> str:
 
 def _handler_doc(spec: TopicHandler, stats: HandlerStats | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = msgspec.to_builtins(spec)
+    if not spec.plugin:
+        del doc["plugin"]  # defined by hand: the document Kapacitor's users know
     if stats is not None:
         counters = msgspec.to_builtins(stats)
         doc["stats"] = {k: v for k, v in counters.items() if k not in ("topic", "id")}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kapacitor.alerting.script_handlers import script_handlers
 from kapacitor.alerting.topic_handlers import TopicHandler
+from kapacitor.api.plugins import script_handlers
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import build_program
 from kapacitor.engine.ops import AlertOp
