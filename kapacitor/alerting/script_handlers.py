@@ -10,14 +10,14 @@ This module turns a checked script into those definitions (`handlers_of`); the c
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from kapacitor.alerting.names import anonymous_topic
-from kapacitor.alerting.topic_handlers import TopicHandler, check_handler
+from kapacitor.alerting.topic_handlers import TopicHandler, check_handler, handler_error
 from kapacitor.dsl.ast import Call, Duration, Expr, Ident, List
+from kapacitor.dsl.functions import suggest
 from kapacitor.dsl.tokens import format_ns
 from kapacitor.dsl.types import Type
 from kapacitor.errors import RequestError
@@ -76,7 +76,8 @@ def handler_spec(
 
 def _as_file(kind: str, options: dict[str, object]) -> dict[str, object]:
     """Script options under the names and in the shapes of a handler file: `icon_emoji` is
-    the kind's `icon-emoji`, and a list of "key: value" strings given for a mapping is one."""
+    the kind's `icon-emoji`, and a list of "key: value" strings given for a mapping is one.
+    RequestError for an option the kind does not have, with its closest one."""
     from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
 
     found = KINDS.get(kind)
@@ -87,16 +88,15 @@ def _as_file(kind: str, options: dict[str, object]) -> dict[str, object]:
     for name, value in options.items():
         f = fields.get(name)
         if f is None:
-            out[name] = value  # check_handler names the unknown option
-            continue
-        if _is_mapping(f.type) and isinstance(value, list):
+            close = suggest(name, list(fields))
+            hint = f"did you mean {close}? " if close else ""
+            raise handler_error(
+                f"{kind} has no option {name!r}: {hint}(options: {', '.join(fields)})"
+            )
+        if getattr(f.type, "__origin__", f.type) is dict and isinstance(value, list):
             value = _mapping(name, value)
         out[f.encode_name] = value
     return out
-
-
-def _is_mapping(t: object) -> bool:
-    return (isinstance(t, type) and issubclass(t, dict)) or getattr(t, "__origin__", None) is dict
 
 
 def _mapping(name: str, items: list[object]) -> dict[str, str]:
@@ -104,9 +104,7 @@ def _mapping(name: str, items: list[object]) -> dict[str, str]:
     for item in items:
         key, sep, value = str(item).partition(":")
         if not isinstance(item, str) or not sep or not key.strip():
-            raise RequestError(
-                f'topic handler: option {name} takes a list of "key: value" strings, got {item!r}'
-            )
+            raise handler_error(f'option {name} takes a list of "key: value" strings, got {item!r}')
         out[key.strip()] = value.strip()
     return out
 
@@ -133,26 +131,12 @@ def handlers_of(plugin: str, checked: CheckedScript) -> tuple[TopicHandler, ...]
 
 
 def handler_problem(facts: _Typed, args: dict[str, Expr]) -> str | None:
-    """What is wrong with a handler() call's kind, match or options, or None; an unknown
-    option is named with the kind's closest one."""
+    """What is wrong with a handler() call's kind, match or options, or None."""
     try:
         handler_spec(facts, args, topic="check", handler_id="check", plugin="check")
     except RequestError as e:
-        return _suggest_option(str(e).removeprefix("topic handler: "), facts.constant(args["kind"]))
+        return str(e).removeprefix("topic handler: ")
     return None
-
-
-def _suggest_option(message: str, kind: object) -> str:
-    from kapacitor.alerting.kinds.registry import KINDS  # see registry's docstring
-
-    found = KINDS.get(str(kind))
-    unknown = message.rpartition("unknown field `")[2].rstrip("`")
-    if found is None or "unknown field" not in message:
-        return message
-    names = [f.name for f in msgspec.structs.fields(found.options)]
-    close = difflib.get_close_matches(unknown, names, n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]}? " if close else ""
-    return f"{kind} has no option {unknown!r}: {hint}(options: {', '.join(names)})"
 
 
 class _Bindings(Protocol):

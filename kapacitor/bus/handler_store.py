@@ -72,15 +72,15 @@ class HandlerStore:
         """Store the handlers plugin `plugin`'s script attaches (before the plugin: an event
         of its new script finds them); Conflict when one would replace a handler defined
         by hand or by another plugin."""
-        for spec in specs:
-            old = await self.find(spec.topic, spec.id)
+        olds = [await self.find(spec.topic, spec.id) for spec in specs]
+        for spec, old in zip(specs, olds, strict=True):
             if old is not None and old.plugin != plugin:
                 owner = f"plugin {old.plugin!r}'s script" if old.plugin else "define-topic-handler"
                 raise Conflict(
                     f"topic {spec.topic!r} already has a handler {spec.id!r}, defined by {owner}"
                 )
-        for spec in specs:
-            if await self.find(spec.topic, spec.id) != spec:
+        for spec, old in zip(specs, olds, strict=True):
+            if old != spec:
                 await self.define(spec)
 
     async def delete_owned(self, plugin: str, keep: Sequence[TopicHandler] = ()) -> None:
