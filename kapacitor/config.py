@@ -205,7 +205,7 @@ class AlertConfig:
         DEFAULT_ALERT_LOG, "Alert log (JSON lines), relative to data_dir; empty to disable."
     )
     webhook_url: str = _setting(
-        "", "Every alert is POSTed as JSON here, unless the plugin sets its own."
+        "", "Every alert of every plugin is POSTed as JSON here (as well as to a plugin's own)."
     )
     webhook_timeout: Duration = _setting(
         Duration.parse(DEFAULT_WEBHOOK_TIMEOUT), "Timeout of one webhook POST."

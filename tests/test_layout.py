@@ -86,6 +86,7 @@ LAZY_IMPORTS = {
     # every service is forked from one image of all imports, and they would weigh on the idle
     # memory of all of them (docs/performance.md).
     "kapacitor.alerting.kinds",
+    "kapacitor.alerting.replayed",
     "kapacitor.alerting.script_handlers",
     "kapacitor.alerting.topic_handlers",
     "services.interpreter.topic_handlers",

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
+from kapacitor.alerting.event_match import EventMatch
 from kapacitor.alerting.kinds.base import Event, Sender, Undelivered
 from kapacitor.alerting.topic_handlers import HandlerStats
 from kapacitor.config import HANDLER_BACKOFF_CAP_S
@@ -30,6 +31,20 @@ def retry_budget_s(retries: int, timeout_s: float, base_s: float) -> float:
     """The longest one event can take: every attempt timing out, every backoff waited."""
     waits = sum(backoff_s(a, base_s) for a in range(retries))
     return (retries + 1) * timeout_s + waits
+
+
+def wanted(events: Sequence[Event], match: EventMatch, stats: HandlerStats) -> list[Event]:
+    """The events a handler sends: those its match selects, nothing suppressed (silenced,
+    inhibited, no_recoveries); the others counted in `stats` as skipped or suppressed."""
+    out = []
+    for event, chosen in zip(events, match.matches([e.doc for e in events]), strict=True):
+        if not chosen:
+            stats.skipped += 1
+        elif event.doc.get("suppressed"):
+            stats.suppressed += 1
+        else:
+            out.append(event)
+    return out
 
 
 async def deliver(

@@ -22,6 +22,7 @@ import msgspec
 from kapacitor.alerting.event_match import EventMatch
 from kapacitor.alerting.kinds.base import Options
 from kapacitor.alerting.names import name_problem
+from kapacitor.bus.subjects import EVERY_TOPIC
 from kapacitor.errors import DslError, RequestError
 
 
@@ -31,9 +32,17 @@ class TopicHandler(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     kind: str
     match: str = ""
     options: dict[str, Any] = msgspec.field(default_factory=dict)
-    # Set on a handler a plugin's script attaches (notify=, kapacitor.alerting.script_handlers):
-    # it reads only that plugin's events of its topic and changes only with the plugin.
+    # Set on a handler a plugin attaches (its script's notify=, kapacitor.alerting.
+    # script_handlers, or its --webhook): it reads only that plugin's events of its topic and
+    # changes only with the plugin.
     plugin: str = ""
+
+    @property
+    def owner(self) -> str:
+        """Who defines this handler when it is not defined by hand ("" when it is)."""
+        if self.topic == EVERY_TOPIC:  # kapacitor.alerting.webhooks
+            return f"plugin {self.plugin!r}'s --webhook" if self.plugin else "the server's config"
+        return f"plugin {self.plugin!r}'s script (notify=)" if self.plugin else ""
 
     def parsed_options(self) -> Options:
         """The options as the kind's struct (they were checked when the handler was defined)."""

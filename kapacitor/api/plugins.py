@@ -3,20 +3,13 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, TypeVar
 
 import msgspec
 
-from kapacitor.alerting.script_handlers import handlers_of
-from kapacitor.alerting.topic_handlers import TopicHandler
 from kapacitor.api import V1
 from kapacitor.api.status import diagnostics
-from kapacitor.dsl.compile import compile_script
-from kapacitor.engine import build_program
-from kapacitor.engine.deadman import DeadmanOp
-from kapacitor.engine.ops import AlertOp
-from kapacitor.errors import DefinitionErrors, DslError, RequestError
+from kapacitor.errors import DefinitionErrors, RequestError
 from kapacitor.plugins import PluginDefinition, PluginSpec, PluginStats, spec_fields
 from kapacitor.plugins.validate import validate_definition
 
@@ -29,8 +22,6 @@ __all__ = [
     "defined",
     "enabled",
     "plugin_document",
-    "script_handlers",
-    "script_topics",
 ]
 
 T = TypeVar("T")
@@ -115,25 +106,3 @@ def plugin_document(d: PluginDefinition, stats: PluginStats | None) -> dict[str,
         doc["stats"]["running_revision"] = stats.revision
         doc.update(doc["stats"])
     return doc
-
-
-@functools.lru_cache(maxsize=256)
-def script_handlers(plugin: str, script: str) -> tuple[TopicHandler, ...]:
-    """The handlers plugin `plugin`'s script attaches with notify= (none for a script that
-    does not compile: it was checked when defined)."""
-    try:
-        return handlers_of(plugin, compile_script(script))
-    except DslError:
-        return ()
-
-
-@functools.lru_cache(maxsize=256)
-def script_topics(plugin: str, script: str) -> tuple[str, ...]:
-    """The topics plugin `plugin`'s alert() and deadman() statements send to, in order, once
-    each (none for a script that does not compile: it was checked when defined)."""
-    try:
-        program = build_program(compile_script(script)).for_plugin(plugin)
-    except DslError:
-        return ()
-    found = (op.topic for op in program.ops if isinstance(op, AlertOp | DeadmanOp))
-    return tuple(dict.fromkeys(t for t in found if t))

@@ -372,15 +372,18 @@ def _headers(m: Stored) -> dict[str, str] | None:
 
 
 def pull_config(
-    durable: str, subject: str | None, ack_wait: float, max_pending: int
+    durable: str, subject: str | Sequence[str] | None, ack_wait: float, max_pending: int
 ) -> ConsumerConfig:
+    """A durable pull consumer of `subject`, or of each of several subjects."""
+    several = [subject] if subject is None or isinstance(subject, str) else list(subject)
     return ConsumerConfig(
         durable_name=durable,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ack_wait,
         max_ack_pending=max_pending,
         max_waiting=64,
-        filter_subject=subject,
+        filter_subject=several[0] if len(several) == 1 else None,
+        filter_subjects=[s for s in several if s is not None] if len(several) > 1 else None,
     )
 
 
@@ -547,7 +550,7 @@ class NatsBus:
         self,
         stream: str,
         durable: str,
-        subject: str,
+        subject: str | Sequence[str],
         *,
         ack_wait: float,
         max_pending: int,

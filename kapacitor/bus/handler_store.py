@@ -69,13 +69,13 @@ class HandlerStore:
             return None
 
     async def define_owned(self, plugin: str, specs: Sequence[TopicHandler]) -> None:
-        """Store the handlers plugin `plugin`'s script attaches (before the plugin: an event
-        of its new script finds them); Conflict when one would replace a handler defined
+        """Store the handlers plugin `plugin` attaches (before the plugin: an event of its
+        new definition finds them); Conflict when one would replace a handler defined
         by hand or by another plugin."""
         olds = [await self.find(spec.topic, spec.id) for spec in specs]
         for spec, old in zip(specs, olds, strict=True):
             if old is not None and old.plugin != plugin:
-                owner = f"plugin {old.plugin!r}'s script" if old.plugin else "define-topic-handler"
+                owner = old.owner or "define-topic-handler"
                 raise Conflict(
                     f"topic {spec.topic!r} already has a handler {spec.id!r}, defined by {owner}"
                 )
@@ -84,7 +84,7 @@ class HandlerStore:
                 await self.define(spec)
 
     async def delete_owned(self, plugin: str, keep: Sequence[TopicHandler] = ()) -> None:
-        """Delete the handlers plugin `plugin`'s script attached and attaches no more."""
+        """Delete the handlers plugin `plugin` attached and attaches no more."""
         kept = {(s.topic, s.id) for s in keep}
         for spec in await self.list():
             if spec.plugin == plugin and (spec.topic, spec.id) not in kept:

@@ -174,7 +174,7 @@ class Bus(Protocol):
         self,
         stream: str,
         durable: str,
-        subject: str,
+        subject: str | Sequence[str],
         *,
         ack_wait: float,
         max_pending: int,

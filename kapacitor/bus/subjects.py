@@ -36,6 +36,9 @@ LEGACY_CONSUMER = "legacy-split"
 
 ALERTS_STREAM = "KAPACITOR_ALERTS"
 ALERTS_ALL = "kapacitor.alerts.>"
+# The topic of a handler that reads every event, whatever its topic (and with none): a
+# plugin's webhook (`define --webhook`) and the server's (`[alert] webhook-url`).
+EVERY_TOPIC = "*"
 # The one consumer that delivers alert events to the handlers, read by the member holding the
 # notifier lease (service NOTIFIER, partition 0).
 NOTIFIER_CONSUMER = "notifier"
@@ -131,10 +134,14 @@ def alert_source(subject: str) -> tuple[str, str]:
     return untoken(parts[2]), untoken(parts[3]) if len(parts) > 3 else ""
 
 
-def handler_events(topic: str, plugin: str = "") -> str:
+def handler_events(topic: str, plugin: str = "") -> tuple[str, ...]:
     """What a topic handler reads: every plugin's events of `topic`, or only `plugin`'s (a
-    handler that plugin's script attaches)."""
-    return plugin_alerts(plugin, topic) if plugin else topic_alerts(topic)
+    handler that plugin's script attaches); of EVERY_TOPIC, all the events (of `plugin`)."""
+    if topic == EVERY_TOPIC:
+        if not plugin:
+            return (ALERTS_ALL,)
+        return (plugin_alerts(plugin), plugin_alerts(plugin) + ".>")
+    return (plugin_alerts(plugin, topic) if plugin else topic_alerts(topic),)
 
 
 def handler_consumer(topic: str, handler: str) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from kapacitor.bus.subjects import EVERY_TOPIC
 from kapacitor.cli import topics
 from kapacitor.cli.app import V1, JsonOpt, client_of
 from kapacitor.cli.client import ApiClient
@@ -197,7 +198,8 @@ def show(
     if p.get("last_error"):
         out.append(f"Last error:       {p['last_error']}")
     for t in p.get("topics", []):
-        out.append(f"Topic {t['topic']}:")
+        every = t["topic"] == EVERY_TOPIC  # the webhooks
+        out.append("Webhooks (every event):" if every else f"Topic {t['topic']}:")
         if not t["handlers"]:
             out.append("    (no handlers: define-topic-handler adds one)")
         for h in t["handlers"]:

@@ -1,18 +1,18 @@
 """The notifier: one per deployment (the member holding the notifier lease) takes alert events
 from the ALERTS stream, where each event is stored once whatever computed it (docs/cluster.md),
-and delivers them to the alert log and webhooks, acknowledging each fetch once it is
-delivered. Every interpreter process is a candidate; another takes over within the lease TTL
-from the first event its predecessor had not acknowledged. The lease holder also runs the
-topic handlers (topic_handlers.py), each from its own consumer, and keeps the topics' state
-(topic_keeper.py)."""
+and appends them to the alert log, acknowledging each fetch once it is written. Every
+interpreter process is a candidate; another takes over within the lease TTL from the first
+event its predecessor had not acknowledged. The lease holder also runs the topic handlers
+(topic_handlers.py: the webhooks are handlers too), each from its own consumer, and keeps the
+topics' state (topic_keeper.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from kapacitor.alerting.delivery import AlertDelivery
+from kapacitor.alerting.alert_log import AlertLog
 from kapacitor.alerting.document import split_events
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
@@ -36,7 +36,6 @@ class Notifier:
         self,
         cfg: Config,
         bus: NatsBus,
-        webhook_of: Callable[[str], str],
         member_id: str,
         clock: Clock,
         handlers: TopicHandlers,
@@ -44,12 +43,9 @@ class Notifier:
     ) -> None:
         self.cfg = cfg
         self.bus = bus
-        self.webhook_of = webhook_of  # plugin -> its own webhook ('' for the server's)
         self.member_id = member_id
         self.clock = clock
-        self.delivery = AlertDelivery(
-            cfg.alert_log, cfg.alert.webhook_url, cfg.alert.webhook_timeout.seconds
-        )
+        self.log = AlertLog(cfg.alert_log) if cfg.alert_log is not None else None
         self.handlers = handlers
         self.topics = topics
         self._task: asyncio.Task[None] | None = None
@@ -92,8 +88,7 @@ class Notifier:
                     subjects.ALERTS_STREAM,
                     subjects.NOTIFIER_CONSUMER,
                     subjects.ALERTS_ALL,
-                    # outlasts a webhook call: several of its timeouts
-                    ack_wait=max(ACK_WAIT_FLOOR_S, 4 * self.cfg.alert.webhook_timeout.seconds),
+                    ack_wait=ACK_WAIT_FLOOR_S,
                     max_pending=FETCH,
                     ack_all=True,
                 )
@@ -110,33 +105,20 @@ class Notifier:
 
     async def _deliver(self, got: Sequence[Delivery]) -> None:
         # The consumer acknowledges all up to the message acknowledged, and the server has
-        # recorded it before more is delivered (a successor starts after it). An event with a
-        # webhook is posted and acknowledged on its own: a notifier killed meanwhile repeats
-        # at most that one. A run of events for the log only is written (and flushed) at once
-        # and acknowledged by its last: an alert storm costs a round trip per fetch, not per
-        # event, and a notifier killed between the write and the ack repeats that run.
-        run: list[Delivery] = []
-        for msg in got:
-            webhook = self.webhook_of(subjects.alert_source(msg.subject)[0])
-            if self.delivery.webhook(webhook) is None:
-                run.append(msg)
-                continue
-            await self._deliver_run(run)
-            run = []
-            await self.delivery.deliver(_events(msg), webhook)
-            await msg.ack_sync()
-        await self._deliver_run(run)
-
-    async def _deliver_run(self, run: Sequence[Delivery]) -> None:
-        if run:
-            await self.delivery.deliver([e for m in run for e in _events(m)], "")
-            await run[-1].ack_sync()
+        # recorded it before more is delivered (a successor starts after it): a fetch is
+        # written (and flushed) at once and acknowledged by its last message, so an alert
+        # storm costs a round trip per fetch, not per event, and a notifier killed between
+        # the write and the ack repeats that fetch.
+        if self.log is not None:
+            self.log.append(doc for msg in got for _, doc in _events(msg))
+        await got[-1].ack_sync()
 
     async def stop(self) -> None:
         if self.member is not None:
             await self.member.leave()
         await self._wind_up(0)
-        await self.delivery.close()
+        if self.log is not None:
+            self.log.close()
 
 
 def _events(msg: Delivery) -> list[tuple[str, bytes]]:

@@ -492,10 +492,6 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         start=False,  # follow() must see its first change
     )
 
-    def webhook_of(plugin: str) -> str:
-        d = it.definitions.get(plugin)
-        return d.webhook if d is not None else ""
-
     handlers = TopicHandlers(
         cfg,
         bus,
@@ -507,7 +503,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         clock,
     )
     topics = TopicKeeper(bus, TopicStore(js, await kv_bucket(js, subjects.TOPICS_BUCKET)))
-    notifier = Notifier(cfg, bus, webhook_of, it.member.id, clock, handlers, topics)
+    notifier = Notifier(cfg, bus, it.member.id, clock, handlers, topics)
     await notifier.start()
     follow = asyncio.create_task(it.follow())
     await asyncio.sleep(0)  # follow() subscribes to the changes before the first one

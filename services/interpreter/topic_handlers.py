@@ -18,18 +18,19 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from kapacitor.alerting.dispatch import deliver, retry_budget_s
+from kapacitor.alerting.dispatch import deliver, retry_budget_s, wanted
 from kapacitor.alerting.document import events_message, read_events
 from kapacitor.alerting.event_match import EventMatch
 from kapacitor.alerting.kinds.base import Event, Sender
-from kapacitor.alerting.topic_handlers import HandlerStats, TopicHandler
+from kapacitor.alerting.topic_handlers import HandlerStats, TopicHandler, check_handler
+from kapacitor.alerting.webhooks import SERVER_WEBHOOK, server_webhook
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.handler_store import HANDLER_MAX_PENDING, HandlerStore
 from kapacitor.bus.interface import Delivery, Puller, Stored
 from kapacitor.clock import Clock
 from kapacitor.config import ACK_WAIT_FLOOR_S, STORE_ACK_TIMEOUT_S, Config
-from kapacitor.errors import BusError, CodecError
+from kapacitor.errors import BusError, CodecError, RequestError
 from kapacitor.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -62,13 +63,36 @@ class TopicHandlers:
         self.workers: dict[Key, Worker] = {}
 
     async def run(self) -> None:
-        """Follow the definitions and publish counters, until cancelled."""
+        """Keep the server's webhook as the config says, follow the definitions and publish
+        counters, until cancelled."""
         publisher = asyncio.create_task(self._publish_forever())
         try:
+            await self._keep_server_webhook()
             await self.store.watch(self._changed)
         finally:
             await cancel_and_wait(publisher)
             await self._stop_all()
+
+    async def _keep_server_webhook(self) -> None:
+        """Define the handler of `[alert] webhook-url` (kapacitor.alerting.webhooks), or delete
+        it when the setting is gone."""
+        url, timeout = self.cfg.alert.webhook_url, str(self.cfg.alert.webhook_timeout)
+        while True:
+            try:
+                old = await self.store.find(subjects.EVERY_TOPIC, SERVER_WEBHOOK)
+                new = server_webhook(url, timeout) if url else None
+                if new is not None and old != new:
+                    check_handler(msgspec.to_builtins(new), named=False)
+                    await self.store.define(new)
+                elif not url and old is not None:
+                    await self.store.delete(subjects.EVERY_TOPIC, SERVER_WEBHOOK)
+                return
+            except RequestError as e:
+                log.error("[alert] webhook-url: %s; no webhook", e)
+                return
+            except BusError as e:
+                log.warning("the server's webhook: %s; trying again", e)
+                await asyncio.sleep(RETRY_S)
 
     async def _changed(self, specs: dict[Key, TopicHandler]) -> None:
         for key, w in list(self.workers.items()):
@@ -171,8 +195,8 @@ class TopicHandlers:
             while loop.time() < due:
                 for msg in await puller.fetch(FETCH):
                     last = msg
-                    for wanted in self._wanted(w, msg, match, drop_behind=False):
-                        summed.add(wanted.doc)
+                    for chosen in self._wanted(w, msg, match, drop_behind=False):
+                        summed.add(chosen.doc)
             if last is None:
                 continue
             if summed.count:
@@ -217,16 +241,7 @@ class TopicHandlers:
         except CodecError as e:
             log.error("topic handler %s/%s: unreadable events %s: %s", *_name(w), msg.sequence, e)
             return []
-        out = []
-        wanted = match.matches([doc for _, _, doc in events])
-        for (event_id, data, doc), chosen in zip(events, wanted, strict=True):
-            if not chosen:
-                w.stats.skipped += 1
-            elif doc.get("suppressed"):
-                w.stats.suppressed += 1
-            else:
-                out.append(Event(event_id, data, doc))
-        return out
+        return wanted([Event(*e) for e in events], match, w.stats)
 
     async def _publish_forever(self) -> None:
         while True:

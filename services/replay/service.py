@@ -14,7 +14,10 @@ from typing import Any, TypeVar
 import msgspec
 import orjson
 
-from kapacitor.alerting.delivery import AlertDelivery
+from kapacitor.alerting.alert_log import AlertLog
+from kapacitor.alerting.kinds.base import Event
+from kapacitor.alerting.replayed import send_replayed
+from kapacitor.alerting.webhooks import server_webhook
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus, kv_bucket, open_bus
 from kapacitor.bus.interface import Bus, Message, Subscription
@@ -28,6 +31,8 @@ from kapacitor.errors import Conflict, KapacitorError, ServiceFailed
 from kapacitor.influx import database_of, query_batches
 from kapacitor.match import PluginRoute, compile_where, parse_where, route
 from kapacitor.model import decode_batch
+from kapacitor.plugins import PluginDefinition
+from kapacitor.plugins.attached import plugin_handlers
 from kapacitor.replay.messages import (
     Failure,
     Progress,
@@ -277,7 +282,7 @@ class ReplayService:
             max_alerts=0 if req.send_alerts else req.max_alerts,  # sending needs them all
         )
         if req.send_alerts and report.alerts:
-            await self.send_alerts(report.alerts, definition.webhook)
+            await self.send_alerts(report.alerts, definition, req.replay_id or rid)
             if req.max_alerts:
                 report.alerts = report.alerts[: req.max_alerts]
         # A report can outgrow a NATS message: it goes as numbered parts on the progress
@@ -288,12 +293,25 @@ class ReplayService:
         await self.bus.flush()
         return ReplayDone(len(parts))
 
-    async def send_alerts(self, alerts: list[dict[str, Any]], webhook_url: str) -> None:
-        delivery = AlertDelivery(
-            self.cfg.alert_log, self.cfg.alert.webhook_url, self.cfg.alert.webhook_timeout.seconds
-        )
-        delivery.send((orjson.dumps(a) for a in alerts), webhook_url)
-        await delivery.close()
+    async def send_alerts(
+        self, alerts: list[dict[str, Any]], definition: PluginDefinition, replay_id: str
+    ) -> None:
+        """`--send-alerts`: the alert log, then the handlers a live event of the plugin would
+        reach (kapacitor.alerting.replayed); event ids `replay:<replay>:<n>`."""
+        docs = [orjson.dumps(a) for a in alerts]
+        if self.cfg.alert_log is not None:
+            alert_log = AlertLog(self.cfg.alert_log)
+            alert_log.append(docs)
+            alert_log.close()
+        timeout = str(self.cfg.alert.webhook_timeout)
+        specs = list(plugin_handlers(definition, timeout))
+        if self.cfg.alert.webhook_url:
+            specs.append(server_webhook(self.cfg.alert.webhook_url, timeout))
+        events = [
+            Event(f"replay:{replay_id}:{i}", doc, alert)
+            for i, (doc, alert) in enumerate(zip(docs, alerts, strict=True))
+        ]
+        await send_replayed(specs, events, self.cfg)
 
 
 async def open_service(cfg: Config, bus: NatsBus, clock: Clock) -> ReplayService:

@@ -314,3 +314,75 @@ def test_handlers_attached_by_the_script_come_and_go_with_it(
     ]
     assert daemon.cli("delete", "cpu_idle").code == 0
     assert handlers() == []
+
+
+def test_webhooks_are_handlers_and_a_slow_one_holds_up_nothing_else(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """A plugin's --webhook and the server's [alert] webhook-url are post handlers of every
+    event: one webhook answering after 30 s delays neither the alert log nor the others."""
+    daemon.env["KAPACITOR_INTERPRETER_STATS_INTERVAL"] = "200ms"
+    with (
+        WebhookReceiver(delay_s=30.0) as slow,
+        WebhookReceiver() as fast,
+        WebhookReceiver() as server,
+    ):
+        daemon.env["KAPACITOR_ALERT_WEBHOOK_URL"] = server.url
+        daemon.start()
+        f = tmp_path / "flip.kap"
+        f.write_text("alert(value, <, 30)\n")
+        for name, hook in (("slowp", slow), ("fastp", fast)):
+            r = daemon.cli(
+                "define", name, "--from", name, "--script", str(f), "--webhook", hook.url
+            )
+            assert r.code == 0, r.stderr
+            assert daemon.cli("enable", name).code == 0
+        r = daemon.cli("define", "bad", "--from", "x", "--script", str(f), "--webhook", "ftp://x")
+        assert r.code != 0 and "--webhook must be an http:// or https:// URL" in r.stderr
+        daemon.wait_plugins_live()
+        body = f"slowp,host=a value=10 {T0}\nslowp,host=a value=50 {T0 + S}\n"
+        assert daemon.write(body).status_code == 204
+        wait_until(lambda: slow.arrived >= 1, what="the slow webhook's first POST")
+        body = f"fastp,host=a value=10 {T0}\nfastp,host=a value=50 {T0 + S}\n"
+        assert daemon.write(body).status_code == 204
+        wait_until(lambda: len(fast.bodies) >= 2, what="the fast webhook's two events")
+        wait_until(lambda: len(server.bodies) >= 4, what="every event at the server's webhook")
+        wait_until(lambda: len(daemon.alerts_log()) >= 4, what="every event in the alert log")
+        assert slow.bodies == []  # still answering its first
+        assert [(e["plugin"], e["level"]) for e in fast.bodies] == [
+            ("fastp", "CRITICAL"),
+            ("fastp", "OK"),
+        ]
+        assert sorted((e["plugin"], e["level"]) for e in server.bodies) == [
+            ("fastp", "CRITICAL"),
+            ("fastp", "OK"),
+            ("slowp", "CRITICAL"),
+            ("slowp", "OK"),
+        ]
+        assert len(set(fast.event_ids)) == 2
+
+        listed = daemon.cli("list", "topic-handlers", "--json").json()["handlers"]
+        assert [(h["topic"], h["id"], h["kind"], h.get("plugin")) for h in listed] == [
+            ("*", "fastp:webhook", "post", "fastp"),
+            ("*", "slowp:webhook", "post", "slowp"),
+            ("*", "webhook", "post", None),
+        ]
+
+        def shown() -> str | None:
+            text = daemon.cli("show", "fastp").stdout
+            return text if "fastp:webhook (post): sent 2" in text else None
+
+        text = wait_until(shown, what="the webhook's counters in show")
+        assert text is not None and "Webhooks (every event):\n" in text
+        assert "    webhook (post): sent " in text
+
+        r = daemon.cli("delete-topic-handler", "*", "fastp:webhook")
+        assert r.code != 0 and "attached by plugin 'fastp''s --webhook" in r.stderr, r.stderr
+        r = daemon.cli("delete-topic-handler", "*", "webhook")
+        assert r.code != 0 and "change or delete [alert] webhook-url" in r.stderr, r.stderr
+
+        # Defined again without --webhook, a plugin's webhook is gone; deleted, too.
+        assert daemon.cli("define", "fastp", "--from", "fastp", "--script", str(f)).code == 0
+        assert daemon.cli("delete", "slowp").code == 0
+        listed = daemon.cli("list", "topic-handlers", "--json").json()["handlers"]
+        assert [(h["topic"], h["id"]) for h in listed] == [("*", "webhook")]

@@ -17,10 +17,10 @@ from kapacitor.api.plugins import (
     defined,
     enabled,
     plugin_document,
-    script_handlers,
-    script_topics,
 )
+from kapacitor.bus import subjects
 from kapacitor.plugins import PluginStats
+from kapacitor.plugins.attached import plugin_handlers, script_topics
 from services.api.openapi import json_body
 from services.api.state import ApiState, api_state
 
@@ -44,7 +44,7 @@ async def define(request: Request, api: Api) -> dict[str, Any]:
     """Create or update (re-define) a plugin. Nothing is stored when script or where is bad."""
     body = decode_body(await request.body(), PluginBody)
     d = defined(body, await api.plugins.find(body.name), api.clock.now_ns())
-    handlers = script_handlers(d.name, d.script)
+    handlers = plugin_handlers(d, str(api.cfg.alert.webhook_timeout))
     await api.handlers.define_owned(d.name, handlers)
     await api.plugins.put(d)
     await api.handlers.delete_owned(d.name, keep=handlers)
@@ -59,7 +59,9 @@ async def check(request: Request) -> dict[str, Any]:
 @router.get("/plugins/{name}")
 async def show(name: str, api: Api, handlers: bool = False) -> dict[str, Any]:
     """A plugin; with `handlers=true` also the topics its alerts go to and each topic
-    handler's counters (sent, failed, retried, dropped)."""
+    handler's counters (sent, failed, retried, dropped) of the handlers that read its events
+    (a topic's shared ones and its own, not another plugin's); the webhooks, its own and the
+    server's, under topic "*"."""
     d = await api.plugins.get(name)
     doc = plugin_document(d, await api.stats.get(name))
     if handlers:
@@ -69,11 +71,14 @@ async def show(name: str, api: Api, handlers: bool = False) -> dict[str, Any]:
                 "handlers": [
                     {"id": h.id, "kind": h.kind, **msgspec.to_builtins(stats)}
                     for h in await api.handlers.list(topic)
+                    if h.plugin in ("", name)
                     for stats in [await api.handlers.stats(topic, h.id)]
                 ],
             }
-            for topic in script_topics(d.name, d.script)
+            for topic in (*script_topics(d.name, d.script), subjects.EVERY_TOPIC)
         ]
+        if not doc["topics"][-1]["handlers"]:
+            doc["topics"].pop()
     return doc
 
 

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from kapacitor.alerting.names import name_problem
 from kapacitor.alerting.topic_handlers import HandlerStats, TopicHandler, check_handler
 from kapacitor.api import V1
+from kapacitor.bus import subjects
 from kapacitor.bus.topic_store import topic_level
 from kapacitor.errors import Conflict, NotFound, RequestError
 from services.api.body import read_body
@@ -49,13 +50,20 @@ def _handler_doc(spec: TopicHandler, stats: HandlerStats | None = None) -> dict[
     return doc
 
 
+def _read_topic(topic: str) -> str:
+    """A topic whose handlers are listed: a name, or EVERY_TOPIC (the webhooks)."""
+    return topic if topic == subjects.EVERY_TOPIC else _topic_name(topic)
+
+
 async def _not_owned(api: ApiState, topic: str, handler_id: str) -> None:
-    """Conflict when the handler is a plugin's (its script's notify=): it changes with it."""
+    """Conflict when the handler is a plugin's (its script's notify=, its --webhook) or the
+    server's webhook: it changes with what defines it."""
     old = await api.handlers.find(topic, handler_id)
-    if old is not None and old.plugin:
+    if old is not None and old.owner:
+        what = "the plugin" if old.plugin else "[alert] webhook-url"
         raise Conflict(
-            f"handler {handler_id!r} of topic {topic!r} is attached by plugin {old.plugin!r}'s "
-            "script (notify=): change or delete the plugin"
+            f"handler {handler_id!r} of topic {topic!r} is attached by {old.owner}: "
+            f"change or delete {what}"
         )
 
 
@@ -115,7 +123,7 @@ async def topic_events(topic: str, api: Api) -> dict[str, Any]:
 async def topic_handlers(topic: str, api: Api) -> dict[str, Any]:
     return {
         "topic": topic,
-        "handlers": [_handler_doc(h) for h in await api.handlers.list(_topic_name(topic))],
+        "handlers": [_handler_doc(h) for h in await api.handlers.list(_read_topic(topic))],
     }
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from kapacitor.alerting.topic_handlers import TopicHandler
-from kapacitor.api.plugins import script_handlers
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import build_program
 from kapacitor.engine.ops import AlertOp
+from kapacitor.plugins.attached import script_handlers
 
 SCRIPT = """\
 let pager = handler("pagerduty2", match="level = 'CRITICAL'")

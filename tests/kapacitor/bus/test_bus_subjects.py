@@ -19,3 +19,12 @@ def test_plugin_subjects() -> None:
     # what a kapacitord from before partitions left in the MATCHED stream
     assert subjects.plugin_from_subject("kapacitor.plugin.cpu=2e=alert") == "cpu.alert"
     assert subjects.matched_msg_id(3, 9, 7, "cpu.alert") == "3-9.7.cpu=2e=alert"
+
+
+def test_what_a_handler_reads() -> None:
+    assert subjects.handler_events("cpu") == ("kapacitor.alerts.*.cpu",)
+    assert subjects.handler_events("cpu", "p.1") == ("kapacitor.alerts.p=2e=1.cpu",)
+    # the webhooks: every event of a plugin (with a topic or none), or of every plugin
+    every = subjects.EVERY_TOPIC
+    assert subjects.handler_events(every, "p") == ("kapacitor.alerts.p", "kapacitor.alerts.p.>")
+    assert subjects.handler_events(every) == ("kapacitor.alerts.>",)
