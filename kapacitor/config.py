@@ -33,7 +33,12 @@ DEFAULT_PAGERDUTY2_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_OPSGENIE2_URL = "https://api.opsgenie.com/v2/alerts"
 DEFAULT_VICTOROPS_URL = "https://alert.victorops.com/integrations/generic/20131114/alert"
 DEFAULT_PUSHOVER_URL = "https://api.pushover.net/1/messages.json"
-DEFAULT_HANDLER_BACKLOG = 10_000  # events a topic handler may fall behind before it drops
+# Messages (a batch's events of one topic each) the ALERTS stream keeps: the alert history
+# and what a topic handler that is behind may still read.
+DEFAULT_ALERTS_KEEP = 10_000
+# Messages a topic handler may fall behind before it drops: well below DEFAULT_ALERTS_KEEP, so
+# a handler that is behind drops (and counts) rather than finding its events removed.
+DEFAULT_HANDLER_BACKLOG = 1_000
 DEFAULT_HANDLER_BACKOFF = "1s"  # a topic handler's first wait before a retry; doubles
 HANDLER_BACKOFF_CAP_S = 60.0  # the longest wait between two attempts
 DEFAULT_STATS_INTERVAL = "1s"
@@ -210,9 +215,15 @@ class AlertConfig:
     webhook_timeout: Duration = _setting(
         Duration.parse(DEFAULT_WEBHOOK_TIMEOUT), "Timeout of one webhook POST."
     )
+    keep: int = _setting(
+        DEFAULT_ALERTS_KEEP,
+        "Alert messages (each a batch's events of one topic) the alert stream keeps: the "
+        "history, and what a handler that is behind may still read; older ones are removed.",
+    )
     handler_backlog: int = _setting(
         DEFAULT_HANDLER_BACKLOG,
-        "Events a topic handler may fall behind its topic before it drops (and counts) them.",
+        "Alert messages a topic handler may fall behind its topic before it drops (and "
+        "counts) their events; keep it well below alert.keep.",
     )
     handler_backoff: Duration = _setting(
         Duration.parse(DEFAULT_HANDLER_BACKOFF),

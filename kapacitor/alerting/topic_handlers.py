@@ -59,9 +59,10 @@ class HandlerStats(msgspec.Struct, kw_only=True):
     sent: int = 0  # delivered to the receiver
     failed: int = 0  # given up on after every retry, or refused by the receiver
     retried: int = 0  # attempts after a first one failed
-    dropped: int = 0  # skipped unsent: the handler was too far behind (alert.handler-backlog)
+    dropped: int = 0  # events skipped unsent: too far behind (alert.handler-backlog)
     skipped: int = 0  # not matched by the handler's `match`
     suppressed: int = 0  # recorded but not to be sent: silenced, inhibited, no_recoveries
+    overrun: int = 0  # times the stream's limit (alert.keep) removed messages it had not read
     last_error: str = ""
 
 

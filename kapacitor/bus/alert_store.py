@@ -1,10 +1,10 @@
 """Alert history: past alert events, read back from the ALERTS stream (every event any plugin
-stored, silenced and suppressed ones too, as long as the stream keeps them: ALERTS_KEEP
+stored, silenced and suppressed ones too, as long as the stream keeps them: `alert.keep`
 messages, each the events of one batch).
 
 The stream is read forward with a short-lived consumer, from the first message stored within
 `since` (the server's storage time) or from its start, keeping the newest `limit` events that
-pass the filters: one pass, at most ALERTS_KEEP messages, whatever the filters."""
+pass the filters: one pass, at most `alert.keep` messages, whatever the filters."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from kapacitor.bus import subjects
 from kapacitor.bus.interface import Delivery, Handler, Message, Puller, Stored, Subscription
 from kapacitor.bus.pull import Pull
 from kapacitor.bus.ttl_kv import TtlKv
-from kapacitor.config import STORE_ACK_TIMEOUT_S
+from kapacitor.config import DEFAULT_ALERTS_KEEP, STORE_ACK_TIMEOUT_S
 from kapacitor.errors import BusError, ServiceUnavailable
 from kapacitor.tasks import cancel_and_wait
 
@@ -44,7 +44,6 @@ WATCH_RETRY_S = 0.5  # before a failed KV watcher is started again
 CONNECT_TIMEOUT_S = 5.0
 ACK_WAIT_S = 60.0
 MAX_ACK_PENDING = 256
-ALERTS_KEEP = 10_000
 FETCH_TIMEOUT_S = 1.0
 
 # What a NATS call can raise when the bus fails (no server, closed connection, timeouts):
@@ -94,7 +93,10 @@ async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
 
 
 async def ensure_topology(
-    js: JetStreamContext, points_max_bytes: int = 2 * 1024**3, replicas: int = 1
+    js: JetStreamContext,
+    points_max_bytes: int = 2 * 1024**3,
+    replicas: int = 1,
+    alerts_keep: int = DEFAULT_ALERTS_KEEP,
 ) -> None:
     """Create (or update) every stream, consumer and bucket, with `replicas` copies on a NATS
     cluster; safe to call from every service."""
@@ -124,7 +126,7 @@ async def ensure_topology(
             subjects=[subjects.ALERTS_ALL],
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
-            max_msgs=ALERTS_KEEP,
+            max_msgs=alerts_keep,
             num_replicas=replicas,
         ),
     )
@@ -199,10 +201,12 @@ async def kv_bucket(js: JetStreamContext, bucket: str, replicas: int = 1) -> Key
         )
 
 
-async def setup(url: str, name: str, replicas: int = 1) -> tuple[Client, JetStreamContext]:
+async def setup(
+    url: str, name: str, replicas: int = 1, alerts_keep: int = DEFAULT_ALERTS_KEEP
+) -> tuple[Client, JetStreamContext]:
     nc = await connect(url, name)
     js = nc.jetstream(timeout=STORE_ACK_TIMEOUT_S)
-    await ensure_topology(js, replicas=replicas)
+    await ensure_topology(js, replicas=replicas, alerts_keep=alerts_keep)
     return nc, js
 
 
@@ -575,6 +579,15 @@ class NatsBus:
             config.deliver_policy = DeliverPolicy.NEW
         return await self._bind(stream, durable, config)
 
+    async def first_sequence(self, stream: str) -> int:
+        """The sequence of the oldest message `stream` still holds (what its limits removed
+        came before)."""
+        try:
+            info = await self.js.stream_info(stream)
+        except NATS_ERRORS as e:
+            raise BusError(f"cannot read stream {stream}: {e}") from e
+        return int(info.state.first_seq)
+
     async def delete_consumer(self, stream: str, durable: str) -> None:
         try:
             await self.js.delete_consumer(stream, durable)
@@ -590,7 +603,9 @@ class NatsBus:
         await shutdown(self.nc, *tasks)
 
 
-async def open_bus(url: str, name: str, replicas: int = 1) -> NatsBus:
+async def open_bus(
+    url: str, name: str, replicas: int = 1, alerts_keep: int = DEFAULT_ALERTS_KEEP
+) -> NatsBus:
     """Connect a service to NATS (`url`: one server, or several comma separated), declaring
     the shared topology first."""
-    return NatsBus(*await setup(url, name, replicas))
+    return NatsBus(*await setup(url, name, replicas, alerts_keep))

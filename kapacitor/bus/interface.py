@@ -191,6 +191,10 @@ class Bus(Protocol):
         """Delete a durable consumer if it exists."""
         ...
 
+    async def first_sequence(self, stream: str) -> int:
+        """The sequence of the oldest message `stream` still holds."""
+        ...
+
     async def flush(self) -> None:
         """Wait until everything published so far has reached the server."""
         ...

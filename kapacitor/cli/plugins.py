@@ -207,6 +207,7 @@ def show(
                 f"    {h['id']} ({h['kind']}): sent {h['sent']}, failed {h['failed']}, "
                 f"retried {h['retried']}, dropped {h['dropped']}, skipped {h['skipped']}, "
                 f"suppressed {h.get('suppressed', 0)}"
+                + (f", overrun {h['overrun']}" if h.get("overrun") else "")
             )
     out += ["Script:", *("    " + line for line in p["script"].splitlines())]
     sys.stdout.write("\n".join(out) + "\n")

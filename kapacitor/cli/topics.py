@@ -148,6 +148,8 @@ def show_topic_handler(
         f"Skipped:  {stats.get('skipped', 0)} (not matched)",
         f"Suppressed: {stats.get('suppressed', 0)} (silenced, inhibited or a recovery of an "
         "alert with no_recoveries)",
+        f"Overrun:  {stats.get('overrun', 0)} (times the alert stream removed events before it "
+        "read them: alert.keep)",
     ]
     if stats.get("last_error"):
         out.append(f"Last error: {stats['last_error']}")

@@ -57,7 +57,7 @@ class VersionHeader:
 def create_app(cfg: Config, clock: Clock | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        bus = await open_bus(cfg.nats_url, "kapacitor-api", cfg.cluster.replicas)
+        bus = await open_bus(cfg.nats_url, "kapacitor-api", cfg.cluster.replicas, cfg.alert.keep)
         app.state.api = await open_state(cfg, bus, clock or SystemClock())
         presence = await join(bus.js, cfg, "api", app.state.api.clock)
         yield

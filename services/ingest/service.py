@@ -76,7 +76,7 @@ class IngestService:
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    bus = await open_bus(cfg.nats_url, "kapacitor-ingest", cfg.cluster.replicas)
+    bus = await open_bus(cfg.nats_url, "kapacitor-ingest", cfg.cluster.replicas, cfg.alert.keep)
     clock = SystemClock()
     ingest = IngestService(cfg, bus, clock)
     await ingest.start()

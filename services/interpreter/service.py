@@ -427,7 +427,9 @@ class Interpreter:
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    bus = await open_bus(cfg.nats_url, "kapacitor-interpreter", cfg.cluster.replicas)
+    bus = await open_bus(
+        cfg.nats_url, "kapacitor-interpreter", cfg.cluster.replicas, cfg.alert.keep
+    )
     js = bus.js
     store = PluginStore(await kv_bucket(js, subjects.PLUGINS_BUCKET))
     stats_store = StatsStore(js, await kv_bucket(js, subjects.STATS_BUCKET))

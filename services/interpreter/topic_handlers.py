@@ -3,9 +3,11 @@ each reading its own durable ALERTS consumer (kapacitor.bus.handler_store), so a
 failing receiver holds up only its own handler, and what it has not acknowledged is delivered
 after a restart or by the next lease holder.
 
-A worker more than `alert.handler-backlog` events behind its topic skips what it is behind
-on, counting it as dropped (logged at most every DROP_LOG_INTERVAL_S), until it has caught
-up: a receiver that was down for an hour gets the recent events, not an hour of old ones.
+A worker more than `alert.handler-backlog` messages behind its topic skips what it is behind
+on, counting its events as dropped (logged at most every DROP_LOG_INTERVAL_S), until it has
+caught up: a receiver that was down for an hour gets the recent events, not an hour of old
+ones. A worker held up by one event for so long that the stream's own limit (`alert.keep`)
+removed messages it had not read counts that as an overrun, and logs it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ FETCH = 16
 AGGREGATE_MAX_PENDING = 10_000  # messages an aggregate handler holds over one interval
 RETRY_S = 0.5
 DROP_LOG_INTERVAL_S = 10.0
+# A handler that has not read for this long checks, on its next read, whether the stream's
+# limit removed what it had not read yet; one reading more often cannot fall that far behind.
+OVERRUN_CHECK_S = 1.0
 Key = tuple[str, str]  # (topic, handler id)
 
 
@@ -136,13 +141,21 @@ class TopicHandlers:
         budget = retry_budget_s(options.retries, options.timeout_s, backoff)
 
         async def each(puller: Puller) -> None:
+            last_seq, last_read = 0, self.clock.monotonic_ns()
             while True:
-                for msg in await puller.fetch(FETCH):
+                got = await puller.fetch(FETCH)
+                now = self.clock.monotonic_ns()
+                if got and last_seq and got[0].sequence > last_seq + 1:
+                    if now - last_read >= OVERRUN_CHECK_S * 1e9:
+                        await self._check_overrun(w, last_seq)
+                last_read = now
+                for msg in got:
                     for event in self._wanted(w, msg, match, drop_behind=True):
                         await deliver(
                             sender, event, w.stats, retries=options.retries, backoff=backoff
                         )
                     await msg.ack_sync()
+                    last_seq = msg.sequence
 
         try:
             # an event's every attempt fits before the server sends it again
@@ -179,6 +192,23 @@ class TopicHandlers:
             except Exception:  # loop boundary: a bug must not end the handler for good
                 log.exception("topic handler %s/%s failed; starting again", *_name(w))
                 await asyncio.sleep(RETRY_S)
+
+    async def _check_overrun(self, w: Worker, last_seq: int) -> None:
+        """Count and log it when the stream's limit (alert.keep) removed messages after
+        `last_seq`, the last one the handler read, before it could read them: events of its
+        topic among them were never sent (and, unread, cannot be counted one by one)."""
+        try:
+            first = await self.bus.first_sequence(subjects.ALERTS_STREAM)
+        except BusError as e:
+            log.warning("topic handler %s/%s: %s", *_name(w), e)
+            return
+        if first > last_seq + 1:
+            w.stats.overrun += 1
+            w.stats.last_error = (
+                f"the alert stream removed messages {last_seq + 1}-{first - 1} before the "
+                "handler read them (alert.keep)"
+            )
+            log.error("topic handler %s/%s: %s", *_name(w), w.stats.last_error)
 
     async def _aggregate(
         self, w: Worker, puller: Puller, options: AggregateOptions, match: EventMatch

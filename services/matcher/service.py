@@ -30,7 +30,7 @@ RETRY_S = 0.5
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    bus = await open_bus(cfg.nats_url, "kapacitor-matcher", cfg.cluster.replicas)
+    bus = await open_bus(cfg.nats_url, "kapacitor-matcher", cfg.cluster.replicas, cfg.alert.keep)
     store = PluginStore(await kv_bucket(bus.js, subjects.PLUGINS_BUCKET))
     fanout = Fanout(cfg.cluster.partitions, cfg.matcher.join_rows)
     ready = asyncio.Event()

@@ -323,7 +323,7 @@ async def open_service(cfg: Config, bus: NatsBus, clock: Clock) -> ReplayService
 
 
 async def serve(cfg: Config, stop: asyncio.Event) -> None:
-    bus = await open_bus(cfg.nats_url, "kapacitor-replay", cfg.cluster.replicas)
+    bus = await open_bus(cfg.nats_url, "kapacitor-replay", cfg.cluster.replicas, cfg.alert.keep)
     clock = SystemClock()
     service = await open_service(cfg, bus, clock)
     presence = await join(bus.js, cfg, "replay", clock)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -243,6 +244,43 @@ def test_a_handler_too_far_behind_drops_counts_and_logs(daemon: Daemon, tmp_path
         stats = wait_until(dropped, timeout=90, what="the slow handler dropping")
         assert stats["sent"] >= 1 and stats["failed"] == 0
         daemon.wait_log("events behind: dropping")
+
+
+def test_events_the_stream_removed_before_a_handler_read_them_are_an_overrun(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    """The stream keeps 20 messages; a handler held up by one POST for 4 s while 30 more
+    arrive finds them removed: counted as an overrun, logged, in last_error."""
+    daemon.env["KAPACITOR_ALERT_KEEP"] = "20"
+    daemon.env["KAPACITOR_INTERPRETER_STATS_INTERVAL"] = "200ms"
+    daemon.start()
+    with WebhookReceiver(delay_s=4.0) as hook:
+        define_handler(
+            daemon,
+            tmp_path / "slow.yaml",
+            f"id: slow\ntopic: cpu\nkind: post\noptions: {{url: '{hook.url}', timeout: 10s}}\n",
+        )
+        f = tmp_path / "flip.kap"
+        f.write_text('alert(value, <, 30, topic="cpu")\n')
+        assert daemon.cli("define", "flip", "--from", "cpu_idle", "--script", str(f)).code == 0
+        assert daemon.cli("enable", "flip").code == 0
+        daemon.wait_plugins_live()
+        assert daemon.write(lines("a", [10.0, 50.0])).status_code == 204
+        wait_until(lambda: hook.arrived >= 1, what="the first POST")
+        for i in range(1, 31):  # a message each, while the first POST is held
+            assert daemon.write(lines("a", [10.0, 50.0], start=2 * i)).status_code == 204
+            want = 2 * (i + 1)
+            wait_until(lambda n=want: len(daemon.alerts_log()) >= n, what="events stored")
+
+        def overrun() -> dict[str, object] | None:
+            stats = daemon.cli("show-topic-handler", "cpu", "slow", "--json").json()["stats"]
+            return stats if stats["overrun"] > 0 else None
+
+        stats = wait_until(overrun, timeout=60, what="the overrun counted")
+        assert "before the handler read them (alert.keep)" in str(stats["last_error"])
+        daemon.wait_log("the alert stream removed messages")
+        text = daemon.cli("show-topic-handler", "cpu", "slow").stdout
+        assert re.search(r"Overrun:  [1-9]\d* \(times the alert stream removed events", text)
 
 
 def test_handlers_attached_by_the_script_come_and_go_with_it(

@@ -39,6 +39,7 @@ async def test_define_replace_show_list_delete(api: httpx.AsyncClient, state: Ap
         "dropped": 1,
         "skipped": 0,
         "suppressed": 0,
+        "overrun": 0,
         "last_error": "",
     }
 
