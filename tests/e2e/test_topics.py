@@ -213,6 +213,30 @@ def test_an_aggregate_handler_sends_one_event_per_interval(daemon: Daemon, tmp_p
         ]
 
 
+def slow_handler_of_flips(daemon: Daemon, tmp_path: Path, hook: WebhookReceiver) -> None:
+    """Handler `slow` of topic cpu POSTs to `hook`; plugin `flip` alerts below 30 to cpu."""
+    define_handler(
+        daemon,
+        tmp_path / "slow.yaml",
+        f"id: slow\ntopic: cpu\nkind: post\noptions: {{url: '{hook.url}', timeout: 10s}}\n",
+    )
+    f = tmp_path / "flip.kap"
+    f.write_text('alert(value, <, 30, topic="cpu")\n')
+    assert daemon.cli("define", "flip", "--from", "cpu_idle", "--script", str(f)).code == 0
+    assert daemon.cli("enable", "flip").code == 0
+    daemon.wait_plugins_live()
+
+
+def write_flips(daemon: Daemon, steps: range) -> None:
+    """A CRITICAL and an OK of host a per step, each write stored before the next: a message
+    of events each (under load the pipeline would batch writes made back to back into fewer
+    messages)."""
+    for i in steps:
+        assert daemon.write(lines("a", [10.0, 50.0], start=2 * i)).status_code == 204
+        want = 2 * (i + 1)
+        wait_until(lambda n=want: len(daemon.alerts_log()) >= n, what="events stored")
+
+
 def test_a_handler_too_far_behind_drops_counts_and_logs(daemon: Daemon, tmp_path: Path) -> None:
     daemon.env["KAPACITOR_ALERT_HANDLER_BACKLOG"] = "2"
     daemon.env["KAPACITOR_INTERPRETER_STATS_INTERVAL"] = "200ms"
@@ -220,22 +244,8 @@ def test_a_handler_too_far_behind_drops_counts_and_logs(daemon: Daemon, tmp_path
     # The first event's POST takes 5 s; the others arrive meanwhile, and the handler, more
     # than 2 behind when it fetches them, drops those.
     with WebhookReceiver(delay_s=5.0) as hook:
-        define_handler(
-            daemon,
-            tmp_path / "slow.yaml",
-            f"id: slow\ntopic: cpu\nkind: post\noptions: {{url: '{hook.url}', timeout: 10s}}\n",
-        )
-        f = tmp_path / "flip.kap"
-        f.write_text('alert(value, <, 30, topic="cpu")\n')
-        assert daemon.cli("define", "flip", "--from", "cpu_idle", "--script", str(f)).code == 0
-        assert daemon.cli("enable", "flip").code == 0
-        daemon.wait_plugins_live()
-        for i in range(12):  # a write each, stored before the next: a message of events each
-            assert daemon.write(lines("a", [10.0, 50.0], start=2 * i)).status_code == 204
-            # (under load the pipeline would batch writes made back to back into fewer
-            # messages, and the handler would never be more than 2 messages behind)
-            want = 2 * (i + 1)
-            wait_until(lambda n=want: len(daemon.alerts_log()) >= n, what="events stored")
+        slow_handler_of_flips(daemon, tmp_path, hook)
+        write_flips(daemon, range(12))
 
         def dropped() -> dict[str, int] | None:
             stats = daemon.cli("show-topic-handler", "cpu", "slow", "--json").json()["stats"]
@@ -255,22 +265,10 @@ def test_events_the_stream_removed_before_a_handler_read_them_are_an_overrun(
     daemon.env["KAPACITOR_INTERPRETER_STATS_INTERVAL"] = "200ms"
     daemon.start()
     with WebhookReceiver(delay_s=4.0) as hook:
-        define_handler(
-            daemon,
-            tmp_path / "slow.yaml",
-            f"id: slow\ntopic: cpu\nkind: post\noptions: {{url: '{hook.url}', timeout: 10s}}\n",
-        )
-        f = tmp_path / "flip.kap"
-        f.write_text('alert(value, <, 30, topic="cpu")\n')
-        assert daemon.cli("define", "flip", "--from", "cpu_idle", "--script", str(f)).code == 0
-        assert daemon.cli("enable", "flip").code == 0
-        daemon.wait_plugins_live()
+        slow_handler_of_flips(daemon, tmp_path, hook)
         assert daemon.write(lines("a", [10.0, 50.0])).status_code == 204
         wait_until(lambda: hook.arrived >= 1, what="the first POST")
-        for i in range(1, 31):  # a message each, while the first POST is held
-            assert daemon.write(lines("a", [10.0, 50.0], start=2 * i)).status_code == 204
-            want = 2 * (i + 1)
-            wait_until(lambda n=want: len(daemon.alerts_log()) >= n, what="events stored")
+        write_flips(daemon, range(1, 31))  # while the first POST is held
 
         def overrun() -> dict[str, object] | None:
             stats = daemon.cli("show-topic-handler", "cpu", "slow", "--json").json()["stats"]
