@@ -62,7 +62,9 @@ class HandlerStats(msgspec.Struct, kw_only=True):
     dropped: int = 0  # events skipped unsent: too far behind (alert.handler-backlog)
     skipped: int = 0  # not matched by the handler's `match`
     suppressed: int = 0  # recorded but not to be sent: silenced, inhibited, no_recoveries
-    overrun: int = 0  # times the stream's limit (alert.keep) removed messages it had not read
+    # times the stream's limit (alert.keep) removed messages while it was busy, before it read
+    # past them: those of its topic, if any, were not sent
+    overrun: int = 0
     last_error: str = ""
 
 

@@ -6,7 +6,7 @@ after a restart or by the next lease holder.
 A worker more than `alert.handler-backlog` messages behind its topic skips what it is behind
 on, counting its events as dropped (logged at most every DROP_LOG_INTERVAL_S), until it has
 caught up: a receiver that was down for an hour gets the recent events, not an hour of old
-ones. A worker held up by one event for so long that the stream's own limit (`alert.keep`)
+ones. A worker held up by one fetch for so long that the stream's own limit (`alert.keep`)
 removed messages it had not read counts that as an overrun, and logs it.
 """
 
@@ -44,8 +44,8 @@ FETCH = 16
 AGGREGATE_MAX_PENDING = 10_000  # messages an aggregate handler holds over one interval
 RETRY_S = 0.5
 DROP_LOG_INTERVAL_S = 10.0
-# A handler that has not read for this long checks, on its next read, whether the stream's
-# limit removed what it had not read yet; one reading more often cannot fall that far behind.
+# A handler busy with one fetch for this long checks, on its next read, whether the stream's
+# limit removed what it had not read yet; one busy for less cannot fall that far behind.
 OVERRUN_CHECK_S = 1.0
 Key = tuple[str, str]  # (topic, handler id)
 
@@ -141,14 +141,14 @@ class TopicHandlers:
         budget = retry_budget_s(options.retries, options.timeout_s, backoff)
 
         async def each(puller: Puller) -> None:
-            last_seq, last_read = 0, self.clock.monotonic_ns()
+            last_seq, busy_ns = 0, 0
             while True:
                 got = await puller.fetch(FETCH)
-                now = self.clock.monotonic_ns()
-                if got and last_seq and got[0].sequence > last_seq + 1:
-                    if now - last_read >= OVERRUN_CHECK_S * 1e9:
-                        await self._check_overrun(w, last_seq)
-                last_read = now
+                # Waiting in fetch, a handler reads each message as it comes: only one busy
+                # with a fetch for long can have had messages removed before it read them.
+                if got and busy_ns >= OVERRUN_CHECK_S * 1e9 and got[0].sequence > last_seq + 1:
+                    await self._check_overrun(w, last_seq, busy_ns)
+                read_at = self.clock.monotonic_ns()
                 for msg in got:
                     for event in self._wanted(w, msg, match, drop_behind=True):
                         await deliver(
@@ -156,6 +156,7 @@ class TopicHandlers:
                         )
                     await msg.ack_sync()
                     last_seq = msg.sequence
+                busy_ns = self.clock.monotonic_ns() - read_at
 
         try:
             # an event's every attempt fits before the server sends it again
@@ -193,10 +194,11 @@ class TopicHandlers:
                 log.exception("topic handler %s/%s failed; starting again", *_name(w))
                 await asyncio.sleep(RETRY_S)
 
-    async def _check_overrun(self, w: Worker, last_seq: int) -> None:
+    async def _check_overrun(self, w: Worker, last_seq: int, busy_ns: int) -> None:
         """Count and log it when the stream's limit (alert.keep) removed messages after
-        `last_seq`, the last one the handler read, before it could read them: events of its
-        topic among them were never sent (and, unread, cannot be counted one by one)."""
+        `last_seq`, the last one the handler read, while it was busy: events of its topic
+        among them, if any, were never sent (removed unread, they are not known one by one:
+        the messages may as well all have been of other topics)."""
         try:
             first = await self.bus.first_sequence(subjects.ALERTS_STREAM)
         except BusError as e:
@@ -205,8 +207,9 @@ class TopicHandlers:
         if first > last_seq + 1:
             w.stats.overrun += 1
             w.stats.last_error = (
-                f"the alert stream removed messages {last_seq + 1}-{first - 1} before the "
-                "handler read them (alert.keep)"
+                f"the alert stream removed messages {last_seq + 1}-{first - 1} while the "
+                f"handler was busy for {busy_ns / 1e9:.1f} s (alert.keep): events of its topic "
+                "among them were not sent"
             )
             log.error("topic handler %s/%s: %s", *_name(w), w.stats.last_error)
 
