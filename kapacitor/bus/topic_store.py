@@ -32,8 +32,9 @@ class TopicStore:
         self.js = js
         self.kv = kv
 
-    async def record(self, docs: Iterable[Mapping[str, Any]]) -> None:
-        """Keep the last of `docs` (event documents, in order) per topic and alert."""
+    async def record(self, docs: Iterable[Mapping[str, Any]]) -> int:
+        """Keep the last of `docs` (event documents, in order) per topic and alert; how many
+        alerts that wrote."""
         latest: dict[str, Mapping[str, Any]] = {}
         for d in docs:
             topic = d.get("topic")
@@ -47,6 +48,7 @@ class TopicStore:
                     for key, doc in items[i : i + PUTS_AT_ONCE]
                 )
             )
+        return len(items)
 
     async def events(self, topic: str = "") -> dict[str, list[dict[str, Any]]]:
         """The last event of each alert, by topic (of `topic` only, when given), newest
