@@ -502,6 +502,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
             await kv_bucket(js, subjects.TOPIC_HANDLERS_BUCKET),
             await kv_bucket(js, subjects.HANDLER_STATS_BUCKET),
         ),
+        store,
         clock,
     )
     topics = TopicKeeper(bus, TopicStore(js, await kv_bucket(js, subjects.TOPICS_BUCKET)))

@@ -25,11 +25,12 @@ from kapacitor.alerting.document import events_message, read_events
 from kapacitor.alerting.event_match import EventMatch
 from kapacitor.alerting.kinds.base import Event, Sender
 from kapacitor.alerting.topic_handlers import HandlerStats, TopicHandler, check_handler
-from kapacitor.alerting.webhooks import SERVER_WEBHOOK, server_webhook
+from kapacitor.alerting.webhooks import SERVER_WEBHOOK, plugin_webhook, server_webhook
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.handler_store import HANDLER_MAX_PENDING, HandlerStore
 from kapacitor.bus.interface import Delivery, Puller, Stored
+from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.clock import Clock
 from kapacitor.config import ACK_WAIT_FLOOR_S, STORE_ACK_TIMEOUT_S, Config
 from kapacitor.errors import BusError, CodecError, RequestError
@@ -60,10 +61,13 @@ class Worker:
 
 
 class TopicHandlers:
-    def __init__(self, cfg: Config, bus: NatsBus, store: HandlerStore, clock: Clock) -> None:
+    def __init__(
+        self, cfg: Config, bus: NatsBus, store: HandlerStore, plugins: PluginStore, clock: Clock
+    ) -> None:
         self.cfg = cfg
         self.bus = bus
         self.store = store
+        self.plugins = plugins
         self.clock = clock
         self.workers: dict[Key, Worker] = {}
 
@@ -72,11 +76,17 @@ class TopicHandlers:
         counters, until cancelled."""
         publisher = asyncio.create_task(self._publish_forever())
         try:
-            await self._keep_server_webhook()
+            await self.keep_webhooks()
             await self.store.watch(self._changed)
         finally:
             await cancel_and_wait(publisher)
             await self._stop_all()
+
+    async def keep_webhooks(self) -> None:
+        """Define the webhooks no request defines: the server's, as its config says, and those
+        of plugins defined before webhooks were handlers."""
+        await self._keep_server_webhook()
+        await self._adopt_webhooks()
 
     async def _keep_server_webhook(self) -> None:
         """Define the handler of `[alert] webhook-url` (kapacitor.alerting.webhooks), or delete
@@ -98,6 +108,19 @@ class TopicHandlers:
             except BusError as e:
                 log.warning("the server's webhook: %s; trying again", e)
                 await asyncio.sleep(RETRY_S)
+
+    async def _adopt_webhooks(self) -> None:
+        """Give a plugin defined with --webhook before webhooks were handlers its handler (a
+        definition since makes it with the plugin: kapacitor.plugins.attached)."""
+        timeout = str(self.cfg.alert.webhook_timeout)
+        try:
+            for d in await self.plugins.list():
+                spec = plugin_webhook(d.name, d.webhook, timeout) if d.webhook else None
+                if spec is not None and await self.store.find(spec.topic, spec.id) is None:
+                    await self.store.define(spec)
+                    log.info("plugin %s: its --webhook is now handler */%s", d.name, spec.id)
+        except BusError as e:
+            log.warning("plugins' webhooks not adopted: %s", e)
 
     async def _changed(self, specs: dict[Key, TopicHandler]) -> None:
         for key, w in list(self.workers.items()):
