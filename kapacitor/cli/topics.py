@@ -11,6 +11,7 @@ from urllib.parse import quote
 import typer
 import yaml
 
+from kapacitor.bus.subjects import EVERY_TOPIC
 from kapacitor.cli.app import V1, JsonOpt, client_of
 from kapacitor.cli.client import ApiClient
 from kapacitor.cli.output import fail, print_json, table
@@ -95,10 +96,20 @@ def list_topic_handlers(client: ApiClient, topic: str, json_out: bool) -> None:
     if json_out:
         print_json(doc)
         return
-    rows: list[tuple[str, ...]] = [("TOPIC", "ID", "KIND", "MATCH")]
+    rows: list[tuple[str, ...]] = [("TOPIC", "ID", "KIND", "OWNER", "MATCH")]
     for h in doc["handlers"]:
-        rows.append((h["topic"], h["id"], h["kind"], h["match"] or "(every event)"))
+        rows.append((h["topic"], h["id"], h["kind"], _owner(h), h["match"] or "(every event)"))
     table(rows)
+    sys.stdout.write(
+        "OWNER: what defines a handler other than define-topic-handler (-): a plugin (its "
+        "script's notify= or its --webhook) or the server's config ([alert] webhook-url).\n"
+    )
+
+
+def _owner(h: dict[str, str]) -> str:
+    if h.get("plugin"):
+        return f"plugin:{h['plugin']}"
+    return "config" if h["topic"] == EVERY_TOPIC else "-"
 
 
 def show_topic(

@@ -102,12 +102,13 @@ def test_handlers_get_the_events_they_match(daemon: Daemon, tmp_path: Path) -> N
         {"id": "cpu", "level": "OK", "alerts": 1, "handlers": 3}
     ]
     table = daemon.cli("list", "topic-handlers").stdout.splitlines()
-    assert table[0].split() == ["TOPIC", "ID", "KIND", "MATCH"]
-    assert [row.split()[:3] for row in table[1:]] == [
-        ["cpu", "all", "tcp"],
-        ["cpu", "crit", "post"],
-        ["cpu", "file", "log"],
+    assert table[0].split() == ["TOPIC", "ID", "KIND", "OWNER", "MATCH"]
+    assert [row.split()[:4] for row in table[1:-1]] == [
+        ["cpu", "all", "tcp", "-"],
+        ["cpu", "crit", "post", "-"],
+        ["cpu", "file", "log", "-"],
     ]
+    assert table[-1].startswith("OWNER: what defines a handler")
     topic = daemon.cli("show-topic", "cpu")
     assert "Level:    OK" in topic.stdout and "cpu_idle:cpu_idle,host=a" in topic.stdout
 
@@ -402,6 +403,12 @@ def test_webhooks_are_handlers_and_a_slow_one_holds_up_nothing_else(
             ("*", "fastp:webhook", "post", "fastp"),
             ("*", "slowp:webhook", "post", "slowp"),
             ("*", "webhook", "post", None),
+        ]
+        table = daemon.cli("list", "topic-handlers").stdout.splitlines()
+        assert [row.split()[:4] for row in table[1:-1]] == [
+            ["*", "fastp:webhook", "post", "plugin:fastp"],
+            ["*", "slowp:webhook", "post", "plugin:slowp"],
+            ["*", "webhook", "post", "config"],
         ]
 
         def shown() -> str | None:
