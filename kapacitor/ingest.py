@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from kapacitor.bus import subjects
 from kapacitor.bus.interface import Stored
 from kapacitor.errors import LineProtocolError, RequestError
-from kapacitor.lineprotocol import PRECISIONS, parse_body
+from kapacitor.lineprotocol import PRECISIONS, TYPE_CONFLICT, parse_body
 from kapacitor.model import encode_batch
 
 MAX_ERRORS_REPORTED = 100
@@ -39,10 +39,13 @@ class Write:
     accepted: int = 0
     rejected: int = 0
     errors: list[LineProtocolError] = field(default_factory=list)  # the first reported ones
+    # A field given two types within one measurement: InfluxDB 1.x refuses the whole write,
+    # and so does this (field types are per measurement; across measurements they may differ).
+    conflict: LineProtocolError | None = None
 
     def add_chunk(self, chunk: bytes, first_line: int = 1) -> None:
         """Parse one chunk whose first line is line `first_line` of the whole body."""
-        batch, errors = parse_body(
+        batches, errors = parse_body(
             chunk,
             db=self.db,
             rp=self.rp,
@@ -50,10 +53,16 @@ class Write:
             now_ns=self.now_ns,
             first_line=first_line,
         )
-        if len(batch):
-            msg_id = f"w.{self.write_id}.{len(self.messages)}"
-            self.messages.append(Stored(subjects.POINTS_IN, encode_batch(batch), msg_id))
-            self.accepted += len(batch)
+        if self.conflict is None:
+            self.conflict = next((e for e in errors if e.reason.startswith(TYPE_CONFLICT)), None)
+        for batch in batches if self.conflict is None else ():
+            if len(batch):
+                msg_id = f"w.{self.write_id}.{len(self.messages)}"
+                self.messages.append(Stored(subjects.POINTS_IN, encode_batch(batch), msg_id))
+                self.accepted += len(batch)
+        if self.conflict is not None:
+            self.messages.clear()
+            self.accepted = 0
         # A body of bad lines keeps only what is reported, not an error per line.
         self.rejected += len(errors)
         self.errors += errors[: MAX_ERRORS_REPORTED - len(self.errors)]
@@ -61,7 +70,16 @@ class Write:
     def outcome(self) -> int:
         """The points accepted once the batches are stored, when every line was good;
         RequestError naming the bad lines otherwise (400, InfluxDB's partial write: the good
-        lines are kept)."""
+        lines are kept; after a field type conflict none are)."""
+        if self.conflict is not None:
+            c = self.conflict
+            raise RequestError(
+                f"line {c.line}: {c.reason}; nothing stored (as InfluxDB 1.x, a write that gives "
+                "a field two types within one measurement is refused whole)",
+                accepted=0,
+                rejected=self.rejected,
+                errors=[{"line": e.line, "message": e.reason} for e in self.errors],
+            )
         if not self.errors:
             return self.accepted
         first = self.errors[0]

@@ -8,11 +8,13 @@ the grammar and the `precision` parameter fix, for the decoder and encode.py ali
 
 from kapacitor.lineprotocol.decode import parse_body
 from kapacitor.lineprotocol.encode import Unsigned, encode_batch_lines, encode_point
+from kapacitor.lineprotocol.fast import TYPE_CONFLICT
 from kapacitor.lineprotocol.precision import PRECISIONS, precision_multiplier
 from kapacitor.lineprotocol.split import split_body
 
 __all__ = [
     "PRECISIONS",
+    "TYPE_CONFLICT",
     "Unsigned",
     "encode_batch_lines",
     "encode_point",

@@ -21,8 +21,10 @@
   every value must be valid.
 * The timestamp is an integer in `precision` units; missing, it is `now_ns` truncated to the
   precision (as InfluxDB does).
-* A field name keeps one type for the whole body (a batch column has one type): a later line
-  using another type is rejected with a "field type conflict" error.
+* Field types are per measurement, as in InfluxDB 1.x: a line giving a field another type than
+  an earlier line of the same measurement did is rejected with a "field type conflict"
+  error; the same field name with another type in another measurement is fine, and goes to a
+  batch of its own (a batch column has one type), with every later line of its measurement.
 
 Speed, fastest first: a body whose lines all look alike is decoded with whole-body bytes
 operations (uniform.py); otherwise one pass over the lines (fast.py) sends lines without ``"``
@@ -33,6 +35,8 @@ offending lines forced onto the scanner, so all paths always agree.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from kapacitor.errors import LineProtocolError
 from kapacitor.lineprotocol.fast import LinePass
@@ -60,30 +64,70 @@ def _parse(
     now_ns: int,
     first_line: int,
     fast: bool,
-) -> tuple[PointBatch, list[LineProtocolError]]:
+) -> tuple[list[PointBatch], list[LineProtocolError]]:
     mult = precision_multiplier(precision)
     if fast:
         uniform = parse_uniform(body, db=db, rp=rp, mult=mult)
         if uniform is not None:
-            return uniform, []
+            return [uniform], []
     now_raw = str(now_ns // mult).encode()
     lines, raw_lines = _split_lines(body)
+    batches: list[PointBatch] = []
+    errors: list[LineProtocolError] = []
+    numbers: Sequence[int] = range(len(lines))  # the body's index of each line of this pass
+    known: dict[tuple[str, str], int] = {}
+    while True:
+        run = _one_pass(lines, raw_lines, now_raw, (db, rp, mult, precision), fast, known)
+        batch = run.batch
+        if len(batch) or not batches:
+            batches.append(batch)
+        errors += [
+            LineProtocolError(first_line + numbers[i], reason, text.decode("utf-8", "replace"))
+            for i, reason, text in run.errors
+        ]
+        if not run.deferred:
+            errors.sort(key=lambda e: e.line)
+            return batches, errors
+        # Lines whose field types clash with other measurements' in this batch make the
+        # next one (field types are per measurement in InfluxDB, per name in a batch).
+        known.update(run.mtypes or {})
+        taken = [j for i, used in run.deferred for j in range(i, i + used)]
+        numbers = [numbers[j] for j in taken]
+        lines = [lines[j] for j in taken]
+        raw_lines = [raw_lines[j] for j in taken]
+        fast = False
+
+
+class _Pass:
+    def __init__(self, run: LinePass, batch: PointBatch) -> None:
+        self.batch = batch
+        self.errors = run.errors
+        self.deferred = run.deferred
+        self.mtypes = run.mtypes
+
+
+def _one_pass(
+    lines: list[bytes],
+    raw_lines: list[bytes],
+    now_raw: bytes,
+    how: tuple[str, str, int, str],
+    fast: bool,
+    known: dict[tuple[str, str], int],
+) -> _Pass:
+    """One pass over `lines`, run again with the lines whose values bulk validation refused
+    on the scanner until none is."""
+    db, rp, mult, precision = how
     force: frozenset[int] = frozenset()
     while True:
-        run = LinePass(now_raw, mult, precision, force)
+        run = LinePass(now_raw, mult, precision, force, known)
         run.run(lines, raw_lines, fast)
         batch, bad_lines = run.materialize(db, rp)
         if batch is not None:
-            errors = [
-                LineProtocolError(first_line + i, reason, text.decode("utf-8", "replace"))
-                for i, reason, text in run.errors
-            ]
-            return batch, errors
+            return _Pass(run, batch)
         if bad_lines <= force:
             # The scanner validates exactly what bulk validation accepts, so a line it let
             # through cannot fail again; refuse to loop if that ever stops being true.
-            first = min(bad_lines)
-            raise LineProtocolError(first_line + first, "internal error: value rejected twice")
+            raise LineProtocolError(0, "internal error: value rejected twice")
         # Each round moves at least one more line to the scanner, so this ends.
         force = force | bad_lines
 
@@ -96,8 +140,10 @@ def parse_body(
     precision: str = "ns",
     now_ns: int,
     first_line: int = 1,
-) -> tuple[PointBatch, list[LineProtocolError]]:
-    """Parse a line-protocol body into one batch (good lines, in order) and one error per bad line.
+) -> tuple[list[PointBatch], list[LineProtocolError]]:
+    """Parse a line-protocol body into batches of the good lines, in order (one, unless a field
+    has different types in different measurements: a batch column has one type), and one
+    error per bad line.
 
     Line numbers in errors are 1-based physical line numbers counted from `first_line`. An
     unknown `precision` raises LineProtocolError with line 0; nothing else raises.
@@ -115,7 +161,7 @@ def parse_body_exact(
     precision: str = "ns",
     now_ns: int,
     first_line: int = 1,
-) -> tuple[PointBatch, list[LineProtocolError]]:
+) -> tuple[list[PointBatch], list[LineProtocolError]]:
     """`parse_body` with every line through the character scanner (for tests and debugging)."""
     return _parse(
         body, db=db, rp=rp, precision=precision, now_ns=now_ns, first_line=first_line, fast=False

@@ -9,6 +9,7 @@ validation; the decoder then runs a new pass with those lines forced onto the sc
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,9 @@ from kapacitor.lineprotocol.syntax import (
 from kapacitor.lineprotocol.validate import CHECKS, LineError, check_time
 from kapacitor.model.batch import Column, PointBatch, SeriesKey
 
-__all__ = ["Bail", "LinePass", "parse_series"]
+__all__ = ["TYPE_CONFLICT", "Bail", "LinePass", "parse_series"]
+
+TYPE_CONFLICT = "field type conflict"  # how the error of a field given two types begins
 
 
 class Bail(Exception):
@@ -58,7 +61,14 @@ def parse_series(raw: bytes) -> SeriesKey:
 class LinePass:
     """One pass over the body; `force` holds line indexes that must use the scanner."""
 
-    def __init__(self, now_raw: bytes, mult: int, precision: str, force: frozenset[int]) -> None:
+    def __init__(
+        self,
+        now_raw: bytes,
+        mult: int,
+        precision: str,
+        force: frozenset[int],
+        known: Mapping[tuple[str, str], int] | None = None,
+    ) -> None:
         self.now_raw = now_raw
         self.mult = mult
         self.precision = precision
@@ -71,6 +81,14 @@ class LinePass:
         self.row_line: list[int] = []
         self.errors: list[tuple[int, str, bytes]] = []
         self.maybe_unused_series = False
+        # Field types are InfluxDB's per measurement, a batch column's per name. From the
+        # first clash of names on, (measurement, field) -> type of what is taken (and of
+        # `known`, earlier passes over the body): a clash within a measurement is a bad line,
+        # one with other measurements only defers the line, and every later one of its
+        # measurement, to a next pass (`deferred`: index and physical lines of each).
+        self.mtypes: dict[tuple[str, str], int] | None = dict(known) if known else None
+        self.deferred: list[tuple[int, int]] = []
+        self.deferred_measurements: set[str] = set()
 
     def series_id(self, sk: SeriesKey) -> int:
         si = self.series_index.get(sk)
@@ -91,6 +109,7 @@ class LinePass:
         t_float, t_int, t_uint, t_bool = FLOAT, INTEGER, UNSIGNED, BOOLEAN
         row = 0
         skip = 0
+        fast = fast and self.mtypes is None
         for i, line in enumerate(lines):
             if i < skip:
                 continue
@@ -143,11 +162,12 @@ class LinePass:
             try:
                 used, point = scan_point(raw_lines, i)
                 skip = i + used
-                if point is not None:
-                    self._commit(point, row, i)
+                if point is not None and self._commit(point, row, i, used):
                     row += 1
             except LineError as e:
                 self.errors.append((i, str(e.args[0]), line))
+            # once field types are followed per measurement, every line must go by _commit
+            fast = fast and self.mtypes is None
 
     def _fast_col(self, fcache: dict[bytes, Col], k: bytes, t: int) -> Col:
         if not k:
@@ -171,18 +191,37 @@ class LinePass:
                 for k in [k for k, c in fcache.items() if c is col]:
                     del fcache[k]
 
-    def _commit(self, point: Point, row: int, i: int) -> None:
+    def _commit(self, point: Point, row: int, i: int, used: int) -> bool:
+        """Take the point as row `row`; False when it is deferred to a next pass."""
         sk, fields, ts = point
         if ts is not None:
             check_time(ts, self.mult, self.precision)
+        m = sk.measurement
+        if m in self.deferred_measurements:
+            self.deferred.append((i, used))
+            return False
         cols = self.cols
+        mtypes = self.mtypes
+        defer = False
         for key, (t, _) in fields.items():
             col = cols.get(key)
-            if col is not None and col.type != t:
+            clash = col is not None and col.type != t
+            if clash and mtypes is None:
+                mtypes = self.mtypes = self._types_by_measurement()
+            had = mtypes.get((m, key)) if mtypes is not None else None
+            if had is not None and had != t:
                 raise LineError(
-                    f"field type conflict: {key!r} is {TYPE_NAMES[col.type]} earlier in "
-                    f"this request, got {TYPE_NAMES[t]}"
+                    f"{TYPE_CONFLICT}: {key!r} of measurement {m!r} is {TYPE_NAMES[had]} "
+                    f"earlier in this request, got {TYPE_NAMES[t]}"
                 )
+            defer = defer or clash
+        if defer:
+            self.deferred.append((i, used))
+            self.deferred_measurements.add(m)
+            return False
+        if mtypes is not None:
+            for key, (t, _) in fields.items():
+                mtypes[(m, key)] = t
         for key, (t, v) in fields.items():
             col = cols.get(key)
             if col is None:
@@ -192,6 +231,15 @@ class LinePass:
         self.times.append(self.now_raw if ts is None else ts)
         self.sidx.append(self.series_id(sk))
         self.row_line.append(i)
+        return True
+
+    def _types_by_measurement(self) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        series, sidx = self.series, self.sidx
+        for name, col in self.cols.items():
+            for r in col.rows:
+                out[(series[sidx[r]].measurement, name)] = col.type
+        return out
 
     def materialize(self, db: str, rp: str) -> tuple[PointBatch | None, set[int]]:
         """The batch, or the line indexes whose values failed bulk validation."""

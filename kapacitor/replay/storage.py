@@ -84,11 +84,10 @@ def import_lines(
     errors: list[LineProtocolError] = []
     for first, sdb, srp, body in _sections(data, db, rp):
         for offset, chunk in split_body(body, max_chunk_bytes):
-            batch, errs = parse_body(
+            parsed, errs = parse_body(
                 chunk, db=sdb, rp=srp, now_ns=now_ns, first_line=first + offset - 1
             )
-            if len(batch):
-                batches.append(batch)
+            batches += [b for b in parsed if len(b)]
             errors += errs
     return batches, errors
 

@@ -28,10 +28,12 @@ def rows(batch: PointBatch) -> list[Row]:
 
 
 def assert_same_parse(
-    a: tuple[PointBatch, list[LineProtocolError]], b: tuple[PointBatch, list[LineProtocolError]]
+    a: tuple[list[PointBatch], list[LineProtocolError]],
+    b: tuple[list[PointBatch], list[LineProtocolError]],
 ) -> None:
-    """Two parses of one body: the same rows and the same errors on the same lines."""
+    """Two parses of one body: the same rows in the same batches and the same errors on the
+    same lines."""
     ba, ea = a
     bb, eb = b
     assert [(e.line, e.reason) for e in ea] == [(e.line, e.reason) for e in eb]
-    assert rows(ba) == rows(bb)
+    assert [rows(x) for x in ba] == [rows(x) for x in bb]

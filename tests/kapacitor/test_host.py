@@ -21,7 +21,7 @@ D1 = PluginDefinition(name="p", from_="cpu", script=SCRIPT, enabled=True, create
 
 def points(*values: float, start: int = 0) -> PointBatch:
     body = "".join(f"cpu,host=a value={v} {start + i}\n" for i, v in enumerate(values))
-    batch, errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
+    [batch], errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
     assert not errors
     return batch
 
@@ -112,7 +112,7 @@ def test_unreadable_state_is_logged_and_the_plugin_starts_afresh(
 
 def many_hosts(n: int, value: float, t: int) -> PointBatch:
     body = "".join(f"cpu,host=h{i} value={value} {t}\n" for i in range(n))
-    batch, errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
+    [batch], errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
     assert not errors
     return batch
 
@@ -217,7 +217,7 @@ def test_refused_points_are_counted_and_named() -> None:
     host = PluginHost(ManualClock(), default_max_instances=1)
     host.sync([D1])
     body = "cpu,host=a value=60 0\ncpu,host=b value=60 1\ncpu,host=a value=60 2\n"
-    batch, _ = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
+    [batch], _ = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
     host.process("p", batch)
     stats = host.plugin_stats("p")
     assert (stats.instances, stats.points_refused) == (1, 1)

@@ -64,3 +64,19 @@ def test_a_body_of_bad_lines_keeps_only_the_reported_errors() -> None:
         w.outcome()
     assert partial.value.details["rejected"] == 200
     assert len(partial.value.details["errors"]) == MAX_ERRORS_REPORTED
+
+
+def test_a_field_of_several_types_across_measurements_is_accepted_whole() -> None:
+    write = Write(db="telegraf", rp="autogen", precision="ns", now_ns=0)
+    write.add_chunk(b'conf_a value=1i 1\nconf_b value=2.5 2\nconf_c value="s" 3\nconf_d value=t 4')
+    assert write.outcome() == 4
+    assert len({m.msg_id for m in write.messages}) == len(write.messages) == 4
+
+
+def test_a_field_of_two_types_within_a_measurement_refuses_the_whole_write() -> None:
+    write = Write(db="telegraf", rp="autogen", precision="ns", now_ns=0)
+    write.add_chunk(b"other v=1i 1\nm v=1 2\nm v=2i 3\n")
+    write.add_chunk(b"m w=1 4\n", first_line=4)  # nor is a later chunk kept
+    assert write.messages == []
+    with pytest.raises(RequestError, match="line 3: field type conflict: 'v' of measurement 'm'"):
+        write.outcome()

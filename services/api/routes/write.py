@@ -32,7 +32,8 @@ async def write(
     precision: str = "ns",
 ) -> Response:
     """204 when every line is stored, 400 naming the bad lines otherwise (the good lines of the
-    same body are kept), 503 when it could not be stored at all."""
+    same body are kept, unless a field has two types within a measurement: then, as in
+    InfluxDB 1.x, none), 503 when it could not be stored at all."""
     check_write_params(db, precision)
     body = await read_body(request, api)
     if not body or body.isspace():

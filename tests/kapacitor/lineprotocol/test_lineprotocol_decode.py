@@ -17,12 +17,25 @@ from kapacitor.testing.batches import rows
 NOW = 1_700_000_000_123_456_789
 
 
-def parse(body: bytes, **kw: Any) -> tuple[PointBatch, list[LineProtocolError]]:
+def conflict(field: str, measurement: str, was: str, got: str) -> str:
+    return (
+        f"field type conflict: {field!r} of measurement {measurement!r} is {was} earlier in "
+        f"this request, got {got}"
+    )
+
+
+def parse_all(body: bytes, **kw: Any) -> tuple[list[PointBatch], list[LineProtocolError]]:
     kw.setdefault("now_ns", NOW)
     fast = parse_body(body, db="db", rp="rp", **kw)
     exact = parse_body_exact(body, db="db", rp="rp", **kw)
     assert_same(fast, exact)
     return fast
+
+
+def parse(body: bytes, **kw: Any) -> tuple[PointBatch, list[LineProtocolError]]:
+    """The one batch of a body whose field types agree across measurements."""
+    [batch], errors = parse_all(body, **kw)
+    return batch, errors
 
 
 def one(line: bytes, **kw: Any) -> tuple[SeriesKey, int, dict[str, tuple[FieldType, Any]]]:
@@ -294,7 +307,10 @@ def test_duplicate_field_type_after_last_wins_conflicts() -> None:
     batch, errors = parse(b"m a=1i 1\nm a=1,a=2i 2\nm a=1i,a=2 3")
     assert batch.time.tolist() == [1, 2]
     assert [(e.line, e.reason) for e in errors] == [
-        (3, "field type conflict: 'a' is integer earlier in this request, got float")
+        (
+            3,
+            conflict("a", "m", "integer", "float"),
+        )
     ]
 
 
@@ -428,9 +444,15 @@ def test_mixed_good_and_bad_lines_report_true_line_numbers() -> None:
     batch, errors = parse(body, first_line=101)
     assert [(e.line, e.reason) for e in errors] == [
         (103, "invalid float 'oops' for field 'v'"),
-        (106, "field type conflict: 'v' is float earlier in this request, got string"),
+        (
+            106,
+            conflict("v", "cpu", "float", "string"),
+        ),
         (108, "invalid timestamp '5x'"),
-        (110, "field type conflict: 'free' is integer earlier in this request, got unsigned"),
+        (
+            110,
+            conflict("free", "mem", "integer", "unsigned"),
+        ),
     ]
     assert batch.time.tolist() == [1, 3, 5, 6, NOW]
     assert [str(s) for s in batch.series] == [
@@ -452,7 +474,10 @@ def test_type_of_rejected_line_does_not_count() -> None:
     batch, errors = parse(b'm x=1e 1\nm x="s" 2\nm x=2i 3')
     assert [(e.line, e.reason) for e in errors] == [
         (1, "invalid float '1e' for field 'x'"),
-        (3, "field type conflict: 'x' is string earlier in this request, got integer"),
+        (
+            3,
+            conflict("x", "m", "string", "integer"),
+        ),
     ]
     assert rows(batch) == [(SeriesKey("m"), 2, {"x": (S, "s")})]
 
@@ -487,3 +512,50 @@ def test_many_errors_big_body() -> None:
     batch, errors = parse(b"\n".join(lines))
     assert [e.line for e in errors] == [i + 1 for i in range(2000) if i % 7 == 0]
     assert len(batch) == 2000 - len(errors)
+
+
+def _taken(batches: list[PointBatch]) -> list[list[tuple[str, Any]]]:
+    """Each batch's (measurement, value of field v) per row."""
+    return [[(r[0].measurement, r[2]["v"][1]) for r in rows(b)] for b in batches]
+
+
+def test_field_types_are_per_measurement_as_in_influxdb() -> None:
+    # What InfluxDB's subscriber forwards: one write, one field name, four types.
+    body = b'conf_a v=1i 1\nconf_b v=2.5 2\nconf_c v="str" 3\nconf_d v=true 4'
+    batches, errors = parse_all(body)
+    assert errors == []
+    assert _taken(batches) == [
+        [("conf_a", 1)],
+        [("conf_b", 2.5)],
+        [("conf_c", "str")],
+        [("conf_d", True)],
+    ]
+
+
+def test_a_deferred_measurement_keeps_its_order_and_its_own_conflicts() -> None:
+    body = b"a v=1i 1\nb v=1.5 2\na v=2i 3\nb v=2i 4\nb v=3 5\nb x=1i 6\nb x=1.5 7"
+    batches, errors = parse_all(body, first_line=10)
+    assert _taken(batches[:1]) == [[("a", 1), ("a", 2)]]
+    assert [(r[0].measurement, r[1]) for r in rows(batches[1])] == [("b", 2), ("b", 5), ("b", 6)]
+    assert [(e.line, e.reason) for e in errors] == [
+        (
+            13,
+            conflict("v", "b", "float", "integer"),
+        ),
+        (
+            16,
+            conflict("x", "b", "integer", "float"),
+        ),
+    ]
+
+
+def test_a_later_batch_keeps_the_types_its_measurement_had_in_an_earlier_one() -> None:
+    # b's x is an integer in the first batch: b's later x=2.5 is a conflict, not a new column.
+    batches, errors = parse_all(b"b x=1i 1\na v=1i 2\nb v=1.5 3\nb x=2.5 4")
+    assert [len(b) for b in batches] == [2, 1]
+    assert [(e.line, e.reason) for e in errors] == [
+        (
+            4,
+            conflict("x", "b", "integer", "float"),
+        )
+    ]

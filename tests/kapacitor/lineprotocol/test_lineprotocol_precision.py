@@ -32,7 +32,7 @@ def test_every_listed_precision_works_everywhere(precision: str) -> None:
     line = encode_point("m", {}, {"v": 1.0}, 7 * mult, precision=precision)
     assert line == b"m v=1.0 7"
     for parse in (parse_body, parse_body_exact):
-        batch, errors = parse(line, db="d", rp="r", precision=precision, now_ns=0)
+        [batch], errors = parse(line, db="d", rp="r", precision=precision, now_ns=0)
         assert errors == [] and batch.time.tolist() == [7 * mult]
 
 

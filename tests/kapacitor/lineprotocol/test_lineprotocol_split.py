@@ -12,7 +12,7 @@ def _parse_chunked(body: bytes, max_bytes: int) -> tuple[list[int], list[tuple[i
     times: list[int] = []
     errors: list[tuple[int, str]] = []
     for first, chunk in split_body(body, max_bytes):
-        batch, errs = parse_body(chunk, db="d", rp="r", now_ns=0, first_line=first)
+        [batch], errs = parse_body(chunk, db="d", rp="r", now_ns=0, first_line=first)
         times += batch.time.tolist()
         errors += [(e.line, e.reason) for e in errs]
     return times, errors
@@ -68,7 +68,7 @@ def test_chunked_parse_equals_whole_parse(lines: list[bytes], max_bytes: int) ->
     # Same points, same error lines; the reason for a stray quote may differ, since the whole
     # body lets the scanner look further ahead than a chunk does.
     body = b"\n".join(lines)
-    batch, errors = parse_body(body, db="d", rp="r", now_ns=0)
+    [batch], errors = parse_body(body, db="d", rp="r", now_ns=0)
     times, chunk_errors = _parse_chunked(body, max_bytes)
     assert times == batch.time.tolist()
     assert [line for line, _ in chunk_errors] == [e.line for e in errors]

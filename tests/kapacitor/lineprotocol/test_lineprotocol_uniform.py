@@ -97,7 +97,7 @@ def test_takes_uniform_bodies_itself(body: bytes, precision: str) -> None:
     batch = parse_uniform(body, db="db", rp="rp", mult=precision_multiplier(precision))
     assert batch is not None
     assert_same(
-        (batch, []), parse_body_exact(body, db="db", rp="rp", precision=precision, now_ns=NOW)
+        ([batch], []), parse_body_exact(body, db="db", rp="rp", precision=precision, now_ns=NOW)
     )
 
 

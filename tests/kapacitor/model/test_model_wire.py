@@ -33,7 +33,7 @@ _points = st.lists(
 
 def _batch(points: list[tuple[int, float, int]]) -> PointBatch:
     body = "".join(f"cpu,host=h{h} v={v!r},n={h}i {t}\n" for h, v, t in points)
-    batch, errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
+    [batch], errors = parse_body(body.encode(), db="telegraf", rp="autogen", now_ns=0)
     assert not errors
     return batch
 

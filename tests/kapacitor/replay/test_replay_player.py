@@ -46,7 +46,7 @@ def _lines(n_times: int = 300) -> list[bytes]:
 
 
 def _parse(lines: list[bytes], db: str = "telegraf", rp: str = "autogen") -> PointBatch:
-    batch, errors = parse_body(b"\n".join(lines) + b"\n", db=db, rp=rp, now_ns=0)
+    [batch], errors = parse_body(b"\n".join(lines) + b"\n", db=db, rp=rp, now_ns=0)
     assert errors == []
     return batch
 

@@ -23,7 +23,7 @@ T0 = 1_700_000_000_000_000_000
 
 
 def _parse(body: str, db: str = "telegraf", rp: str = "autogen") -> PointBatch:
-    batch, errors = parse_body(body.encode(), db=db, rp=rp, now_ns=0)
+    [batch], errors = parse_body(body.encode(), db=db, rp=rp, now_ns=0)
     assert errors == []
     return batch
 

@@ -12,7 +12,7 @@ T0 = 1_700_000_000_000_000_000
 
 
 def _parse(body: str, db: str = "telegraf", rp: str = "autogen") -> PointBatch:
-    batch, errors = parse_body(body.encode(), db=db, rp=rp, now_ns=0)
+    [batch], errors = parse_body(body.encode(), db=db, rp=rp, now_ns=0)
     assert errors == []
     return batch
 
@@ -50,7 +50,7 @@ def test_export_import_round_trip() -> None:
 def test_export_is_plain_line_protocol() -> None:
     data = b"".join(export_lines(BATCHES[:1]))
     assert data.startswith(b'# kapacitor-batch {"db":"telegraf","rp":"autogen"}\n')
-    batch, errors = parse_body(data, db="x", rp="y", now_ns=0)  # the header is a comment
+    [batch], errors = parse_body(data, db="x", rp="y", now_ns=0)  # the header is a comment
     assert errors == [] and len(batch) == 3
 
 
