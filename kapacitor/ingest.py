@@ -55,14 +55,15 @@ class Write:
         )
         if self.conflict is None:
             self.conflict = next((e for e in errors if e.reason.startswith(TYPE_CONFLICT)), None)
-        for batch in batches if self.conflict is None else ():
-            if len(batch):
-                msg_id = f"w.{self.write_id}.{len(self.messages)}"
-                self.messages.append(Stored(subjects.POINTS_IN, encode_batch(batch), msg_id))
-                self.accepted += len(batch)
-        if self.conflict is not None:
+        if self.conflict is not None:  # nothing of the write is stored
             self.messages.clear()
             self.accepted = 0
+        else:
+            for batch in batches:
+                if len(batch):
+                    msg_id = f"w.{self.write_id}.{len(self.messages)}"
+                    self.messages.append(Stored(subjects.POINTS_IN, encode_batch(batch), msg_id))
+                    self.accepted += len(batch)
         # A body of bad lines keeps only what is reported, not an error per line.
         self.rejected += len(errors)
         self.errors += errors[: MAX_ERRORS_REPORTED - len(self.errors)]

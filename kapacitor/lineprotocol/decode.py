@@ -36,7 +36,7 @@ offending lines forced onto the scanner, so all paths always agree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kapacitor.errors import LineProtocolError
 from kapacitor.lineprotocol.fast import LinePass
@@ -77,8 +77,11 @@ def _parse(
     numbers: Sequence[int] = range(len(lines))  # the body's index of each line of this pass
     known: dict[tuple[str, str], int] = {}
     while True:
-        run = _one_pass(lines, raw_lines, now_raw, (db, rp, mult, precision), fast, known)
-        batch = run.batch
+
+        def new_pass(force: frozenset[int]) -> LinePass:
+            return LinePass(now_raw, mult, precision, force, known)
+
+        run, batch = _one_pass(lines, raw_lines, new_pass, fast, db, rp)
         if len(batch) or not batches:
             batches.append(batch)
         errors += [
@@ -98,32 +101,23 @@ def _parse(
         fast = False
 
 
-class _Pass:
-    def __init__(self, run: LinePass, batch: PointBatch) -> None:
-        self.batch = batch
-        self.errors = run.errors
-        self.deferred = run.deferred
-        self.mtypes = run.mtypes
-
-
 def _one_pass(
     lines: list[bytes],
     raw_lines: list[bytes],
-    now_raw: bytes,
-    how: tuple[str, str, int, str],
+    new_pass: Callable[[frozenset[int]], LinePass],
     fast: bool,
-    known: dict[tuple[str, str], int],
-) -> _Pass:
+    db: str,
+    rp: str,
+) -> tuple[LinePass, PointBatch]:
     """One pass over `lines`, run again with the lines whose values bulk validation refused
     on the scanner until none is."""
-    db, rp, mult, precision = how
     force: frozenset[int] = frozenset()
     while True:
-        run = LinePass(now_raw, mult, precision, force, known)
+        run = new_pass(force)
         run.run(lines, raw_lines, fast)
         batch, bad_lines = run.materialize(db, rp)
         if batch is not None:
-            return _Pass(run, batch)
+            return run, batch
         if bad_lines <= force:
             # The scanner validates exactly what bulk validation accepts, so a line it let
             # through cannot fail again; refuse to loop if that ever stops being true.

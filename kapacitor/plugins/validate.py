@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
+from kapacitor.alerting.kinds.base import http_url_problem
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import build_program
 from kapacitor.errors import DefinitionErrors, DslError, PluginError
@@ -31,10 +31,9 @@ def validate_definition(d: PluginDefinition) -> None:
     expire_ns(d.expire)
     if d.max_instances < 0:
         raise PluginError(f"--max-instances must be 0 (no limit) or more, got {d.max_instances}")
-    if d.webhook:
-        parts = urlsplit(d.webhook)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise PluginError(f"--webhook must be an http:// or https:// URL, got {d.webhook!r}")
+    problem = http_url_problem(d.webhook) if d.webhook else None
+    if problem is not None:
+        raise PluginError(f"--webhook {problem}")
     problems: list[tuple[str, DslError]] = []
     try:
         checked = compile_script(d.script)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -34,6 +35,14 @@ class Undelivered(HandlerError):
     def __init__(self, message: str, *, retry: bool) -> None:
         self.retry = retry
         super().__init__(message)
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why `url` is no http:// or https:// URL with a host, or None."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"must be an http:// or https:// URL, got {url!r}"
+    return None
 
 
 class Options(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -3,11 +3,9 @@ rendered as a template; `headers` added; the event id as X-Kapacitor-Event-Id.""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import msgspec
 
-from kapacitor.alerting.kinds.base import Event, Options, render
+from kapacitor.alerting.kinds.base import Event, Options, http_url_problem, render
 from kapacitor.alerting.kinds.http import JSON, HttpSender, Request
 from kapacitor.config import Config
 
@@ -21,9 +19,9 @@ class PostOptions(Options, frozen=True, kw_only=True, forbid_unknown_fields=True
 
     def check(self) -> None:
         super().check()
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"url must be an http:// or https:// URL, got {self.url!r}")
+        problem = http_url_problem(self.url)
+        if problem is not None:
+            raise ValueError(f"url {problem}")
 
 
 def post_request(event: Event, o: PostOptions) -> Request:
