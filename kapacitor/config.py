@@ -10,11 +10,12 @@ is a str, `cfg.interpreter.state_interval` a `Duration` (parsed, with the text a
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar, get_type_hints
+from typing import Any, TypeVar, get_origin, get_type_hints
 
 from kapacitor.errors import ConfigError
 
@@ -82,6 +83,12 @@ ORPHAN_STOP_S = 5.0
 ACK_WAIT_FLOOR_S = 20.0
 
 ALL_SERVICES = DEFAULT_SERVICES
+
+DEFAULT_INFLUXDB_NAME = "default"
+DEFAULT_INFLUXDB_URL = "http://localhost:8086"
+DEFAULT_INFLUXDB_TIMEOUT = "30s"
+DEFAULT_SUBSCRIPTIONS_SYNC = "1m"
+DEFAULT_UDP_BUFFER = 1000
 
 
 _DURATION_UNITS = {
@@ -442,6 +449,107 @@ class LoggingConfig:
     level: str = _setting("INFO", "DEBUG, INFO, WARNING or ERROR.")
 
 
+# Sections that may appear several times (TOML arrays of tables, `[[influxdb]]`), as in
+# Kapacitor; their env overrides carry the index: KAPACITOR_INFLUXDB_0_URLS_0.
+
+
+class DbRps(tuple[tuple[str, tuple[str, ...]], ...]):
+    """Retention policies by database, ((db, (rp, ...)), ...): a TOML table of lists."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InfluxDBConfig:
+    enabled: bool = _setting(True, "Use this InfluxDB (subscriptions, queries, outputs).")
+    name: str = _setting(
+        DEFAULT_INFLUXDB_NAME, "Name of the cluster (define --cluster, influxdb_out(cluster=))."
+    )
+    default: bool = _setting(
+        False, "The cluster used when none is named (needed when several are enabled)."
+    )
+    urls: tuple[str, ...] = _setting(
+        (DEFAULT_INFLUXDB_URL,), "Its HTTP API; the next URL is tried when one fails."
+    )
+    username: str = _setting("", "User of basic authentication (empty: none).")
+    password: str = _setting("", "Its password.")
+    token: str = _setting("", "A token sent as 'Authorization: Token ...' instead of a user.")
+    ssl_ca: str = _setting("", "CA file to verify InfluxDB's certificate with (https).")
+    ssl_cert: str = _setting("", "Client certificate file (https).")
+    ssl_key: str = _setting("", "Its private key file.")
+    insecure_skip_verify: bool = _setting(False, "Accept a certificate that does not verify.")
+    timeout: Duration = _setting(
+        Duration.parse(DEFAULT_INFLUXDB_TIMEOUT), "Timeout of one request to InfluxDB."
+    )
+    disable_subscriptions: bool = _setting(
+        False, "Create no subscription (and remove those this kapacitord created)."
+    )
+    subscription_protocol: str = _setting(
+        "http", "How InfluxDB sends its writes here: http, https or udp."
+    )
+    subscriptions: DbRps = _setting(
+        DbRps(), 'Subscribe only to these, e.g. { telegraf = ["autogen"] } (empty: every db/rp).'
+    )
+    excluded_subscriptions: DbRps = _setting(
+        DbRps((("_kapacitor", ("autogen",)),)), "Never subscribe to these db/rp."
+    )
+    subscriptions_sync_interval: Duration = _setting(
+        Duration.parse(DEFAULT_SUBSCRIPTIONS_SYNC), "How often subscriptions are checked."
+    )
+    kapacitor_hostname: str = _setting(
+        "", "Host name InfluxDB calls back (empty: the top-level hostname)."
+    )
+    http_port: int = _setting(0, "Port InfluxDB calls back over http(s) (0: [http]'s port).")
+    udp_bind: str = _setting(
+        "", "Address of the UDP listeners of udp subscriptions, host only (empty: all)."
+    )
+    udp_buffer: int = _setting(DEFAULT_UDP_BUFFER, "Datagrams a UDP listener queues.")
+    udp_read_buffer: int = _setting(0, "Socket receive buffer in bytes (0: the system's).")
+
+    def __post_init__(self) -> None:
+        if not _CLUSTER_NAME.fullmatch(self.name):
+            raise ConfigError(
+                f"influxdb name {self.name!r} may hold only letters, digits, '.', '-' and '_'"
+            )
+        if self.enabled and not self.urls:
+            raise ConfigError(f"influxdb {self.name!r}: urls needs at least one URL")
+        for url in self.urls:
+            if not url.startswith(("http://", "https://")):
+                raise ConfigError(f"influxdb {self.name!r}: {url!r} is not an http(s) URL")
+        if self.subscription_protocol not in ("http", "https", "udp"):
+            raise ConfigError(
+                f"influxdb {self.name!r}: subscription-protocol must be http, https or udp,"
+                f" got {self.subscription_protocol!r}"
+            )
+        if self.token and (self.username or self.password):
+            raise ConfigError(f"influxdb {self.name!r}: give a token or a username, not both")
+
+    def subscribed(self, db: str, rp: str) -> bool:
+        """Whether db/rp is one this cluster's subscription should cover."""
+        wanted = dict(self.subscriptions)
+        excluded = dict(self.excluded_subscriptions)
+        if wanted and rp not in wanted.get(db, ()):
+            return False
+        return rp not in excluded.get(db, ())
+
+
+@dataclass(frozen=True, slots=True)
+class UdpConfig:
+    enabled: bool = _setting(True, "Listen.")
+    bind_address: str = _setting(":8089", "host:port to listen on (empty host: all).")
+    database: str = _setting(DEFAULT_DB, "Database given to the points received.")
+    retention_policy: str = _setting(DEFAULT_RP, "Retention policy given to them.")
+    precision: str = _setting("ns", "Timestamp precision of the lines (n, u, ms, s, m, h).")
+    buffer: int = _setting(DEFAULT_UDP_BUFFER, "Datagrams queued before more are dropped.")
+    read_buffer: int = _setting(0, "Socket receive buffer in bytes (0: the system's).")
+
+
+_CLUSTER_NAME = re.compile(r"[-._\w]+")
+
+# Table section name -> its dataclass.
+TABLE_SECTIONS: dict[str, type[Any]] = {"influxdb": InfluxDBConfig, "udp": UdpConfig}
+
+
 # Section name ("" for the top level) -> its dataclass, in the order `kapacitord config` prints.
 SECTIONS: dict[str, type[Any]] = {
     "": TopConfig,
@@ -478,13 +586,22 @@ class Key:
     name: str
     default: Any
     comment: str
-    kind: type[Any]  # str, int, bool or Duration
+    kind: type[Any]  # str, int, bool, Duration or tuple (a list, or a table of lists)
     attr: str  # the field of the section's dataclass
+    hint: Any = None  # the field's full type, for a tuple
 
     @property
     def env(self) -> str:
         parts = [self.section, self.name] if self.section else [self.name]
-        return "KAPACITOR_" + "_".join(p.upper().replace("-", "_") for p in parts)
+        return "KAPACITOR_" + "_".join(_env_word(p) for p in parts)
+
+    def env_at(self, index: int) -> str:
+        """The env override of this key of a table section's element `index`."""
+        return f"KAPACITOR_{_env_word(self.section)}_{index}_{_env_word(self.name)}"
+
+
+def _env_word(name: str) -> str:
+    return name.upper().replace("-", "_")
 
 
 def _keys_of(section: str, cls: type[Any]) -> list[Key]:
@@ -496,8 +613,9 @@ def _keys_of(section: str, cls: type[Any]) -> list[Key]:
             f.name.rstrip("_").replace("_", "-") if section else f.name,  # from_: "from"
             f.default,
             f.metadata["comment"],
-            hints[f.name],
+            get_origin(hints[f.name]) or hints[f.name],
             f.name,
+            hints[f.name],
         )
         for f in fields(cls)
     ]
@@ -511,11 +629,18 @@ _BY_SECTION: dict[str, dict[str, Key]] = {}
 for _k in SCHEMA:
     _BY_SECTION.setdefault(_k.section, {})[_k.name] = _k
 
+# Table section -> its keys by name.
+TABLE_SCHEMA: dict[str, dict[str, Key]] = {
+    section: {k.name: k for k in _keys_of(section, cls)} for section, cls in TABLE_SECTIONS.items()
+}
 
-def _coerce(key: Key, value: Any, origin: str) -> Any:
+
+def _coerce(key: Key, value: Any, origin: str, label: str = "") -> Any:
     """`value` (from TOML or env) as the key's type; ConfigError naming where it came from."""
     want = key.kind
-    label = key.env.removeprefix("KAPACITOR_").lower()
+    label = label or key.env.removeprefix("KAPACITOR_").lower()
+    if want is tuple or want is DbRps:
+        return _coerce_tuple(key, value, origin, label)
     if want is bool:
         if isinstance(value, bool):
             return value
@@ -550,6 +675,35 @@ def _coerce(key: Key, value: Any, origin: str) -> Any:
     raise ConfigError(f"{origin}: {label} must be {want.__name__.lower()}, got {value!r}")
 
 
+def _coerce_tuple(key: Key, value: Any, origin: str, label: str) -> Any:
+    """A list of strings, or a table of lists of strings (DbRps). From env, a list is TOML
+    (`["a", "b"]`) or comma separated, a table TOML (`{ telegraf = ["autogen"] }`)."""
+    table = key.kind is DbRps
+    if isinstance(value, str):
+        text = value.strip()
+        if table or text.startswith("["):
+            try:
+                value = tomllib.loads(f"v = {text or '{}'}")["v"]
+            except tomllib.TOMLDecodeError as e:
+                raise ConfigError(f"{origin}: {label}: {e} in {value!r}") from None
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if table:
+        if isinstance(value, dict) and all(_strings(v) for v in value.values()):
+            return DbRps((str(db), tuple(rps)) for db, rps in value.items())
+        raise ConfigError(
+            f'{origin}: {label} must be a table of lists, e.g. {{ telegraf = ["autogen"] }},'
+            f" got {value!r}"
+        )
+    if _strings(value):
+        return tuple(value)
+    raise ConfigError(f"{origin}: {label} must be a list of strings, got {value!r}")
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+
+
 _T = TypeVar("_T")
 
 
@@ -561,10 +715,20 @@ class Config:
     """Resolved configuration, typed per key: `cfg.http.bind_address` is a str,
     `cfg.interpreter.state_interval.seconds` a float; paths are already absolute."""
 
-    def __init__(self, values: Mapping[tuple[str, str], Any], path: Path | None = None) -> None:
-        """`values`: every key of SCHEMA, of its key's type (as `load_config` makes them)."""
+    def __init__(
+        self,
+        values: Mapping[tuple[str, str], Any],
+        path: Path | None = None,
+        tables: Mapping[str, tuple[Any, ...]] | None = None,
+    ) -> None:
+        """`values`: every key of SCHEMA, of its key's type (as `load_config` makes them);
+        `tables`: the elements of each table section (none when left out)."""
         self._values = dict(values)
+        self._tables = {name: tuple((tables or {}).get(name, ())) for name in TABLE_SECTIONS}
         self.path = path
+        self.influxdb: tuple[InfluxDBConfig, ...] = self._tables["influxdb"]
+        self.udp: tuple[UdpConfig, ...] = self._tables["udp"]
+        _check_influxdb(self.influxdb)
         top = _section(TopConfig, "", values)
         self.hostname = top.hostname
         self.data_dir = Path(top.data_dir).expanduser().resolve()
@@ -617,24 +781,77 @@ class Config:
     def alert_log(self) -> Path | None:
         return self.data_path(self.alert.log)
 
+    def influxdb_cluster(self, name: str = "") -> InfluxDBConfig:
+        """The enabled [[influxdb]] named `name`, or the default one when `name` is empty."""
+        enabled = [c for c in self.influxdb if c.enabled]
+        for c in enabled:
+            if c.name == name or (not name and (c.default or len(enabled) == 1)):
+                return c
+        if not enabled:
+            raise ConfigError("no InfluxDB is configured: add an [[influxdb]] section")
+        if name:
+            known = ", ".join(c.name for c in enabled)
+            raise ConfigError(f"no InfluxDB named {name!r} is configured (there is {known})")
+        raise ConfigError("several [[influxdb]] are enabled and none is the default")
+
     def with_overrides(self, **env: str) -> dict[str, str]:
         """Env vars that make a child process see exactly this config."""
         out = {}
         for key in SCHEMA:
-            v = self._values[(key.section, key.name)]
-            out[key.env] = str(v).lower() if isinstance(v, bool) else str(v)
+            out[key.env] = _env_text(self._values[(key.section, key.name)])
+        for section, elements in self._tables.items():
+            for i, element in enumerate(elements):
+                for key in TABLE_SCHEMA[section].values():
+                    out[key.env_at(i)] = _env_text(getattr(element, key.attr))
         out.update(env)
         return out
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for (section, name), value in self._values.items():
-            v = str(value) if isinstance(value, Duration) else value
+            v = _plain(value)
             if section:
                 out.setdefault(section, {})[name] = v
             else:
                 out[name] = v
+        for section, elements in self._tables.items():
+            out[section] = [
+                {k.name: _plain(getattr(e, k.attr)) for k in TABLE_SCHEMA[section].values()}
+                for e in elements
+            ]
         return out
+
+
+def _check_influxdb(clusters: tuple[InfluxDBConfig, ...]) -> None:
+    names = [c.name for c in clusters]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"two [[influxdb]] are named {name!r}")
+    enabled = [c for c in clusters if c.enabled]
+    defaults = [c.name for c in enabled if c.default]
+    if len(defaults) > 1:
+        raise ConfigError(f"only one [[influxdb]] may be the default, not {', '.join(defaults)}")
+    if len(enabled) > 1 and not defaults:
+        raise ConfigError("several [[influxdb]] are enabled: mark one `default = true`")
+
+
+def _plain(value: Any) -> Any:
+    """A setting's value as TOML or JSON has it."""
+    if isinstance(value, Duration):
+        return str(value)
+    if isinstance(value, DbRps):
+        return {db: list(rps) for db, rps in value}
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return _toml_value(value)
+    return str(value)
 
 
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
@@ -643,6 +860,7 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     if path is None and env.get("KAPACITOR_CONFIG_PATH"):
         path = env["KAPACITOR_CONFIG_PATH"]
     values: dict[tuple[str, str], Any] = {(k.section, k.name): k.default for k in SCHEMA}
+    tables: dict[str, list[dict[str, Any]]] = {}
     file_path: Path | None = None
     if path is not None and str(path) != "/dev/null":
         file_path = Path(path).expanduser()
@@ -653,7 +871,9 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"config file {file_path}: {e}") from None
         for name, v in doc.items():
-            if isinstance(v, dict):
+            if name in TABLE_SECTIONS:
+                tables[name] = _table_file(name, v, file_path)
+            elif isinstance(v, dict):
                 keys = _BY_SECTION.get(name)
                 if keys is None or name == "":
                     raise ConfigError(f"{file_path}: unknown section [{name}]")
@@ -670,7 +890,74 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     for key in SCHEMA:
         if key.env in env:
             values[(key.section, key.name)] = _coerce(key, env[key.env], f"env {key.env}")
-    return Config(values, file_path)
+    for section in TABLE_SECTIONS:
+        _table_env(section, tables.setdefault(section, []), env)
+    return Config(values, file_path, _build_tables(tables))
+
+
+def _table_file(section: str, doc: Any, file_path: Path) -> list[dict[str, Any]]:
+    """The elements of `[[section]]` in a TOML file, each key checked and typed."""
+    if isinstance(doc, dict):  # a single [section]: taken as one element
+        doc = [doc]
+    if not isinstance(doc, list):
+        raise ConfigError(f"{file_path}: {section} must be [[{section}]] tables")
+    out = []
+    keys = TABLE_SCHEMA[section]
+    for i, table in enumerate(doc):
+        element: dict[str, Any] = {}
+        for name, v in table.items():
+            key = keys.get(name)
+            if key is None:
+                raise ConfigError(f"{file_path}: unknown key {name!r} in [[{section}]] #{i + 1}")
+            element[key.attr] = _coerce(key, v, str(file_path), f"{section}[{i}].{name}")
+        out.append(element)
+    return out
+
+
+_TABLE_ENV = re.compile(r"KAPACITOR_([A-Z0-9_]+?)_(\d+)_([A-Z0-9_]+)")
+
+
+def _table_env(section: str, elements: list[dict[str, Any]], env: Mapping[str, str]) -> None:
+    """Apply KAPACITOR_<SECTION>_<i>_<KEY> (and, for a list, ..._<KEY>_<j>) to `elements`:
+    an index one past the last adds an element (with its defaults), as Kapacitor's do."""
+    keys = {_env_word(k.name): k for k in TABLE_SCHEMA[section].values()}
+    found: list[tuple[int, int, str, Key, str]] = []  # (element, list index or -1, var, ...)
+    for var, text in env.items():
+        m = _TABLE_ENV.fullmatch(var)
+        if m is None or m[1] != _env_word(section):
+            continue
+        rest = m[3]
+        key = keys.get(rest)
+        item = -1
+        if key is None:
+            head, _, index = rest.rpartition("_")
+            key = keys.get(head)
+            if key is None or not index.isdigit() or key.hint != tuple[str, ...]:
+                raise ConfigError(f"env {var}: [[{section}]] has no key {rest.lower()!r}")
+            item = int(index)
+        found.append((int(m[2]), item, var, key, text))
+    for i, item, var, key, text in sorted(found, key=lambda f: (f[0], f[1])):
+        if i > len(elements):
+            raise ConfigError(f"env {var}: there is no [[{section}]] {i - 1} before it")
+        if i == len(elements):
+            elements.append({})
+        label = f"{section}[{i}].{key.name}"
+        if item < 0:
+            elements[i][key.attr] = _coerce(key, text, f"env {var}", label)
+            continue
+        current = list(elements[i].get(key.attr, key.default))
+        if item > len(current):
+            raise ConfigError(f"env {var}: {label} has no item {item - 1} before it")
+        current[item : item + 1] = [text]
+        elements[i][key.attr] = tuple(current)
+
+
+def _build_tables(tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, tuple[Any, ...]]:
+    out: dict[str, tuple[Any, ...]] = {}
+    for section, elements in tables.items():
+        cls = TABLE_SECTIONS[section]
+        out[section] = tuple(cls(**element) for element in elements)
+    return out
 
 
 def _toml_value(v: Any) -> str:
@@ -678,6 +965,10 @@ def _toml_value(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, DbRps):
+        return "{ " + ", ".join(f"{_toml_value(db)} = {_toml_value(rps)}" for db, rps in v) + " }"
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     # str, or a Duration as written
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -696,4 +987,18 @@ def render_config(cfg: Config | None = None) -> str:
             lines.append(f"  # {key.comment} (env {key.env})")
             lines.append(f"  {key.name} = {_toml_value(v)}")
         lines.append("")
+    for section, table_keys in TABLE_SCHEMA.items():
+        elements = () if cfg is None else cfg._tables[section]
+        if not elements:  # none by default: an example, commented out
+            lines.append(f"# [[{section}]]  (none by default; one table per {section})")
+            for key in table_keys.values():
+                lines.append(f"#   # {key.comment} (env {key.env_at(0)})")
+                lines.append(f"#   {key.name} = {_toml_value(key.default)}")
+            lines.append("")
+        for i, element in enumerate(elements):
+            lines.append(f"[[{section}]]")
+            for key in table_keys.values():
+                lines.append(f"  # {key.comment} (env {key.env_at(i)})")
+                lines.append(f"  {key.name} = {_toml_value(getattr(element, key.attr))}")
+            lines.append("")
     return "\n".join(lines)
