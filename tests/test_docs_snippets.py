@@ -27,13 +27,24 @@ import pytest
 import yaml
 
 from kapacitor.alerting.topic_handlers import check_handler
+from kapacitor.config import load_config
 from kapacitor.dsl.compile import compile_script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
 GENERATED = re.compile(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", re.S)
 FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.M | re.S)
-KINDS = {"python", "python illustrative", "kap", "json", "topic-handler", "text", "sh", "ebnf"}
+KINDS = {
+    "python",
+    "python illustrative",
+    "kap",
+    "json",
+    "toml",
+    "topic-handler",
+    "text",
+    "sh",
+    "ebnf",
+}
 
 
 @dataclass(frozen=True)
@@ -98,3 +109,10 @@ def test_json_blocks_parse(block: Block) -> None:
 )
 def test_topic_handler_files_check(block: Block) -> None:
     check_handler(yaml.safe_load(block.code))
+
+
+@pytest.mark.parametrize("block", [b for b in ALL if b.info == "toml"], ids=lambda b: b.where)
+def test_config_blocks_load(block: Block, tmp_path: Path) -> None:
+    f = tmp_path / "kapacitor.toml"
+    f.write_text(block.code)
+    load_config(f, env={})

@@ -1,5 +1,6 @@
-"""The Prometheus view of the cluster: each plugin's counters (summed over the partitions) and
-each service instance's partitions, lag and heartbeat age, built from values at scrape time."""
+"""The Prometheus view of the cluster: each plugin's counters (summed over the partitions),
+each service instance's partitions, lag and heartbeat age, and the inputs' counters (UDP
+listeners, InfluxDB subscriptions), built from values at scrape time."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from kapacitor.bus.input_store import SubscriptionStatus, UdpStats
 from kapacitor.plugins import PluginStats
 
 # PluginStats field -> (metric name, help); counters first, then gauges.
@@ -25,6 +27,17 @@ PLUGIN_COUNTERS = {
     ),
     "instances_expired": ("kapacitor_plugin_instances_expired", "Instances forgotten idle."),
 }
+UDP_COUNTERS = {
+    "received": ("kapacitor_udp_datagrams_received", "Datagrams a UDP listener received."),
+    "dropped": ("kapacitor_udp_datagrams_dropped", "Datagrams dropped, its buffer full."),
+    "lost": ("kapacitor_udp_datagrams_lost", "Datagrams parsed but not stored."),
+    "points": ("kapacitor_udp_points", "Points it stored."),
+    "bad_lines": ("kapacitor_udp_bad_lines", "Lines it could not parse."),
+}
+SUBSCRIPTION_COUNTERS = {
+    "syncs": ("kapacitor_subscription_syncs", "Subscription syncs completed."),
+    "failures": ("kapacitor_subscription_sync_failures", "Subscription syncs that failed."),
+}
 PLUGIN_GAUGES = {
     "instances": ("kapacitor_plugin_instances", "Instances held in memory."),
     "state_bytes": ("kapacitor_plugin_state_bytes", "About the memory their state takes."),
@@ -33,9 +46,15 @@ PLUGIN_GAUGES = {
 
 
 class MetricsCollector(Collector):
-    def __init__(self, stats: Mapping[str, PluginStats], cluster: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        stats: Mapping[str, PluginStats],
+        cluster: Mapping[str, Any],
+        inputs: tuple[list[UdpStats], list[SubscriptionStatus]] = ([], []),
+    ) -> None:
         self.stats = stats
         self.cluster = cluster
+        self.udp, self.subscriptions = inputs
 
     def collect(self) -> Iterator[Metric]:
         for field, (name, doc) in PLUGIN_COUNTERS.items():
@@ -71,3 +90,22 @@ class MetricsCollector(Collector):
         )
         unowned.add_metric([], float(len(self.cluster["unowned_partitions"])))
         yield unowned
+        yield from self._inputs()
+
+    def _inputs(self) -> Iterator[Metric]:
+        for field, (name, doc) in UDP_COUNTERS.items():
+            counter = CounterMetricFamily(name, doc, labels=["listener", "host", "cluster"])
+            for u in self.udp:
+                counter.add_metric([u.listener, u.host, u.cluster], float(getattr(u, field)))
+            yield counter
+        for field, (name, doc) in SUBSCRIPTION_COUNTERS.items():
+            counter = CounterMetricFamily(name, doc, labels=["cluster"])
+            for s in self.subscriptions:
+                counter.add_metric([s.cluster], float(getattr(s, field)))
+            yield counter
+        subscribed = GaugeMetricFamily(
+            "kapacitor_subscriptions", "Database/retention policies subscribed.", labels=["cluster"]
+        )
+        for s in self.subscriptions:
+            subscribed.add_metric([s.cluster], float(len(s.subscribed)))
+        yield subscribed

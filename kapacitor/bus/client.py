@@ -173,9 +173,10 @@ async def ensure_topology(
         subjects.HANDLER_STATS_BUCKET,
         subjects.TOPICS_BUCKET,
         subjects.SILENCES_BUCKET,
+        subjects.CLUSTER_BUCKET,
     ):
         await kv_bucket(js, bucket, replicas)
-    for bucket in (subjects.MEMBERS_BUCKET, subjects.LEASES_BUCKET):
+    for bucket in (subjects.MEMBERS_BUCKET, subjects.LEASES_BUCKET, subjects.INPUTS_BUCKET):
         await TtlKv.open(js, bucket, replicas)
     await state_bucket(js, replicas)
 

@@ -4,9 +4,11 @@ consumer (docs/cluster.md)."""
 
 from __future__ import annotations
 
+import uuid
+
 import msgspec
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 
 from kapacitor.bus import subjects
 from kapacitor.bus.ttl_kv import TtlKv
@@ -65,3 +67,14 @@ class ClusterStore:
         except NotFoundError:
             return None
         return int(info.num_pending or 0)
+
+
+async def cluster_id(js: JetStreamContext) -> str:
+    """The deployment's id: made by the first service that asks, the same for all after."""
+    kv = await js.key_value(subjects.CLUSTER_BUCKET)
+    try:
+        await kv.create("id", uuid.uuid4().hex.encode())
+    except KeyWrongLastSequenceError:
+        pass  # another made it first
+    entry = await kv.get("id")
+    return (entry.value or b"").decode()

@@ -192,6 +192,11 @@ def replay_progress(replay_id: str) -> str:
 # Scale-out (docs/cluster.md): key-value buckets whose keys expire (per-message TTL).
 MEMBERS_BUCKET = "kapacitor_members"  # member.<service>.<id>: who is alive
 LEASES_BUCKET = "kapacitor_leases"  # partition.<service>.<p>: who owns a partition
+# udp.<member>.<listener>, subscriptions.<cluster>: the inputs' counters, kept while fresh.
+INPUTS_BUCKET = "kapacitor_inputs"
+CLUSTER_BUCKET = "kapacitor_cluster"  # id: the deployment's id (names its subscriptions)
+# The member of the ingest service that keeps the InfluxDB subscriptions (its lease).
+SUBSCRIBER = "subscriber"
 
 
 def member_key(service: str, member_id: str) -> str:

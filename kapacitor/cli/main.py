@@ -36,6 +36,7 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
     ("delete-topic-handler", topics.delete_topic_handler),
     ("ping", ping.ping),
     ("cluster", cluster.cluster),
+    ("inputs", cluster.inputs),
     ("record", recordings.record),
     ("start-recording", recordings.start_recording),
     ("stop-recording", recordings.stop_recording),

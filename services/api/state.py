@@ -11,6 +11,7 @@ from kapacitor.bus.alert_store import AlertStore
 from kapacitor.bus.client import NatsBus, kv_bucket
 from kapacitor.bus.cluster_store import ClusterStore
 from kapacitor.bus.handler_store import HandlerStore
+from kapacitor.bus.input_store import InputStore
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
 from kapacitor.bus.recording_store import RecordingStore
 from kapacitor.bus.silence_store import SilenceStore
@@ -34,6 +35,7 @@ class ApiState:
     handlers: HandlerStore
     topics: TopicStore
     silences: SilenceStore
+    inputs: InputStore
 
 
 async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
@@ -57,6 +59,7 @@ async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
         ),
         topics=TopicStore(js, await kv_bucket(js, subjects.TOPICS_BUCKET)),
         silences=SilenceStore(await kv_bucket(js, subjects.SILENCES_BUCKET)),
+        inputs=await InputStore.open(js, cfg.cluster.replicas),
     )
 
 

@@ -1,10 +1,12 @@
-"""GET /kapacitor/v1/cluster: every service instance; GET /metrics: the counters of every
-plugin and the state of every service instance, in Prometheus text format."""
+"""GET /kapacitor/v1/cluster: every service instance; GET /kapacitor/v1/inputs: the UDP
+listeners and InfluxDB subscriptions; GET /metrics: the counters of every plugin, input and
+the state of every service instance, in Prometheus text format."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import CollectorRegistry
@@ -45,8 +47,19 @@ async def cluster(api: Api) -> dict[str, Any]:
     return await cluster_state(api)
 
 
+@router.get(V1 + "/inputs")
+async def inputs(api: Api) -> dict[str, Any]:
+    udp, subscriptions = await api.inputs.read()
+    return {
+        "udp": msgspec.to_builtins(udp),
+        "subscriptions": msgspec.to_builtins(subscriptions),
+    }
+
+
 @router.get("/metrics")
 async def metrics(api: Api) -> Response:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(MetricsCollector(await api.stats.all(), await cluster_state(api)))
+    registry.register(
+        MetricsCollector(await api.stats.all(), await cluster_state(api), await api.inputs.read())
+    )
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

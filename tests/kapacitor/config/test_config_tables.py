@@ -52,7 +52,7 @@ def test_tables_from_a_file(tmp_path: Path) -> None:
     assert main.excluded_subscriptions == DbRps((("_kapacitor", ("autogen",)),))  # default
     assert other.excluded_subscriptions == DbRps((("_internal", ("monitor",)),))
     assert cfg.influxdb_cluster() is main and cfg.influxdb_cluster("other") is other
-    with pytest.raises(ConfigError, match="no InfluxDB named 'x'.*main, other"):
+    with pytest.raises(ConfigError, match=r"no InfluxDB named 'x'.*main, other"):
         cfg.influxdb_cluster("x")
     assert cfg.udp[0].bind_address == "127.0.0.1:8089" and cfg.udp[0].buffer == 1000
     # what was written is what children (through env) and `kapacitord config` see
@@ -71,8 +71,10 @@ def test_subscribed_follows_subscriptions_and_exclusions(tmp_path: Path) -> None
     assert not main.subscribed("other", "autogen")
     assert other.subscribed("telegraf", "x") and other.subscribed("_kapacitor", "autogen")
     assert not other.subscribed("_internal", "monitor")
-    assert not load_config(env={"KAPACITOR_INFLUXDB_0_NAME": "d"}).influxdb[0].subscribed(
-        "_kapacitor", "autogen"
+    assert (
+        not load_config(env={"KAPACITOR_INFLUXDB_0_NAME": "d"})
+        .influxdb[0]
+        .subscribed("_kapacitor", "autogen")
     )
 
 
