@@ -37,6 +37,10 @@ _STATS = (
     "state_bytes",
     "points_refused",
     "template_errors",
+    "queries",
+    "query_errors",
+    "ticks_skipped",
+    "last_tick",
 )
 
 

@@ -84,9 +84,19 @@ class StatsStore:
         self._live = False
         self._follower: asyncio.Task[None] | None = None
 
-    async def put(self, partition: int, stats: PluginStats) -> None:
+    async def put(self, partition: int | str, stats: PluginStats) -> None:
+        """Store the counters of one part of a plugin: a partition, or a named part (the
+        scheduler's)."""
         key = f"{subjects.token(stats.plugin)}.{partition}"
         await on_bus(self.kv.put(key, msgspec.json.encode(stats)), f"putting stats {key}")
+
+    async def get_part(self, part: str, name: str) -> PluginStats | None:
+        """The counters one named part stored (None when it stored none)."""
+        with contextlib.suppress(KeyNotFoundError):
+            entry = await self.kv.get(f"{subjects.token(name)}.{part}")
+            if entry.value:
+                return msgspec.json.decode(entry.value, type=PluginStats)
+        return None
 
     async def get(self, name: str) -> PluginStats:
         if self._live:

@@ -13,7 +13,7 @@ from kapacitor.cli import topics
 from kapacitor.cli.app import V1, JsonOpt, client_of
 from kapacitor.cli.client import ApiClient
 from kapacitor.cli.definition import DEFINITION_KEYS, define_body
-from kapacitor.cli.output import diagnostics, fail, print_json, table
+from kapacitor.cli.output import diagnostics, fail, fmt_ns, print_json, table
 from kapacitor.errors import ClientError
 from kapacitor.plugins import PluginDefinition
 from kapacitor.sizes import format_bytes
@@ -50,16 +50,41 @@ def define(
         int,
         typer.Option("--max-instances", help="refuse points of new instances beyond this many"),
     ] = 0,
+    query: Annotated[
+        str,
+        typer.Option(
+            "--query",
+            help="scheduled plugin: the InfluxQL SELECT it runs (instead of --from), e.g."
+            " 'SELECT mean(usage_idle) AS idle FROM cpu GROUP BY host'",
+        ),
+    ] = "",
+    every: Annotated[str, typer.Option("--every", help="scheduled: run the query every D")] = "",
+    cron: Annotated[
+        str, typer.Option("--cron", help="scheduled: run it at these times, e.g. '*/5 * * * *'")
+    ] = "",
+    period: Annotated[
+        str,
+        typer.Option("--period", help="scheduled: the range each run queries (default: interval)"),
+    ] = "",
+    offset: Annotated[
+        str, typer.Option("--offset", help="scheduled: end that range this long before the run")
+    ] = "",
+    cluster: Annotated[
+        str, typer.Option("--cluster", help="scheduled: the [[influxdb]] it queries (default one)")
+    ] = "",
     json_out: JsonOpt = False,
 ) -> None:
-    """Create a plugin, or update it in place if it exists (state restarts, enabled stays)."""
+    """Create a plugin, or update it in place if it exists (state restarts, enabled stays).
+
+    A stream plugin watches --from MEASUREMENT; a scheduled one runs --query every --every
+    (or by --cron) against InfluxDB, each result series an instance."""
     plugin = name or name_arg
     if not plugin:
         fail("define needs a name: --name NAME", 2)
     if name and name_arg and name != name_arg:
         fail(f"two different names given: {name_arg!r} and --name {name!r}", 2)
-    if not from_:
-        fail("define needs --from MEASUREMENT", 2)
+    if not from_ and not query:
+        fail("define needs --from MEASUREMENT (or --query SELECT... --every D)", 2)
     if script is None:
         fail("define needs --script FILE", 2)
     try:
@@ -68,7 +93,7 @@ def define(
         fail(f"cannot read script {script}: {e.strerror}", 2)
     definition = PluginDefinition(
         name=plugin,
-        from_=from_,
+        from_=from_ or "",
         script=source,
         where=where,
         db=db,
@@ -77,6 +102,12 @@ def define(
         webhook=webhook,
         expire=expire,
         max_instances=max_instances,
+        query=query,
+        every=every,
+        cron=cron,
+        period=period,
+        offset=offset,
+        cluster=cluster,
     )
     try:
         doc = client_of(ctx).call("POST", V1 + "/plugins", json=define_body(definition))
@@ -153,7 +184,7 @@ def list_(
         rows.append(
             (
                 p["name"],
-                p["from"],
+                p["from"] or f"(query, {p['every'] or p['cron']})",
                 str(p["enabled"]).lower(),
                 str(p.get("points_processed", 0)),
                 str(p.get("alerts_fired", 0)),
@@ -175,11 +206,24 @@ def show(
     if json_out:
         print_json(p)
         return
-    out = [
-        f"Name:             {p['name']}",
-        f"From:             {p['from']}",
-        f"Where:            {p['where'] or '-'}",
-        f"Group by:         {', '.join(p['group_by']) if p['group_by'] else '(each series)'}",
+    out = [f"Name:             {p['name']}"]
+    if p.get("query"):
+        when = f"every {p['every']}" if p["every"] else f"cron {p['cron']!r} (UTC)"
+        out += [
+            f"Query:            {p['query']}",
+            f"Schedule:         {when}, period {p['period'] or '(the interval)'},"
+            f" offset {p['offset'] or '0s'}, InfluxDB {p['cluster'] or '(default)'}",
+            f"Queries:          {p.get('queries', 0)} ({p.get('query_errors', 0)} failed,"
+            f" {p.get('ticks_skipped', 0)} ticks skipped), last tick"
+            f" {fmt_ns(p.get('last_tick', 0))}",
+        ]
+    else:
+        out += [
+            f"From:             {p['from']}",
+            f"Where:            {p['where'] or '-'}",
+            f"Group by:         {', '.join(p['group_by']) if p['group_by'] else '(each series)'}",
+        ]
+    out += [
         f"DB/RP:            {p['db'] or '*'}.{p['rp'] or '*'}",
         f"Enabled:          {str(p['enabled']).lower()}",
         f"Revision:         {p['revision']}",

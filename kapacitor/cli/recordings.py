@@ -68,12 +68,34 @@ def record(
     ] = "",
     from_: Annotated[str, typer.Option("--from", help="live: only this measurement")] = "",
     where: Annotated[str, typer.Option("--where", help="live: only points matching this")] = "",
+    plugin: Annotated[
+        str, typer.Option("--plugin", help="a scheduled plugin: run its queries over --past")
+    ] = "",
+    past: Annotated[
+        str, typer.Option("--past", help="with --plugin: the ticks of this long ago to now")
+    ] = "",
 ) -> None:
-    """Record from InfluxDB (--host --query) or the live stream for a while (--duration)."""
-    from kapacitor.replay.messages import RecordQuery, RecordStream
+    """Record from InfluxDB (--host --query), a scheduled plugin's queries (--plugin --past)
+    or the live stream for a while (--duration)."""
+    from kapacitor.config import parse_duration
+    from kapacitor.errors import ConfigError
+    from kapacitor.replay.messages import RecordPlugin, RecordQuery, RecordStream
 
     client = client_of(ctx)
-    if query or host:
+    if plugin or past:
+        if not (plugin and past):
+            fail("record --plugin needs --past, e.g. --plugin idle --past 1h", 2)
+        try:
+            seconds = parse_duration(past)
+        except ConfigError as e:
+            fail(f"--past: {e}", 2)
+        if seconds <= 0:
+            fail("--past must be more than 0", 2)
+        asked_plugin = RecordPlugin(plugin=plugin, past=seconds)
+        info = client.call(
+            "POST", V1 + "/recordings/plugin", json=msgspec.to_builtins(asked_plugin)
+        )
+    elif query or host:
         if not (query and host):
             fail("record from InfluxDB needs both --host and --query", 2)
         asked = RecordQuery(
@@ -81,9 +103,6 @@ def record(
         )
         info = client.call("POST", V1 + "/recordings/query", json=msgspec.to_builtins(asked))
     elif duration:
-        from kapacitor.config import parse_duration
-        from kapacitor.errors import ConfigError
-
         try:
             seconds = parse_duration(duration)
         except ConfigError as e:
@@ -91,7 +110,11 @@ def record(
         live = RecordStream(from_=from_, where=where, db=db, rp=rp, duration=seconds)
         info = client.call("POST", V1 + "/recordings/stream", json=msgspec.to_builtins(live))
     else:
-        fail("record needs --host and --query (InfluxDB) or --duration (live stream)", 2)
+        fail(
+            "record needs --host and --query (InfluxDB), --plugin and --past (a scheduled"
+            " plugin) or --duration (live stream)",
+            2,
+        )
     _print_recording_id(_wait_recording(client, info["id"]))
 
 

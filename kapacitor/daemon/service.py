@@ -24,6 +24,9 @@ def setup_logging(level: str, name: str) -> None:
         stream=sys.stderr,
         force=True,  # a service forked by kapacitord replaces the supervisor's handler
     )
+    # httpx logs every request at INFO: a scheduled plugin's every tick, each subscription
+    # sync's statements. Failures are logged by their callers, with what was being done.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def run_service(name: str, main: ServiceMain, argv: list[str] | None = None) -> None:

@@ -104,6 +104,9 @@ class InfluxCluster:
             except httpx.TransportError as e:
                 failures.append(f"cannot reach {url}: {e or type(e).__name__}")
                 continue
+            except httpx.HTTPError as e:  # an answer that cannot be read (bad encoding, ...)
+                failures.append(f"unreadable answer from {url}: {e or type(e).__name__}")
+                continue
             self._url = i
             return r
         raise InfluxError(f"influxdb {self.name!r}: " + "; ".join(failures))
@@ -118,12 +121,15 @@ class InfluxCluster:
             f"influxdb {self.name!r} at {self.url} {what}: HTTP {r.status_code}: {quoted}"
         )
 
-    async def query(self, q: str, db: str = "", *, write: bool = False) -> Any:
-        """The answer to `q` (timestamps in ns); `write` sends it with POST, as InfluxDB wants
-        for statements that change something (CREATE, DROP)."""
+    async def query(self, q: str, db: str = "", rp: str = "", *, write: bool = False) -> Any:
+        """The answer to `q` (timestamps in ns; `rp`: of measurements it does not qualify);
+        `write` sends it with POST, as InfluxDB wants for statements that change something
+        (CREATE, DROP)."""
         params = {"q": q, "epoch": "ns"}
         if db:
             params["db"] = db
+        if rp:
+            params["rp"] = rp
         if write:
             r = await self._send("POST", "/query", data=params)
         else:

@@ -14,6 +14,7 @@ import re
 
 __all__ = [
     "database_of",
+    "mask",
     "quote_ident",
     "show_retention_policies",
     "show_schema",
@@ -22,7 +23,7 @@ __all__ = [
 ]
 
 
-def _mask(query: str) -> str:
+def mask(query: str) -> str:
     """`query` with the insides of quotes and parentheses blanked out (same length)."""
     out: list[str] = []
     quote = ""
@@ -73,7 +74,7 @@ def _statement_with_group_by_all(stmt: str, masked: str) -> str:
 
 def with_group_by_all(query: str) -> str:
     """`query` with ` GROUP BY *` added to each SELECT statement that has no GROUP BY clause."""
-    masked = _mask(query)
+    masked = mask(query)
     parts: list[str] = []
     start = 0
     for i, ch in enumerate(masked + ";"):

@@ -204,6 +204,8 @@ def routes_for(definitions: Iterable[PluginDefinition]) -> list[PluginRoute]:
     """The routes of plugin definitions (whose where clauses were checked when defined)."""
     out = []
     for d in definitions:
+        if d.scheduled:  # reads its query's answers, not the stream
+            continue
         where = compile_where(parse_where(d.where)) if d.where.strip() else compile_where(None)
         out.append(
             PluginRoute(

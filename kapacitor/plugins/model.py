@@ -12,11 +12,12 @@ from kapacitor.errors import ConfigError, PluginError
 
 
 class PluginSpec(msgspec.Struct, frozen=True, kw_only=True):
-    """What `kapacitor define` sets of a plugin. `from_` is the measurement; `group_by` None
-    means one instance per series."""
+    """What `kapacitor define` sets of a plugin. A stream plugin watches the measurement
+    `from_`; a scheduled one (`query` set) runs its query every `every` or by `cron`
+    (kapacitor.schedule). `group_by` None means one instance per series."""
 
     name: str
-    from_: str = msgspec.field(name="from")
+    from_: str = msgspec.field(default="", name="from")
     script: str
     where: str = ""
     db: str = ""
@@ -25,6 +26,16 @@ class PluginSpec(msgspec.Struct, frozen=True, kw_only=True):
     webhook: str = ""
     expire: str = ""  # forget instances silent this long (a duration); "": the server default
     max_instances: int = 0  # refuse points of new instances beyond this many; 0: server default
+    query: str = ""  # InfluxQL SELECT of a scheduled plugin
+    every: str = ""  # its ticks: a duration, or
+    cron: str = ""  # a cron expression
+    period: str = ""  # the range each tick queries ("": the interval between ticks)
+    offset: str = ""  # how far before the tick that range ends
+    cluster: str = ""  # the [[influxdb]] it queries ("": the default one)
+
+    @property
+    def scheduled(self) -> bool:
+        return bool(self.query)
 
 
 def spec_fields(spec: PluginSpec) -> dict[str, Any]:
@@ -61,6 +72,10 @@ class PluginStats(msgspec.Struct, kw_only=True):
     state_bytes: int = 0  # about what their state takes in memory
     points_refused: int = 0  # of new instances beyond max_instances
     template_errors: int = 0  # events whose message, computed per point, was no template
+    queries: int = 0  # a scheduled plugin's queries run
+    query_errors: int = 0  # of them, those that failed
+    ticks_skipped: int = 0  # ticks not run: missed while down, or passed during a slow query
+    last_tick: int = 0  # ns, the last tick run
 
 
 def sum_stats(plugin: str, parts: Iterable[PluginStats]) -> PluginStats:
@@ -73,6 +88,7 @@ def sum_stats(plugin: str, parts: Iterable[PluginStats]) -> PluginStats:
         for name in _SUMMED:
             setattr(total, name, getattr(total, name) + getattr(s, name))
         total.last_point_time = max(total.last_point_time, s.last_point_time)
+        total.last_tick = max(total.last_tick, s.last_tick)
         if s.revision:
             revisions.append(s.revision)
         if s.last_error:
@@ -91,6 +107,9 @@ _SUMMED = (
     "state_bytes",
     "points_refused",
     "template_errors",
+    "queries",
+    "query_errors",
+    "ticks_skipped",
 )
 
 

@@ -10,6 +10,8 @@ from kapacitor.engine import build_program
 from kapacitor.errors import DefinitionErrors, DslError, PluginError
 from kapacitor.match import parse_where
 from kapacitor.plugins.model import PluginDefinition, expire_ns
+from kapacitor.schedule.query import check_query, query_db
+from kapacitor.schedule.timing import schedule_of
 
 __all__ = ["NAME_RE", "DefinitionErrors", "validate_definition", "validate_name"]
 
@@ -26,8 +28,10 @@ def validate_name(name: str) -> None:
 def validate_definition(d: PluginDefinition) -> None:
     """Parse and check the script and where clause; raise DefinitionErrors listing all problems."""
     validate_name(d.name)
-    if not d.from_:
-        raise PluginError("a plugin needs --from MEASUREMENT")
+    if d.scheduled:
+        _validate_scheduled(d)
+    else:
+        _validate_stream(d)
     expire_ns(d.expire)
     if d.max_instances < 0:
         raise PluginError(f"--max-instances must be 0 (no limit) or more, got {d.max_instances}")
@@ -47,3 +51,32 @@ def validate_definition(d: PluginDefinition) -> None:
             problems.append(("where", e))
     if problems:
         raise DefinitionErrors(problems)
+
+
+_SCHEDULE_OPTIONS = ("every", "cron", "period", "offset", "cluster")
+
+
+def _validate_stream(d: PluginDefinition) -> None:
+    if not d.from_:
+        raise PluginError(
+            "a plugin needs --from MEASUREMENT (or, scheduled, --query SELECT... --every D)"
+        )
+    given = [f"--{o}" for o in _SCHEDULE_OPTIONS if getattr(d, o)]
+    if given:
+        raise PluginError(f"{', '.join(given)}: only for a scheduled plugin (--query)")
+
+
+def _validate_scheduled(d: PluginDefinition) -> None:
+    stream_options = (("--from", d.from_), ("--where", d.where.strip()), ("--group-by", d.group_by))
+    for option, given in stream_options:
+        if given:
+            raise PluginError(
+                f"{option} is for stream plugins: a scheduled plugin reads what its --query"
+                " selects (put conditions in its WHERE, instances in its GROUP BY)"
+            )
+    check_query(d.query)
+    schedule_of(d.every, d.cron, d.period, d.offset)
+    if not query_db(d.query, d.db):
+        raise PluginError(
+            'name the database the query reads: FROM "db"."rp"."measurement", or --db'
+        )

@@ -13,6 +13,7 @@ from kapacitor.bus import subjects
 from kapacitor.bus.interface import Bus, Message
 from kapacitor.errors import KapacitorError, ServiceUnavailable
 from kapacitor.replay.messages import (
+    RecordPlugin,
     RecordQuery,
     RecordStream,
     ReplayDone,
@@ -36,7 +37,7 @@ class ReplayControl:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
 
-    async def record(self, req: RecordQuery | RecordStream) -> RecordingInfo:
+    async def record(self, req: RecordQuery | RecordStream | RecordPlugin) -> RecordingInfo:
         """Start a recording; the replay service answers with its info (status running)."""
         msg = await self.bus.request(
             subjects.replay_ctl(req.VERB), encode(req), timeout=ASK_TIMEOUT_S, responder=RESPONDER

@@ -18,6 +18,7 @@ from kapacitor.match import parse_where
 __all__ = [
     "Failure",
     "Progress",
+    "RecordPlugin",
     "RecordQuery",
     "RecordStream",
     "ReplayDone",
@@ -45,6 +46,17 @@ class RecordQuery(msgspec.Struct, frozen=True, kw_only=True):
     id: str = ""
 
     VERB = "record_query"
+
+
+class RecordPlugin(msgspec.Struct, frozen=True, kw_only=True):
+    """Record what a scheduled plugin's ticks of the last `past` seconds select from its
+    InfluxDB, each tick's query over its own range (verb `record_plugin`)."""
+
+    plugin: str
+    past: Annotated[float, msgspec.Meta(gt=0.0)]
+    id: str = ""
+
+    VERB = "record_plugin"
 
 
 class RecordStream(msgspec.Struct, frozen=True, kw_only=True):

@@ -211,7 +211,8 @@ def replay(
         for a, b in pairwise(bounds):
             rows = merged[int(chunk_fam[a])].take(local[start + a : start + b])
             try:
-                matched = route(rows, routes).get(name)
+                # A scheduled plugin's recording holds its query's answers: all of them are its.
+                matched = rows if definition.scheduled else route(rows, routes).get(name)
             except KapacitorError as e:
                 report.errors.append(f"cannot route: {e}")
                 continue

@@ -26,7 +26,7 @@ __all__ = [
     "new_recording_id",
 ]
 
-RecordingKind = Literal["query", "stream", "file"]
+RecordingKind = Literal["query", "stream", "file", "plugin"]
 RecordingStatus = Literal["running", "finished", "failed"]
 
 

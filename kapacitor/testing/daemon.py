@@ -146,8 +146,8 @@ class Daemon:
         self, since: int = 0, workers: Daemon | None = None, timeout: float = WAIT_S
     ) -> None:
         """Wait until points written from now on reach every enabled plugin as stored: the
-        matcher routes to as many plugins as are enabled, and the interpreter runs each one's
-        stored revision.
+        matcher routes to as many plugins as are enabled (scheduled ones aside: they read no
+        points), and the interpreter runs each one's stored revision.
 
         `since`: a `log_mark()` of `workers` taken before the definitions changed, so that a
         matcher line from before the change cannot count. `workers`: the daemon running the
@@ -159,9 +159,10 @@ class Daemon:
         def live() -> bool | NotYet:
             plugins = self.get("/kapacitor/v1/plugins").json()["plugins"]
             enabled = {p["name"]: p["revision"] for p in plugins if p["enabled"]}
+            streams = sum(1 for p in plugins if p["enabled"] and not p["query"])
             routed = runner.routed_plugins(since)
             running = self.running_revisions(*enabled)
-            if routed == len(enabled) and running == enabled:
+            if routed == streams and running == enabled:
                 return True
             return NotYet({"enabled": enabled, "matcher routes": routed, "running": running})
 

@@ -1,11 +1,16 @@
 """A real InfluxDB 1.x for tests: the Debian package's influxd (installed when missing), started
-on free loopback ports with its data in a temporary directory."""
+on free loopback ports with its data in a temporary directory; and a proxy in front of it that
+records the queries it is asked."""
 
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -89,3 +94,66 @@ class InfluxServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+class CountingProxy:
+    """An HTTP proxy in front of an InfluxServer that records every query it forwards, to
+    see who asked InfluxDB what, and how often."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.queries: list[str] = []
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                url = urlsplit(self.path)
+                params = parse_qs(url.query) | parse_qs(body.decode("latin-1"))
+                with proxy._lock:
+                    proxy.queries.extend(params.get("q", []))
+                r = httpx.request(
+                    self.command,
+                    proxy.target + self.path,
+                    content=body,
+                    headers={k: v for k, v in self.headers.items() if k.lower() not in ("host",)},
+                    timeout=30,
+                )
+                self.send_response(r.status_code)
+                for k, v in r.headers.items():
+                    if k.lower() not in (
+                        "transfer-encoding",
+                        "content-length",
+                        "content-encoding",
+                        "connection",
+                    ):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def selects(self) -> list[str]:
+        with self._lock:
+            return [q for q in self.queries if q.lstrip().upper().startswith("SELECT")]
+
+    def __enter__(self) -> CountingProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -23,6 +23,7 @@ from kapacitor.bus.client import NatsBus, kv_bucket, open_bus, state_bucket
 from kapacitor.bus.handler_store import HandlerStore
 from kapacitor.bus.interface import Delivery, Message, Puller, Stored
 from kapacitor.bus.plugin_store import PluginStore, StatsStore
+from kapacitor.bus.schedule_store import ScheduleStore
 from kapacitor.bus.silence_store import SilenceStore
 from kapacitor.bus.state_store import Held, PartitionStore, StateStore
 from kapacitor.bus.topic_store import TopicStore
@@ -41,6 +42,7 @@ from kapacitor.plugins.state import PartitionState, StoredState
 from kapacitor.tasks import cancel_and_wait
 from services.interpreter.inhibitors import Inhibitors
 from services.interpreter.notifier import Notifier
+from services.interpreter.scheduler import Scheduler
 from services.interpreter.topic_handlers import TopicHandlers
 from services.interpreter.topic_keeper import TopicKeeper
 
@@ -444,10 +446,14 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         cfg, bus, host, await PartitionStore.open(js, SERVICE), StateStore(await state_bucket(js))
     )
     ready = asyncio.Event()
+    scheduler = Scheduler(
+        cfg, bus, clock, ScheduleStore(await kv_bucket(js, subjects.SCHEDULE_BUCKET)), stats_store
+    )
 
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
         it.definitions = defs
         host.sync(defs.values())
+        scheduler.set_definitions(defs)
         await it.inhibitors.follow_definitions()
         ready.set()
         it.trim()  # compiling plugins leaves freed heap behind
@@ -512,6 +518,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     await asyncio.sleep(0)  # follow() subscribes to the changes before the first one
     await it.member.start()
     stats_task = asyncio.create_task(publish_stats())
+    await scheduler.start()
     query = await bus.subscribe(subjects.ALERTS_QUERY, on_query)
     log.info("interpreter ready")
     try:
@@ -520,6 +527,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         # A clean stop hands every partition over with its state saved (leave() winds each
         # up before releasing it), so the next owner neither loses nor redoes anything.
         await query.unsubscribe()
+        await scheduler.stop()
         await it.member.leave()
         await notifier.stop()
         await cancel_and_wait(follow, stats_task)

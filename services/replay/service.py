@@ -25,10 +25,11 @@ from kapacitor.bus.plugin_store import PluginStore
 from kapacitor.bus.recording_store import RecordingStore
 from kapacitor.clock import Clock, SystemClock
 from kapacitor.cluster.presence import join
-from kapacitor.config import Config
+from kapacitor.config import Config, InfluxDBConfig
 from kapacitor.daemon.service import run_service
-from kapacitor.errors import Conflict, KapacitorError, ServiceFailed
+from kapacitor.errors import Conflict, KapacitorError, PluginError, ServiceFailed
 from kapacitor.influx import database_of, query_batches
+from kapacitor.influx.cluster import InfluxCluster
 from kapacitor.match import PluginRoute, compile_where, parse_where, route
 from kapacitor.model import decode_batch
 from kapacitor.plugins import PluginDefinition
@@ -36,6 +37,7 @@ from kapacitor.plugins.attached import plugin_handlers
 from kapacitor.replay.messages import (
     Failure,
     Progress,
+    RecordPlugin,
     RecordQuery,
     RecordStream,
     ReplayDone,
@@ -47,14 +49,18 @@ from kapacitor.replay.pacer import Pacer
 from kapacitor.replay.player import CHUNK_ROWS, encode_report, replay
 from kapacitor.replay.recording import RecordingInfo, RecordingStats, new_recording_id
 from kapacitor.replay.report_parts import split_report
+from kapacitor.schedule import Schedule, schedule_of
+from kapacitor.schedule.ticks import tick_batches
 
 log = logging.getLogger("kapacitor.replay")
 INFO_EVERY_BATCHES = 20
+# Ticks one record --plugin may run (a day of 10 s ticks): a longer past is refused up front.
+MAX_RECORDED_TICKS = 10_000
 INFO_INTERVAL_S = 0.5
 PROGRESS_EVERY_NS = 100_000_000
 PACED_CHUNK_ROWS = 10  # small chunks follow the recorded pace closely
 
-R = TypeVar("R", RecordQuery, RecordStream, ReplayRequest)
+R = TypeVar("R", RecordQuery, RecordStream, RecordPlugin, ReplayRequest)
 
 
 def stream_route(rec_id: str, req: RecordStream) -> PluginRoute:
@@ -100,6 +106,11 @@ class ReplayService:
         await self.bus.subscribe(
             subjects.replay_ctl(RecordQuery.VERB),
             self.handler(RecordQuery, self.record_query),
+            queue=q,
+        )
+        await self.bus.subscribe(
+            subjects.replay_ctl(RecordPlugin.VERB),
+            self.handler(RecordPlugin, self.record_plugin),
             queue=q,
         )
         await self.bus.subscribe(
@@ -184,6 +195,47 @@ class ReplayService:
                 stats.add(batch, await self.recordings.append(info.id, batch))
                 if stats.batches % INFO_EVERY_BATCHES == 0:
                     await self.recordings.put(stats.apply(current))
+            current = msgspec.structs.replace(stats.apply(current), status="finished")
+        except KapacitorError as e:
+            current = msgspec.structs.replace(stats.apply(current), status="failed", error=str(e))
+        await self.recordings.put(current)
+
+    # ---- recording a scheduled plugin's ticks -----------------------------------------
+    async def record_plugin(self, req: RecordPlugin) -> RecordingInfo:
+        d = await self.plugins.get(req.plugin)
+        if not d.scheduled:
+            raise PluginError(
+                f"plugin {d.name!r} reads the stream: record it with start-recording or"
+                " record --duration (--plugin records a scheduled plugin's queries)"
+            )
+        schedule = schedule_of(d.every, d.cron, d.period, d.offset)
+        now = self.clock.now_ns()
+        ticks = schedule.ticks(now - int(req.past * 1e9), now, MAX_RECORDED_TICKS)
+        cluster = self.cfg.influxdb_cluster(d.cluster)
+        rid = await self.fresh_id(req.id)
+        source = f"plugin {d.name}: {len(ticks)} ticks of {d.query}"
+        info = RecordingInfo(id=rid, kind="plugin", created=now, source=source)
+        await self.recordings.put(info)
+        self.background(self.run_ticks(d, schedule, ticks, cluster, info))
+        return info
+
+    async def run_ticks(
+        self,
+        d: PluginDefinition,
+        schedule: Schedule,
+        ticks: list[int],
+        cluster: InfluxDBConfig,
+        info: RecordingInfo,
+    ) -> None:
+        stats = RecordingStats()
+        current = info
+        try:
+            async with InfluxCluster(cluster) as influx:
+                for tick in ticks:
+                    for batch in await tick_batches(influx, d, schedule, tick):
+                        stats.add(batch, await self.recordings.append(info.id, batch))
+                    if stats.batches % INFO_EVERY_BATCHES == 0:
+                        await self.recordings.put(stats.apply(current))
             current = msgspec.structs.replace(stats.apply(current), status="finished")
         except KapacitorError as e:
             current = msgspec.structs.replace(stats.apply(current), status="failed", error=str(e))

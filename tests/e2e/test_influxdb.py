@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from kapacitor.testing.cluster import Cluster
 from kapacitor.testing.daemon import Daemon, wait_until
-from kapacitor.testing.influx import InfluxServer
+from kapacitor.testing.influx import CountingProxy, InfluxServer
 from kapacitor.testing.ports import free_port
 
 T0 = 1_700_000_000_000_000_000
@@ -165,3 +166,171 @@ def test_udp_subscriptions_and_udp_listeners(
         f'kapacitor_udp_datagrams_dropped_total{{cluster="",host="localhost",listener="127.0.0.1:{port}"}}'
         in metrics
     )
+
+
+IDLE_QUERY = "SELECT mean(usage_idle) AS idle FROM cpu GROUP BY host"
+IDLE_SCRIPT = 'alert(idle, <, 30, id="{host}")\n'
+
+
+def write_idle(influx: InfluxServer, step_s: int = 1) -> None:
+    """60 steps back from now of cpu usage_idle: host a busy (20), host b idle (80)."""
+    now = time.time_ns()
+    influx.write(
+        "telegraf",
+        "".join(
+            f"cpu,host={h},cpu=cpu-total usage_idle={v} {now - i * step_s * S}\n"
+            for h, v in (("a", 20.0), ("b", 80.0))
+            for i in range(60)
+        ),
+    )
+
+
+def define_scheduled(d: Daemon, tmp_path: Path, name: str, *options: str) -> Any:
+    script = tmp_path / f"{name}.kap"
+    script.write_text(IDLE_SCRIPT)
+    r = d.cli("define", name, "--script", str(script), "--db", "telegraf", *options)
+    assert r.code == 0, r.stderr
+    assert d.cli("enable", name).code == 0
+    return r
+
+
+def test_scheduled_plugin_alerts_and_each_tick_queries_once_with_two_interpreters(
+    influx: InfluxServer, nats_url: str, tmp_path: Path
+) -> None:
+    write_idle(influx)
+    with CountingProxy(influx.url) as proxy:
+        env = {
+            "KAPACITOR_INFLUXDB_0_URLS_0": proxy.url,
+            "KAPACITOR_INFLUXDB_0_DISABLE_SUBSCRIPTIONS": "true",
+        }
+        cluster = Cluster(tmp_path / "k", nats_url, env=env).start(2)
+        try:
+            front = cluster.front
+            define_scheduled(
+                front, tmp_path, "idle", "--query", IDLE_QUERY, "--every", "1s", "--period", "5m"
+            )
+
+            def alerted() -> list[str]:
+                return [e["id"] for e in cluster.notifier().alerts_log() if e["plugin"] == "idle"]
+
+            assert wait_until(alerted, what="the scheduled alert") == ["a"]
+            owners = cluster.lease_owners("scheduler")
+            assert len(set(owners.values())) == 2, owners  # both interpreters schedule
+
+            def show() -> Any:
+                return front.cli("show", "idle", "--json").json()
+
+            wait_until(lambda: show()["queries"] >= 5, what="five ticks")
+            time.sleep(0.5)
+            asked = proxy.selects()
+            # one query per tick: each tick's range is its own, and none was asked twice
+            assert len(asked) == len(set(asked)) >= 5, asked
+            assert all("GROUP BY host" in q and "time >= " in q for q in asked)
+            doc = show()
+            assert doc["query_errors"] == 0 and doc["points_processed"] >= 2 * 5
+            text = front.cli("show", "idle").stdout
+            assert "Schedule:         every 1s, period 5m" in text
+        finally:
+            cluster.stop()
+
+
+def test_scheduled_plugin_failures_are_shown_and_retried(
+    influx: InfluxServer, daemon: Daemon, tmp_path: Path
+) -> None:
+    write_idle(influx)
+    down = f"http://127.0.0.1:{free_port()}"
+    daemon.env.update(
+        {
+            "KAPACITOR_INFLUXDB_0_NAME": "up",
+            "KAPACITOR_INFLUXDB_0_DEFAULT": "true",
+            "KAPACITOR_INFLUXDB_0_URLS_0": influx.url,
+            "KAPACITOR_INFLUXDB_0_DISABLE_SUBSCRIPTIONS": "true",
+            "KAPACITOR_INFLUXDB_1_NAME": "down",
+            "KAPACITOR_INFLUXDB_1_URLS_0": down,
+            "KAPACITOR_INFLUXDB_1_DISABLE_SUBSCRIPTIONS": "true",
+        }
+    )
+    daemon.start()
+    every = ("--every", "1s", "--period", "5m")
+    define_scheduled(
+        daemon, tmp_path, "unreachable", "--query", IDLE_QUERY, "--cluster", "down", *every
+    )
+    bad = "SELECT mean(usage_idle) AS idle FROM cpu GROUP BY host, nosuchfn("
+    define_scheduled(daemon, tmp_path, "rejected", "--query", bad, *every)
+
+    def shown(name: str) -> Any:
+        doc = daemon.cli("show", name, "--json").json()
+        return doc if doc["query_errors"] >= 2 else None
+
+    doc = wait_until(lambda: shown("unreachable"), what="failed ticks counted")
+    assert f"cannot reach {down}" in doc["last_error"] and "influxdb 'down'" in doc["last_error"]
+    doc = wait_until(lambda: shown("rejected"), what="rejected queries counted")
+    assert "rejected" in doc["last_error"]
+    # defining against an InfluxDB that is not configured is refused
+    r = daemon.cli(
+        "define",
+        "x",
+        "--query",
+        IDLE_QUERY,
+        "--db",
+        "t",
+        "--every",
+        "1m",
+        "--cluster",
+        "nope",
+        "--script",
+        str(tmp_path / "unreachable.kap"),
+    )
+    assert r.code == 1 and "no InfluxDB named 'nope'" in r.stderr
+    r = daemon.cli(
+        "define",
+        "y",
+        "--query",
+        "SELECT v FROM m WHERE time > now() - 1h",
+        "--db",
+        "t",
+        "--every",
+        "1m",
+        "--script",
+        str(tmp_path / "unreachable.kap"),
+    )
+    assert r.code == 1 and "must not have a time condition" in r.stderr
+    # the daemon kept running the stream side through it all
+    define(daemon, tmp_path, "cpu")
+    assert daemon.write(f"cpu,host=s value=99 {T0}").status_code == 204
+    wait_until(lambda: fired(daemon, "cpu") == ["s"], what="a stream alert")
+
+
+def test_record_a_scheduled_plugins_past_ticks_and_replay_them(
+    influx: InfluxServer, daemon: Daemon, tmp_path: Path
+) -> None:
+    write_idle(influx, step_s=60)  # the last hour, a point a minute
+    daemon.env.update(
+        {
+            "KAPACITOR_INFLUXDB_0_URLS_0": influx.url,
+            "KAPACITOR_INFLUXDB_0_DISABLE_SUBSCRIPTIONS": "true",
+        }
+    )
+    daemon.start()
+    script = tmp_path / "idle.kap"
+    script.write_text(IDLE_SCRIPT)
+    r = daemon.cli(
+        "define", "idle", "--script", str(script), "--db", "telegraf",
+        "--query", IDLE_QUERY, "--every", "10m",
+    )  # fmt: skip
+    assert r.code == 0, r.stderr  # not enabled: recorded and replayed only
+    r = daemon.cli("record", "--plugin", "idle", "--past", "1h")
+    assert r.code == 0, r.stderr
+    rec_id = r.stdout.strip().removeprefix("RecordingID=")
+    info = daemon.cli("show-recording", rec_id, "--json").json()
+    assert info["kind"] == "plugin" and info["status"] == "finished"
+    assert 10 <= info["points"] <= 14  # two hosts, six or seven ticks of the hour
+    report = daemon.cli("replay", rec_id, "idle", "--json").json()
+    assert report["points_matched"] == info["points"]
+    assert {e["id"] for e in report["alerts"]} == {"a"} and report["levels"]["CRITICAL"] == 1
+
+    r = daemon.cli("record", "--plugin", "idle")
+    assert r.code == 2 and "needs --past" in r.stderr
+    define(daemon, tmp_path, "cpu")
+    r = daemon.cli("record", "--plugin", "cpu", "--past", "1h")
+    assert r.code == 1 and "reads the stream" in r.stderr

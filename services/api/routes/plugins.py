@@ -19,6 +19,7 @@ from kapacitor.api.plugins import (
     plugin_document,
 )
 from kapacitor.bus import subjects
+from kapacitor.errors import ConfigError, PluginError
 from kapacitor.plugins import PluginStats
 from kapacitor.plugins.attached import plugin_handlers, script_topics
 from services.api.openapi import json_body
@@ -44,6 +45,11 @@ async def define(request: Request, api: Api) -> dict[str, Any]:
     """Create or update (re-define) a plugin. Nothing is stored when script or where is bad."""
     body = decode_body(await request.body(), PluginBody)
     d = defined(body, await api.plugins.find(body.name), api.clock.now_ns())
+    if d.scheduled:  # it queries an InfluxDB of this server's config
+        try:
+            api.cfg.influxdb_cluster(d.cluster)
+        except ConfigError as e:
+            raise PluginError(f"--query: {e}") from None
     handlers = plugin_handlers(d, str(api.cfg.alert.webhook_timeout))
     await api.handlers.define_owned(d.name, handlers)
     await api.plugins.put(d)

@@ -14,7 +14,7 @@ from kapacitor.api import V1
 from kapacitor.api.plugins import decode_body
 from kapacitor.config import DEFAULT_DB, DEFAULT_RP
 from kapacitor.errors import Conflict
-from kapacitor.replay.messages import RecordQuery, RecordStream
+from kapacitor.replay.messages import RecordPlugin, RecordQuery, RecordStream
 from kapacitor.replay.recording import RecordingInfo, new_recording_id
 from kapacitor.replay.storage import export_lines, imported_batches
 from services.api.body import read_body
@@ -47,6 +47,14 @@ async def record_query(request: Request, api: Api) -> Any:
     """Record what an InfluxQL query selects from an InfluxDB 1.x (runs in the background:
     poll GET /recordings/{id} until its status is finished or failed)."""
     req = decode_body(await request.body(), RecordQuery)
+    return msgspec.to_builtins(await api.replay.record(req))
+
+
+@router.post("/recordings/plugin", status_code=201, openapi_extra=json_body(RecordPlugin))
+async def record_plugin(request: Request, api: Api) -> Any:
+    """Record what a scheduled plugin's ticks of the last `past` seconds select (runs in the
+    background, as /recordings/query does)."""
+    req = decode_body(await request.body(), RecordPlugin)
     return msgspec.to_builtins(await api.replay.record(req))
 
 

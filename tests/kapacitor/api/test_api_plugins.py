@@ -45,11 +45,40 @@ def test_bad_definitions_raise_before_anything_is_stored() -> None:
         defined(body(name="a b"), None, 1)
 
 
+IDLE = "SELECT mean(usage_idle) AS idle FROM cpu GROUP BY host"
+
+
+def test_scheduled_definitions() -> None:
+    d = defined(body(**{"from": ""}, query=IDLE, every="1m", db="telegraf"), None, 1)
+    assert d.scheduled and d.every == "1m"
+    qualified = 'SELECT mean(v) AS v FROM "telegraf"."autogen"."cpu"'
+    assert defined(body(**{"from": ""}, query=qualified, cron="*/5 * * * *"), None, 1).scheduled
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"query": IDLE, "every": "1m", "db": "t"}, "--from is for stream plugins"),
+        ({"from": "", "query": IDLE, "every": "1m", "db": "t", "where": "a = 'b'"}, "--where"),
+        ({"from": "", "query": IDLE, "every": "1m", "db": "t", "group_by": ["h"]}, "--group-by"),
+        ({"from": "", "query": IDLE, "every": "1m"}, "name the database"),
+        ({"from": "", "query": IDLE, "db": "t"}, "needs --every or --cron"),
+        ({"from": "", "query": "SHOW DATABASES", "every": "1m", "db": "t"}, "SELECT"),
+        ({"every": "1m", "offset": "5s"}, "--every, --offset: only for a scheduled plugin"),
+    ],
+)
+def test_bad_scheduled_definitions(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(PluginError, match=message):
+        defined(body(**fields), None, 1)
+
+
 def test_bodies_decode_leniently_and_refuse_what_is_not_a_body() -> None:
     assert body(max_instances="5", group_by=[]).max_instances == 5
     assert defined(body(group_by=[]), None, 1).group_by is None
-    with pytest.raises(RequestError, match=r"invalid request: .*`from`"):
-        decode_body(b'{"name": "x", "script": ""}', PluginBody)
+    with pytest.raises(RequestError, match=r"invalid request: .*`script`"):
+        decode_body(b'{"name": "x", "from": "cpu"}', PluginBody)
+    with pytest.raises(PluginError, match=r"needs --from MEASUREMENT \(or, scheduled"):
+        defined(decode_body(b'{"name": "x", "script": "alert(v, >, 1)"}', PluginBody), None, 1)
     with pytest.raises(RequestError, match=r"^invalid request"):
         decode_body(b"{not json", CheckBody)
 

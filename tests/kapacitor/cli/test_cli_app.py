@@ -68,4 +68,10 @@ def test_define_sends_the_models_fields(fake: type[FakeClient], tmp_path: Path) 
         "webhook": "",
         "expire": "",
         "max_instances": 0,
+        "query": "",
+        "every": "",
+        "cron": "",
+        "period": "",
+        "offset": "",
+        "cluster": "",
     }

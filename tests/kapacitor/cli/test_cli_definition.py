@@ -17,6 +17,12 @@ def test_definition_keys_are_the_models_user_settable_fields() -> None:
         "webhook",
         "expire",
         "max_instances",
+        "query",
+        "every",
+        "cron",
+        "period",
+        "offset",
+        "cluster",
     )
 
 
@@ -35,4 +41,10 @@ def test_define_body_names_the_plugin_and_sets_every_definition_key() -> None:
         "webhook": "",
         "expire": "1h",
         "max_instances": 0,
+        "query": "",
+        "every": "",
+        "cron": "",
+        "period": "",
+        "offset": "",
+        "cluster": "",
     }
