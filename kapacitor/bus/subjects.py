@@ -196,9 +196,6 @@ LEASES_BUCKET = "kapacitor_leases"  # partition.<service>.<p>: who owns a partit
 INPUTS_BUCKET = "kapacitor_inputs"
 CLUSTER_BUCKET = "kapacitor_cluster"  # id: the deployment's id (names its subscriptions)
 SCHEDULE_BUCKET = "kapacitor_schedule"  # <plugin>: the last tick a scheduled plugin ran
-# The members of the interpreter processes that run scheduled plugins' ticks: a plugin's ticks
-# are run by the holder of its scheduler partition (one query per tick, however many run).
-SCHEDULER = "scheduler"
 # The member of the ingest service that keeps the InfluxDB subscriptions (its lease).
 SUBSCRIBER = "subscriber"
 

@@ -1,7 +1,7 @@
-"""Running scheduled plugins' ticks (kapacitor.schedule): every interpreter process is a
-member of the scheduler, owning a share of its partitions; a plugin's ticks are run by the
-owner of partition crc32(plugin) mod P, so each tick queries InfluxDB once however many
-interpreters run, and the queries spread over them as the plugins do.
+"""Running scheduled plugins' ticks (kapacitor.schedule): a plugin's ticks are run by the
+interpreter owning partition crc32(plugin) mod P, so each tick queries InfluxDB once however
+many interpreters run, and the queries spread over them as the plugins do (the partition's
+lease decides, as it does for the partition's points).
 
 A tick queries its range, splits the answer's series by instance partition like the matcher
 does and stores them in the MATCHED stream (ids of the tick and partition: a tick run again
@@ -25,8 +25,7 @@ from kapacitor.bus.interface import Stored
 from kapacitor.bus.plugin_store import StatsStore
 from kapacitor.bus.schedule_store import LastTick, ScheduleStore
 from kapacitor.clock import Clock
-from kapacitor.cluster.member import Member, OwnershipChange
-from kapacitor.cluster.presence import join
+from kapacitor.cluster.member import Member
 from kapacitor.config import STORE_ACK_TIMEOUT_S, Config
 from kapacitor.errors import KapacitorError
 from kapacitor.influx.cluster import InfluxCluster
@@ -157,6 +156,8 @@ class PluginTicks:
 
 
 class Scheduler:
+    """The ticks of the scheduled plugins whose partition the interpreter owns."""
+
     def __init__(
         self,
         cfg: Config,
@@ -173,26 +174,22 @@ class Scheduler:
         self.member: Member | None = None
         self.definitions: dict[str, PluginDefinition] = {}
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}  # by plugin: definition
+        self._follow: asyncio.Task[None] | None = None
 
     def partition(self, plugin: str) -> int:
         return partition_of(plugin, "", self.cfg.cluster.partitions)
 
-    async def start(self) -> None:
-        self.member = await join(
-            self.bus.js,
-            self.cfg,
-            subjects.SCHEDULER,
-            self.clock,
-            partitions=self.cfg.cluster.partitions,
-            on_change=self._changed,
-            before_release=self._release,
-        )
+    def follow(self, member: Member) -> None:
+        """Run the ticks of the plugins of the partitions `member` owns, as they come and go."""
+        self.member = member
+        self._follow = asyncio.create_task(self._changes(member))
+
+    async def _changes(self, member: Member) -> None:
+        async for _ in member.changes():
+            self._reconcile()
 
     def set_definitions(self, defs: dict[str, PluginDefinition]) -> None:
         self.definitions = {n: d for n, d in defs.items() if d.enabled and d.scheduled}
-        self._reconcile()
-
-    def _changed(self, _: OwnershipChange) -> None:
         self._reconcile()
 
     def _reconcile(self) -> None:
@@ -208,14 +205,12 @@ class Scheduler:
                 task = asyncio.create_task(ticks.run(), name=f"ticks {name}")
                 self.running[name] = (state_fingerprint(d), task)
 
-    async def _release(self, p: int) -> None:
+    async def release(self, p: int) -> None:
         """Stop the ticks of partition `p` before its lease goes to another member."""
         stopping = [n for n in self.running if self.partition(n) == p]
         await cancel_and_wait(*(self.running.pop(n)[1] for n in stopping))
 
     async def stop(self) -> None:
-        if self.member is not None:
-            await self.member.leave()
         tasks = [task for _, task in self.running.values()]
         self.running.clear()
-        await cancel_and_wait(*tasks)
+        await cancel_and_wait(self._follow, *tasks)

@@ -490,15 +490,21 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         SilenceStore(await kv_bucket(js, subjects.SILENCES_BUCKET)).watch(on_silences)
     )
     await ready.wait()
+
+    async def wind_up(p: int) -> None:
+        await scheduler.release(p)
+        await it.wind_up(p)
+
     it.member = await join(
         js,
         cfg,
         SERVICE,
         clock,
         partitions=cfg.cluster.partitions,
-        before_release=it.wind_up,
+        before_release=wind_up,
         start=False,  # follow() must see its first change
     )
+    scheduler.follow(it.member)
 
     handlers = TopicHandlers(
         cfg,
@@ -518,7 +524,6 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     await asyncio.sleep(0)  # follow() subscribes to the changes before the first one
     await it.member.start()
     stats_task = asyncio.create_task(publish_stats())
-    await scheduler.start()
     query = await bus.subscribe(subjects.ALERTS_QUERY, on_query)
     log.info("interpreter ready")
     try:
