@@ -18,6 +18,7 @@ from kapacitor.clock import Clock
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import AlertEvent, PluginRuntime, build_program
 from kapacitor.engine.events import RaisedAlert
+from kapacitor.engine.outputs import Output
 from kapacitor.engine.plan import Program
 from kapacitor.engine.runtime import ProcessResult
 from kapacitor.errors import KapacitorError
@@ -54,8 +55,12 @@ class PluginHost:
         default_expire_ns: int = 0,
         default_max_instances: int = 0,
         partitions: int = 1,
+        collect_outputs: bool = False,
     ) -> None:
         self.clock = clock
+        # What the plugins' outputs wrote, (plugin, partition, output), until taken (a replay
+        # collects none: it is a test run).
+        self._outputs: list[tuple[str, int, Output]] | None = [] if collect_outputs else None
         self.default_expire_ns = default_expire_ns  # for plugins without --expire; 0: never
         self.default_max_instances = default_max_instances  # 0: no limit
         self.partitions = partitions  # P of the deployment: which instances a partition holds
@@ -196,6 +201,18 @@ class PluginHost:
         """Count the (plugin, partition) counters as changed again: taken, not published."""
         self._dirty.update(k for k in keys if k in self._stats)
 
+    def count_output(
+        self, plugin: str, p: int, written: int, dropped: int = 0, error: str = ""
+    ) -> None:
+        """Count what an output of `plugin` sent for partition `p`, and what it dropped."""
+        if plugin not in self._known:
+            return  # deleted meanwhile
+        stats = self._counters(plugin, p)
+        stats.output_points += written
+        stats.output_dropped += dropped
+        if error:
+            stats.last_error = error
+
     def _counters(self, plugin: str, p: int) -> PluginStats:
         self._dirty.add((plugin, p))
         stats = self._stats.get((plugin, p))
@@ -262,6 +279,8 @@ class PluginHost:
             stats.last_error = str(e)
             return None
         self._changed.add(partition)
+        if self._outputs is not None and result.outputs:
+            self._outputs.extend((plugin, partition, o) for o in result.outputs)
         stats.instances = runtime.instance_count
         if result.refused:
             stats.points_refused += result.refused
@@ -276,6 +295,13 @@ class PluginHost:
         if len(batch):
             stats.last_point_time = max(stats.last_point_time, int(batch.time.max()))
         return result
+
+    def take_outputs(self) -> list[tuple[str, int, Output]]:
+        """What the outputs wrote since the last call: (plugin, partition, output)."""
+        if not self._outputs:
+            return []
+        taken, self._outputs = self._outputs, []
+        return taken
 
     def process_joined(
         self, plugin: str, batches: Sequence[PointBatch], max_rows: int, partition: int = 0

@@ -37,6 +37,8 @@ _STATS = (
     "state_bytes",
     "points_refused",
     "template_errors",
+    "output_points",
+    "output_dropped",
     "queries",
     "query_errors",
     "ticks_skipped",

@@ -57,6 +57,7 @@ SILENCES_BUCKET = "kapacitor_silences"  # <id>: a silence (kapacitor.alerting.si
 INHIBITORS_BUCKET = "kapacitor_inhibitors"
 # Every interpreter answers with the alerts of its partitions that are not OK.
 ALERTS_QUERY = "kapacitor.query.alerts"
+HTTP_OUT_QUERY = "kapacitor.query.http_out"  # an http_out() endpoint's latest values
 STATE_BUCKET = "kapacitor_state"  # an object store: runtime snapshots can outgrow a KV value
 POINTERS_BUCKET = "kapacitor_partitions"  # partition.<service>.<p>: its current saved state
 

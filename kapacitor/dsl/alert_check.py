@@ -253,12 +253,14 @@ def _names_option(message: str, name: str) -> bool:
     return any(q.format(n) in message for q in quoted for n in spellings)
 
 
-def check_outputs(ctx: CheckContext, outputs: Sequence[tuple[Call, Mapping[str, Expr]]]) -> None:
-    """Across the output statements: handlers of one with `topic=` read the plugin's events of
+def check_alert_topics(
+    ctx: CheckContext, alerts: Sequence[tuple[Call, Mapping[str, Expr]]]
+) -> None:
+    """Across the alert statements: handlers of one with `topic=` read the plugin's events of
     that topic, so no other of them may send there too."""
     first: dict[str, Call] = {}
     notified: dict[str, Call] = {}
-    for call, args in outputs:
+    for call, args in alerts:
         node = args.get("topic")
         topic = ctx.constant(node) if node is not None else None
         if not isinstance(topic, str):
@@ -270,7 +272,7 @@ def check_outputs(ctx: CheckContext, outputs: Sequence[tuple[Call, Mapping[str, 
             with_notify = notified[topic]
             at = call if with_notify is other else with_notify
             raise ctx.error(
-                f'two outputs of this script send to topic "{topic}" and one has notify=: its '
+                f'two alerts of this script send to topic "{topic}" and one has notify=: its '
                 "handlers would get both's events; give it a topic of its own (or none)",
                 at.span,
             )

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from kapacitor.dsl.alert_check import EXTRA_CHECKS as ALERT_CHECKS
-from kapacitor.dsl.alert_check import check_outputs
+from kapacitor.dsl.alert_check import check_alert_topics
 from kapacitor.dsl.ast import (
     Binary,
     Bool,
@@ -40,6 +40,7 @@ from kapacitor.dsl.check_context import ExtraCheck, FieldVar
 from kapacitor.dsl.fold import FoldError, fold_binary, fold_unary
 from kapacitor.dsl.functions import Function, Param, lookup
 from kapacitor.dsl.functions import suggest as suggest_function
+from kapacitor.dsl.output_check import EXTRA_CHECKS as OUTPUT_CHECKS
 from kapacitor.dsl.scalar_check import EXTRA_CHECKS as SCALAR_CHECKS
 from kapacitor.dsl.stream_check import EXTRA_CHECKS as STREAM_CHECKS
 from kapacitor.dsl.tokens import compile_regex
@@ -88,6 +89,7 @@ class CheckedScript:
     tags: frozenset[str]  # each tag read with tag("...")
     lets: Mapping[str, Let]
     alerts: tuple[Call, ...]  # the alert() statements, in order
+    outputs: tuple[Call, ...]  # the output statements (influxdb_out() ...), in order
     warnings: tuple[DslWarning, ...]
     types: Mapping[int, Type] = field(repr=False)  # id(expr) -> type
     calls: Mapping[int, BoundCall] = field(repr=False)  # id(call) -> bound call
@@ -147,6 +149,7 @@ class _Checker:
         self.used: set[str] = set()
         self.tags: set[str] = set()
         self.alerts: list[Call] = []
+        self.outputs: list[Call] = []
         self.warnings: list[DslWarning] = []
 
     # --- helpers --------------------------------------------------------------------------
@@ -244,9 +247,11 @@ class _Checker:
             if isinstance(st, Let):
                 del self.later[st.name]  # in its own definition, the name still reads the field
                 t = self.infer(st.value)
-                if t == Type.ALERT:
+                if t in (Type.ALERT, Type.OUTPUT):
+                    assert isinstance(st.value, Call)
                     raise self.error(
-                        "alert() cannot be bound with let: write it as a statement of its own",
+                        f"{st.value.name}() cannot be bound with let: write it as a statement"
+                        " of its own",
                         st.value.span,
                     )
                 self.scope[st.name] = (st, t)
@@ -255,6 +260,9 @@ class _Checker:
             if t == Type.ALERT:
                 assert isinstance(st, Call)
                 self.alerts.append(st)
+            elif t == Type.OUTPUT:
+                assert isinstance(st, Call)
+                self.outputs.append(st)
             elif self.require_alert:
                 self.warn(
                     "this value is not used: bind it with let, or pass it to alert()", st.span
@@ -262,12 +270,13 @@ class _Checker:
         for name, (let, _) in self.scope.items():
             if name not in self.used and self.require_alert:
                 self.warn(f"'{name}' is never used", self.let_name_span(let))
-        check_outputs(self, [(call, self.calls[id(call)].args) for call in self.alerts])
-        if self.require_alert and not self.alerts:
+        check_alert_topics(self, [(call, self.calls[id(call)].args) for call in self.alerts])
+        if self.require_alert and not self.alerts and not self.outputs:
             span = statements[0].span if statements else Span(1, 1)
             raise self.error(
                 "no alert() in script: a script must raise at least one "
-                "alert(value, op, threshold)",
+                "alert(value, op, threshold) or write its values out (influxdb_out(), "
+                "http_out(), publish(), loopback())",
                 span,
             )
         return self.finish()
@@ -287,6 +296,7 @@ class _Checker:
             tags=frozenset(self.tags),
             lets={name: let for name, (let, _) in self.scope.items()},
             alerts=tuple(self.alerts),
+            outputs=tuple(self.outputs),
             warnings=tuple(self.warnings),
             types={k: resolved(t) for k, t in self.types.items()},
             calls=self.calls,
@@ -400,6 +410,8 @@ class _Checker:
             return ": aggregate the window first, e.g. avg(window(value, 10))"
         if t == Type.ALERT:
             return ": alert() must be a statement of its own"
+        if t == Type.OUTPUT:
+            return ": an output must be a statement of its own"
         if t == Type.REGEX:
             return ": a regex can only be matched with =~ or !~, or passed to a function"
         return ""
@@ -674,6 +686,7 @@ def _arithmetic(op: str, left: Type, right: Type) -> Type | None:
 
 _EXTRA_CHECKS: dict[str, ExtraCheck] = {
     **ALERT_CHECKS,
+    **OUTPUT_CHECKS,
     **SCALAR_CHECKS,
     **STREAM_CHECKS,
     **VECTOR_CHECKS,

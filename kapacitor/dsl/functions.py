@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Final
 
 from kapacitor.alerting.flapping import DEFAULT_HISTORY
+from kapacitor.config import DEFAULT_RP
 from kapacitor.dsl.types import FIELD_TYPES, NUMERIC, SCALAR, Type, type_name
 
 
@@ -68,6 +69,7 @@ class Kind(Enum):
     STREAM = "Stream functions (stateful, per series)"
     POINT = "Reading the point"
     ALERT = "Alerts"
+    OUTPUT = "Outputs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,31 @@ _NOTIFY = Param(
 )
 
 _V = Param("v", Type.VECTOR)
+
+
+# The parameters the outputs share.
+_OUT_VALUE = Param(
+    "value", NUMERIC | Type.BOOL | Type.STRING, doc="the value written, per evaluated point"
+)
+_OUT_MEASUREMENT = Param(
+    "measurement",
+    Type.STRING,
+    "",
+    keyword_only=True,
+    const=True,
+    doc="the measurement written (empty: the point's)",
+)
+_OUT_FIELD = Param(
+    "field", Type.STRING, "value", keyword_only=True, const=True, doc="the field written"
+)
+_OUT_TAGS = Param(
+    "tags",
+    Type.LIST,
+    None,
+    keyword_only=True,
+    const=True,
+    doc='tags added to every point, as "key=value" strings: `tags=["source=kapacitor"]`',
+)
 
 
 def _aggregate(name: str, doc: str, returns: Type = Type.FLOAT, *aliases: str) -> Function:
@@ -1048,6 +1075,107 @@ _REGISTRY: tuple[Function, ...] = (
         "when the script is defined, as `kapacitor define-topic-handler` checks a file.",
         'alert(cpu, >, 90, notify=handler("slack", channel="#ops"))',
         open_keywords=True,
+    ),
+    Function(
+        "influxdb_out",
+        (
+            _OUT_VALUE,
+            Param("db", Type.STRING, keyword_only=True, const=True, doc="the database"),
+            Param(
+                "rp",
+                Type.STRING,
+                "",
+                keyword_only=True,
+                const=True,
+                doc="the retention policy (empty: the database's default)",
+            ),
+            _OUT_MEASUREMENT,
+            _OUT_FIELD,
+            _OUT_TAGS,
+            Param(
+                "cluster",
+                Type.STRING,
+                "",
+                keyword_only=True,
+                const=True,
+                doc="the `[[influxdb]]` written to (empty: the default one)",
+            ),
+        ),
+        Type.OUTPUT,
+        Kind.OUTPUT,
+        "Write the value to InfluxDB, a point per evaluated point (time and tags of the "
+        "instance: its series' tags, or its --group-by tags), buffered and sent in "
+        "batches; a failed write is retried, and what still fails after the last retry is "
+        "dropped, counted (`output_dropped`) and logged. Only a statement can be an output.",
+        'influxdb_out(avg(window(usage_idle, 1m, every=1m)), db="rollups", '
+        'measurement="cpu_1m", field="idle")',
+    ),
+    Function(
+        "http_out",
+        (
+            _OUT_VALUE,
+            Param(
+                "name",
+                Type.STRING,
+                const=True,
+                doc="the endpoint: GET /kapacitor/v1/plugins/<plugin>/<name>",
+            ),
+            _OUT_FIELD,
+        ),
+        Type.OUTPUT,
+        Kind.OUTPUT,
+        "Serve each instance's latest value (with its time and tags) over HTTP, as "
+        "Kapacitor's httpOut: `GET /kapacitor/v1/plugins/<plugin>/<name>` answers an "
+        "InfluxDB-style JSON document with a series per instance. Several http_out() of one "
+        "name with different `field=`s are one endpoint, a column each.",
+        'http_out(avg(window(usage_idle, 10)), "idle", field="avg_idle")',
+    ),
+    Function(
+        "publish",
+        (
+            _OUT_VALUE,
+            Param("subject", Type.STRING, const=True, doc="the NATS subject"),
+            _OUT_MEASUREMENT,
+            _OUT_FIELD,
+            _OUT_TAGS,
+        ),
+        Type.OUTPUT,
+        Kind.OUTPUT,
+        "Publish the values on a NATS subject of kapacitord's bus, as line protocol, a "
+        "message per batch processed (core NATS: a subscriber that is not listening misses "
+        "them). The subject may not be one of kapacitord's own (`kapacitor.` or `$`).",
+        'publish(avg(window(value, 10)), "metrics.cpu_avg", measurement="cpu_avg")',
+    ),
+    Function(
+        "loopback",
+        (
+            _OUT_VALUE,
+            Param("db", Type.STRING, keyword_only=True, const=True, doc="the database"),
+            Param(
+                "rp",
+                Type.STRING,
+                DEFAULT_RP,
+                keyword_only=True,
+                const=True,
+                doc="the retention policy",
+            ),
+            Param(
+                "measurement",
+                Type.STRING,
+                keyword_only=True,
+                const=True,
+                doc="the measurement written (required: another plugin reads it with --from)",
+            ),
+            _OUT_FIELD,
+            _OUT_TAGS,
+        ),
+        Type.OUTPUT,
+        Kind.OUTPUT,
+        "Write the values back into kapacitord's own stream, as a write to `db`/`rp` would, "
+        "for other plugins to read (`--from` the measurement). A plugin whose loopback "
+        "it would read itself (its --from, --db and --rp admit the points) is refused when "
+        "defined.",
+        'loopback(avg(window(value, 1m, every=1m)), db="telegraf", measurement="cpu_1m")',
     ),
 )
 

@@ -24,6 +24,7 @@ class Type(enum.Flag):
     ALERT = enum.auto()  # the result of alert(): only a statement may be one
     HANDLER = enum.auto()  # handler("slack", ...): what alert()'s notify= takes
     LIST = enum.auto()  # a list literal of constants (or handlers): [1, 2], ["a", "b"]
+    OUTPUT = enum.auto()  # the result of influxdb_out() & co.: only a statement may be one
 
 
 NUMERIC = Type.INT | Type.FLOAT | Type.NUMBER
@@ -45,6 +46,7 @@ _NAMES: dict[Type, str] = {
     Type.ALERT: "alert",
     Type.LIST: "list",
     Type.HANDLER: "handler",
+    Type.OUTPUT: "output",
 }
 
 

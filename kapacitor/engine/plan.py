@@ -29,6 +29,7 @@ from kapacitor.dsl.ast import Binary, Call, Expr, Ident, Let, Unary
 from kapacitor.dsl.check import BoundCall, CheckedScript
 from kapacitor.dsl.functions import FUNCTIONS, REGISTRY, Function
 from kapacitor.dsl.functions import Kind as FnKind
+from kapacitor.dsl.output_check import parse_tags
 from kapacitor.dsl.types import Type
 from kapacitor.engine import forecast, scalar, shift, stream, vecfuncs
 from kapacitor.engine.aggregate import AGGREGATE_FUNCTIONS
@@ -61,6 +62,7 @@ from kapacitor.engine.ops import (
     inhibit_options,
     number,
 )
+from kapacitor.engine.outputs import OutputOp
 from kapacitor.engine.scalar import FuncOp
 from kapacitor.engine.shift import ShiftOp
 from kapacitor.engine.stream import StreamOp
@@ -100,6 +102,7 @@ Op = (
     | DeadmanOp
     | ShiftOp
     | ForecastOp
+    | OutputOp
 )
 _OP_TYPES = Op.__args__  # what a family planner may emit
 
@@ -144,7 +147,12 @@ class Program:
         return any(op.inhibit for op in self.ops if isinstance(op, AlertOp | DeadmanOp))
 
     @property
-    def outputs(self) -> int:
+    def outputs(self) -> tuple[OutputOp, ...]:
+        """The output statements (influxdb_out() ...)."""
+        return tuple(op for op in self.ops if isinstance(op, OutputOp))
+
+    @property
+    def alert_count(self) -> int:
         """The number of alert() and deadman() statements (ids get `#k` when above 1)."""
         return sum(1 for op in self.ops if isinstance(op, AlertOp | DeadmanOp))
 
@@ -207,6 +215,7 @@ class _Planner:
         self.lets: dict[str, int] = {}
         self.names: dict[int, list[str]] = {}
         self.alert_count = 0
+        self.output_count = 0
         names = {Type.STRING: STRING, Type.BOOL: BOOL}
         # field -> STRING | BOOL (else a NUMBER), as the checker decided from its uses
         self.field_types = {f: names[t] for f, t in checked.fields.items() if t in names}
@@ -259,6 +268,10 @@ class _Planner:
             else:
                 self.alert(call)
             self.alert_count += 1
+            return
+        if checked.type_of(stmt) == Type.OUTPUT:
+            assert isinstance(stmt, Call)
+            self.output(checked.call(stmt))
             return
         # A value nobody uses (the checker warns): planned like an unused let, then dropped.
         if checked.type_of(stmt) not in _NO_COLUMN:
@@ -369,11 +382,47 @@ class _Planner:
         )
         self.emit(alert, None)
 
+    def output(self, call: BoundCall) -> None:
+        checked, args = self.checked, call.args
+        value = self.expr(args["value"])
+
+        def text(name: str) -> str:
+            node = args.get(name)
+            if node is None:
+                param = call.function.param(name)
+                default = param.default if param is not None else ""
+                return default if isinstance(default, str) else ""
+            found = checked.constant(node)
+            assert isinstance(found, str), f"the checker made {name}= a constant string"
+            return found
+
+        tags_node = args.get("tags")
+        listed = checked.constant(tags_node) if tags_node is not None else ()
+        tags = parse_tags(cast(tuple[object, ...], listed))
+        assert not isinstance(tags, str), "the checker checked the tags"
+        kind = call.function.name
+        op = OutputOp(
+            self.output_count,
+            kind,
+            value,
+            self.kind(value) is Kind.BOOL,
+            text("field"),
+            text("measurement"),
+            tags,
+            text("db"),
+            text("rp"),
+            text("cluster"),
+            text("name") if kind == "http_out" else text("subject"),
+        )
+        self.emit(op, None)
+        self.output_count += 1
+
     def finish(self) -> Program:
-        """Drop operators no alert needs and renumber the rest, keeping their order."""
+        """Drop operators no alert or output needs and renumber the rest, keeping their
+        order."""
         live = [False] * len(self.ops)
         for i in range(len(self.ops) - 1, -1, -1):
-            if isinstance(self.ops[i], AlertOp | DeadmanOp):
+            if isinstance(self.ops[i], AlertOp | DeadmanOp | OutputOp):
                 live[i] = True
             if live[i]:
                 for j in self.ops[i].inputs():
@@ -462,7 +511,9 @@ _FAMILIES = (
 PLANNERS: dict[Function, CallPlanner] = {fn: p for table in _FAMILIES for fn, p in table.items()}
 # Every function but the output statements has exactly one planner.
 assert sum(len(table) for table in _FAMILIES) == len(PLANNERS)
-assert set(PLANNERS) == {fn for fn in REGISTRY if fn.kind is not FnKind.ALERT}
+assert set(PLANNERS) == {
+    fn for fn in REGISTRY if fn.kind is not FnKind.ALERT and fn.kind is not FnKind.OUTPUT
+}
 
 
 def build_program(checked: CheckedScript) -> Program:
@@ -472,9 +523,9 @@ def build_program(checked: CheckedScript) -> Program:
     script = checked.script
     for stmt in script.statements:
         planner.statement(stmt)
-    if planner.alert_count == 0:
+    if planner.alert_count == 0 and planner.output_count == 0:
         raise DslTypeError(
-            "the script has no alert(...) statement, so it can never produce output",
+            "the script has no alert(...) statement nor output, so it can never produce anything",
             script.span,
         )
     return planner.finish()

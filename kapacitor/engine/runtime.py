@@ -72,6 +72,7 @@ from kapacitor.engine.ops import (
     TimeWindowOp,
     UnaryOp,
 )
+from kapacitor.engine.outputs import Output, OutputOp, output_batch
 from kapacitor.engine.plan import Program
 from kapacitor.engine.scalar import FuncOp, RowContext, read_field
 from kapacitor.engine.scalar import evaluate as evaluate_func
@@ -111,7 +112,7 @@ class ProcessResult:
     (they still feed the parts of the program that do not need the missing field); `late`: rows
     dropped for arriving out of time order (time-window programs only); `refused`: rows of new
     instances the runtime had no room for (`max_instances`). `rows[i]` is the batch row that
-    caused `events[i]`.
+    caused `events[i]`. `outputs`: what each output statement wrote, as points.
     """
 
     events: list[AlertEvent]
@@ -120,6 +121,7 @@ class ProcessResult:
     late: int = 0
     refused: int = 0
     rows: list[int] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +321,8 @@ class PluginRuntime:
         now = float(self.clock.now_ns())
 
         found: list[tuple[int, int, AlertEvent]] = []
+        outputs: list[Output] = []
+        measurements: tuple[IntArray, list[str]] | None = None
         env: list[Value | None] = []
         for i, op in enumerate(self.program.ops):
             if isinstance(op, FieldOp):
@@ -352,6 +356,23 @@ class PluginRuntime:
             elif isinstance(op, FuncOp):
                 ctx = RowContext(batch, order, bidx, times, instance_tags)
                 env.append(evaluate_func(op, [env[j] for j in op.args], ctx))
+            elif isinstance(op, OutputOp):
+                env.append(None)
+                if measurements is None:
+                    measurements = _measurements(batch, order)
+                written = output_batch(
+                    op,
+                    env[op.value],
+                    measurements[0],
+                    measurements[1],
+                    times,
+                    bidx[order],
+                    instance_tags,
+                    batch.db,
+                    batch.rp,
+                )
+                if written is not None:
+                    outputs.append(Output(op, written))
             elif isinstance(op, DeadmanOp):
                 env.append(None)  # driven by on_timer(); rows are counted above
             elif isinstance(op, AlertOp):
@@ -364,13 +385,19 @@ class PluginRuntime:
                     instance_keys,
                     instance_tags,
                     self.plugin,
-                    self.program.outputs > 1,
+                    self.program.alert_count > 1,
                 )
             else:
                 assert_never(op)
         found.sort(key=lambda e: (e[0], e[1]))
         result = ProcessResult(
-            [e[2] for e in found], m - skipped, skipped, late, refused, [e[0] for e in found]
+            [e[2] for e in found],
+            m - skipped,
+            skipped,
+            late,
+            refused,
+            [e[0] for e in found],
+            outputs,
         )
         return Evaluation(result, env, order, size)
 
@@ -424,7 +451,7 @@ class PluginRuntime:
     def _forgotten(self, gone: BoolArray, idle_ns: int) -> list[AlertEvent]:
         keys = list(self._ids)
         now = self.clock.now_ns()
-        many = self.program.outputs > 1
+        many = self.program.alert_count > 1
         out = []
         for i, op in enumerate(self.program.ops):
             if not isinstance(op, AlertOp):
@@ -488,7 +515,7 @@ class PluginRuntime:
         """Every alert of an instance that is not OK now (`kapacitor alerts`)."""
         keys = list(self._ids)
         n = len(keys)
-        many = self.program.outputs > 1
+        many = self.program.alert_count > 1
         out = self._deadman.raised(self.plugin, keys, many) if self._deadman else []
         for i, op in enumerate(self.program.ops):
             if not isinstance(op, AlertOp):
@@ -548,7 +575,7 @@ class PluginRuntime:
         if not self._deadman:
             return []
         found = self._deadman.on_timer(
-            now_ns, self.plugin, list(self._ids), self.program.outputs > 1
+            now_ns, self.plugin, list(self._ids), self.program.alert_count > 1
         )
         for _, _, event in found:
             if event.level == "OK":
@@ -618,3 +645,12 @@ class PluginRuntime:
         self._ensure(n)
         for state, part in zip(self._states, parts, strict=True):
             state.restore(part, n)
+
+
+def _measurements(batch: PointBatch, order: IntArray) -> tuple[IntArray, list[str]]:
+    """The measurement of each working row, as an index into the names returned."""
+    names: dict[str, int] = {}
+    codes = np.array(
+        [names.setdefault(key.measurement, len(names)) for key in batch.series], np.int64
+    )
+    return codes[batch.series_idx[order]], list(names)

@@ -45,3 +45,12 @@ def script_topics(plugin: str, script: str) -> tuple[str, ...]:
         return ()
     found = (op.topic for op in program.ops if isinstance(op, AlertOp | DeadmanOp))
     return tuple(dict.fromkeys(t for t in found if t))
+
+
+def script_http_outs(script: str) -> tuple[str, ...]:
+    """The endpoints of a script's http_out() statements, once each."""
+    try:
+        program = build_program(compile_script(script))
+    except DslError:
+        return ()
+    return tuple(dict.fromkeys(op.target for op in program.outputs if op.kind == "http_out"))

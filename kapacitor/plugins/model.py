@@ -72,6 +72,8 @@ class PluginStats(msgspec.Struct, kw_only=True):
     state_bytes: int = 0  # about what their state takes in memory
     points_refused: int = 0  # of new instances beyond max_instances
     template_errors: int = 0  # events whose message, computed per point, was no template
+    output_points: int = 0  # points its outputs sent (influxdb_out, publish, loopback)
+    output_dropped: int = 0  # points its outputs dropped after the last retry
     queries: int = 0  # a scheduled plugin's queries run
     query_errors: int = 0  # of them, those that failed
     ticks_skipped: int = 0  # ticks not run: missed while down, or passed during a slow query
@@ -107,6 +109,8 @@ _SUMMED = (
     "state_bytes",
     "points_refused",
     "template_errors",
+    "output_points",
+    "output_dropped",
     "queries",
     "query_errors",
     "ticks_skipped",

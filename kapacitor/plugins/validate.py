@@ -7,6 +7,7 @@ import re
 from kapacitor.alerting.kinds.base import http_url_problem
 from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import build_program
+from kapacitor.engine.plan import Program
 from kapacitor.errors import DefinitionErrors, DslError, PluginError
 from kapacitor.match import parse_where
 from kapacitor.plugins.model import PluginDefinition, expire_ns
@@ -41,7 +42,7 @@ def validate_definition(d: PluginDefinition) -> None:
     problems: list[tuple[str, DslError]] = []
     try:
         checked = compile_script(d.script)
-        build_program(checked)
+        _check_loopbacks(d, build_program(checked))
     except DslError as e:
         problems.append(("script", e))
     if d.where.strip():
@@ -80,3 +81,15 @@ def _validate_scheduled(d: PluginDefinition) -> None:
         raise PluginError(
             'name the database the query reads: FROM "db"."rp"."measurement", or --db'
         )
+
+
+def _check_loopbacks(d: PluginDefinition, program: Program) -> None:
+    """A loopback() whose points the plugin itself would read would feed it forever."""
+    for op in program.outputs:
+        if op.kind != "loopback" or d.scheduled or op.measurement != d.from_:
+            continue
+        if (not d.db or d.db == op.db) and (not d.rp or d.rp == op.rp):
+            raise PluginError(
+                f"loopback() writes {op.measurement!r} to {op.db}.{op.rp}, which this plugin"
+                f" reads (--from {d.from_}): it would feed itself; write another measurement"
+            )

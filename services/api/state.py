@@ -1,4 +1,5 @@
-"""What the API's routes share: the bus, the stores on it, the clock and the config."""
+"""What the API's routes share: the bus, the stores on it, the clock and the config; and how
+they ask every interpreter a question."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from kapacitor.bus.topic_store import TopicStore
 from kapacitor.clock import Clock
 from kapacitor.config import Config
 from kapacitor.replay.control import ReplayControl
+
+ASK_TIMEOUT_S = 2.0  # how long the slowest interpreter has to answer (`kapacitor alerts`)
+INTERPRETER = "interpreter"
 
 
 @dataclass
@@ -68,3 +72,13 @@ async def api_state(request: Request) -> ApiState:
     a plain function dependency in its thread pool, a thread hand-off on every request.)"""
     state: ApiState = request.app.state.api
     return state
+
+
+async def ask_interpreters(api: ApiState, subject: str, data: bytes) -> tuple[list[bytes], int]:
+    """Every running interpreter's answer to a question (those that answer in time), and how
+    many run."""
+    members = [m for m in await api.cluster.members() if m.info.service == INTERPRETER]
+    answers = await api.bus.gather(
+        subject, data, expected=max(1, len(members)), timeout=ASK_TIMEOUT_S
+    )
+    return answers, len(members)

@@ -42,6 +42,7 @@ from kapacitor.plugins.state import PartitionState, StoredState
 from kapacitor.tasks import cancel_and_wait
 from services.interpreter.inhibitors import Inhibitors
 from services.interpreter.notifier import Notifier
+from services.interpreter.outputs import OutputSender
 from services.interpreter.scheduler import Scheduler
 from services.interpreter.topic_handlers import TopicHandlers
 from services.interpreter.topic_keeper import TopicKeeper
@@ -120,6 +121,7 @@ class Interpreter:
         self.trim = TrimSoon()
         self.silences = ActiveSilences()  # kept by serve() from the silences bucket
         self.inhibitors = Inhibitors(bus.js, host, cfg.cluster.replicas)
+        self.outputs = OutputSender(cfg, bus, host)
         self.member: Member  # joined once the definitions are known (serve)
 
     @property
@@ -227,6 +229,7 @@ class Interpreter:
         async with owned.lock:
             await self._stop_fetching(owned)
             self.host.close_partition(p)
+            self.outputs.forget(p)  # the next owner writes them again
 
     async def wind_up(self, p: int) -> None:
         """Hand `p` over cleanly: save, acknowledge, stop (before its lease is released)."""
@@ -319,6 +322,9 @@ class Interpreter:
                 ]
                 if not await self._deliver_while_owned(p, plugin, found):
                     return
+            written = self.host.take_outputs()
+            if written:
+                self.outputs.add(written, owned.applied)
             if len(owned.pending) >= SAVE_AFTER_PENDING:
                 self._save_soon.set()
 
@@ -408,9 +414,12 @@ class Interpreter:
             async with owned.lock:
                 if self.owned.get(p) is not owned or p not in self.member.owned():
                     return True
+                outputs = self.outputs.take(p)
                 state = PartitionState(
                     owned.applied, self.host.partition_state(p), self.host.partition_stats(p)
                 )
+            # What the messages it covers wrote is sent before they can be acknowledged.
+            await self.outputs.send(p, outputs)
             try:
                 await self.partitions.save(owned.held, state, self.owner)
             except RevisionMismatch:
@@ -441,6 +450,7 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         cfg.interpreter.expire.ns,
         cfg.interpreter.max_instances,
         partitions=cfg.cluster.partitions,
+        collect_outputs=True,
     )
     it = Interpreter(
         cfg, bus, host, await PartitionStore.open(js, SERVICE), StateStore(await state_bucket(js))
@@ -451,6 +461,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     )
 
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
+        for gone in set(it.definitions) - set(defs):
+            it.outputs.latest.forget(gone)
         it.definitions = defs
         host.sync(defs.values())
         scheduler.set_definitions(defs)
@@ -524,7 +536,9 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
     await asyncio.sleep(0)  # follow() subscribes to the changes before the first one
     await it.member.start()
     stats_task = asyncio.create_task(publish_stats())
+    sender = asyncio.create_task(it.outputs.run())
     query = await bus.subscribe(subjects.ALERTS_QUERY, on_query)
+    http_out = await bus.subscribe(subjects.HTTP_OUT_QUERY, it.outputs.serve_http_out)
     log.info("interpreter ready")
     try:
         await it.run(stop)
@@ -532,10 +546,12 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         # A clean stop hands every partition over with its state saved (leave() winds each
         # up before releasing it), so the next owner neither loses nor redoes anything.
         await query.unsubscribe()
+        await http_out.unsubscribe()
         await scheduler.stop()
-        await it.member.leave()
+        await it.member.leave()  # each partition's outputs are sent with its last save
         await notifier.stop()
-        await cancel_and_wait(follow, stats_task)
+        await cancel_and_wait(follow, stats_task, sender)
+        await it.outputs.close()
         await put_stats(host.take_dirty())
         await it.inhibitors.close()
         await bus.close(watch, silence_watch, stats_task, follow)

@@ -112,7 +112,10 @@ def test_limits_and_bad_requests_answer_json_errors(daemon: Daemon, tmp_path: Pa
     r = httpx.post(daemon.url + "/kapacitor/v1/plugins", content=b"{not json")
     assert r.status_code == 400 and r.json()["error"].startswith("invalid request")
     r = httpx.post(daemon.url + "/kapacitor/v1/plugins", json={"name": "x"})
-    assert r.status_code == 400 and "from" in r.json()["error"]
+    assert r.status_code == 400 and "script" in r.json()["error"]
+    body = {"name": "x", "script": "alert(value, >, 1)"}
+    r = httpx.post(daemon.url + "/kapacitor/v1/plugins", json=body)
+    assert r.status_code == 400 and "needs --from" in r.json()["error"]
     r = daemon.get("/kapacitor/v1/plugins/nope")
     assert (r.status_code, r.json()) == (404, {"error": "no plugin named 'nope'"})
     r = daemon.get("/kapacitor/v1/nothing-here")

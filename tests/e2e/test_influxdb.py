@@ -16,6 +16,7 @@ import pytest
 from kapacitor.testing.cluster import Cluster
 from kapacitor.testing.daemon import Daemon, wait_until
 from kapacitor.testing.influx import CountingProxy, InfluxServer
+from kapacitor.testing.nats import Subscriber
 from kapacitor.testing.ports import free_port
 
 T0 = 1_700_000_000_000_000_000
@@ -334,3 +335,96 @@ def test_record_a_scheduled_plugins_past_ticks_and_replay_them(
     define(daemon, tmp_path, "cpu")
     r = daemon.cli("record", "--plugin", "cpu", "--past", "1h")
     assert r.code == 1 and "reads the stream" in r.stderr
+
+
+ROLLUP = """
+let a = avg(window(value, 2))
+influxdb_out(a, db="rollups", measurement="cpu_avg", field="avg", tags=["source=kapacitor"])
+influxdb_out(a, db="missing", measurement="cpu_avg")
+http_out(a, "avg", field="avg")
+http_out(value, "avg", field="last")
+publish(a, "metrics.cpu_avg", measurement="cpu_avg")
+loopback(a, db="telegraf", measurement="cpu_avg")
+"""
+
+
+def test_outputs_write_to_influxdb_serve_publish_and_loop_back(
+    influx: InfluxServer, daemon: Daemon, tmp_path: Path
+) -> None:
+    influx.query("CREATE DATABASE rollups")
+    daemon.env.update(
+        {
+            "KAPACITOR_INFLUXDB_0_URLS_0": influx.url,
+            "KAPACITOR_INFLUXDB_0_DISABLE_SUBSCRIPTIONS": "true",
+        }
+    )
+    daemon.start()
+    script = tmp_path / "rollup.kap"
+    script.write_text(ROLLUP)
+    r = daemon.cli("define", "rollup", "--from", "cpu", "--script", str(script))
+    assert r.code == 0, r.stderr
+    define(daemon, tmp_path, "cpu_avg")  # alerts when the looped-back average is over 90
+    assert daemon.cli("enable", "rollup").code == 0
+    daemon.wait_plugins_live()
+    with Subscriber(daemon.nats_url(), "metrics.>") as sub:
+        body = "".join(
+            f"cpu,host={h} value={v} {T0 + i * S}\n"
+            for h, values in (("a", (40, 80, 100)), ("b", (10, 20)))
+            for i, v in enumerate(values)
+        )
+        assert daemon.write(body).status_code == 204
+
+        def written() -> Any:
+            doc: Any = influx.query("SELECT avg, host, source FROM cpu_avg", db="rollups")
+            series = doc["results"][0].get("series") or []
+            return sorted(tuple(v[1:]) for v in series[0]["values"]) if series else None
+
+        expected = [(15.0, "b", "kapacitor"), (60.0, "a", "kapacitor"), (90.0, "a", "kapacitor")]
+        wait_until(lambda: len(written() or ()) >= 3, what="rollups")
+        assert written() == expected
+
+        def lines() -> list[str]:
+            return b"".join(sub.messages).decode().splitlines()
+
+        wait_until(lambda: len(lines()) >= 3, what="published lines")
+        assert sorted(lines()) == sorted(
+            [
+                f"cpu_avg,host=a value=60.0 {T0 + S}",
+                f"cpu_avg,host=a value=90.0 {T0 + 2 * S}",
+                f"cpu_avg,host=b value=15.0 {T0 + S}",
+            ]
+        )
+    # the looped-back averages reach the plugin reading cpu_avg: 90 is not over 90, 60 neither
+    served = wait_until(
+        lambda: daemon.get("/kapacitor/v1/plugins/rollup/avg").json()["series"],
+        what="http_out",
+    )
+    assert served == [
+        {
+            "name": "cpu",
+            "tags": {"host": "a"},
+            "columns": ["time", "avg", "last"],
+            "values": [["2023-11-14T22:13:22Z", 90.0, 100.0]],
+        },
+        {
+            "name": "cpu",
+            "tags": {"host": "b"},
+            "columns": ["time", "avg", "last"],
+            "values": [["2023-11-14T22:13:21Z", 15.0, 20.0]],
+        },
+    ]
+    assert daemon.get("/kapacitor/v1/plugins/rollup/nope").status_code == 404
+
+    def counted() -> Any:
+        doc: Any = daemon.cli("show", "rollup", "--json").json()
+        return doc if doc["output_dropped"] == 3 else None
+
+    doc = wait_until(counted, what="the missing database's points dropped")
+    assert doc["output_points"] == 9  # influxdb_out, publish and loopback: three each
+    assert "database not found" in doc["last_error"]
+    assert wait_until(
+        lambda: daemon.cli("show", "cpu_avg", "--json").json()["points_processed"] == 3,
+        what="the looped-back points processed",
+    )
+    r = daemon.cli("define", "selfish", "--from", "cpu_avg", "--script", str(script))
+    assert r.code == 1 and "it would feed itself" in r.stderr

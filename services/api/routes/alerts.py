@@ -23,12 +23,10 @@ from kapacitor.config import parse_duration
 from kapacitor.engine.alert import LEVELS
 from kapacitor.errors import CodecError, ConfigError, RequestError
 from services.api.body import read_body
-from services.api.state import ApiState, api_state
+from services.api.state import ApiState, api_state, ask_interpreters
 
 MAX_LIMIT = 10_000
 MAX_DURATION_S = 100 * 365 * 86400
-ASK_TIMEOUT_S = 2.0  # how long the slowest interpreter has to answer `kapacitor alerts`
-INTERPRETER = "interpreter"
 
 router = APIRouter(prefix=V1 + "/alerts")
 Api = Annotated[ApiState, Depends(api_state)]
@@ -52,10 +50,7 @@ def _duration_ns(text: str, what: str) -> int:
 
 @router.get("")
 async def current(api: Api, plugin: str = "", topic: str = "", level: str = "") -> dict[str, Any]:
-    members = [m for m in await api.cluster.members() if m.info.service == INTERPRETER]
-    answers = await api.bus.gather(
-        subjects.ALERTS_QUERY, b"", expected=max(1, len(members)), timeout=ASK_TIMEOUT_S
-    )
+    answers, running = await ask_interpreters(api, subjects.ALERTS_QUERY, b"")
     replies = []
     for data in answers:
         try:
@@ -65,7 +60,7 @@ async def current(api: Api, plugin: str = "", topic: str = "", level: str = "") 
     alerts = merge_raised(replies, plugin=plugin, topic=topic, level=_level(level))
     return {
         "alerts": [msgspec.to_builtins(a) for a in alerts],
-        "interpreters": {"answered": len(replies), "running": len(members)},
+        "interpreters": {"answered": len(replies), "running": running},
     }
 
 

@@ -1,4 +1,5 @@
-"""/plugins: define, list, show, enable/disable and delete plugins; /check a script."""
+"""/plugins: define, list, show, enable/disable and delete plugins, and what their http_out()s
+serve; /check a script."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from kapacitor.api.plugins import (
     plugin_document,
 )
 from kapacitor.bus import subjects
-from kapacitor.errors import ConfigError, PluginError
+from kapacitor.errors import ConfigError, NotFound, PluginError
+from kapacitor.http_out import HttpOutQuery, http_out_document
 from kapacitor.plugins import PluginStats
-from kapacitor.plugins.attached import plugin_handlers, script_topics
+from kapacitor.plugins.attached import plugin_handlers, script_http_outs, script_topics
 from services.api.openapi import json_body
-from services.api.state import ApiState, api_state
+from services.api.state import ApiState, api_state, ask_interpreters
 
 router = APIRouter(prefix=V1)
 Api = Annotated[ApiState, Depends(api_state)]
@@ -104,3 +106,15 @@ async def delete(name: str, api: Api) -> Response:
     await api.handlers.delete_owned(name)
     await api.stats.delete(name)
     return Response(status_code=204)
+
+
+@router.get("/plugins/{name}/{endpoint}")
+async def http_out(name: str, endpoint: str, api: Api) -> dict[str, Any]:
+    """What the plugin's `http_out(..., "<endpoint>")` holds: each instance's latest values,
+    as Kapacitor's httpOut serves them."""
+    d = await api.plugins.get(name)
+    if endpoint not in script_http_outs(d.script):
+        raise NotFound(f'plugin {name!r} has no http_out(..., "{endpoint}")')
+    query = msgspec.json.encode(HttpOutQuery(name, endpoint))
+    answers, _ = await ask_interpreters(api, subjects.HTTP_OUT_QUERY, query)
+    return http_out_document(answers)

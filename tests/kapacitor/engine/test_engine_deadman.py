@@ -87,7 +87,7 @@ def test_threshold_counts_points_per_interval() -> None:
     assert got == [(180, "cpu,host=h0", "CRITICAL")]
     events = rt.on_timer(clock.now_ns())
     assert events == []
-    assert rt.program.outputs == 2
+    assert rt.program.alert_count == 2
 
 
 def test_default_messages_and_ids_with_two_statements() -> None:

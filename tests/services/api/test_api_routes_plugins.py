@@ -61,7 +61,9 @@ async def test_bodies_that_are_not_definitions_are_400(api: httpx.AsyncClient) -
     r = await api.post(V1 + "/plugins", content=b"{not json")
     assert r.status_code == 400 and r.json()["error"].startswith("invalid request")
     r = await api.post(V1 + "/plugins", json={"name": "x"})
-    assert r.status_code == 400 and "from" in r.json()["error"]
+    assert r.status_code == 400 and "script" in r.json()["error"]
+    r = await api.post(V1 + "/plugins", json={"name": "x", "script": SCRIPT})
+    assert r.status_code == 400 and "needs --from" in r.json()["error"]
     r = await api.post(V1 + "/plugins", json={"name": "a b", "from": "cpu", "script": SCRIPT})
     assert r.status_code == 400 and "invalid plugin name" in r.json()["error"]
     r = await api.get(V1 + "/alerts/history", params={"limit": "many"})
