@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from croniter import croniter
+from typing import TYPE_CHECKING
 
 from kapacitor.config import parse_duration
 from kapacitor.errors import ConfigError, PluginError
+
+if TYPE_CHECKING:
+    from croniter import croniter
 
 __all__ = ["Schedule", "schedule_of"]
 
@@ -46,6 +48,8 @@ class Schedule:
     offset_ns: int
 
     def _cron(self, at_s: int) -> croniter:
+        from croniter import croniter  # only where --cron is used: see _is_cron
+
         return croniter(self.cron, datetime.fromtimestamp(at_s, tz=UTC), second_at_beginning=True)
 
     # Cron ticks fall on whole seconds: tick > t exactly when tick > floor(t), and tick <= t
@@ -103,7 +107,7 @@ def schedule_of(every: str, cron: str, period: str, offset: str) -> Schedule:
     every_ns = _duration_ns("--every", every) if every else 0
     if every and every_ns < NS // 1000:
         raise PluginError(f"--every must be at least 1ms, got {every!r}")
-    if cron and not croniter.is_valid(cron, second_at_beginning=True):
+    if cron and not _is_cron(cron):
         raise PluginError(
             f"--cron {cron!r} is not a cron expression (minute hour day month weekday,"
             " with an optional seconds field first)"
@@ -114,3 +118,11 @@ def schedule_of(every: str, cron: str, period: str, offset: str) -> Schedule:
         _duration_ns("--period", period) if period else 0,
         _duration_ns("--offset", offset) if offset else 0,
     )
+
+
+def _is_cron(text: str) -> bool:
+    # croniter (and dateutil under it) is imported where a cron expression is used, not by
+    # every service: each is forked from one image of all imports, and it weighs ~1 MB on all.
+    from croniter import croniter
+
+    return bool(croniter.is_valid(text, second_at_beginning=True))
