@@ -484,6 +484,11 @@ class InfluxDBConfig:
     disable_subscriptions: bool = _setting(
         False, "Create no subscription (and remove those this kapacitord created)."
     )
+    unsubscribe_on_stop: bool = _setting(
+        False,
+        "On a clean stop, remove this kapacitord's subscriptions (another running ingest makes"
+        " them again at its next sync).",
+    )
     subscription_protocol: str = _setting(
         "http", "How InfluxDB sends its writes here: http, https or udp."
     )

@@ -25,12 +25,16 @@ def ensure_influxd() -> str:
     return ensure_program("influxd", "influxdb")
 
 
+ADMIN = ("admin", "s3cret")  # the user of an InfluxServer started with auth
+
+
 class InfluxServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, auth: bool = False) -> None:
         self.root = root
         self.port = free_port()
         self.rpc_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.auth = ADMIN if auth else None
 
     @property
     def url(self) -> str:
@@ -47,6 +51,7 @@ class InfluxServer:
             "  query-log-enabled = false\n"
             "[monitor]\n  store-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            f"  auth-enabled = {'true' if self.auth else 'false'}\n"
             "[ifql]\n  enabled = false\n"
         )
         log = (self.root / "influxd.log").open("ab")
@@ -60,6 +65,10 @@ class InfluxServer:
                 )
             try:
                 if httpx.get(self.url + "/ping", timeout=1).status_code == 204:
+                    if self.auth:  # the first user may be made without credentials
+                        user, password = self.auth
+                        q = f"CREATE USER {user} WITH PASSWORD '{password}' WITH ALL PRIVILEGES"
+                        httpx.post(self.url + "/query", params={"q": q}, timeout=30)
                     return self
             except httpx.HTTPError:
                 pass
@@ -68,7 +77,7 @@ class InfluxServer:
         raise RuntimeError("influxd did not answer /ping in time")
 
     def query(self, q: str, db: str = "") -> dict[str, object]:
-        r = httpx.post(self.url + "/query", params={"q": q, "db": db}, timeout=30)
+        r = httpx.post(self.url + "/query", params={"q": q, "db": db}, auth=self.auth, timeout=30)
         r.raise_for_status()
         doc: dict[str, object] = r.json()
         return doc
@@ -78,6 +87,7 @@ class InfluxServer:
             self.url + "/write",
             params={"db": db, "precision": precision},
             content=body.encode(),
+            auth=self.auth,
             timeout=30,
         )
         if r.status_code != 204:
@@ -100,9 +110,12 @@ class CountingProxy:
     """An HTTP proxy in front of an InfluxServer that records every query it forwards, to
     see who asked InfluxDB what, and how often."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, *, delay: float = 0.0) -> None:
         self.target = target
+        self.delay = delay  # seconds each SELECT waits before it is forwarded: a slow InfluxDB
         self.queries: list[str] = []
+        self.in_flight = 0  # SELECTs being answered now, and the most there ever were
+        self.most_in_flight = 0
         self._lock = threading.Lock()
         proxy = self
 
@@ -112,15 +125,35 @@ class CountingProxy:
                 body = self.rfile.read(length) if length else b""
                 url = urlsplit(self.path)
                 params = parse_qs(url.query) | parse_qs(body.decode("latin-1"))
+                asked = params.get("q", [])
+                selecting = any(q.lstrip().upper().startswith("SELECT") for q in asked)
                 with proxy._lock:
-                    proxy.queries.extend(params.get("q", []))
-                r = httpx.request(
-                    self.command,
-                    proxy.target + self.path,
-                    content=body,
-                    headers={k: v for k, v in self.headers.items() if k.lower() not in ("host",)},
-                    timeout=30,
-                )
+                    proxy.queries.extend(asked)
+                    if selecting:
+                        proxy.in_flight += 1
+                        proxy.most_in_flight = max(proxy.most_in_flight, proxy.in_flight)
+                try:
+                    if selecting and proxy.delay:
+                        time.sleep(proxy.delay)
+                    r = httpx.request(
+                        self.command,
+                        proxy.target + self.path,
+                        content=body,
+                        headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                        timeout=30,
+                    )
+                except httpx.HTTPError as e:  # InfluxDB gone (the test is ending): a 502
+                    r = httpx.Response(502, text=f"proxy: {e}")
+                finally:
+                    if selecting:
+                        with proxy._lock:
+                            proxy.in_flight -= 1
+                try:
+                    self._answer(r)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (a timeout being tested)
+
+            def _answer(self, r: httpx.Response) -> None:
                 self.send_response(r.status_code)
                 for k, v in r.headers.items():
                     if k.lower() not in (

@@ -4,7 +4,8 @@ every `subscriptions-sync-interval`, and for udp subscriptions holds their UDP l
 ingest takes the lease over when it goes; its sync then re-points the subscriptions to itself.
 
 A cluster with `enabled = false` or `disable-subscriptions = true` is synced until its
-subscriptions of ours are gone (that is how they are removed), then left alone."""
+subscriptions of ours are gone (that is how they are removed), then left alone; one with
+`unsubscribe-on-stop` has them removed when the ingest keeping them stops cleanly."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from kapacitor.cluster.presence import join
 from kapacitor.config import Config, InfluxDBConfig
 from kapacitor.errors import KapacitorError
 from kapacitor.influx.cluster import InfluxCluster
-from kapacitor.influx.subscriptions import Subscription, subscription_name, sync
+from kapacitor.influx.subscriptions import Subscription, existing, subscription_name, sync
 from kapacitor.tasks import cancel_and_wait, cancel_soon
 from services.ingest.udp import Store, UdpListener, split_bind
 
@@ -147,6 +148,17 @@ class ClusterSubscriptions:
             )
         return True
 
+    async def unsubscribe(self) -> None:
+        """Drop every subscription of ours on this InfluxDB (unsubscribe-on-stop)."""
+        try:
+            async with InfluxCluster(self.cluster) as influx:
+                for sub in await existing(influx):
+                    if sub.name == self.name:
+                        await influx.query(sub.drop(), write=True)
+                        log.info("influxdb %s: dropped subscription %s", self.cluster.name, sub)
+        except (KapacitorError, OSError) as e:
+            log.error("influxdb %s: cannot remove the subscriptions: %s", self.cluster.name, e)
+
     async def run(self) -> None:
         interval = self.cluster.subscriptions_sync_interval.seconds
         while True:
@@ -228,6 +240,11 @@ class Subscriber:
         await cancel_and_wait(*tasks)
 
     async def stop(self) -> None:
+        holding = self.member is not None and bool(self.member.owned())
+        await self._wind_up(0)
+        if holding:
+            for c in self.clusters:
+                if c.cluster.unsubscribe_on_stop:
+                    await c.unsubscribe()
         if self.member is not None:
             await self.member.leave()
-        await self._wind_up(0)

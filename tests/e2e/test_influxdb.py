@@ -15,7 +15,7 @@ import pytest
 
 from kapacitor.testing.cluster import Cluster
 from kapacitor.testing.daemon import Daemon, wait_until
-from kapacitor.testing.influx import CountingProxy, InfluxServer
+from kapacitor.testing.influx import ADMIN, CountingProxy, InfluxServer
 from kapacitor.testing.nats import Subscriber
 from kapacitor.testing.ports import free_port
 
@@ -111,9 +111,22 @@ def test_subscriptions_are_kept_and_removed_and_points_arrive_over_http(
         what="the changed subscription re-created",
     )
     assert daemon.stop() == 0
-    assert set(ours(influx)) == {("telegraf", "autogen"), ("later", "autogen"), ("later", "weekly")}
+    everything = {("telegraf", "autogen"), ("later", "autogen"), ("later", "weekly")}
+    assert set(ours(influx)) == everything  # a plain stop keeps them, as Kapacitor does
 
-    # Cleaning up: a kapacitord with disable-subscriptions removes ours and nothing else.
+    # Stopping with cleanup removes ours and nothing else.
+    daemon.env.update(cluster_env(influx, unsubscribe_on_stop="true"))
+    daemon.start()
+    wait_until(lambda: daemon.cli("inputs", "--json").json()["subscriptions"], what="a sync")
+    assert daemon.stop() == 0
+    assert not ours(influx)
+    assert ("telegraf", "autogen", OTHER) in subscriptions(influx)
+
+    # So does a kapacitord started with disable-subscriptions.
+    daemon.env.update(cluster_env(influx))
+    daemon.start()
+    wait_until(lambda: set(ours(influx)) == everything, what="ours made again")
+    daemon.stop()
     daemon.env.update(cluster_env(influx, disable_subscriptions="true"))
     daemon.start()
     wait_until(lambda: not ours(influx), what="our subscriptions removed")
@@ -428,3 +441,70 @@ def test_outputs_write_to_influxdb_serve_publish_and_loop_back(
     )
     r = daemon.cli("define", "selfish", "--from", "cpu_avg", "--script", str(script))
     assert r.code == 1 and "it would feed itself" in r.stderr
+
+
+def test_credentials_slowness_and_a_restart(daemon: Daemon, tmp_path: Path) -> None:
+    """Against an InfluxDB that requires credentials: the right ones query (and keep the
+    subscriptions), wrong ones are the plugin's last error; a slow InfluxDB never gets two
+    queries of a plugin at once (the ticks passed meanwhile are skipped, counted), one slower
+    than the timeout is an error; ticks missed while kapacitord was down are caught up once."""
+    influx = InfluxServer(tmp_path / "influx", auth=True).start()
+    try:
+        influx.query("CREATE DATABASE telegraf")
+        write_idle(influx)
+        user, password = ADMIN
+        with (
+            CountingProxy(influx.url, delay=2.5) as slow,
+            CountingProxy(influx.url, delay=2.5) as slower,
+        ):
+            clusters = [
+                ("good", influx.url, password, "30s"),
+                ("wrong", influx.url, "nope", "30s"),
+                ("slow", slow.url, password, "30s"),
+                ("slower", slower.url, password, "1s"),
+            ]
+            for i, (name, url, pw, timeout) in enumerate(clusters):
+                daemon.env.update(
+                    {
+                        f"KAPACITOR_INFLUXDB_{i}_NAME": name,
+                        f"KAPACITOR_INFLUXDB_{i}_URLS_0": url,
+                        f"KAPACITOR_INFLUXDB_{i}_USERNAME": user,
+                        f"KAPACITOR_INFLUXDB_{i}_PASSWORD": pw,
+                        f"KAPACITOR_INFLUXDB_{i}_TIMEOUT": timeout,
+                        f"KAPACITOR_INFLUXDB_{i}_DISABLE_SUBSCRIPTIONS": str(i > 0).lower(),
+                        f"KAPACITOR_INFLUXDB_{i}_DEFAULT": str(i == 0).lower(),
+                        f"KAPACITOR_INFLUXDB_{i}_SUBSCRIPTIONS_SYNC_INTERVAL": "1s",
+                    }
+                )
+            daemon.start()
+            every = ("--query", IDLE_QUERY, "--every", "1s", "--period", "5m")
+            for name, *_ in clusters:
+                define_scheduled(daemon, tmp_path, name, *every, "--cluster", name)
+
+            def show(name: str) -> Any:
+                doc: Any = daemon.cli("show", name, "--json").json()
+                return doc
+
+            wait_until(lambda: ("telegraf", "autogen") in ours(influx), what="a subscription")
+            assert wait_until(lambda: fired(daemon, "good"), what="an alert") == ["a"]
+            doc = wait_until(lambda: show("wrong")["query_errors"] >= 2 and show("wrong"))
+            assert "refused the credentials" in doc["last_error"]
+            doc = wait_until(lambda: show("slower")["query_errors"] >= 1 and show("slower"))
+            assert "did not answer in 1s" in doc["last_error"]
+            doc = wait_until(lambda: show("slow")["queries"] >= 3 and show("slow"))
+            assert doc["ticks_skipped"] >= 2 and doc["query_errors"] == 0
+            assert slow.most_in_flight == 1  # never two queries of the plugin at once
+            assert fired(daemon, "slow") == ["a"]
+
+            # Down for a while: the latest tick due runs once at the start, the rest skipped.
+            before = show("good")
+            assert daemon.stop() == 0
+            time.sleep(4)
+            daemon.start()
+            after = wait_until(
+                lambda: show("good")["queries"] > before["queries"] and show("good"),
+                what="the first tick after the restart",
+            )
+            assert after["ticks_skipped"] - before["ticks_skipped"] >= 3
+    finally:
+        influx.stop()
