@@ -4,6 +4,7 @@ records the queries it is asked."""
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import threading
 import time
@@ -28,22 +29,48 @@ def ensure_influxd() -> str:
 ADMIN = ("admin", "s3cret")  # the user of an InfluxServer started with auth
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 (and its key), made with openssl: the CA to trust is
+    itself."""
+    cert, key = folder / "influx.crt", folder / "influx.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 class InfluxServer:
-    def __init__(self, root: Path, *, auth: bool = False) -> None:
+    def __init__(self, root: Path, *, auth: bool = False, tls: bool = False) -> None:
         self.root = root
         self.port = free_port()
         self.rpc_port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.auth = ADMIN if auth else None
+        self.tls = tls
+        self.cert = root / "influx.crt"  # with tls: its certificate, the CA to trust
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=str(self.cert)) if self.tls else True
 
     def start(self) -> InfluxServer:
         binary = ensure_influxd()
         self.root.mkdir(parents=True, exist_ok=True)
         conf = self.root / "influxdb.conf"
+        https = ""
+        if self.tls:
+            cert, key = self_signed(self.root)
+            https = (
+                f'  https-enabled = true\n  https-certificate = "{cert}"\n'
+                f'  https-private-key = "{key}"\n'
+            )
         conf.write_text(
             f'reporting-disabled = true\nbind-address = "127.0.0.1:{self.rpc_port}"\n'
             f'[meta]\n  dir = "{self.root}/meta"\n'
@@ -51,7 +78,7 @@ class InfluxServer:
             "  query-log-enabled = false\n"
             "[monitor]\n  store-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
-            f"  auth-enabled = {'true' if self.auth else 'false'}\n"
+            f"  auth-enabled = {'true' if self.auth else 'false'}\n{https}"
             "[ifql]\n  enabled = false\n"
         )
         log = (self.root / "influxd.log").open("ab")
@@ -64,11 +91,14 @@ class InfluxServer:
                     f"influxd exited: {(self.root / 'influxd.log').read_text()[-2000:]}"
                 )
             try:
-                if httpx.get(self.url + "/ping", timeout=1).status_code == 204:
+                ping = httpx.get(self.url + "/ping", timeout=1, verify=self._verify())
+                if ping.status_code == 204:
                     if self.auth:  # the first user may be made without credentials
                         user, password = self.auth
                         q = f"CREATE USER {user} WITH PASSWORD '{password}' WITH ALL PRIVILEGES"
-                        httpx.post(self.url + "/query", params={"q": q}, timeout=30)
+                        httpx.post(
+                            self.url + "/query", params={"q": q}, timeout=30, verify=self._verify()
+                        )
                     return self
             except httpx.HTTPError:
                 pass
@@ -77,7 +107,13 @@ class InfluxServer:
         raise RuntimeError("influxd did not answer /ping in time")
 
     def query(self, q: str, db: str = "") -> dict[str, object]:
-        r = httpx.post(self.url + "/query", params={"q": q, "db": db}, auth=self.auth, timeout=30)
+        r = httpx.post(
+            self.url + "/query",
+            params={"q": q, "db": db},
+            auth=self.auth,
+            timeout=30,
+            verify=self._verify(),
+        )
         r.raise_for_status()
         doc: dict[str, object] = r.json()
         return doc
@@ -89,6 +125,7 @@ class InfluxServer:
             content=body.encode(),
             auth=self.auth,
             timeout=30,
+            verify=self._verify(),
         )
         if r.status_code != 204:
             raise RuntimeError(f"influx write failed: {r.status_code} {r.text}")

@@ -508,3 +508,40 @@ def test_credentials_slowness_and_a_restart(daemon: Daemon, tmp_path: Path) -> N
             assert after["ticks_skipped"] - before["ticks_skipped"] >= 3
     finally:
         influx.stop()
+
+
+def test_https_to_influxdb_verifies_its_certificate(daemon: Daemon, tmp_path: Path) -> None:
+    influx = InfluxServer(tmp_path / "influx", tls=True).start()
+    try:
+        influx.query("CREATE DATABASE telegraf")
+        write_idle(influx)
+        for i, (name, extra) in enumerate(
+            [
+                ("trusted", {"SSL_CA": str(influx.cert)}),
+                ("untrusted", {}),
+                ("skipped", {"INSECURE_SKIP_VERIFY": "true"}),
+            ]
+        ):
+            daemon.env.update(
+                {
+                    f"KAPACITOR_INFLUXDB_{i}_NAME": name,
+                    f"KAPACITOR_INFLUXDB_{i}_URLS_0": influx.url,
+                    f"KAPACITOR_INFLUXDB_{i}_DISABLE_SUBSCRIPTIONS": "true",
+                    f"KAPACITOR_INFLUXDB_{i}_DEFAULT": str(i == 0).lower(),
+                    **{f"KAPACITOR_INFLUXDB_{i}_{k}": v for k, v in extra.items()},
+                }
+            )
+        daemon.start()
+        every = ("--query", IDLE_QUERY, "--every", "1s", "--period", "5m")
+        for name in ("trusted", "untrusted", "skipped"):
+            define_scheduled(daemon, tmp_path, name, *every, "--cluster", name)
+        assert wait_until(lambda: fired(daemon, "trusted"), what="an alert over https") == ["a"]
+        assert wait_until(lambda: fired(daemon, "skipped"), what="unverified https") == ["a"]
+        doc: Any = wait_until(
+            lambda: (d := daemon.cli("show", "untrusted", "--json").json())["query_errors"] and d,
+            what="the unverified certificate refused",
+        )
+        assert "CERTIFICATE_VERIFY_FAILED" in doc["last_error"]
+        assert fired(daemon, "untrusted") == []
+    finally:
+        influx.stop()
