@@ -54,3 +54,13 @@ def script_http_outs(script: str) -> tuple[str, ...]:
     except DslError:
         return ()
     return tuple(dict.fromkeys(op.target for op in program.outputs if op.kind == "http_out"))
+
+
+def script_influxdb_clusters(script: str) -> tuple[str, ...]:
+    """The `[[influxdb]]` names a script's influxdb_out() statements write to ("" for the
+    default one), once each."""
+    try:
+        program = build_program(compile_script(script))
+    except DslError:
+        return ()
+    return tuple(dict.fromkeys(op.cluster for op in program.outputs if op.kind == "influxdb_out"))

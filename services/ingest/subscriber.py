@@ -209,7 +209,13 @@ class Subscriber:
             self._tasks = []
 
     async def _run(self) -> None:
-        name = subscription_name(await cluster_id(self.bus.js))
+        while True:
+            try:
+                name = subscription_name(await cluster_id(self.bus.js))
+                break
+            except KapacitorError as e:  # the bus failing: the id is needed to name them
+                log.warning("cannot read the cluster id (%s); trying again", e)
+                await asyncio.sleep(RETRY_S)
         self.clusters = [
             ClusterSubscriptions(self.cfg, c, name, self.store, self.clock)
             for c in self.cfg.influxdb

@@ -441,6 +441,10 @@ def test_outputs_write_to_influxdb_serve_publish_and_loop_back(
     )
     r = daemon.cli("define", "selfish", "--from", "cpu_avg", "--script", str(script))
     assert r.code == 1 and "it would feed itself" in r.stderr
+    bad = tmp_path / "bad.kap"
+    bad.write_text('influxdb_out(value, db="x", cluster="nope")\n')
+    r = daemon.cli("define", "bad", "--from", "cpu", "--script", str(bad))
+    assert r.code == 1 and "influxdb_out(): no InfluxDB named 'nope'" in r.stderr
 
 
 def test_credentials_slowness_and_a_restart(daemon: Daemon, tmp_path: Path) -> None:

@@ -23,7 +23,12 @@ from kapacitor.bus import subjects
 from kapacitor.errors import ConfigError, NotFound, PluginError
 from kapacitor.http_out import HttpOutQuery, http_out_document
 from kapacitor.plugins import PluginStats
-from kapacitor.plugins.attached import plugin_handlers, script_http_outs, script_topics
+from kapacitor.plugins.attached import (
+    plugin_handlers,
+    script_http_outs,
+    script_influxdb_clusters,
+    script_topics,
+)
 from services.api.openapi import json_body
 from services.api.state import ApiState, api_state, ask_interpreters
 
@@ -47,11 +52,14 @@ async def define(request: Request, api: Api) -> dict[str, Any]:
     """Create or update (re-define) a plugin. Nothing is stored when script or where is bad."""
     body = decode_body(await request.body(), PluginBody)
     d = defined(body, await api.plugins.find(body.name), api.clock.now_ns())
-    if d.scheduled:  # it queries an InfluxDB of this server's config
+    # What queries or writes an InfluxDB names one of this server's config.
+    wanted = [("--query", d.cluster)] if d.scheduled else []
+    wanted += [("influxdb_out()", name) for name in script_influxdb_clusters(d.script)]
+    for what, cluster in wanted:
         try:
-            api.cfg.influxdb_cluster(d.cluster)
+            api.cfg.influxdb_cluster(cluster)
         except ConfigError as e:
-            raise PluginError(f"--query: {e}") from None
+            raise PluginError(f"{what}: {e}") from None
     handlers = plugin_handlers(d, str(api.cfg.alert.webhook_timeout))
     await api.handlers.define_owned(d.name, handlers)
     await api.plugins.put(d)
