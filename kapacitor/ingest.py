@@ -5,13 +5,21 @@ ready for the POINTS stream, and the outcome InfluxDB clients expect. No I/O her
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from kapacitor.bus import subjects
 from kapacitor.bus.interface import Stored
 from kapacitor.errors import LineProtocolError, RequestError
+from kapacitor.influx.series import INFLUX_TYPES
 from kapacitor.lineprotocol import PRECISIONS, TYPE_CONFLICT, parse_body
 from kapacitor.model import encode_batch
+from kapacitor.model.batch import FieldType, PointBatch
+
+# InfluxDB's names of the field types, as its errors say them.
+INFLUX_NAMES = {ftype: name for name, ftype in INFLUX_TYPES.items()}
 
 MAX_ERRORS_REPORTED = 100
 
@@ -42,6 +50,12 @@ class Write:
     # A field given two types within one measurement: InfluxDB 1.x refuses the whole write,
     # and so does this (field types are per measurement; across measurements they may differ).
     conflict: LineProtocolError | None = None
+    # Each (measurement, field)'s type in the chunks so far: the parser sees one chunk at a
+    # time, and a big body's chunks must agree as its lines do. The first chunk's batches are
+    # only typed once a second chunk comes (most writes are one chunk: they pay nothing).
+    types: dict[tuple[str, str], FieldType] = field(default_factory=dict)
+    chunks: int = 0
+    _first: list[PointBatch] = field(default_factory=list)
 
     def add_chunk(self, chunk: bytes, first_line: int = 1) -> None:
         """Parse one chunk whose first line is line `first_line` of the whole body."""
@@ -55,6 +69,14 @@ class Write:
         )
         if self.conflict is None:
             self.conflict = next((e for e in errors if e.reason.startswith(TYPE_CONFLICT)), None)
+        self.chunks += 1
+        if self.chunks == 1:
+            self._first = batches
+        elif self.conflict is None:
+            if self._first:  # one chunk agrees with itself: this only records its types
+                self._typed(self._first, 1)
+                self._first = []
+            self.conflict = self._typed(batches, first_line)
         if self.conflict is not None:  # nothing of the write is stored
             self.messages.clear()
             self.accepted = 0
@@ -67,6 +89,29 @@ class Write:
         # A body of bad lines keeps only what is reported, not an error per line.
         self.rejected += len(errors)
         self.errors += errors[: MAX_ERRORS_REPORTED - len(self.errors)]
+
+    def _typed(self, batches: list[PointBatch], first_line: int) -> LineProtocolError | None:
+        """Record the chunk's field types; the error of one an earlier chunk typed otherwise
+        (named by the chunk's first line: its batches keep no line numbers)."""
+        for b in batches:
+            names = [s.measurement for s in b.series]
+            single = names[0] if names and names.count(names[0]) == len(names) else None
+            for name, col in b.fields.items():
+                if single is not None:
+                    measurements: Iterable[str] = (single,)
+                else:
+                    rows = b.series_idx if col.present is None else b.series_idx[col.present]
+                    measurements = {names[i] for i in np.unique(rows).tolist()}
+                for m in measurements:
+                    had = self.types.setdefault((m, name), col.type)
+                    if had is not col.type:
+                        return LineProtocolError(
+                            first_line,
+                            f"{TYPE_CONFLICT}: {name!r} of measurement {m!r} is "
+                            f"{INFLUX_NAMES[had]} earlier in this request, got "
+                            f"{INFLUX_NAMES[col.type]} (in the lines from {first_line} on)",
+                        )
+        return None
 
     def outcome(self) -> int:
         """The points accepted once the batches are stored, when every line was good;

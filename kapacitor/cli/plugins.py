@@ -239,6 +239,11 @@ def show(
         f"Errors:           {p.get('errors', 0)} (and {p.get('template_errors', 0)} messages "
         "that were no template, sent as written)",
     ]
+    if p.get("output_points") or p.get("output_dropped"):
+        out.append(
+            f"Outputs:          {p.get('output_points', 0)} points sent,"
+            f" {p.get('output_dropped', 0)} dropped"
+        )
     if p.get("last_error"):
         out.append(f"Last error:       {p['last_error']}")
     for t in p.get("topics", []):

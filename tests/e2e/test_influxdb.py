@@ -435,6 +435,7 @@ def test_outputs_write_to_influxdb_serve_publish_and_loop_back(
     doc = wait_until(counted, what="the missing database's points dropped")
     assert doc["output_points"] == 9  # influxdb_out, publish and loopback: three each
     assert "database not found" in doc["last_error"]
+    assert "Outputs:          9 points sent, 3 dropped" in daemon.cli("show", "rollup").stdout
     assert wait_until(
         lambda: daemon.cli("show", "cpu_avg", "--json").json()["points_processed"] == 3,
         what="the looped-back points processed",

@@ -12,6 +12,7 @@ import pytest
 
 from kapacitor.errors import RequestError
 from kapacitor.ingest import Write
+from kapacitor.lineprotocol import split_body
 from kapacitor.model import decode_batch
 from kapacitor.testing.influx import InfluxServer
 
@@ -55,9 +56,10 @@ def _influx_keeps(influx: InfluxServer, db: str, body: bytes) -> tuple[int, set[
     return r.status_code, kept
 
 
-def _we_keep(body: bytes) -> tuple[int, set[tuple[str, int]]]:
+def _we_keep(body: bytes, chunk_size: int = 0) -> tuple[int, set[tuple[str, int]]]:
     write = Write(db="d", rp="r", precision="ns", now_ns=0)
-    write.add_chunk(body)
+    for first, chunk in split_body(body, chunk_size or len(body)):
+        write.add_chunk(chunk, first)
     try:
         write.outcome()
     except RequestError:
@@ -74,3 +76,21 @@ def _we_keep(body: bytes) -> tuple[int, set[tuple[str, int]]]:
 @pytest.mark.parametrize("n", range(len(BODIES)))
 def test_a_write_is_kept_or_refused_as_influxd_does(influx: InfluxServer, n: int) -> None:
     assert _we_keep(BODIES[n]) == _influx_keeps(influx, f"types{n}", BODIES[n])
+
+
+# A body the API parses in several chunks: the chunks agree on types as the lines of one
+# chunk do.
+CHUNKED = [
+    b"m v=1 1\nm v=2 2\nm v=3 3\nm v=4i 4\nm v=5 5\n",
+    b"a v=1i 1\nb v=1.5 2\na v=2i 3\nb v=2.5 4\na v=3i 5\nb v=3i 6\n",
+    b"a v=1i 1\nb v=1.5 2\nc v=true 3\na v=2i 4\nb v=2.5 5\nc v=false 6\n",
+]
+
+
+@pytest.mark.parametrize("n", range(len(CHUNKED)))
+def test_a_big_write_in_chunks_is_kept_or_refused_as_influxd_does(
+    influx: InfluxServer, n: int
+) -> None:
+    body = CHUNKED[n]
+    assert len(list(split_body(body, 12))) >= 5  # a line or two a chunk
+    assert _we_keep(body, 12) == _influx_keeps(influx, f"chunked{n}", body)
