@@ -97,6 +97,21 @@ def test_subscriptions_are_kept_and_removed_and_points_arrive_over_http(
     influx.write("later", f"cpu,host=c value=99 {T0}\n")
     wait_until(lambda: sorted(fired(daemon, "cpu")) == ["a", "c"], what="alerts from InfluxDB")
 
+    # What InfluxDB's subscriber forwards in one write: one field, four types, four
+    # measurements; InfluxDB keeps them all, and so does this.
+    r = daemon.cli("start-recording", "--db", "telegraf")
+    rec_id = r.stdout.strip().removeprefix("RecordingID=")
+    influx.write(
+        "telegraf",
+        'conf_a value=1i 1\nconf_b value=2.5 2\nconf_c value="s" 3\nconf_d value=true 4\n',
+    )
+
+    def recorded() -> int:
+        return int(daemon.cli("show-recording", rec_id, "--json").json()["points"])
+
+    wait_until(lambda: recorded() == 4, what="the four measurements forwarded")
+    assert daemon.cli("stop-recording", rec_id).code == 0
+
     status = daemon.cli("inputs", "--json").json()["subscriptions"]
     assert [(s["cluster"], s["name"], s["failures"]) for s in status] == [("default", name, 0)]
     assert "later.weekly" in status[0]["subscribed"]
