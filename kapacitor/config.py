@@ -171,6 +171,20 @@ class HttpConfig:
         DEFAULT_WRITE_CHUNK_SIZE,
         "A /write body is handed to ingest in chunks of at most this many bytes.",
     )
+    auth_enabled: bool = _setting(
+        False,
+        "Every route but /ping needs credentials (basic auth, a bearer token, or u/p): users and"
+        " tokens with roles (kapacitor user / token). The unix socket stays open to whoever its"
+        " file permissions let in.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    admin_username: str = _setting(
+        "", "An admin user made at start when there is no user yet (with admin-password)."
+    )
+    admin_password: str = _setting("", "Its password.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,6 +573,7 @@ TABLE_SECTIONS: dict[str, type[Any]] = {"influxdb": InfluxDBConfig, "udp": UdpCo
 SECTIONS: dict[str, type[Any]] = {
     "": TopConfig,
     "http": HttpConfig,
+    "auth": AuthConfig,
     "nats": NatsConfig,
     "ingest": IngestConfig,
     "nats-input": NatsInputConfig,
@@ -738,6 +753,7 @@ class Config:
         self.hostname = top.hostname
         self.data_dir = Path(top.data_dir).expanduser().resolve()
         self.http = _section(HttpConfig, "http", values)
+        self.auth = _section(AuthConfig, "auth", values)
         self.nats = _section(NatsConfig, "nats", values)
         self.ingest = _section(IngestConfig, "ingest", values)
         self.nats_input = _section(NatsInputConfig, "nats-input", values)

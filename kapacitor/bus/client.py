@@ -175,6 +175,7 @@ async def ensure_topology(
         subjects.SILENCES_BUCKET,
         subjects.CLUSTER_BUCKET,
         subjects.SCHEDULE_BUCKET,
+        subjects.AUTH_BUCKET,
     ):
         await kv_bucket(js, bucket, replicas)
     for bucket in (subjects.MEMBERS_BUCKET, subjects.LEASES_BUCKET, subjects.INPUTS_BUCKET):

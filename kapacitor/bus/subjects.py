@@ -197,6 +197,7 @@ LEASES_BUCKET = "kapacitor_leases"  # partition.<service>.<p>: who owns a partit
 INPUTS_BUCKET = "kapacitor_inputs"
 CLUSTER_BUCKET = "kapacitor_cluster"  # id: the deployment's id (names its subscriptions)
 SCHEDULE_BUCKET = "kapacitor_schedule"  # <plugin>: the last tick a scheduled plugin ran
+AUTH_BUCKET = "kapacitor_auth"  # user.<name>, token.<id>: who may use the HTTP API
 # The member of the ingest service that keeps the InfluxDB subscriptions (its lease).
 SUBSCRIBER = "subscriber"
 

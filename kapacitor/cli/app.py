@@ -23,6 +23,15 @@ SockOpt = Annotated[
         "--socket", envvar="KAPACITOR_UNIX_SOCKET", help="talk to the API over this unix socket"
     ),
 ]
+UserOpt = Annotated[
+    str, typer.Option("--username", envvar="KAPACITOR_USERNAME", help="user (basic auth)")
+]
+PasswordOpt = Annotated[
+    str, typer.Option("--password", envvar="KAPACITOR_PASSWORD", help="its password")
+]
+TokenOpt = Annotated[
+    str, typer.Option("--token", envvar="KAPACITOR_TOKEN", help="an API token (bearer)")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
@@ -33,8 +42,15 @@ class CliContext:
     client: ApiClient
 
 
-def _root(ctx: typer.Context, url: UrlOpt = None, socket: SockOpt = None) -> None:
-    ctx.obj = CliContext(ApiClient(url, socket))
+def _root(
+    ctx: typer.Context,
+    url: UrlOpt = None,
+    socket: SockOpt = None,
+    username: UserOpt = "",
+    password: PasswordOpt = "",
+    token: TokenOpt = "",
+) -> None:
+    ctx.obj = CliContext(ApiClient(url, socket, token=token, username=username, password=password))
 
 
 def new_app() -> typer.Typer:

@@ -14,7 +14,7 @@ import typer
 from typer import Abort, Exit
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from kapacitor.cli import alerts, cluster, ping, plugins, recordings, replay, topics
+from kapacitor.cli import alerts, auth, cluster, ping, plugins, recordings, replay, topics
 from kapacitor.cli.app import new_app
 from kapacitor.errors import ClientError
 
@@ -50,7 +50,11 @@ COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
 )
 
 # name -> a command with subcommands (`kapacitor silence create`), after COMMANDS in --help.
-GROUPS: tuple[tuple[str, typer.Typer], ...] = (("silence", alerts.silence_app),)
+GROUPS: tuple[tuple[str, typer.Typer], ...] = (
+    ("silence", alerts.silence_app),
+    ("user", auth.user_app),
+    ("token", auth.token_app),
+)
 
 
 def build_app() -> typer.Typer:

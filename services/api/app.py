@@ -20,8 +20,10 @@ from kapacitor.clock import Clock, SystemClock
 from kapacitor.cluster.presence import join
 from kapacitor.config import Config
 from services.api import errors
+from services.api.auth import Authenticate
 from services.api.routes import (
     alerts,
+    auth,
     cluster,
     ping,
     plugins,
@@ -30,6 +32,7 @@ from services.api.routes import (
     topics,
     write,
 )
+from services.api.routes.auth import first_admin
 from services.api.state import open_state
 
 
@@ -59,17 +62,20 @@ def create_app(cfg: Config, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus = await open_bus(cfg.nats_url, "kapacitor-api", cfg.cluster.replicas, cfg.alert.keep)
         app.state.api = await open_state(cfg, bus, clock or SystemClock())
+        await first_admin(app.state.api)
         presence = await join(bus.js, cfg, "api", app.state.api.clock)
         yield
         await presence.leave()
         await app.state.api.stats.close()
+        await app.state.api.auth.close()
         await bus.close()
 
     app = FastAPI(title="Kapacitor", version=__version__, lifespan=lifespan)
     errors.install(app)
 
-    app.add_middleware(VersionHeader)
+    app.add_middleware(Authenticate)
+    app.add_middleware(VersionHeader)  # outermost: a 401 carries the version too
 
-    for module in (ping, write, plugins, alerts, topics, recordings, replays, cluster):
+    for module in (ping, write, plugins, alerts, topics, recordings, replays, cluster, auth):
         app.include_router(module.router)
     return app

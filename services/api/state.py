@@ -9,6 +9,7 @@ from fastapi import Request
 
 from kapacitor.bus import subjects
 from kapacitor.bus.alert_store import AlertStore
+from kapacitor.bus.auth_store import AuthStore
 from kapacitor.bus.client import NatsBus, kv_bucket
 from kapacitor.bus.cluster_store import ClusterStore
 from kapacitor.bus.handler_store import HandlerStore
@@ -20,6 +21,7 @@ from kapacitor.bus.topic_store import TopicStore
 from kapacitor.clock import Clock
 from kapacitor.config import Config
 from kapacitor.replay.control import ReplayControl
+from services.api.auth import Authenticator
 
 ASK_TIMEOUT_S = 2.0  # how long the slowest interpreter has to answer (`kapacitor alerts`)
 INTERPRETER = "interpreter"
@@ -40,12 +42,16 @@ class ApiState:
     topics: TopicStore
     silences: SilenceStore
     inputs: InputStore
+    auth: AuthStore
+    authenticator: Authenticator
 
 
 async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
     js = bus.js
     stats = StatsStore(js, await kv_bucket(js, subjects.STATS_BUCKET))
     stats.follow()
+    auth = AuthStore(await kv_bucket(js, subjects.AUTH_BUCKET))
+    auth.follow()
     return ApiState(
         cfg=cfg,
         bus=bus,
@@ -64,6 +70,8 @@ async def open_state(cfg: Config, bus: NatsBus, clock: Clock) -> ApiState:
         topics=TopicStore(js, await kv_bucket(js, subjects.TOPICS_BUCKET)),
         silences=SilenceStore(await kv_bucket(js, subjects.SILENCES_BUCKET)),
         inputs=await InputStore.open(js, cfg.cluster.replicas),
+        auth=auth,
+        authenticator=Authenticator(auth, clock),
     )
 
 
