@@ -171,6 +171,15 @@ class HttpConfig:
         DEFAULT_WRITE_CHUNK_SIZE,
         "A /write body is handed to ingest in chunks of at most this many bytes.",
     )
+    https_enabled: bool = _setting(
+        False, "Serve the HTTP API over TLS (the unix socket stays plain: it stays on the host)."
+    )
+    https_certificate: str = _setting(
+        "", "PEM certificate (chain) of the HTTPS API, relative to data_dir."
+    )
+    https_private_key: str = _setting(
+        "", "Its PEM private key, relative to data_dir (empty: in the certificate file)."
+    )
     auth_enabled: bool = _setting(
         False,
         "Every route but /ping needs credentials (basic auth, a bearer token, or u/p): users and"

@@ -32,6 +32,20 @@ PasswordOpt = Annotated[
 TokenOpt = Annotated[
     str, typer.Option("--token", envvar="KAPACITOR_TOKEN", help="an API token (bearer)")
 ]
+CaOpt = Annotated[
+    str,
+    typer.Option(
+        "--ca-cert", envvar="KAPACITOR_CA_CERT", help="CA certificate to verify the HTTPS API with"
+    ),
+]
+SkipVerifyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-skip-verify",
+        envvar="KAPACITOR_INSECURE_SKIP_VERIFY",
+        help="accept any HTTPS certificate (anyone in between can read and change the traffic)",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
@@ -49,8 +63,20 @@ def _root(
     username: UserOpt = "",
     password: PasswordOpt = "",
     token: TokenOpt = "",
+    ca_cert: CaOpt = "",
+    insecure_skip_verify: SkipVerifyOpt = False,
 ) -> None:
-    ctx.obj = CliContext(ApiClient(url, socket, token=token, username=username, password=password))
+    ctx.obj = CliContext(
+        ApiClient(
+            url,
+            socket,
+            token=token,
+            username=username,
+            password=password,
+            ca_cert=ca_cert,
+            insecure_skip_verify=insecure_skip_verify,
+        )
+    )
 
 
 def new_app() -> typer.Typer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +25,8 @@ class ApiClient:
         token: str = "",
         username: str = "",
         password: str = "",
+        ca_cert: str = "",
+        insecure_skip_verify: bool = False,
     ) -> None:
         self.url = (url or os.environ.get("KAPACITOR_URL") or DEFAULT_CLI_URL).rstrip("/")
         socket = socket or os.environ.get("KAPACITOR_UNIX_SOCKET") or None
@@ -32,21 +35,42 @@ class ApiClient:
         self.where = socket or self.url
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         auth = httpx.BasicAuth(username, password) if username else None
+        verify: ssl.SSLContext | bool = True
+        if insecure_skip_verify:
+            verify = False
+        elif ca_cert:
+            try:
+                verify = ssl.create_default_context(cafile=ca_cert)
+            except (OSError, ssl.SSLError) as e:
+                raise ClientError(f"--ca-cert {ca_cert}: {e}") from None
         self._http = httpx.Client(
-            base_url=base, timeout=TIMEOUT_S, transport=transport, headers=headers, auth=auth
+            base_url=base,
+            timeout=TIMEOUT_S,
+            transport=transport,
+            headers=headers,
+            auth=auth,
+            verify=verify,
         )
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         try:
             return self._http.request(method, path, **kw)
-        except httpx.ConnectError:
-            raise ClientError(f"cannot reach kapacitord at {self.where}: is it running?") from None
+        except httpx.ConnectError as e:
+            raise ClientError(self._unreachable(e)) from None
         except httpx.TimeoutException:
             raise ClientError(
                 f"kapacitord at {self.where} did not answer in {TIMEOUT_S:.0f}s"
             ) from None
         except httpx.HTTPError as e:
             raise ClientError(f"request to {self.where} failed: {e}") from None
+
+    def _unreachable(self, e: httpx.ConnectError) -> str:
+        if "CERTIFICATE_VERIFY_FAILED" in str(e):
+            return (
+                f"the HTTPS certificate of {self.where} did not verify ({e}): give the CA with"
+                " --ca-cert FILE (or, knowing the risk, --insecure-skip-verify)"
+            )
+        return f"cannot reach kapacitord at {self.where}: is it running?"
 
     def call(self, method: str, path: str, **kw: Any) -> Any:
         """The JSON answer of a successful call; ClientError with the API's message otherwise."""
@@ -86,7 +110,7 @@ class ApiClient:
                         msg or f"HTTP {r.status_code}", status=r.status_code, document=doc
                     )
                 yield (line for line in r.iter_lines() if line.strip())
-        except httpx.ConnectError:
-            raise ClientError(f"cannot reach kapacitord at {self.where}: is it running?") from None
+        except httpx.ConnectError as e:
+            raise ClientError(self._unreachable(e)) from None
         except httpx.HTTPError as e:
             raise ClientError(f"request to {self.where} failed: {e}") from None

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -62,7 +63,19 @@ class Daemon:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        """Whether its API is HTTPS (env KAPACITOR_HTTP_HTTPS_ENABLED), the certificate being
+        its own CA (as `kapacitor.testing.tls.self_signed` makes one)."""
+        return self.env.get("KAPACITOR_HTTP_HTTPS_ENABLED") == "true"
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """How the tests' HTTP requests verify the API's certificate."""
+        if not self.tls:
+            return True
+        return ssl.create_default_context(cafile=self.env["KAPACITOR_HTTP_HTTPS_CERTIFICATE"])
 
     @property
     def socket(self) -> Path:
@@ -99,7 +112,8 @@ class Daemon:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"kapacitord exited with {self.proc.returncode}:\n{self.log()}")
             try:
-                if httpx.get(self.url + "/ping", timeout=1).status_code == 204:
+                ping = httpx.get(self.url + "/ping", timeout=1, verify=self.verify())
+                if ping.status_code == 204:
                     return
             except httpx.HTTPError:
                 pass
@@ -240,6 +254,8 @@ class Daemon:
     def cli(self, *args: str, stdin: str | None = None, timeout: float = 60.0) -> CliResult:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KAPACITOR_")}
         env["KAPACITOR_URL"] = self.url
+        if self.tls:
+            env["KAPACITOR_CA_CERT"] = self.env["KAPACITOR_HTTP_HTTPS_CERTIFICATE"]
         p = subprocess.run(
             [sys.executable, "-m", "kapacitor.cli.main", *args],
             input=stdin,
@@ -253,11 +269,15 @@ class Daemon:
     def write(self, body: bytes | str, db: str = "telegraf", **params: str) -> httpx.Response:
         data = body.encode() if isinstance(body, str) else body
         return httpx.post(
-            self.url + "/write", params={"db": db, **params}, content=data, timeout=60
+            self.url + "/write",
+            params={"db": db, **params},
+            content=data,
+            timeout=60,
+            verify=self.verify(),
         )
 
     def get(self, path: str, **params: Any) -> httpx.Response:
-        return httpx.get(self.url + path, params=params, timeout=30)
+        return httpx.get(self.url + path, params=params, timeout=30, verify=self.verify())
 
     def alerts_log(self, *, witness: bool = False) -> list[dict[str, Any]]:
         """The events in the alert log, without the witness's (`wait_handled`) unless asked."""

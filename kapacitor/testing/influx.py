@@ -17,6 +17,7 @@ import httpx
 
 from kapacitor.testing.debian import ensure_program
 from kapacitor.testing.ports import free_port
+from kapacitor.testing.tls import self_signed
 
 START_TIMEOUT_S = 60.0
 
@@ -27,20 +28,6 @@ def ensure_influxd() -> str:
 
 
 ADMIN = ("admin", "s3cret")  # the user of an InfluxServer started with auth
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 (and its key), made with openssl: the CA to trust is
-    itself."""
-    cert, key = folder / "influx.crt", folder / "influx.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 class InfluxServer:

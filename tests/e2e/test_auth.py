@@ -1,7 +1,7 @@
-"""HTTP auth (`[http] auth-enabled`), through a real kapacitord driven by the CLI and HTTP:
-nothing but /ping without credentials, roles (write: /write only; read: GETs; admin: all),
-users made by the first admin, tokens created, used and revoked, the unix socket open to who
-may open it."""
+"""HTTP auth (`[http] auth-enabled`) and HTTPS, through a real kapacitord driven by the CLI
+and HTTP: nothing but /ping without credentials, roles (write: /write only; read: GETs; admin:
+all), users made by the first admin, tokens created, used and revoked, the unix socket open to
+who may open it; the API over TLS, verified by the CLI."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import base64
 from pathlib import Path
 
 import httpx
+import pytest
 
 from kapacitor.testing.daemon import Daemon, wait_until
+from kapacitor.testing.tls import self_signed
 
 ADMIN = ("--username", "admin", "--password", "s3cret")
 PLUGINS = "/kapacitor/v1/plugins"
@@ -92,3 +94,25 @@ def test_credentials_and_roles(daemon: Daemon, tmp_path: Path) -> None:
 
     # the unix socket: its file permissions are its control
     assert daemon.cli("--socket", str(daemon.socket), "list").code == 0
+
+
+def test_https_api_and_a_plain_unix_socket(daemon: Daemon, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    daemon.env.update(
+        {
+            "KAPACITOR_HTTP_HTTPS_ENABLED": "true",
+            "KAPACITOR_HTTP_HTTPS_CERTIFICATE": str(cert),
+            "KAPACITOR_HTTP_HTTPS_PRIVATE_KEY": str(key),
+        }
+    )
+    daemon.start()  # its /ping answered over https, verified against the certificate
+    assert daemon.url.startswith("https://")
+    assert daemon.write(LINE).status_code == 204
+    assert daemon.cli("list").code == 0  # the CA from KAPACITOR_CA_CERT
+    env_free = ("--ca-cert", "")
+    r = daemon.cli(*env_free, "list")
+    assert r.code == 1 and "did not verify" in r.stderr and "--ca-cert" in r.stderr
+    assert daemon.cli(*env_free, "--insecure-skip-verify", "list").code == 0
+    with pytest.raises(httpx.HTTPError):  # plain HTTP to the TLS port: no answer
+        httpx.get(daemon.url.replace("https", "http") + "/ping", timeout=5).raise_for_status()
+    assert daemon.cli("--socket", str(daemon.socket), "list").code == 0  # plain, local
