@@ -9,6 +9,8 @@ is a str, `cfg.interpreter.state_interval` a `Duration` (parsed, with the text a
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import re
 import tomllib
@@ -107,17 +109,18 @@ _DURATION_UNITS = {
 def parse_duration(text: str) -> float:
     """Seconds in a duration like '500ms', '10s', '1m'; a bare number means seconds."""
     t = text.strip()
+    seconds: float | None = None
     for unit in sorted(_DURATION_UNITS, key=len, reverse=True):
         if t.endswith(unit):
-            num = t[: -len(unit)]
-            try:
-                return float(num) * _DURATION_UNITS[unit] / 1e9
-            except ValueError:
-                break
-    try:
-        return float(t)
-    except ValueError:
-        raise ConfigError(f"invalid duration {text!r} (expected e.g. 500ms, 10s, 1m)") from None
+            with contextlib.suppress(ValueError):
+                seconds = float(t[: -len(unit)]) * _DURATION_UNITS[unit] / 1e9
+            break
+    else:
+        with contextlib.suppress(ValueError):
+            seconds = float(t)
+    if seconds is None or not math.isfinite(seconds):  # "1e400h" is no duration either
+        raise ConfigError(f"invalid duration {text!r} (expected e.g. 500ms, 10s, 1m)")
+    return seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ class PluginStore:
         self.kv = kv
 
     async def get(self, name: str) -> PluginDefinition:
+        if not name:  # no key at all: the KV would refuse it as invalid, not as missing
+            raise PluginNotFound("no plugin named ''")
         try:
             entry = await self.kv.get(subjects.token(name))
         except KeyNotFoundError:

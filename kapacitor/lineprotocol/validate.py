@@ -72,12 +72,22 @@ def check_float(raw: bytes, key: str) -> float:
     return value
 
 
+def _integer(digits: bytes) -> int | None:
+    """The value of decimal `digits` (an optional '-'), None when it has over 20 significant
+    digits: beyond any 64-bit value, and Python's int() refuses over 4,300 of them."""
+    sign = b"-" if digits.startswith(b"-") else b""
+    significant = digits[len(sign) :].lstrip(b"0")
+    if len(significant) > 20:
+        return None
+    return int(sign + (significant or b"0"))
+
+
 def check_int(raw: bytes, key: str) -> int:
     digits = raw[:-1]
     if raw[-1:] != b"i" or INT_RE.fullmatch(digits) is None:
         raise LineError(f"invalid integer {show(raw)} for field {key!r}")
-    value = int(digits)
-    if not INT64_MIN <= value <= INT64_MAX:
+    value = _integer(digits)
+    if value is None or not INT64_MIN <= value <= INT64_MAX:
         raise LineError(f"integer out of range {show(raw)} for field {key!r}")
     return value
 
@@ -86,8 +96,8 @@ def check_uint(raw: bytes, key: str) -> int:
     digits = raw[:-1]
     if raw[-1:] != b"u" or _UINT_RE.fullmatch(digits) is None:
         raise LineError(f"invalid unsigned integer {show(raw)} for field {key!r}")
-    value = int(digits)
-    if value > UINT64_MAX:
+    value = _integer(digits)
+    if value is None or value > UINT64_MAX:
         raise LineError(f"unsigned integer out of range {show(raw)} for field {key!r}")
     return value
 
@@ -95,8 +105,9 @@ def check_uint(raw: bytes, key: str) -> int:
 def check_time(raw: bytes, mult: int, precision: str) -> int:
     if INT_RE.fullmatch(raw) is None:
         raise LineError(f"invalid timestamp {show(raw)}")
-    value = int(raw) * mult
-    if not MIN_TIME_NS <= value <= MAX_TIME_NS:
+    parsed = _integer(raw)
+    value = None if parsed is None else parsed * mult
+    if value is None or not MIN_TIME_NS <= value <= MAX_TIME_NS:
         unit = "" if mult == 1 else f" at precision {precision!r}"
         raise LineError(f"timestamp out of range {show(raw)}{unit}")
     return value

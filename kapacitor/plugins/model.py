@@ -10,6 +10,8 @@ import msgspec
 from kapacitor.config import parse_duration
 from kapacitor.errors import ConfigError, PluginError
 
+MAX_EXPIRE_S = 100 * 365 * 86400.0
+
 
 class PluginSpec(msgspec.Struct, frozen=True, kw_only=True):
     """What `kapacitor define` sets of a plugin. A stream plugin watches the measurement
@@ -136,6 +138,8 @@ def expire_ns(text: str) -> int:
         seconds = parse_duration(text)
     except ConfigError:
         seconds = -1.0
-    if not seconds > 0:
-        raise PluginError(f"--expire must be a duration > 0 such as 1h, got {text!r}")
+    if not 0 < seconds < MAX_EXPIRE_S:  # NaN and infinities too
+        raise PluginError(
+            f"--expire must be a duration above 0 and below 100 years such as 1h, got {text!r}"
+        )
     return int(seconds * 1e9)

@@ -65,6 +65,9 @@ def test_scheduled_definitions() -> None:
         ({"from": "", "query": IDLE, "db": "t"}, "needs --every or --cron"),
         ({"from": "", "query": "SHOW DATABASES", "every": "1m", "db": "t"}, "SELECT"),
         ({"every": "1m", "offset": "5s"}, "--every, --offset: only for a scheduled plugin"),
+        ({"from": "", "query": IDLE, "db": "t", "every": "1e400h"}, "--every '1e400h' is not"),
+        ({"expire": "1e400h"}, "--expire must be a duration above 0 and below 100 years"),
+        ({"name": ""}, "invalid plugin name ''"),
     ],
 )
 def test_bad_scheduled_definitions(fields: dict[str, object], message: str) -> None:

@@ -170,3 +170,9 @@ def test_nats_memory_limit_default_env_and_check() -> None:
     assert cfg.nats.memory_limit == 0
     with pytest.raises(ConfigError, match="memory-limit must be 0 or more"):
         load_config(env={"KAPACITOR_NATS_MEMORY_LIMIT": "-1"})
+
+
+@pytest.mark.parametrize("text", ["1e400h", "inf", "nan", "-infs"])
+def test_durations_are_finite(text: str) -> None:
+    with pytest.raises(ConfigError, match="invalid duration"):
+        parse_duration(text)

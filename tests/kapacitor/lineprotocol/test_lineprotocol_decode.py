@@ -257,6 +257,14 @@ def test_integer_out_of_range() -> None:
     assert error(b"m x=-9223372036854775809i 1").startswith("integer out of range")
 
 
+def test_thousands_of_digits_are_out_of_range_not_a_crash() -> None:
+    # Python's int() refuses strings of over 4,300 digits: each is a line error, as any
+    # other number out of range (a write of one was a 503)
+    assert error(b"m x=" + b"9" * 5000 + b"i 1").startswith("integer out of range")
+    assert error(b"m x=" + b"9" * 5000 + b"u 1").startswith("unsigned integer out of range")
+    assert error(b"m x=1i " + b"9" * 5000).startswith("timestamp out of range")
+
+
 @pytest.mark.parametrize(
     ("raw", "value"), [(b"12u", 12), (b"0u", 0), (b"18446744073709551615u", 2**64 - 1)]
 )

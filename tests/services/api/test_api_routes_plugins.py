@@ -66,5 +66,12 @@ async def test_bodies_that_are_not_definitions_are_400(api: httpx.AsyncClient) -
     assert r.status_code == 400 and "needs --from" in r.json()["error"]
     r = await api.post(V1 + "/plugins", json={"name": "a b", "from": "cpu", "script": SCRIPT})
     assert r.status_code == 400 and "invalid plugin name" in r.json()["error"]
+    r = await api.post(V1 + "/plugins", json={"name": "", "from": "cpu", "script": SCRIPT})
+    assert r.status_code == 400 and "invalid plugin name ''" in r.json()["error"]
+    body = {"name": "x", "from": "cpu", "script": SCRIPT, "expire": "1e400h"}
+    r = await api.post(V1 + "/plugins", json=body)
+    assert r.status_code == 400 and "--expire must be" in r.json()["error"]
+    r = await api.post("/write", params={"db": "t"}, content=b"m v=" + b"9" * 5000 + b"i 1")
+    assert r.status_code == 400 and "integer out of range" in r.json()["error"]
     r = await api.get(V1 + "/alerts/history", params={"limit": "many"})
     assert r.status_code == 400 and r.json()["error"].startswith("invalid request: query.limit")
