@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar, get_origin, get_type_hints
 
 from kapacitor.errors import ConfigError
+from kapacitor.outbound import DEFAULT_DENY_NETWORKS, OutboundPolicy, parse_networks
 
 DEFAULT_DATA_DIR = "~/.kapacitor"
 DEFAULT_HTTP_BIND_ADDRESS = ":9092"
@@ -197,6 +198,21 @@ class AuthConfig:
         "", "An admin user made at start when there is no user yet (with admin-password)."
     )
     admin_password: str = _setting("", "Its password.")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundConfig:
+    deny_networks: str = _setting(
+        DEFAULT_DENY_NETWORKS,
+        "Networks no topic handler, webhook or record --query may send to, comma separated"
+        " (default: link-local and the clouds' metadata addresses); empty: none.",
+    )
+
+    def __post_init__(self) -> None:
+        try:
+            parse_networks(self.deny_networks)
+        except ValueError as e:
+            raise ConfigError(f"outbound.deny-networks: {e}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,6 +602,7 @@ SECTIONS: dict[str, type[Any]] = {
     "": TopConfig,
     "http": HttpConfig,
     "auth": AuthConfig,
+    "outbound": OutboundConfig,
     "nats": NatsConfig,
     "ingest": IngestConfig,
     "nats-input": NatsInputConfig,
@@ -766,6 +783,7 @@ class Config:
         self.data_dir = Path(top.data_dir).expanduser().resolve()
         self.http = _section(HttpConfig, "http", values)
         self.auth = _section(AuthConfig, "auth", values)
+        self.outbound = _section(OutboundConfig, "outbound", values)
         self.nats = _section(NatsConfig, "nats", values)
         self.ingest = _section(IngestConfig, "ingest", values)
         self.nats_input = _section(NatsInputConfig, "nats-input", values)
@@ -801,6 +819,9 @@ class Config:
             return None
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.data_dir / p
+
+    def outbound_policy(self) -> OutboundPolicy:
+        return OutboundPolicy(parse_networks(self.outbound.deny_networks))
 
     @property
     def nats_url(self) -> str:

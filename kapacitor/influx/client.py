@@ -44,11 +44,13 @@ from kapacitor.influx.series import (
     tag_keys_of,
 )
 from kapacitor.model.batch import FieldType, PointBatch
+from kapacitor.outbound import quoted
 from kapacitor.replay.merge import Coalescer
 
 __all__ = ["DEFAULT_TIMEOUT_S", "query_batches"]
 
 DEFAULT_TIMEOUT_S = 30.0
+QUOTE_CHARS = 300  # of a refusal's answer, in its error
 
 
 def _decode(line: bytes | str) -> Any:
@@ -78,6 +80,9 @@ class _Session:
             message = error_of(orjson.loads(body)) or body
         except orjson.JSONDecodeError:
             message = body
+        # What answered may be any server (record --query names its host): its answer is
+        # quoted short and escaped, never relayed whole.
+        message = quoted(message, QUOTE_CHARS)
         if r.status_code in (401, 403):
             raise InfluxError(
                 "InfluxDB refused the credentials" + (f": {message}" if message else "")

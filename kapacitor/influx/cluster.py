@@ -20,6 +20,7 @@ import orjson
 from kapacitor.config import InfluxDBConfig
 from kapacitor.errors import InfluxError
 from kapacitor.influx.series import error_of
+from kapacitor.outbound import quoted
 
 __all__ = ["InfluxCluster", "tls_context"]
 
@@ -46,8 +47,7 @@ def _quote(body: bytes) -> str:
         text = error_of(orjson.loads(text)) or text
     except orjson.JSONDecodeError:
         pass
-    text = " ".join(text.split())
-    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "..."
+    return quoted(text, QUOTE_CHARS)
 
 
 class InfluxCluster:

@@ -172,6 +172,7 @@ class ReplayService:
 
     # ---- recording from InfluxDB ------------------------------------------------------
     async def record_query(self, req: RecordQuery) -> RecordingInfo:
+        await self.cfg.outbound_policy().check(req.host)  # the caller names the host
         rid = await self.fresh_id(req.id)
         info = RecordingInfo(id=rid, kind="query", created=self.clock.now_ns(), source=req.query)
         # Like Telegraf users expect: an unqualified query reads the default database.

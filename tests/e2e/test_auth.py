@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -116,3 +117,32 @@ def test_https_api_and_a_plain_unix_socket(daemon: Daemon, tmp_path: Path) -> No
     with pytest.raises(httpx.HTTPError):  # plain HTTP to the TLS port: no answer
         httpx.get(daemon.url.replace("https", "http") + "/ping", timeout=5).raise_for_status()
     assert daemon.cli("--socket", str(daemon.socket), "list").code == 0  # plain, local
+
+
+def test_outbound_requests_are_checked(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.start()
+    r = daemon.cli("record", "--host", "http://169.254.169.254", "--query", "SELECT * FROM m")
+    assert r.code == 1 and "169.254.169.254 (169.254.169.254) is in the denied network" in r.stderr
+    r = daemon.cli("record", "--host", "file:///etc/passwd", "--query", "SELECT * FROM m")
+    assert r.code == 1 and "not an http(s) URL" in r.stderr
+    handler = tmp_path / "h.yaml"
+    handler.write_text(
+        "id: meta\ntopic: cpu\nkind: post\n"
+        "options: {url: 'http://169.254.169.254/latest/meta-data/'}\n"
+    )
+    assert daemon.cli("define-topic-handler", str(handler)).code == 0
+    script = tmp_path / "s.kap"
+    script.write_text('alert(value, >, 1, topic="cpu")\n')
+    assert daemon.cli("define", "p", "--from", "cpu", "--script", str(script)).code == 0
+    assert daemon.cli("enable", "p").code == 0
+    daemon.wait_plugins_live()
+    assert daemon.write("cpu,host=a value=5 1").status_code == 204
+
+    def shown() -> dict[str, Any] | None:
+        stats: dict[str, Any] = daemon.cli("show-topic-handler", "cpu", "meta", "--json").json()[
+            "stats"
+        ]
+        return stats if stats["failed"] else None
+
+    stats = wait_until(shown, what="the handler's refused send")
+    assert "denied network 169.254.0.0/16" in stats["last_error"] and stats["retried"] == 0

@@ -12,6 +12,8 @@ import httpx
 
 from kapacitor.alerting.kinds.base import Event, Options, Undelivered
 from kapacitor.config import Config
+from kapacitor.errors import RequestError
+from kapacitor.outbound import OutboundPolicy, quoted
 
 JSON = "application/json"
 MAX_ANSWER = 200  # characters of a refusal's answer quoted in the failure
@@ -26,20 +28,32 @@ class Request:
 
 
 class HttpSender:
-    def __init__(self, build: Callable[[Event], Request], timeout_s: float, what: str) -> None:
+    def __init__(
+        self,
+        build: Callable[[Event], Request],
+        timeout_s: float,
+        what: str,
+        policy: OutboundPolicy | None = None,
+    ) -> None:
         self.build = build
         self.what = what
+        self.policy = policy  # where it may not send (outbound.deny-networks)
         self._client = httpx.AsyncClient(timeout=timeout_s)
 
     async def send(self, event: Event) -> None:
         req = self.build(event)
         headers = {"Content-Type": req.content_type, **req.headers}
+        if self.policy is not None:
+            try:
+                await self.policy.check(req.url)
+            except RequestError as e:
+                raise Undelivered(f"{self.what}: {e}", retry=False) from None
         try:
             r = await self._client.post(req.url, content=req.body, headers=headers)
         except httpx.HTTPError as e:
             raise Undelivered(f"{self.what}: {e or type(e).__name__}", retry=True) from e
         if r.status_code >= 300:
-            answer = r.text[:MAX_ANSWER].strip()
+            answer = quoted(r.text, MAX_ANSWER)
             raise Undelivered(
                 f"{self.what} answered {r.status_code}" + (f": {answer}" if answer else ""),
                 retry=r.status_code >= 500,
@@ -61,6 +75,8 @@ def http_kind(
     """The sender factory of a kind that POSTs what `build(event, options, config)` makes."""
 
     def sender(options: Options, cfg: Config) -> HttpSender:
-        return HttpSender(lambda e: build(e, options, cfg), options.timeout_s, what)
+        return HttpSender(
+            lambda e: build(e, options, cfg), options.timeout_s, what, cfg.outbound_policy()
+        )
 
     return sender

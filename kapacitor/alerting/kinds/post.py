@@ -36,5 +36,8 @@ def post_request(event: Event, o: PostOptions) -> Request:
 class PostSender(HttpSender):
     def __init__(self, options: PostOptions, cfg: Config | None = None) -> None:
         super().__init__(
-            lambda e: post_request(e, options), options.timeout_s, f"POST {options.url}"
+            lambda e: post_request(e, options),
+            options.timeout_s,
+            f"POST {options.url}",
+            cfg.outbound_policy() if cfg is not None else None,
         )
