@@ -85,7 +85,17 @@ async def connect(url: str, name: str, *, retry_for: float = 30.0) -> Client:
     raise BusError(f"cannot connect to NATS at {url}: {last}")
 
 
-async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig) -> None:
+async def _missing(js: JetStreamContext, stream: str) -> bool:
+    try:
+        await js.stream_info(stream)
+    except NotFoundError:
+        return True
+    return False
+
+
+async def _ensure_stream(js: JetStreamContext, cfg: StreamConfig, lost: list[str]) -> None:
+    if cfg.name is not None and await _missing(js, cfg.name):
+        lost.append(cfg.name)
     try:
         await js.add_stream(cfg)
     except BadRequestError:
@@ -99,7 +109,11 @@ async def ensure_topology(
     alerts_keep: int = DEFAULT_ALERTS_KEEP,
 ) -> None:
     """Create (or update) every stream, consumer and bucket, with `replicas` copies on a NATS
-    cluster; safe to call from every service."""
+    cluster; safe to call from every service. On a deployment that existed (it has its id), a
+    stream or bucket found missing (deleted by hand, or by anyone on an open bus) is made again,
+    empty, and its loss logged."""
+    deployed = not await _missing(js, f"KV_{subjects.CLUSTER_BUCKET}")
+    lost: list[str] = []
     # Points wait in work queues until their consumer acks them: a 204 means durable. A MATCHED
     # stream made before partitions captured only kapacitor.plugin.>: updating it keeps its
     # messages, which the matcher splits into partitions (so the subject stays).
@@ -118,6 +132,7 @@ async def ensure_topology(
                 discard=DiscardPolicy.NEW,
                 num_replicas=replicas,
             ),
+            lost,
         )
     await _ensure_stream(
         js,
@@ -129,6 +144,7 @@ async def ensure_topology(
             max_msgs=alerts_keep,
             num_replicas=replicas,
         ),
+        lost,
     )
     await _ensure_stream(
         js,
@@ -139,6 +155,7 @@ async def ensure_topology(
             storage=StorageType.FILE,
             num_replicas=replicas,
         ),
+        lost,
     )
     try:
         await js.consumer_info(subjects.POINTS_STREAM, subjects.MATCHER_CONSUMER)
@@ -177,10 +194,17 @@ async def ensure_topology(
         subjects.SCHEDULE_BUCKET,
         subjects.AUTH_BUCKET,
     ):
+        if bucket != subjects.CLUSTER_BUCKET and await _missing(js, f"KV_{bucket}"):
+            lost.append(f"bucket {bucket}")
         await kv_bucket(js, bucket, replicas)
     for bucket in (subjects.MEMBERS_BUCKET, subjects.LEASES_BUCKET, subjects.INPUTS_BUCKET):
         await TtlKv.open(js, bucket, replicas)
     await state_bucket(js, replicas)
+    if deployed and lost:
+        log.warning(
+            "%s missing from this deployment: made again, empty (what it held is lost)",
+            ", ".join(lost),
+        )
 
 
 async def state_bucket(js: JetStreamContext, replicas: int = 1) -> ObjectStore:

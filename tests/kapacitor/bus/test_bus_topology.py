@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nats
+import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StreamConfig
 
 from kapacitor.bus import subjects
@@ -67,5 +68,27 @@ async def test_an_older_matched_stream_keeps_its_messages_and_loses_its_consumer
         assert info.config.subjects == [subjects.MATCHED_ALL, subjects.MATCHED_LEGACY_ALL]
         assert info.state.messages == 1
         assert [c.name for c in await js.consumers_info(subjects.MATCHED_STREAM)] == []
+    finally:
+        await nc.close()
+
+
+async def test_lost_streams_and_buckets_are_made_again_and_said_so(
+    nats_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    nc, js = await setup(nats_url, "test")
+    try:
+        assert not [r for r in caplog.records if "missing" in r.getMessage()]  # a first start
+        await js.delete_stream(subjects.ALERTS_STREAM)
+        await js.delete_key_value(subjects.PLUGINS_BUCKET)
+        nc2, _ = await setup(nats_url, "test2")
+        await nc2.close()
+        (warning,) = [r for r in caplog.records if "missing" in r.getMessage()]
+        assert warning.getMessage() == (
+            f"{subjects.ALERTS_STREAM}, bucket {subjects.PLUGINS_BUCKET} missing from this "
+            "deployment: made again, empty (what it held is lost)"
+        )
+        names = {s.config.name for s in await js.streams_info()}
+        assert {subjects.ALERTS_STREAM, f"KV_{subjects.PLUGINS_BUCKET}"} <= names
+        await js.consumer_info(subjects.ALERTS_STREAM, subjects.NOTIFIER_CONSUMER)
     finally:
         await nc.close()
