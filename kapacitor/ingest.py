@@ -22,6 +22,7 @@ from kapacitor.model.batch import FieldType, PointBatch
 INFLUX_NAMES = {ftype: name for name, ftype in INFLUX_TYPES.items()}
 
 MAX_ERRORS_REPORTED = 100
+MAX_MESSAGE_BYTES = 1024 * 1024 - 4096
 
 
 def check_write_params(db: str, precision: str) -> None:
@@ -56,6 +57,9 @@ class Write:
     types: dict[tuple[str, str], FieldType] = field(default_factory=dict)
     chunks: int = 0
     _first: list[PointBatch] = field(default_factory=list)
+    # The largest message the bus takes (NATS's default max_payload, less room for headers).
+    max_message: int = MAX_MESSAGE_BYTES
+    _too_big: list[int] = field(default_factory=list)
 
     def add_chunk(self, chunk: bytes, first_line: int = 1) -> None:
         """Parse one chunk whose first line is line `first_line` of the whole body."""
@@ -82,13 +86,40 @@ class Write:
             self.accepted = 0
         else:
             for batch in batches:
-                if len(batch):
+                for data, n in self._encoded(batch):
                     msg_id = f"w.{self.write_id}.{len(self.messages)}"
-                    self.messages.append(Stored(subjects.POINTS_IN, encode_batch(batch), msg_id))
-                    self.accepted += len(batch)
+                    self.messages.append(Stored(subjects.POINTS_IN, data, msg_id))
+                    self.accepted += n
+                for size in self._too_big:
+                    errors.append(
+                        LineProtocolError(
+                            first_line,
+                            f"point too large to store: {size:,} bytes encoded, the bus takes"
+                            f" messages of at most {self.max_message:,}",
+                        )
+                    )
+                self._too_big.clear()
         # A body of bad lines keeps only what is reported, not an error per line.
         self.rejected += len(errors)
         self.errors += errors[: MAX_ERRORS_REPORTED - len(self.errors)]
+
+    def _encoded(self, batch: PointBatch) -> list[tuple[bytes, int]]:
+        """The batch as messages of at most `max_message` bytes (halved until each fits), with
+        their points; a point that fits in none is left out (its size in `_too_big`). Such a
+        point is a line longer than a chunk, a chunk of its own: the chunk's first line."""
+        n = len(batch)
+        if not n:
+            return []
+        data = encode_batch(batch)
+        if len(data) <= self.max_message:
+            return [(data, n)]
+        if n == 1:
+            self._too_big.append(len(data))
+            return []
+        half = n // 2
+        return self._encoded(batch.take(np.arange(half))) + self._encoded(
+            batch.take(np.arange(half, n))
+        )
 
     def _typed(self, batches: list[PointBatch], first_line: int) -> LineProtocolError | None:
         """Record the chunk's field types; the error of one an earlier chunk typed otherwise

@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -82,6 +83,16 @@ def test_gzip_and_precision(daemon: Daemon, tmp_path: Path) -> None:
     alerts = wait_until(daemon.alerts_log, what="an alert")
     assert alerts[0]["time_ns"] == (T0 + 2) * 10**9  # (50 + 10 + 10) / 3 < 30
     assert alerts[0]["time"] == "2023-11-14T22:13:22Z"
+
+
+def test_a_point_too_large_for_the_bus_is_a_line_error(daemon: Daemon) -> None:
+    daemon.start()
+    line = b'm s="' + secrets.token_urlsafe(2_000_000).encode() + b'" 1\n'  # 2.7 MB, random
+    good = b"m v=1 2\n"
+    r = httpx.post(daemon.url + "/write", params={"db": "t"}, content=good + line, timeout=60)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"].startswith("partial write: line 2: point too large to store")
+    assert r.json()["accepted"] == 1
 
 
 def test_limits_and_bad_requests_answer_json_errors(daemon: Daemon, tmp_path: Path) -> None:

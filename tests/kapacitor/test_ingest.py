@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from kapacitor.bus import subjects
@@ -80,3 +82,19 @@ def test_a_field_of_two_types_within_a_measurement_refuses_the_whole_write() -> 
     assert write.messages == []
     with pytest.raises(RequestError, match="line 3: field type conflict: 'v' of measurement 'm'"):
         write.outcome()
+
+
+def test_batches_over_the_largest_message_are_halved_and_a_point_too_big_is_a_line_error() -> None:
+    body = "".join(f"cpu,host=h{i} value={i}.5 {i}\n" for i in range(400)).encode()
+    w = Write("db", "rp", "ns", 0, max_message=2_000)
+    w.add_chunk(body)
+    assert len(w.messages) >= 2 and all(len(m.data) <= 2_000 for m in w.messages)
+    assert w.outcome() == 400
+    stored = [decode_batch(m.data) for m in w.messages]
+    assert sorted(int(t) for b in stored for t in b.time) == list(range(400))
+
+    big = Write("db", "rp", "ns", 0, max_message=2_000)
+    big.add_chunk(b'm s="' + secrets.token_urlsafe(4_000).encode() + b'" 1\n', first_line=7)
+    with pytest.raises(RequestError, match=r"line 7: point too large to store: [\d,]+ bytes"):
+        big.outcome()
+    assert big.messages == []
