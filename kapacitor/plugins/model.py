@@ -139,7 +139,6 @@ def expire_ns(text: str) -> int:
     except ConfigError:
         seconds = -1.0
     if not 0 < seconds < MAX_EXPIRE_S:  # NaN and infinities too
-        raise PluginError(
-            f"--expire must be a duration above 0 and below 100 years such as 1h, got {text!r}"
-        )
+        over = " (over 100 years)" if seconds >= MAX_EXPIRE_S else ""
+        raise PluginError(f"--expire must be a duration > 0 such as 1h, got {text!r}{over}")
     return int(seconds * 1e9)

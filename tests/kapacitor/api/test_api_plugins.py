@@ -66,7 +66,8 @@ def test_scheduled_definitions() -> None:
         ({"from": "", "query": "SHOW DATABASES", "every": "1m", "db": "t"}, "SELECT"),
         ({"every": "1m", "offset": "5s"}, "--every, --offset: only for a scheduled plugin"),
         ({"from": "", "query": IDLE, "db": "t", "every": "1e400h"}, "--every '1e400h' is not"),
-        ({"expire": "1e400h"}, "--expire must be a duration above 0 and below 100 years"),
+        ({"expire": "1e400h"}, "--expire must be a duration > 0 such as 1h, got '1e400h'"),
+        ({"expire": "1000000d"}, r"got '1000000d' \(over 100 years\)"),
         ({"name": ""}, "invalid plugin name ''"),
     ],
 )
