@@ -161,6 +161,19 @@ class ClusterSubscriptions:
 
     async def run(self) -> None:
         interval = self.cluster.subscriptions_sync_interval.seconds
+        if (
+            self.wanted
+            and self.cfg.http.auth_enabled
+            and self.cluster.subscription_protocol != "udp"
+        ):
+            # Subscription destinations carry no credentials yet (Kapacitor's subscription
+            # tokens): InfluxDB's writes would be refused with 401. Said once, loudly.
+            log.error(
+                "influxdb %s: [http] auth-enabled refuses InfluxDB's subscription writes (they"
+                ' carry no credentials yet): use subscription-protocol = "udp", or keep auth'
+                " off on the address InfluxDB calls",
+                self.cluster.name,
+            )
         while True:
             ok = await self.sync_once()
             if ok and not self.wanted:
