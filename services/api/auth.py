@@ -35,12 +35,13 @@ class Authenticator:
         if self.store.changed.is_set():  # users or tokens changed: check everything afresh
             self.store.changed.clear()
             self._cache.clear()
-        if creds.token:
-            parts = split_token(creds.token)
-            token = self.store.tokens.get(parts[0]) if parts else None
-            if parts is None or token is None or not same_secret(parts[1], token.secret_hash):
+        token = creds.token or (creds.password if split_token(creds.password) else "")
+        if token:  # a bearer token, or one given as the password (InfluxDB's subscriptions)
+            parts = split_token(token)
+            record = self.store.tokens.get(parts[0]) if parts else None
+            if parts is None or record is None or not same_secret(parts[1], record.secret_hash):
                 return None
-            return token.role, token.user or f"token {token.id}"
+            return record.role, record.user or f"token {record.id}"
         user = self.store.users.get(creds.username)
         if user is None:
             return None

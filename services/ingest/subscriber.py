@@ -10,8 +10,15 @@ subscriptions of ours are gone (that is how they are removed), then left alone; 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
+import msgspec
+from nats.js.errors import KeyNotFoundError
+
+from kapacitor.auth import new_token, secret_hash, split_token
+from kapacitor.auth.model import TokenRecord
 from kapacitor.bus import subjects
 from kapacitor.bus.client import NatsBus
 from kapacitor.bus.cluster_store import cluster_id
@@ -28,6 +35,7 @@ from services.ingest.udp import Store, UdpListener, split_bind
 
 log = logging.getLogger("kapacitor.subscriptions")
 
+SUBSCRIPTION_TOKEN_KEY = "subscription-token"  # in CLUSTER_BUCKET
 STATUS_INTERVAL_S = 2.0  # how often the status and the udp listeners' counters are published
 RETRY_S = 5.0  # the wait after a failed sync, when the sync interval is longer
 
@@ -42,13 +50,21 @@ class ClusterSubscriptions:
     """One [[influxdb]]'s subscriptions and the udp listeners that serve them."""
 
     def __init__(
-        self, cfg: Config, cluster: InfluxDBConfig, name: str, store: Store, clock: Clock
+        self,
+        cfg: Config,
+        cluster: InfluxDBConfig,
+        name: str,
+        store: Store,
+        clock: Clock,
+        credentials: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.cfg = cfg
         self.cluster = cluster
         self.name = name
         self.store = store
         self.clock = clock
+        self.credentials = credentials  # the userinfo of an http(s) destination, with auth on
+        self.userinfo = ""
         self.host = cluster.kapacitor_hostname or cfg.hostname
         self.listeners: dict[tuple[str, str], UdpListener] = {}
         self.status = SubscriptionStatus(
@@ -59,7 +75,8 @@ class ClusterSubscriptions:
     def destination(self, db: str, rp: str) -> str | None:
         protocol = self.cluster.subscription_protocol
         if protocol != "udp":
-            return f"{protocol}://{self.host}:{callback_port(self.cfg, self.cluster)}"
+            where = f"{self.host}:{callback_port(self.cfg, self.cluster)}"
+            return f"{protocol}://{self.userinfo}{where}"
         listener = self.listeners.get((db, rp))
         return None if listener is None else f"udp://{self.host}:{listener.port}"
 
@@ -101,6 +118,8 @@ class ClusterSubscriptions:
         """One sync; whether it completed (failures are counted and logged, not raised)."""
         s = self.status
         try:
+            if self.credentials is not None and self.wanted:
+                self.userinfo = await self.credentials()
             async with InfluxCluster(self.cluster) as influx:
                 udp = self.cluster.subscription_protocol == "udp" and self.wanted
                 done = await sync(
@@ -161,19 +180,6 @@ class ClusterSubscriptions:
 
     async def run(self) -> None:
         interval = self.cluster.subscriptions_sync_interval.seconds
-        if (
-            self.wanted
-            and self.cfg.http.auth_enabled
-            and self.cluster.subscription_protocol != "udp"
-        ):
-            # Subscription destinations carry no credentials yet (Kapacitor's subscription
-            # tokens): InfluxDB's writes would be refused with 401. Said once, loudly.
-            log.error(
-                "influxdb %s: [http] auth-enabled refuses InfluxDB's subscription writes (they"
-                ' carry no credentials yet): use subscription-protocol = "udp", or keep auth'
-                " off on the address InfluxDB calls",
-                self.cluster.name,
-            )
         while True:
             ok = await self.sync_once()
             if ok and not self.wanted:
@@ -230,7 +236,14 @@ class Subscriber:
                 log.warning("cannot read the cluster id (%s); trying again", e)
                 await asyncio.sleep(RETRY_S)
         self.clusters = [
-            ClusterSubscriptions(self.cfg, c, name, self.store, self.clock)
+            ClusterSubscriptions(
+                self.cfg,
+                c,
+                name,
+                self.store,
+                self.clock,
+                self.subscription_token if self.cfg.http.auth_enabled else None,
+            )
             for c in self.cfg.influxdb
         ]
         try:
@@ -241,6 +254,38 @@ class Subscriber:
         finally:
             for c in self.clusters:
                 await c.close()
+
+    async def subscription_token(self) -> str:
+        """`kapacitor:<token>@`: the credentials InfluxDB's subscription writes carry when auth
+        is on, as Kapacitor's subscription tokens: a write token made once and kept (its secret
+        in the cluster bucket, so that destinations stay the same across restarts), made anew
+        when it was revoked."""
+        js = self.bus.js
+        kept = await js.key_value(subjects.CLUSTER_BUCKET)
+        auth = await js.key_value(subjects.AUTH_BUCKET)
+        text = ""
+        with contextlib.suppress(KeyNotFoundError):
+            entry = await kept.get(SUBSCRIPTION_TOKEN_KEY)
+            text = (entry.value or b"").decode()
+        parts = split_token(text)
+        alive = False
+        if parts is not None:
+            with contextlib.suppress(KeyNotFoundError):
+                alive = bool((await auth.get(f"token.{parts[0]}")).value)
+        if not alive:
+            token_id, secret, text = new_token()
+            record = TokenRecord(
+                id=token_id,
+                role="write",
+                secret_hash=secret_hash(secret),
+                user="kapacitord",
+                description="InfluxDB subscriptions",
+                created=self.clock.now_ns(),
+            )
+            await auth.put(f"token.{token_id}", msgspec.json.encode(record))
+            await kept.put(SUBSCRIPTION_TOKEN_KEY, text.encode())
+            log.info("made the write token of InfluxDB's subscriptions (%s)", token_id)
+        return f"kapacitor:{text}@"
 
     async def _publish(self) -> None:
         member = self.member.id if self.member is not None else ""

@@ -565,3 +565,44 @@ def test_https_to_influxdb_verifies_its_certificate(daemon: Daemon, tmp_path: Pa
         assert fired(daemon, "untrusted") == []
     finally:
         influx.stop()
+
+
+def test_with_auth_on_subscriptions_carry_a_write_token(
+    influx: InfluxServer, daemon: Daemon, tmp_path: Path
+) -> None:
+    daemon.env.update(cluster_env(influx))
+    daemon.env.update(
+        {
+            "KAPACITOR_HTTP_AUTH_ENABLED": "true",
+            "KAPACITOR_AUTH_ADMIN_USERNAME": "admin",
+            "KAPACITOR_AUTH_ADMIN_PASSWORD": "s3cret",
+        }
+    )
+    daemon.start()
+    admin = ("--username", "admin", "--password", "s3cret")
+    where = f"@localhost:{daemon.port}"
+    dest = wait_until(
+        lambda: (ours(influx).get(("telegraf", "autogen")) or [""])[0], what="a subscription"
+    )
+    assert dest.startswith("http://kapacitor:kap_") and dest.endswith(where)
+    (token,) = daemon.cli(*admin, "token", "list", "--json").json()["tokens"]
+    assert (token["role"], token["description"]) == ("write", "InfluxDB subscriptions")
+
+    script = tmp_path / "cpu.kap"
+    script.write_text(SCRIPT)
+    assert daemon.cli(*admin, "define", "cpu", "--from", "cpu", "--script", str(script)).code == 0
+    assert daemon.cli(*admin, "enable", "cpu").code == 0
+
+    def alerted() -> list[str]:
+        influx.write("telegraf", f"cpu,host=a value=95 {T0}\n")  # until the plugin is live
+        return fired(daemon, "cpu")
+
+    assert wait_until(alerted, what="an alert through an authenticated subscription") == ["a"]
+
+    # a revoked token is replaced at the next sync, and the subscription with it
+    assert daemon.cli(*admin, "token", "revoke", token["id"]).code == 0
+    fresh = wait_until(
+        lambda: (d := ours(influx).get(("telegraf", "autogen")) or [""])[0] != dest and d[0],
+        what="the subscription re-made with a new token",
+    )
+    assert fresh.startswith("http://kapacitor:kap_") and token["id"] not in fresh
