@@ -13,6 +13,7 @@ from kapacitor.dsl.compile import compile_script
 from kapacitor.engine import build_program
 from kapacitor.engine.deadman import DeadmanOp
 from kapacitor.engine.ops import AlertOp
+from kapacitor.engine.outputs import OutputOp
 from kapacitor.errors import DslError
 from kapacitor.plugins.model import PluginDefinition
 
@@ -47,20 +48,21 @@ def script_topics(plugin: str, script: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in found if t))
 
 
-def script_http_outs(script: str) -> tuple[str, ...]:
-    """The endpoints of a script's http_out() statements, once each."""
+@functools.lru_cache(maxsize=256)
+def _outputs(script: str) -> tuple[OutputOp, ...]:
+    """A script's output statements (none for a script that does not compile)."""
     try:
-        program = build_program(compile_script(script))
+        return build_program(compile_script(script)).outputs
     except DslError:
         return ()
-    return tuple(dict.fromkeys(op.target for op in program.outputs if op.kind == "http_out"))
+
+
+def script_http_outs(script: str) -> tuple[str, ...]:
+    """The endpoints of a script's http_out() statements, once each."""
+    return tuple(dict.fromkeys(op.target for op in _outputs(script) if op.kind == "http_out"))
 
 
 def script_influxdb_clusters(script: str) -> tuple[str, ...]:
     """The `[[influxdb]]` names a script's influxdb_out() statements write to ("" for the
     default one), once each."""
-    try:
-        program = build_program(compile_script(script))
-    except DslError:
-        return ()
-    return tuple(dict.fromkeys(op.cluster for op in program.outputs if op.kind == "influxdb_out"))
+    return tuple(dict.fromkeys(op.cluster for op in _outputs(script) if op.kind == "influxdb_out"))

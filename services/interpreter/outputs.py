@@ -111,9 +111,7 @@ class OutputSender:
     async def _influxdb(
         self, p: int, cluster: str, db: str, rp: str, batches: list[tuple[str, PointBatch, str]]
     ) -> None:
-        body, counts, bad = _lines(batches)
-        for plugin, (n, why) in bad.items():
-            self.host.count_output(plugin, p, 0, n, f"influxdb_out: {why}")
+        body, counts = self._lines(p, "influxdb_out", batches)
         if not body:
             return
         wait, problem = RETRY_WAIT_S, ""
@@ -127,8 +125,7 @@ class OutputSender:
                     await asyncio.sleep(wait)
                     wait *= 2
                 continue
-            for plugin, n in counts.items():
-                self.host.count_output(plugin, p, n)
+            self._sent(p, counts)
             return
         dropped = sum(counts.values())
         log.error(
@@ -171,9 +168,7 @@ class OutputSender:
     async def _publish(
         self, p: int, subject: str, batches: list[tuple[str, PointBatch, str]]
     ) -> None:
-        body, counts, bad = _lines(batches)
-        for plugin, (n, why) in bad.items():
-            self.host.count_output(plugin, p, 0, n, f"publish: {why}")
+        body, counts = self._lines(p, "publish", batches)
         if not body:
             return
         try:
@@ -183,8 +178,27 @@ class OutputSender:
             for plugin, n in counts.items():
                 self.host.count_output(plugin, p, 0, n, f"publish to {subject}: {e}")
             return
+        self._sent(p, counts)
+
+    def _sent(self, p: int, counts: dict[str, int]) -> None:
         for plugin, n in counts.items():
             self.host.count_output(plugin, p, n)
+
+    def _lines(
+        self, p: int, what: str, batches: list[tuple[str, PointBatch, str]]
+    ) -> tuple[bytes, dict[str, int]]:
+        """The batches as line protocol and the points of each plugin in it; what cannot be
+        written as line protocol (a NaN) is counted as dropped."""
+        parts: list[bytes] = []
+        counts: dict[str, int] = {}
+        for plugin, b, _ in batches:
+            try:
+                parts.append(encode_batch_lines(b))
+            except LineProtocolError as e:
+                self.host.count_output(plugin, p, 0, len(b), f"{what}: {e}")
+                continue
+            counts[plugin] = counts.get(plugin, 0) + len(b)
+        return b"".join(parts), counts
 
     async def serve_http_out(self, msg: Message) -> None:
         """Answer the API's question for one http_out() endpoint with what is held here."""
@@ -197,21 +211,3 @@ class OutputSender:
     async def close(self) -> None:
         for influx in self.clusters.values():
             await influx.close()
-
-
-def _lines(
-    batches: list[tuple[str, PointBatch, str]],
-) -> tuple[bytes, dict[str, int], dict[str, tuple[int, str]]]:
-    """The batches as line protocol; points per plugin; what could not be encoded."""
-    parts: list[bytes] = []
-    counts: dict[str, int] = {}
-    bad: dict[str, tuple[int, str]] = {}
-    for plugin, b, _ in batches:
-        try:
-            parts.append(encode_batch_lines(b))
-        except LineProtocolError as e:
-            n, _ = bad.get(plugin, (0, ""))
-            bad[plugin] = (n + len(b), str(e))
-            continue
-        counts[plugin] = counts.get(plugin, 0) + len(b)
-    return b"".join(parts), counts, bad

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 import msgspec
 
@@ -49,27 +50,26 @@ def tick_msg_id(plugin: str, definition: str, tick_ns: int, partition: int) -> s
     return f"tick.{subjects.token(plugin)}.{definition}.{tick_ns}.{partition}"
 
 
+@dataclass(frozen=True, slots=True)
+class TickContext:
+    """What running ticks needs of the interpreter process."""
+
+    cfg: Config
+    bus: NatsBus
+    clock: Clock
+    ticks: ScheduleStore
+    stats_store: StatsStore
+
+
 class PluginTicks:
     """One scheduled plugin's ticks, run by the owner of its scheduler partition."""
 
-    def __init__(
-        self,
-        d: PluginDefinition,
-        cfg: Config,
-        bus: NatsBus,
-        clock: Clock,
-        ticks: ScheduleStore,
-        stats_store: StatsStore,
-    ) -> None:
+    def __init__(self, d: PluginDefinition, ctx: TickContext) -> None:
         self.d = d
-        self.cfg = cfg
-        self.bus = bus
-        self.clock = clock
-        self.ticks = ticks
-        self.stats_store = stats_store
+        self.ctx = ctx
         self.definition = state_fingerprint(d)
         self.schedule: Schedule = schedule_of(d.every, d.cron, d.period, d.offset)
-        self.partitioner = Partitioner(d.name, None, cfg.cluster.partitions)
+        self.partitioner = Partitioner(d.name, None, ctx.cfg.cluster.partitions)
         self.stats = PluginStats(plugin=d.name)
 
     async def run(self) -> None:
@@ -86,19 +86,19 @@ class PluginTicks:
 
     async def _run(self) -> None:
         d = self.d
-        found = await self.stats_store.get_part(STATS_PART, d.name)
+        found = await self.ctx.stats_store.get_part(STATS_PART, d.name)
         if found is not None:  # counters are totals: go on from what was counted
             self.stats = msgspec.structs.replace(found, plugin=d.name)
         try:
-            cluster = self.cfg.influxdb_cluster(d.cluster)
+            cluster = self.ctx.cfg.influxdb_cluster(d.cluster)
         except KapacitorError as e:
             await self._failed(0, e)
             return  # until the plugin is re-defined or the config changes
         async with InfluxCluster(cluster) as influx:
-            last = await self.ticks.last(d.name)
+            last = await self.ctx.ticks.last(d.name)
             done = last.tick if last is not None and last.definition == self.definition else 0
             while True:
-                now = self.clock.now_ns()
+                now = self.ctx.clock.now_ns()
                 due, skipped = self.schedule.due(done, now)
                 if due is None:
                     due = self.schedule.next_tick(max(now, done))
@@ -122,7 +122,7 @@ class PluginTicks:
             batches = await tick_batches(influx, d, self.schedule, tick)
             if batches:
                 parts = self.partitioner.split(concat_batches(batches))
-                await self.bus.store_all(
+                await self.ctx.bus.store_all(
                     [
                         Stored(
                             subjects.matched_points(p, d.name),
@@ -149,8 +149,8 @@ class PluginTicks:
     async def _put(self, tick: int) -> None:
         try:
             if tick:
-                await self.ticks.put(self.d.name, LastTick(tick, self.definition))
-            await self.stats_store.put(STATS_PART, self.stats)
+                await self.ctx.ticks.put(self.d.name, LastTick(tick, self.definition))
+            await self.ctx.stats_store.put(STATS_PART, self.stats)
         except KapacitorError as e:  # the tick ran; a failover may run it again (stored once)
             log.warning("plugin %s: cannot record tick %s: %s", self.d.name, tick, e)
 
@@ -158,26 +158,15 @@ class PluginTicks:
 class Scheduler:
     """The ticks of the scheduled plugins whose partition the interpreter owns."""
 
-    def __init__(
-        self,
-        cfg: Config,
-        bus: NatsBus,
-        clock: Clock,
-        ticks: ScheduleStore,
-        stats_store: StatsStore,
-    ) -> None:
-        self.cfg = cfg
-        self.bus = bus
-        self.clock = clock
-        self.ticks = ticks
-        self.stats_store = stats_store
+    def __init__(self, ctx: TickContext) -> None:
+        self.ctx = ctx
         self.member: Member | None = None
         self.definitions: dict[str, PluginDefinition] = {}
         self.running: dict[str, tuple[str, asyncio.Task[None]]] = {}  # by plugin: definition
         self._follow: asyncio.Task[None] | None = None
 
     def partition(self, plugin: str) -> int:
-        return partition_of(plugin, "", self.cfg.cluster.partitions)
+        return partition_of(plugin, "", self.ctx.cfg.cluster.partitions)
 
     def follow(self, member: Member) -> None:
         """Run the ticks of the plugins of the partitions `member` owns, as they come and go."""
@@ -201,7 +190,7 @@ class Scheduler:
                 del self.running[name]
         for name, d in self.definitions.items():
             if name not in self.running and self.partition(name) in owned:
-                ticks = PluginTicks(d, self.cfg, self.bus, self.clock, self.ticks, self.stats_store)
+                ticks = PluginTicks(d, self.ctx)
                 task = asyncio.create_task(ticks.run(), name=f"ticks {name}")
                 self.running[name] = (state_fingerprint(d), task)
 

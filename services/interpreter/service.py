@@ -43,7 +43,7 @@ from kapacitor.tasks import cancel_and_wait
 from services.interpreter.inhibitors import Inhibitors
 from services.interpreter.notifier import Notifier
 from services.interpreter.outputs import OutputSender
-from services.interpreter.scheduler import Scheduler
+from services.interpreter.scheduler import Scheduler, TickContext
 from services.interpreter.topic_handlers import TopicHandlers
 from services.interpreter.topic_keeper import TopicKeeper
 
@@ -456,9 +456,8 @@ async def serve(cfg: Config, stop: asyncio.Event) -> None:
         cfg, bus, host, await PartitionStore.open(js, SERVICE), StateStore(await state_bucket(js))
     )
     ready = asyncio.Event()
-    scheduler = Scheduler(
-        cfg, bus, clock, ScheduleStore(await kv_bucket(js, subjects.SCHEDULE_BUCKET)), stats_store
-    )
+    ticks = ScheduleStore(await kv_bucket(js, subjects.SCHEDULE_BUCKET))
+    scheduler = Scheduler(TickContext(cfg, bus, clock, ticks, stats_store))
 
     async def on_change(defs: dict[str, PluginDefinition]) -> None:
         for gone in set(it.definitions) - set(defs):

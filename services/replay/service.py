@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -31,7 +31,7 @@ from kapacitor.errors import Conflict, KapacitorError, PluginError, ServiceFaile
 from kapacitor.influx import database_of, query_batches
 from kapacitor.influx.cluster import InfluxCluster
 from kapacitor.match import PluginRoute, compile_where, parse_where, route
-from kapacitor.model import decode_batch
+from kapacitor.model import PointBatch, decode_batch
 from kapacitor.plugins import PluginDefinition
 from kapacitor.plugins.attached import plugin_handlers
 from kapacitor.replay.messages import (
@@ -182,17 +182,25 @@ class ReplayService:
         return info
 
     async def run_query(self, req: RecordQuery, info: RecordingInfo, db: str) -> None:
-        stats = RecordingStats()
-        current = info
-        try:
-            async for batch in query_batches(
+        await self._record(
+            info,
+            query_batches(
                 req.host,
                 req.query,
                 db=db,
                 rp=req.rp,
                 username=req.username,
                 password=req.password,
-            ):
+            ),
+        )
+
+    async def _record(self, info: RecordingInfo, batches: AsyncIterator[PointBatch]) -> None:
+        """Store `batches` in the recording, keeping its info current, then finish it (or
+        fail it with the error that stopped them)."""
+        stats = RecordingStats()
+        current = info
+        try:
+            async for batch in batches:
                 stats.add(batch, await self.recordings.append(info.id, batch))
                 if stats.batches % INFO_EVERY_BATCHES == 0:
                     await self.recordings.put(stats.apply(current))
@@ -228,19 +236,13 @@ class ReplayService:
         cluster: InfluxDBConfig,
         info: RecordingInfo,
     ) -> None:
-        stats = RecordingStats()
-        current = info
-        try:
+        async def answers() -> AsyncIterator[PointBatch]:
             async with InfluxCluster(cluster) as influx:
                 for tick in ticks:
                     for batch in await tick_batches(influx, d, schedule, tick):
-                        stats.add(batch, await self.recordings.append(info.id, batch))
-                    if stats.batches % INFO_EVERY_BATCHES == 0:
-                        await self.recordings.put(stats.apply(current))
-            current = msgspec.structs.replace(stats.apply(current), status="finished")
-        except KapacitorError as e:
-            current = msgspec.structs.replace(stats.apply(current), status="failed", error=str(e))
-        await self.recordings.put(current)
+                        yield batch
+
+        await self._record(info, answers())
 
     # ---- recording the live stream ----------------------------------------------------
     async def on_points(self, msg: Message) -> None:
